@@ -1,0 +1,154 @@
+"""The `aigw` command: lint, explain, convert, schemas, run.
+
+Exit codes: 0 success, 1 the input has errors, 2 the command could not run. No command
+prints a traceback: an internal failure becomes a diagnostic-style message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gateway.diagnostics import DiagnosticError
+
+EXIT_OK, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from gateway.lint.linter import lint_paths
+    from gateway.lint.output import format_json, format_text, summary
+
+    result = lint_paths([Path(p) for p in args.paths])
+    if args.format == "json":
+        sys.stdout.write(format_json(result.diagnostics))
+    else:
+        sys.stdout.write(format_text(result.diagnostics))
+        print(summary(result.diagnostics, result.files), file=sys.stderr)
+    if result.failed:
+        return EXIT_FAILED
+    return EXIT_ERRORS if result.has_errors else EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from gateway.explain import explain
+
+    sys.stdout.write(
+        explain(Path(args.directory), api=args.api, operation=args.operation, product=args.product)
+    )
+    return EXIT_OK
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from gateway.convert import convert_file
+
+    output = convert_file(Path(args.file), to=args.to)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    return EXIT_OK
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from gateway.schemas import render_schema_files
+
+    folder = Path(args.directory)
+    files = render_schema_files()
+    if args.check:
+        stale = [
+            name
+            for name, text in files.items()
+            if not (folder / name).is_file() or (folder / name).read_text("utf-8") != text
+        ]
+        for name in stale:
+            print(f"{folder / name}: stale; run 'aigw schemas {folder}' to regenerate it")
+        return EXIT_ERRORS if stale else EXIT_OK
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        print(f"wrote {folder / name}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.load import load_gateway
+
+    gateway = load_gateway(Path(args.directory))
+    print(
+        f"{args.directory}: loaded {len(gateway.config.apis)} APIs, compiled "
+        f"{len(gateway.policies)} effective policies"
+    )
+    print(
+        "aigw: this release checks and compiles the policies directory; serving traffic "
+        "(the proxy) is not in it yet",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aigw", description="An AI gateway run by Azure API Management policies."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    lint = commands.add_parser("lint", help="check policy files and policies directories")
+    lint.add_argument("paths", nargs="+", metavar="PATH")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.set_defaults(handler=_lint)
+
+    explain = commands.add_parser("explain", help="print the effective policy after merging")
+    explain.add_argument("directory", metavar="DIR")
+    explain.add_argument("--api", required=True)
+    explain.add_argument("--operation")
+    explain.add_argument("--product")
+    explain.set_defaults(handler=_explain)
+
+    convert = commands.add_parser("convert", help="turn policy XML into YAML and back")
+    convert.add_argument("file", metavar="FILE")
+    convert.add_argument("--to", choices=("xml", "yaml"), help="default: the other format")
+    convert.add_argument("-o", "--output", metavar="OUT")
+    convert.set_defaults(handler=_convert)
+
+    schemas = commands.add_parser("schemas", help="write XSD and JSON Schemas from the registry")
+    schemas.add_argument("directory", nargs="?", default="schemas", metavar="DIR")
+    schemas.add_argument("--check", action="store_true", help="fail when DIR is stale")
+    schemas.set_defaults(handler=_schemas)
+
+    run = commands.add_parser("run", help="load the policies directory and serve it")
+    run.add_argument("directory", metavar="DIR")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--admin-port", type=int, default=9090)
+    run.add_argument("--workers", type=int, default=1)
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except DiagnosticError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        return EXIT_ERRORS
+    except (OSError, ValueError) as error:
+        print(f"aigw {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # the promise: never a traceback, always a clear exit 2
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        print(
+            f"aigw {args.command}: internal error: {type(error).__name__}: {error} "
+            f"(at {Path(where.filename).name}:{where.lineno}); please report it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Typed configuration objects built from a checked gateway.yaml.
+
+Values that may be secrets stay `ConfigValue`s until the gateway uses them: linting on a
+machine without the environment variables works, and nothing secret is resolved early.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.config.reader import SECRET_REFERENCE
+
+
+class SecretUnavailable(Exception):
+    """A `${env:...}`/`${file:...}` reference could not be resolved; names it, not its value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigValue:
+    """A string from gateway.yaml that may contain `${env:NAME}` or `${file:PATH}`."""
+
+    raw: str
+    base: Path = Path(".")
+
+    @property
+    def is_reference(self) -> bool:
+        return bool(SECRET_REFERENCE.search(self.raw))
+
+    def resolve(self) -> str:
+        def value_of(match: object) -> str:
+            kind, name = match.group(1), match.group(2).strip()  # type: ignore[attr-defined]
+            if kind == "env":
+                if name not in os.environ:
+                    raise SecretUnavailable(f"the environment variable {name} is not set")
+                return os.environ[name]
+            path = Path(name) if Path(name).is_absolute() else self.base / name
+            try:
+                return path.read_text(encoding="utf-8").removesuffix("\n")
+            except OSError as error:
+                raise SecretUnavailable(
+                    f"cannot read the secret file {path}: {error.strerror}"
+                ) from None
+
+        return SECRET_REFERENCE.sub(value_of, self.raw)
+
+    def __repr__(self) -> str:  # never print a resolved secret; the raw text is a reference
+        return f"ConfigValue({self.raw if self.is_reference else '***'!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRule:
+    interval: float
+    trip_duration: float
+    count: int | None = None
+    percentage: int | None = None
+    status_code_ranges: tuple[tuple[int, int], ...] = ()
+    error_reasons: tuple[str, ...] = ()
+    accept_retry_after: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    headers: dict[str, ConfigValue] = field(default_factory=dict)
+    query: dict[str, ConfigValue] = field(default_factory=dict)
+    authorization: tuple[str, ConfigValue | None] | None = None
+    managed_identity_resource: str | None = None
+    managed_identity_client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    backend: str
+    priority: int = 0
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    id: str
+    url: ConfigValue | None = None
+    provider: str = "openai-compatible"
+    credentials: Credentials = field(default_factory=Credentials)
+    timeout: float = 300.0
+    breaker_rules: tuple[BreakerRule, ...] = ()
+    validate_certificate_chain: bool = True
+    validate_certificate_name: bool = True
+    pool_strategy: str | None = None  # set when this backend is a pool
+    pool_members: tuple[PoolMember, ...] = ()
+    session_cookie: str | None = None
+
+    @property
+    def is_pool(self) -> bool:
+        return self.pool_strategy is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    id: str
+    method: str
+    url_template: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    id: str
+    path: str
+    style: str = "http"
+    backend: str | None = None
+    subscription_required: bool = True
+    key_header: str = "Ocp-Apim-Subscription-Key"
+    key_query: str = "subscription-key"
+    operations: tuple[Operation, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: str
+    apis: tuple[str, ...] = ()
+    subscription_required: bool = True
+    approval_required: bool = False
+    state: str = "published"
+    subscriptions_limit: int | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    scope: str  # "all-apis", "product/<id>" or "api/<id>"
+    primary_key: ConfigValue | None = None
+    secondary_key: ConfigValue | None = None
+    state: str = "active"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NamedValue:
+    name: str
+    value: ConfigValue
+    secret: bool = False
+
+    @property
+    def plain_value(self) -> str | None:
+        """The value when it is neither secret nor a reference; otherwise None."""
+        return None if self.secret or self.value.is_reference else self.value.raw
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    provider: str
+    model: str
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+    date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    prometheus: bool = True
+    otlp_endpoint: str | None = None
+    access_log: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    apis: dict[str, Api]
+    backends: dict[str, Backend] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    named_values: dict[str, NamedValue] = field(default_factory=dict)
+    stores: dict[str, ConfigValue] = field(default_factory=dict)
+    embedders: dict[str, dict[str, object]] = field(default_factory=dict)
+    pricing: tuple[PriceRow, ...] = ()
+    telemetry: Telemetry = field(default_factory=Telemetry)
+
+    @property
+    def backend_ids(self) -> frozenset[str]:
+        return frozenset(self.backends)
+
+    def api(self, api_id: str) -> Api | None:
+        return self.apis.get(api_id)

@@ -1,0 +1,272 @@
+"""The declaration of gateway.yaml: one tree of shapes that drives validation and JSON Schema.
+
+A `Shape` is a mapping with known keys (`Field`s); a field's `kind` says what its value is.
+`gateway.config.reader` checks a YAML document against these shapes and
+`gateway.config.schema` turns the same shapes into JSON Schema, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: str  # string | int | number | bool | duration | enum | url | shape | map | list
+    doc: str = ""
+    required: bool = False
+    default: object = None
+    choices: tuple[str, ...] = ()
+    shape: Shape | None = None  # for kind "shape", and the item of "map"/"list" of shapes
+    item_kind: str = "shape"  # for "map"/"list": the kind of each item
+    minimum: float | None = None
+    maximum: float | None = None
+    # For "shape"/"map" items: a bare string may stand for the shape's `shorthand` field.
+    secret: bool = False  # may be ${env:...} / ${file:...}
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    name: str
+    fields: tuple[Field, ...]
+    doc: str = ""
+    shorthand: str | None = None  # a scalar in place of the mapping sets this field
+    extra: tuple[Field, ...] = field(default=())
+
+    def get(self, key: str) -> Field | None:
+        return next((f for f in self.fields if f.name == key), None)
+
+
+PROVIDERS = (
+    "openai",
+    "azure-openai",
+    "anthropic",
+    "gemini",
+    "groq",
+    "mistral",
+    "deepinfra",
+    "cerebras",
+    "xai",
+    "openai-compatible",
+    "http",
+)
+STYLES = ("azure-openai", "openai", "anthropic", "http")
+POOL_STRATEGIES = ("round-robin", "weighted", "priority", "fallback", "race", "cheapest", "fastest")
+SUBSCRIPTION_STATES = ("active", "suspended", "submitted", "rejected", "cancelled", "expired")
+
+FAILURE_CONDITION = Shape(
+    "failure-condition",
+    (
+        Field("count", "int", "Failures within the interval that trip the breaker.", minimum=1),
+        Field("percentage", "int", "Share of failed calls that trips it.", minimum=1, maximum=100),
+        Field("interval", "duration", "The window failures are counted in.", required=True),
+        Field(
+            "status-code-ranges",
+            "list",
+            'Status codes that count as failures: "429", "500-599".',
+            item_kind="string",
+        ),
+        Field("error-reasons", "list", "Free-text labels, as APIM has them.", item_kind="string"),
+    ),
+)
+BREAKER_RULE = Shape(
+    "circuit-breaker-rule",
+    (
+        Field("name", "string"),
+        Field("failure-condition", "shape", shape=FAILURE_CONDITION, required=True),
+        Field("trip-duration", "duration", "How long the breaker stays open.", required=True),
+        Field("accept-retry-after", "bool", "Let the backend's Retry-After set the open time."),
+    ),
+)
+CREDENTIALS = Shape(
+    "credentials",
+    (
+        Field("header", "map", "Header name -> value sent to the backend.", item_kind="secret"),
+        Field("query", "map", "Query parameter -> value.", item_kind="secret"),
+        Field(
+            "authorization",
+            "shape",
+            shape=Shape(
+                "authorization",
+                (
+                    Field("scheme", "string", required=True),
+                    Field("parameter", "string", secret=True),
+                ),
+            ),
+        ),
+        Field(
+            "managed-identity",
+            "shape",
+            shape=Shape(
+                "managed-identity",
+                (Field("resource", "string", required=True), Field("client-id", "string")),
+            ),
+        ),
+        Field("value", "string", "With 'header': a single header's value.", secret=True),
+    ),
+)
+POOL_MEMBER = Shape(
+    "pool-member",
+    (
+        Field("backend", "string", "A backend declared under 'backends'.", required=True),
+        Field("priority", "int", "Lower is preferred.", minimum=0, maximum=100),
+        Field("weight", "int", "Share within a priority group.", minimum=0, maximum=100),
+    ),
+    shorthand="backend",
+)
+POOL = Shape(
+    "pool",
+    (
+        Field("strategy", "enum", choices=POOL_STRATEGIES, default="round-robin"),
+        Field("services", "list", "The member backends.", shape=POOL_MEMBER, required=True),
+        Field(
+            "session-affinity",
+            "shape",
+            shape=Shape(
+                "session-affinity", (Field("cookie", "string", "Cookie name.", required=True),)
+            ),
+        ),
+    ),
+)
+BACKEND = Shape(
+    "backend",
+    (
+        Field("url", "url", "The backend's base URL; the operation path is appended."),
+        Field("provider", "enum", choices=PROVIDERS, default="openai-compatible"),
+        Field("credentials", "shape", shape=CREDENTIALS),
+        Field("timeout", "duration", "Seconds to wait for response headers.", default=300),
+        Field(
+            "circuit-breaker",
+            "shape",
+            shape=Shape(
+                "circuit-breaker", (Field("rules", "list", shape=BREAKER_RULE, required=True),)
+            ),
+        ),
+        Field(
+            "tls",
+            "shape",
+            shape=Shape(
+                "tls",
+                (
+                    Field("validate-certificate-chain", "bool", default=True),
+                    Field("validate-certificate-name", "bool", default=True),
+                ),
+            ),
+        ),
+        Field("pool", "shape", "A pool of backends instead of a URL.", shape=POOL),
+        Field("title", "string"),
+        Field("description", "string"),
+    ),
+    doc="One backend (url) or a pool of backends (pool).",
+)
+OPERATION = Shape(
+    "operation",
+    (
+        Field("id", "string", required=True),
+        Field(
+            "method",
+            "enum",
+            required=True,
+            choices=("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+        ),
+        Field("url-template", "string", "Relative to the API path: /items/{id}.", required=True),
+        Field("name", "string"),
+    ),
+)
+API = Shape(
+    "api",
+    (
+        Field("path", "string", "The URL suffix the API is served under.", required=True),
+        Field("style", "enum", choices=STYLES, default="http"),
+        Field("backend", "string", "The default backend, like APIM's service URL."),
+        Field("subscription-required", "bool", default=True),
+        Field(
+            "subscription-key-parameter-names",
+            "shape",
+            shape=Shape(
+                "subscription-key-parameter-names",
+                (Field("header", "string"), Field("query", "string")),
+            ),
+        ),
+        Field("operations", "list", "For style http: the API's operations.", shape=OPERATION),
+        Field("name", "string"),
+    ),
+)
+PRODUCT = Shape(
+    "product",
+    (
+        Field("apis", "list", "The APIs in this product.", item_kind="string"),
+        Field("subscription-required", "bool", default=True),
+        Field("approval-required", "bool", default=False),
+        Field("state", "enum", choices=("published", "not-published"), default="published"),
+        Field("subscriptions-limit", "int", minimum=0),
+        Field("name", "string"),
+    ),
+)
+SUBSCRIPTION = Shape(
+    "subscription",
+    (
+        Field("scope", "string", "all-apis, product/<id> or api/<id>.", required=True),
+        Field("primary-key", "string", "A key, or sha256:<hex> of one.", secret=True),
+        Field("secondary-key", "string", secret=True),
+        Field("state", "enum", choices=SUBSCRIPTION_STATES, default="active"),
+        Field("name", "string"),
+    ),
+)
+NAMED_VALUE = Shape(
+    "named-value",
+    (
+        Field("value", "string", required=True, secret=True),
+        Field("secret", "bool", "Never shown by lint or explain.", default=False),
+    ),
+    shorthand="value",
+)
+STORES = Shape(
+    "stores",
+    (Field("default", "string", "memory, or a redis:// URL.", default="memory", secret=True),),
+    extra=(Field("*", "string", "A named store: memory or a redis:// URL.", secret=True),),
+)
+TELEMETRY = Shape(
+    "telemetry",
+    (
+        Field("prometheus", "bool", "Serve /metrics on the admin listener.", default=True),
+        Field("otlp-endpoint", "url", "Export metrics and traces over OTLP."),
+        Field("access-log", "bool", "One JSON line per request.", default=True),
+    ),
+)
+PRICE_ROW = Shape(
+    "price",
+    (
+        Field("provider", "string", required=True),
+        Field("model", "string", required=True),
+        Field("input", "number", "Dollars per million input tokens.", required=True, minimum=0),
+        Field("cached-input", "number", minimum=0),
+        Field("cache-write", "number", minimum=0),
+        Field("output", "number", "Dollars per million output tokens.", required=True, minimum=0),
+        Field("reasoning", "number", minimum=0),
+        Field("date", "string", "When the price was read."),
+    ),
+)
+EMBEDDER = Shape(
+    "embedder",
+    (
+        Field("backend", "string", "An embeddings backend."),
+        Field("model", "string"),
+    ),
+)
+GATEWAY = Shape(
+    "gateway",
+    (
+        Field("stores", "shape", "Where counters and caches live.", shape=STORES),
+        Field("backends", "map", "Backend name -> a backend or a pool.", shape=BACKEND),
+        Field("apis", "map", "API id -> an API served under a path.", shape=API, required=True),
+        Field("products", "map", shape=PRODUCT),
+        Field("subscriptions", "map", shape=SUBSCRIPTION),
+        Field("named-values", "map", "APIM's {{name}} values.", shape=NAMED_VALUE),
+        Field("embedders", "map", shape=EMBEDDER),
+        Field("pricing", "list", "Extra or overriding price rows.", shape=PRICE_ROW),
+        Field("telemetry", "shape", shape=TELEMETRY),
+    ),
+    doc="gateway.yaml: the policies directory's configuration.",
+)

@@ -1,0 +1,134 @@
+"""`new T(...)`, `new T { ... }`, `new[] { ... }` and anonymous objects."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from gateway.expressions import ast as A
+from gateway.expressions.library import _Hasher, canonical_type
+from gateway.expressions.values import (
+    ExpressionError,
+    JArray,
+    JObject,
+    JProperty,
+    JValue,
+    to_text,
+    to_token,
+    unwrap,
+)
+
+if TYPE_CHECKING:
+    from gateway.expressions.interpreter import Interpreter, Scope
+
+CONSTRUCTIBLE = frozenset(
+    [
+        "JObject",
+        "JArray",
+        "JProperty",
+        "JValue",
+        "List",
+        "Dictionary",
+        "HashSet",
+        "Random",
+        "StringBuilder",
+        "Uri",
+        "HMACSHA256",
+        "HMACSHA1",
+        "Queue",
+        "Stack",
+        "Exception",
+        "object",
+        "string",
+        "byte",
+        "int",
+        "TimeSpan",
+        "DateTime",
+    ]
+)
+
+
+def construct(interpreter: Interpreter, node: A.New, scope: Scope) -> object:
+    args = [interpreter.eval(a.value, scope) for a in node.args]
+    if node.type is None:
+        if node.entries:
+            return {str(k): interpreter.eval(v, scope) for k, v in node.entries}
+        return [interpreter.eval(item, scope) for item in node.items]
+    kind = canonical_type(node.type.name)
+    if node.type.array:
+        if node.array_size is not None:
+            size = unwrap(interpreter.eval(node.array_size, scope))
+            fill = 0 if kind in ("byte", "int", "long") else None
+            return [fill] * int(size)  # type: ignore[call-overload]
+        return [interpreter.eval(item, scope) for item in node.items]
+    value = _instance(kind, args)
+    for item in node.items:
+        _add(interpreter, value, item, scope)
+    for key, item in node.entries:
+        target_key = key if isinstance(key, str) else interpreter.eval(key, scope)
+        item_value = interpreter.eval(item, scope)
+        if isinstance(value, JObject):
+            value.items[to_text(target_key)] = to_token(item_value)
+        elif isinstance(value, dict):
+            value[to_text(target_key)] = item_value
+        else:
+            raise ExpressionError(f"{kind} has no settable member '{to_text(target_key)}'")
+    return value
+
+
+def _instance(kind: str, args: list[object]) -> object:
+    if kind == "JObject":
+        result = JObject()
+        for arg in args:
+            for prop in arg if isinstance(arg, list) else [arg]:
+                if not isinstance(prop, JProperty):
+                    raise ExpressionError("new JObject(...) takes JProperty values")
+                result.items[prop.name] = prop.value
+        return result
+    if kind == "JArray":
+        items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        return JArray([to_token(a) for a in items])
+    if kind == "JProperty":
+        if len(args) != 2:
+            raise ExpressionError("new JProperty(name, value) takes two arguments")
+        value = args[1]
+        if isinstance(value, list) and not isinstance(value, JArray):
+            value = JArray([to_token(v) for v in value])
+        return JProperty(to_text(args[0]), to_token(value))
+    if kind == "JValue":
+        return JValue(unwrap(args[0]) if args else None)
+    if kind in ("List", "HashSet", "Queue", "Stack"):
+        return list(args[0]) if args and isinstance(args[0], list) else []  # type: ignore[arg-type]
+    if kind == "Dictionary":
+        return {}
+    if kind == "Random":
+        return random.Random(args[0] if args else None)  # type: ignore[arg-type]
+    if kind in ("HMACSHA256", "HMACSHA1"):
+        key = args[0] if args and isinstance(args[0], bytes) else b""
+        return _Hasher("sha256" if kind == "HMACSHA256" else "sha1", key)
+    if kind == "string":
+        return "".join(to_text(a) for a in args)
+    if kind == "Exception":
+        return to_text(args[0]) if args else "error"
+    raise ExpressionError(f"'new {kind}' is not available in policy expressions")
+
+
+def _add(interpreter: Interpreter, target: object, item: A.Node, scope: Scope) -> None:
+    if isinstance(item, A.New) and item.type is None and len(item.items) == 2:
+        key = interpreter.eval(item.items[0], scope)
+        value = interpreter.eval(item.items[1], scope)
+        if isinstance(target, JObject):
+            target.items[to_text(key)] = to_token(value)
+            return
+        if isinstance(target, dict):
+            target[to_text(key)] = value
+            return
+    value = interpreter.eval(item, scope)
+    if isinstance(target, JArray):
+        target.items.append(to_token(value))
+    elif isinstance(target, JObject) and isinstance(value, JProperty):
+        target.items[value.name] = value.value
+    elif isinstance(target, list):
+        target.append(value)
+    else:
+        raise ExpressionError("this collection initializer does not fit the type")

@@ -1,0 +1,248 @@
+"""APIM's `context` object, read-only, as policy expressions see it.
+
+Plain classes with PascalCase members, like the C# model they mirror. An expression may read
+only members declared as dataclass fields or listed in `EXTRA_MEMBERS`; nothing else of the
+Python object is reachable. The proxy subclasses these (or fills them) from the live request;
+tests build them from plain values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from functools import cache
+from typing import ClassVar
+
+from gateway.expressions.values import ExpressionError, utc_now
+
+
+class ModelObject:
+    """Base of the model: declares which members expressions may read."""
+
+    EXTRA_MEMBERS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    @cache
+    def expression_members(cls) -> frozenset[str]:
+        declared = {f.name for f in fields(cls)} if hasattr(cls, "__dataclass_fields__") else set()
+        return frozenset(n for n in declared if n[:1].isupper()) | cls.EXTRA_MEMBERS
+
+
+class HeaderDictionary(ModelObject):
+    """Case-insensitive `IReadOnlyDictionary<string, string[]>` with APIM's helpers."""
+
+    EXTRA_MEMBERS = frozenset({"Keys", "Values", "Count"})
+
+    def __init__(self, values: Mapping[str, str | Iterable[str]] | None = None) -> None:
+        self._items: dict[str, tuple[str, list[str]]] = {}
+        for name, value in (values or {}).items():
+            listed = [value] if isinstance(value, str) else list(value)
+            self._items[name.lower()] = (name, listed)
+
+    def get(self, name: str) -> list[str] | None:
+        found = self._items.get(name.lower())
+        return found[1] if found else None
+
+    def joined(self, name: str) -> str | None:
+        values = self.get(name)
+        return ",".join(values) if values is not None else None
+
+    @property
+    def Keys(self) -> list[str]:
+        return [name for name, _ in self._items.values()]
+
+    @property
+    def Values(self) -> list[list[str]]:
+        return [values for _, values in self._items.values()]
+
+    @property
+    def Count(self) -> int:
+        return len(self._items)
+
+
+class MessageBody(ModelObject):
+    """A request or response body, read at most once unless `preserveContent: true`.
+
+    `source` is called the first time the body is needed, so a policy that never reads the
+    body never pays for it.
+    """
+
+    def __init__(self, source: bytes | str | Callable[[], bytes] = b"") -> None:
+        self._source = source
+        self._content: bytes | None = None
+        self.consumed = False
+
+    def read(self, preserve: bool) -> bytes:
+        if self.consumed:
+            raise ExpressionError(
+                "the body was already read without preserveContent: true; read it with "
+                "As<T>(preserveContent: true) the first time"
+            )
+        if self._content is None:
+            source = self._source
+            raw = source() if callable(source) else source
+            self._content = raw.encode() if isinstance(raw, str) else raw
+        if not preserve:
+            self.consumed = True
+        return self._content
+
+
+@dataclass
+class UrlModel(ModelObject):
+    Scheme: str = "https"
+    Host: str = "localhost"
+    Port: int = 443
+    Path: str = "/"
+    Query: HeaderDictionary = field(default_factory=HeaderDictionary)
+    EXTRA_MEMBERS = frozenset({"QueryString"})
+
+    @property
+    def QueryString(self) -> str:
+        pairs = [f"{k}={v}" for k in self.Query.Keys for v in self.Query.get(k) or []]
+        return ("?" + "&".join(pairs)) if pairs else ""
+
+    def __str__(self) -> str:
+        port = "" if (self.Scheme, self.Port) in (("https", 443), ("http", 80)) else f":{self.Port}"
+        return f"{self.Scheme}://{self.Host}{port}{self.Path}{self.QueryString}"
+
+
+@dataclass
+class RequestModel(ModelObject):
+    Method: str = "GET"
+    Url: UrlModel = field(default_factory=UrlModel)
+    OriginalUrl: UrlModel = field(default_factory=UrlModel)
+    Headers: HeaderDictionary = field(default_factory=HeaderDictionary)
+    IpAddress: str = "127.0.0.1"
+    MatchedParameters: dict[str, str] = field(default_factory=dict)
+    Body: MessageBody | None = None
+    Certificate: object = None
+
+
+@dataclass
+class ResponseModel(ModelObject):
+    StatusCode: int = 200
+    StatusReason: str = "OK"
+    Headers: HeaderDictionary = field(default_factory=HeaderDictionary)
+    Body: MessageBody | None = None
+
+
+@dataclass
+class ApiModel(ModelObject):
+    Id: str = ""
+    Name: str = ""
+    Path: str = ""
+    Protocols: list[str] = field(default_factory=lambda: ["https"])
+    ServiceUrl: UrlModel | None = None
+    IsCurrentRevision: bool = True
+    Revision: str = "1"
+    Version: str = ""
+    SubscriptionKeyParameterNames: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class OperationModel(ModelObject):
+    Id: str = ""
+    Method: str = "GET"
+    Name: str = ""
+    UrlTemplate: str = "/"
+
+
+@dataclass
+class ProductModel(ModelObject):
+    Id: str = ""
+    Name: str = ""
+    State: str = "Published"
+    ApprovalRequired: bool = False
+    SubscriptionRequired: bool = True
+    SubscriptionsLimit: int | None = None
+    Groups: list[object] = field(default_factory=list)
+    Apis: list[object] = field(default_factory=list)
+
+
+@dataclass
+class SubscriptionModel(ModelObject):
+    Id: str = ""
+    Key: str = ""
+    Name: str = ""
+    PrimaryKey: str = ""
+    SecondaryKey: str = ""
+    CreatedDate: datetime = field(default_factory=utc_now)
+    StartDate: datetime | None = None
+    EndDate: datetime | None = None
+
+
+@dataclass
+class UserModel(ModelObject):
+    Id: str = ""
+    Email: str = ""
+    FirstName: str = ""
+    LastName: str = ""
+    Note: str = ""
+    RegistrationDate: datetime = field(default_factory=utc_now)
+    Groups: list[object] = field(default_factory=list)
+    Identities: list[object] = field(default_factory=list)
+
+
+@dataclass
+class GatewayModel(ModelObject):
+    Id: str = "managed"
+    InstanceId: str = ""
+    IsManaged: bool = False
+
+
+@dataclass
+class DeploymentModel(ModelObject):
+    GatewayId: str = "managed"
+    Gateway: GatewayModel = field(default_factory=GatewayModel)
+    Region: str = "local"
+    ServiceId: str = ""
+    ServiceName: str = "aigw"
+    Certificates: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class LastErrorModel(ModelObject):
+    Source: str = ""
+    Reason: str = ""
+    Message: str = ""
+    Scope: str = ""
+    Section: str = ""
+    Path: str = ""
+    PolicyId: str = ""
+
+
+@dataclass
+class WorkspaceModel(ModelObject):
+    Id: str = ""
+    Name: str = ""
+
+
+@dataclass
+class ContextModel(ModelObject):
+    """APIM's `context`. `Variables` is the one member that statements write."""
+
+    Api: ApiModel = field(default_factory=ApiModel)
+    Deployment: DeploymentModel = field(default_factory=DeploymentModel)
+    LastError: LastErrorModel | None = None
+    Operation: OperationModel = field(default_factory=OperationModel)
+    Product: ProductModel | None = None
+    Request: RequestModel = field(default_factory=RequestModel)
+    RequestId: uuid.UUID = field(default_factory=uuid.uuid4)
+    Response: ResponseModel = field(default_factory=ResponseModel)
+    Subscription: SubscriptionModel | None = None
+    Timestamp: datetime = field(default_factory=utc_now)
+    Tracing: bool = False
+    User: UserModel | None = None
+    Variables: dict[str, object] = field(default_factory=dict)
+    Workspace: WorkspaceModel | None = None
+    traces: list[str] = field(default_factory=list)
+    EXTRA_MEMBERS = frozenset({"Elapsed", "Trace"})
+
+    @property
+    def Elapsed(self) -> timedelta:
+        return utc_now() - self.Timestamp
+
+    def Trace(self, message: object) -> None:
+        self.traces.append(str(message))

@@ -1,0 +1,181 @@
+""".NET and Newtonsoft.Json values as policy expressions see them.
+
+Strings, numbers, booleans and null are Python's own. JSON values get small classes with
+Newtonsoft's semantics (a missing key reads as null, `ToString()` indents by two spaces), and
+.NET's formatting rules live in `to_text` (`true` prints as `True`, doubles print shortest).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+
+class ExpressionError(Exception):
+    """A runtime failure of an expression (APIM's ExpressionValueEvaluationFailure)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class JToken:
+    """Base of JSON values."""
+
+    def to_python(self) -> Any:
+        raise NotImplementedError
+
+    def to_json(self, indent: bool) -> str:
+        data = self.to_python()
+        if indent:
+            return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    return to_text(value)
+
+
+class JValue(JToken):
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def to_python(self) -> Any:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JValue):
+            return self.value == other.value
+        return self.value == other
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class JObject(JToken):
+    __slots__ = ("items",)
+
+    def __init__(self, items: dict[str, JToken] | None = None) -> None:
+        self.items: dict[str, JToken] = items if items is not None else {}
+
+    def to_python(self) -> Any:
+        return {k: v.to_python() for k, v in self.items.items()}
+
+    def get(self, key: str) -> JToken | None:
+        return self.items.get(key)
+
+    def __iter__(self) -> Iterator[JProperty]:
+        return iter([JProperty(k, v) for k, v in self.items.items()])
+
+
+class JArray(JToken):
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[JToken] | None = None) -> None:
+        self.items: list[JToken] = items if items is not None else []
+
+    def to_python(self) -> Any:
+        return [v.to_python() for v in self.items]
+
+    def __iter__(self) -> Iterator[JToken]:
+        return iter(list(self.items))
+
+
+class JProperty(JToken):
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: JToken) -> None:
+        self.name = name
+        self.value = value
+
+    def to_python(self) -> Any:
+        return {self.name: self.value.to_python()}
+
+    def to_json(self, indent: bool) -> str:
+        inner = self.value.to_json(indent)
+        return f"{json.dumps(self.name)}: {inner}" if indent else f"{json.dumps(self.name)}:{inner}"
+
+
+def to_token(value: object) -> JToken:
+    """Wrap a Python or JSON value as a JToken (as Newtonsoft's implicit conversions do)."""
+    if isinstance(value, JToken):
+        return value
+    if isinstance(value, dict):
+        return JObject({str(k): to_token(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return JArray([to_token(v) for v in value])
+    return JValue(value)
+
+
+def parse_json(text: str) -> JToken:
+    try:
+        return to_token(json.loads(text))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ExpressionError(f"the text is not valid JSON: {error}") from None
+
+
+def unwrap(value: object) -> object:
+    """A JValue's plain value; anything else unchanged."""
+    return value.value if isinstance(value, JValue) else value
+
+
+def to_text(value: object) -> str:
+    """`value.ToString()` as .NET prints it."""
+    value = unwrap(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, JToken):
+        return value.to_json(indent=True)
+    if isinstance(value, datetime):
+        return value.strftime("%-m/%-d/%Y %-I:%M:%S %p")
+    if isinstance(value, timedelta):
+        return format_timespan(value)
+    if isinstance(value, list | tuple):
+        return "System.Collections.Generic.List`1[System.Object]"
+    return str(value)
+
+
+def format_timespan(span: timedelta) -> str:
+    total = int(span.total_seconds())
+    days, rest = divmod(abs(total), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    sign = "-" if total < 0 else ""
+    prefix = f"{days}." if days else ""
+    return f"{sign}{prefix}{hours:02}:{minutes:02}:{seconds:02}"
+
+
+def truthy(value: object) -> bool:
+    value = unwrap(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ExpressionError(f"expected a bool, got {type_name(value)}")
+
+
+def type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "bool", int: "int", float: "double", str: "string", Decimal: "decimal"}
+    return names.get(type(value), type(value).__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,120 @@
+"""Load a policies directory: gateway.yaml and every policy file, checked, merged, compiled.
+
+`inspect_directory` never raises for bad input: it returns what it could build and every
+diagnostic. `load_gateway` is what the proxy calls: it raises `DiagnosticError` with all the
+errors at once when anything is wrong, so a running gateway can keep its old chains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.config.loader import load_gateway_config
+from gateway.config.model import GatewayConfig
+from gateway.config.styles import BUILT_IN_OPERATIONS
+from gateway.diagnostics import DiagnosticError, Location, Report
+from gateway.policy.compiler import Compiler
+from gateway.policy.directory import GATEWAY_FILE, discover
+from gateway.policy.expression_check import ExpressionChecker
+from gateway.policy.loader import (
+    DirectoryFacts,
+    Target,
+    check_effective,
+    check_references,
+    effective_documents,
+    read_documents,
+)
+from gateway.policy.tree import Node
+from gateway.runtime.step import CompiledPolicy
+from gateway.statements.registry import Registry, default_registry
+
+
+@dataclass
+class Inspection:
+    root: Path
+    report: Report
+    config: GatewayConfig | None = None
+    effective: dict[Target, Node] = field(default_factory=dict)
+    policies: dict[Target, CompiledPolicy] = field(default_factory=dict)
+    operation_info: dict[tuple[str, str], str] = field(default_factory=dict)
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedGateway:
+    """A policies directory ready to serve: its configuration and one chain set per target."""
+
+    root: Path
+    config: GatewayConfig
+    policies: dict[Target, CompiledPolicy]
+
+
+def operations_of(config: GatewayConfig) -> dict[str, list[tuple[str, str, str]]]:
+    """API id -> its operations as (id, method, URL template)."""
+    result: dict[str, list[tuple[str, str, str]]] = {}
+    for api_id, api in config.apis.items():
+        declared = [(op.id, op.method, op.url_template) for op in api.operations]
+        built_in = [(op.id, op.method, op.url_template) for op in BUILT_IN_OPERATIONS[api.style]]
+        result[api_id] = built_in + declared
+    return result
+
+
+def facts_of(config: GatewayConfig, config_path: str) -> DirectoryFacts:
+    operations = operations_of(config)
+    return DirectoryFacts(
+        apis={api: tuple(op[0] for op in ops) for api, ops in operations.items()},
+        products={pid: tuple(product.apis) for pid, product in config.products.items()},
+        backends=frozenset(config.backends),
+        named_values={name: nv.plain_value for name, nv in config.named_values.items()},
+        config_path=config_path,
+    )
+
+
+def inspect_directory(
+    root: Path, registry: Registry | None = None, *, runtime_errors: bool = True
+) -> Inspection:
+    """Everything `aigw lint`, `explain` and `run` need to know about a directory."""
+    registry = registry or default_registry()
+    report = Report()
+    inspection = Inspection(root, report)
+    config_path = root / GATEWAY_FILE
+    if not config_path.is_file():
+        report.error(
+            Location(str(config_path)),
+            "missing-gateway-yaml",
+            "a policies directory needs gateway.yaml declaring at least its 'apis'",
+        )
+        return inspection
+    config, diagnostics = load_gateway_config(config_path)
+    report.extend(diagnostics)
+    layout = discover(root, report)
+    inspection.files = len(layout.files()) + 1
+    if config is None:
+        return inspection
+    inspection.config = config
+    facts = facts_of(config, str(config_path))
+    inspection.operation_info = {
+        (api, op_id): f"{method} {template}"
+        for api, ops in operations_of(config).items()
+        for op_id, method, template in ops
+    }
+    checker = ExpressionChecker(facts.named_values)
+    documents, references = read_documents(layout, registry, checker, report)
+    check_references(layout, references, facts, report)
+    inspection.effective = effective_documents(layout, documents, facts)
+    fragment_paths = frozenset(str(f.path) for f in layout.fragments.values())
+    check_effective(inspection.effective, registry, report, fragment_paths)
+    compiler = Compiler(registry, checker, report, runtime_errors=runtime_errors)
+    inspection.policies = {
+        target: compiler.document(root_node) for target, root_node in inspection.effective.items()
+    }
+    return inspection
+
+
+def load_gateway(root: Path, registry: Registry | None = None) -> LoadedGateway:
+    """Load for serving; raises DiagnosticError listing every error when anything is wrong."""
+    inspection = inspect_directory(root, registry, runtime_errors=True)
+    if inspection.report.has_errors or inspection.config is None:
+        raise DiagnosticError(inspection.report.sorted())
+    return LoadedGateway(root, inspection.config, inspection.policies)

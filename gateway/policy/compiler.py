@@ -1,0 +1,77 @@
+"""Compile an effective document into step chains, through the statements registry.
+
+Each statement's module turns its node into a `Step`. A statement that the registry knows but
+whose runtime this release does not have is reported (`not-implemented`) rather than skipped:
+a gateway that silently ignored `rate-limit` would be worse than one that refuses to start.
+"""
+
+from __future__ import annotations
+
+from gateway.diagnostics import Report
+from gateway.policy.expression_check import ExpressionChecker, substitute_named_values
+from gateway.policy.tree import Node
+from gateway.runtime.step import Chain, CompiledPolicy, Step
+from gateway.statements.compiling import CompileContext, CompileFailure
+from gateway.statements.registry import Registry
+
+
+class Compiler:
+    def __init__(
+        self,
+        registry: Registry,
+        checker: ExpressionChecker,
+        report: Report,
+        *,
+        runtime_errors: bool = True,
+    ) -> None:
+        """`runtime_errors=False` (the linter) reports unimplemented statements as warnings."""
+        self.registry = registry
+        self.report = report
+        self.runtime_errors = runtime_errors
+        # Targets share statement nodes (a global policy is in every effective document):
+        # compile each node once.
+        self._compiled: dict[int, Step | None] = {}
+        self.context = CompileContext(
+            report=report,
+            compile_chain=self.chain,
+            compile_expression=checker.compile,
+            resolve_literal=lambda text: substitute_named_values(text, checker.named_values),
+        )
+
+    def document(self, root: Node) -> CompiledPolicy:
+        sections = {section.tag: self.chain(section.children) for section in root.children}
+        return CompiledPolicy(
+            inbound=sections.get("inbound", Chain()),
+            backend=sections.get("backend", Chain()),
+            outbound=sections.get("outbound", Chain()),
+            on_error=sections.get("on-error", Chain()),
+        )
+
+    def chain(self, nodes: list[Node]) -> Chain:
+        steps = []
+        for node in nodes:
+            if id(node) not in self._compiled:
+                self._compiled[id(node)] = self._statement(node)
+            step = self._compiled[id(node)]
+            if step is not None:
+                steps.append(step)
+        return Chain(tuple(steps))
+
+    def _statement(self, node: Node) -> Step | None:
+        spec = self.registry.get(node.tag)
+        if spec is None:
+            return None  # reported by validation
+        if not spec.implemented or spec.compile is None:
+            report = self.report.error if self.runtime_errors else self.report.warning
+            report(
+                node.location,
+                "not-implemented",
+                f"<{node.tag}> is valid APIM policy, but this gateway release cannot run it "
+                "yet; remove it or wait for the release that implements it",
+            )
+            return None
+        try:
+            return spec.compile(node, self.context)
+        except CompileFailure as failure:
+            self.report.error(failure.location, failure.rule, failure.message)
+            return None

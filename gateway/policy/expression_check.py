@@ -1,0 +1,56 @@
+"""Parse every expression once at load, reporting syntax errors at their exact position.
+
+Named values (`{{name}}`) are substituted first, as APIM does before a policy runs: with the
+value when it is a plain one, otherwise with a placeholder of the same shape so that the
+syntax check still sees a string where the author wrote one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from gateway.diagnostics import Report
+from gateway.expressions import Expression, ExpressionSyntaxError, compile_expression
+from gateway.policy.tree import Value
+
+NAMED_VALUE = re.compile(r"\{\{([^{}]+)\}\}")
+
+
+def substitute_named_values(text: str, values: Mapping[str, str | None]) -> str:
+    """Replace `{{name}}` with its value; unknown or secret ones stay as written."""
+
+    def value_of(match: re.Match[str]) -> str:
+        value = values.get(match.group(1).strip())
+        return value if value is not None else match.group()
+
+    return NAMED_VALUE.sub(value_of, text)
+
+
+class ExpressionChecker:
+    """Compiles expressions, caching by source text: real files repeat the same ones."""
+
+    def __init__(self, named_values: Mapping[str, str | None]) -> None:
+        self.named_values = named_values
+        self._cache: dict[str, Expression | ExpressionSyntaxError] = {}
+
+    def compile(self, value: Value) -> Expression | ExpressionSyntaxError:
+        source = substitute_named_values(value.text, self.named_values)
+        cached = self._cache.get(source)
+        if cached is None:
+            try:
+                cached = compile_expression(source)
+            except ExpressionSyntaxError as error:
+                cached = error
+            self._cache[source] = cached
+        return cached
+
+    def __call__(self, value: Value, report: Report) -> None:
+        result = self.compile(value)
+        if isinstance(result, ExpressionSyntaxError):
+            offset = min(max(result.offset, 0), len(value.text))
+            report.error(
+                value.location.shifted(value.text[:offset]),
+                "expression-syntax",
+                result.message,
+            )

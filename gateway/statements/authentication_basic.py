@@ -1,0 +1,18 @@
+"""`authentication-basic`: send HTTP Basic credentials to the backend."""
+
+from __future__ import annotations
+
+from gateway.statements.common import INBOUND
+from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+SPEC = StatementSpec(
+    names=("authentication-basic",),
+    summary="Authenticates to the backend with HTTP Basic credentials.",
+    sections=INBOUND,
+    attributes=(
+        POLICY_ID,
+        AttributeSpec("username", required=True),
+        AttributeSpec("password", required=True),
+    ),
+    implemented=False,
+)

@@ -1,0 +1,13 @@
+"""`cache-remove-value`: delete a cached value."""
+
+from __future__ import annotations
+
+from gateway.statements.common import CACHING_TYPE
+from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+SPEC = StatementSpec(
+    names=("cache-remove-value",),
+    summary="Removes a value from the cache.",
+    attributes=(POLICY_ID, AttributeSpec("key", required=True), CACHING_TYPE),
+    implemented=False,
+)

@@ -1,0 +1,19 @@
+"""`cache-store`: store GET responses in the response cache."""
+
+from __future__ import annotations
+
+from gateway.statements.common import DURATION_SECONDS, OUTBOUND
+from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
+
+SPEC = StatementSpec(
+    names=("cache-store",),
+    summary="Stores the response in the cache for `duration` seconds.",
+    sections=OUTBOUND,
+    multiplicity=Multiplicity.ONCE_PER_SECTION,
+    attributes=(
+        POLICY_ID,
+        DURATION_SECONDS,
+        AttributeSpec("cache-response", Kind.BOOL, doc="Cache this response even if not a 200."),
+    ),
+    implemented=False,
+)

@@ -1,0 +1,85 @@
+"""Attribute and child declarations that several statements share, written once."""
+
+from __future__ import annotations
+
+from gateway.statements.spec import AttributeSpec, ChildSpec, Kind, Section, TextSpec
+
+INBOUND = frozenset({Section.INBOUND})
+OUTBOUND = frozenset({Section.OUTBOUND})
+BACKEND = frozenset({Section.BACKEND})
+INBOUND_BACKEND = frozenset({Section.INBOUND, Section.BACKEND})
+NOT_ON_ERROR = frozenset({Section.INBOUND, Section.BACKEND, Section.OUTBOUND})
+
+
+def name_only(name: str, doc: str = "") -> AttributeSpec:
+    """An output header or variable name: APIM allows no expression there."""
+    return AttributeSpec(name, expression=False, doc=doc)
+
+
+EXISTS_ACTION = AttributeSpec(
+    "exists-action",
+    Kind.ENUM,
+    default="override",
+    choices=("override", "skip", "append", "delete"),
+    doc="What to do when it already exists.",
+)
+
+VALUE_CHILD = ChildSpec("value", text=TextSpec(doc="One value; several are joined."))
+
+CACHING_TYPE = AttributeSpec(
+    "caching-type",
+    Kind.ENUM,
+    default="prefer-external",
+    choices=("prefer-external", "external", "internal"),
+    expression=False,
+)
+
+DURATION_SECONDS = AttributeSpec(
+    "duration", Kind.INT, required=True, minimum=0, doc="Time to live, in seconds."
+)
+
+TIMEOUT_SECONDS = AttributeSpec("timeout", Kind.INT, minimum=0, doc="Seconds to wait.")
+
+COUNTER_KEY = AttributeSpec("counter-key", required=True, doc="Counter identity.")
+
+RETRY_AFTER_HEADER = AttributeSpec(
+    "retry-after-header-name", expression=False, default="Retry-After"
+)
+
+LIMIT_OUTPUTS = (
+    RETRY_AFTER_HEADER,
+    name_only("retry-after-variable-name"),
+    name_only("remaining-calls-header-name"),
+    name_only("remaining-calls-variable-name"),
+    name_only("total-calls-header-name"),
+)
+
+FAILED_VALIDATION = (
+    AttributeSpec("failed-validation-httpcode", Kind.INT, default="401", minimum=100, maximum=599),
+    AttributeSpec("failed-validation-error-message"),
+    name_only("output-token-variable-name"),
+)
+
+AUDIENCES = ChildSpec("audiences", max_count=1, children=(ChildSpec("audience", text=TextSpec()),))
+ISSUERS = ChildSpec("issuers", max_count=1, children=(ChildSpec("issuer", text=TextSpec()),))
+REQUIRED_CLAIMS = ChildSpec(
+    "required-claims",
+    max_count=1,
+    children=(
+        ChildSpec(
+            "claim",
+            attributes=(
+                AttributeSpec("name", required=True),
+                AttributeSpec("match", Kind.ENUM, default="all", choices=("all", "any")),
+                AttributeSpec("separator"),
+            ),
+            children=(VALUE_CHILD,),
+        ),
+    ),
+)
+
+DIMENSION = ChildSpec(
+    "dimension",
+    attributes=(AttributeSpec("name", required=True), AttributeSpec("value")),
+    doc="A metric dimension; value may be omitted for the built-in dimension names.",
+)

@@ -1,0 +1,78 @@
+"""What a statement's `compile` function receives: helpers to compile values and child chains.
+
+Compilation happens once, at load. Expressions are parsed here and never again; named values
+are substituted here; a request only calls the evaluators and steps built here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gateway.diagnostics import Location, Report
+from gateway.expressions import Expression, ExpressionSyntaxError
+from gateway.policy.tree import Node, Value
+from gateway.runtime.step import Chain
+
+if TYPE_CHECKING:
+    from gateway.runtime.context import RequestContext
+
+Evaluator = Callable[["RequestContext"], object]
+
+
+class CompileFailure(Exception):
+    """A statement could not be compiled; the compiler turns it into a diagnostic."""
+
+    def __init__(self, location: Location, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.rule = rule
+        self.message = message
+
+
+def constant(value: object) -> Evaluator:
+    def evaluate(_: RequestContext) -> object:
+        return value
+
+    return evaluate
+
+
+@dataclass
+class CompileContext:
+    """Per-document compile state handed to every statement's `compile`.
+
+    `resolve_literal` substitutes named values in literal text; `compile_expression` returns
+    the parsed expression (or its syntax error) for an expression value, with named values
+    already substituted; `compile_chain` compiles nested statements (`<when>`, `<retry>`).
+    """
+
+    report: Report
+    compile_chain: Callable[[list[Node]], Chain]
+    compile_expression: Callable[[Value], Expression | ExpressionSyntaxError]
+    resolve_literal: Callable[[str], str]
+
+    def value(self, value: Value | None, default: object = None) -> Evaluator:
+        """An evaluator for an attribute value or text: a constant or a parsed expression."""
+        if value is None:
+            return constant(default)
+        if not value.is_expression:
+            return constant(self.resolve_literal(value.text))
+        compiled = self.compile_expression(value)
+        if isinstance(compiled, ExpressionSyntaxError):
+            raise CompileFailure(
+                value.location.shifted(value.text[: compiled.offset]),
+                "expression-syntax",
+                compiled.message,
+            )
+        evaluate = compiled.evaluate
+        return lambda context: evaluate(context.model)
+
+    def literal(self, value: Value | None, default: str | None = None) -> str | None:
+        """A value that the registry declares literal-only, with named values resolved."""
+        if value is None:
+            return default
+        return self.resolve_literal(value.text)
+
+    def chain(self, nodes: list[Node]) -> Chain:
+        return self.compile_chain(nodes)

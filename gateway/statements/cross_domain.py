@@ -1,0 +1,16 @@
+"""`cross-domain`: serve Flash/Silverlight cross-domain policy documents."""
+
+from __future__ import annotations
+
+from gateway.statements.common import INBOUND
+from gateway.statements.spec import POLICY_ID, Scope, StatementSpec, TextSpec
+
+SPEC = StatementSpec(
+    names=("cross-domain",),
+    summary="Answers crossdomain.xml requests with the embedded policy markup.",
+    sections=INBOUND,
+    scopes=frozenset({Scope.GLOBAL, Scope.API}),
+    attributes=(POLICY_ID,),
+    text=TextSpec(raw_markup=True, expression=False),
+    implemented=False,
+)

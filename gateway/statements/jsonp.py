@@ -1,0 +1,14 @@
+"""`jsonp`: wrap JSON responses for JSONP callers."""
+
+from __future__ import annotations
+
+from gateway.statements.common import OUTBOUND
+from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+SPEC = StatementSpec(
+    names=("jsonp",),
+    summary="Wraps the JSON response in the callback named by a query parameter.",
+    sections=OUTBOUND,
+    attributes=(POLICY_ID, AttributeSpec("callback-parameter-name", required=True)),
+    implemented=False,
+)

@@ -1,0 +1,39 @@
+"""`llm-semantic-cache-lookup` / `azure-openai-semantic-cache-lookup`: answer similar prompts."""
+
+from __future__ import annotations
+
+from gateway.statements.common import INBOUND
+from gateway.statements.spec import (
+    POLICY_ID,
+    AttributeSpec,
+    ChildSpec,
+    Kind,
+    Multiplicity,
+    Scope,
+    StatementSpec,
+    TextSpec,
+)
+
+SPEC = StatementSpec(
+    names=("llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup"),
+    summary="Returns a cached completion for a prompt within score-threshold (a distance).",
+    sections=INBOUND,
+    scopes=frozenset({Scope.GLOBAL, Scope.PRODUCT, Scope.API, Scope.OPERATION}),
+    multiplicity=Multiplicity.ONCE_PER_SECTION,
+    attributes=(
+        POLICY_ID,
+        AttributeSpec("score-threshold", Kind.NUMBER, required=True, minimum=0, maximum=1),
+        AttributeSpec("embeddings-backend-id", required=True),
+        AttributeSpec(
+            "embeddings-backend-auth",
+            Kind.ENUM,
+            required=True,
+            choices=("system-assigned",),
+            expression=False,
+        ),
+        AttributeSpec("ignore-system-messages", Kind.BOOL, default="false"),
+        AttributeSpec("max-message-count", Kind.INT, minimum=1),
+    ),
+    children=(ChildSpec("vary-by", text=TextSpec(required=True)),),
+    implemented=False,
+)

@@ -1,0 +1,20 @@
+"""`xml-to-json`: convert an XML body to JSON."""
+
+from __future__ import annotations
+
+from gateway.statements.json_to_xml import CONVERSION_SECTIONS
+from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+
+SPEC = StatementSpec(
+    names=("xml-to-json",),
+    summary="Converts the body from XML to JSON.",
+    sections=CONVERSION_SECTIONS,
+    attributes=(
+        POLICY_ID,
+        AttributeSpec("kind", Kind.ENUM, required=True, choices=("javascript-friendly", "direct")),
+        AttributeSpec("apply", Kind.ENUM, required=True, choices=("always", "content-type-xml")),
+        AttributeSpec("consider-accept-header", Kind.BOOL, default="true"),
+        AttributeSpec("always-array-child-elements", Kind.BOOL, default="false"),
+    ),
+    implemented=False,
+)
