@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gateway.schemas import render_schema_files
 
 from gateway.cli import main
+from gateway.schemas import render_schema_files
 from tests.conftest import REPO
 
 MakeDir = Callable[[dict[str, str]], Path]
