@@ -164,6 +164,15 @@ class Declare(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class LocalFunction(Node):
+    """`int Twice(int x) { return x * 2; }` declared inside a block."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Block
+
+
+@dataclass(frozen=True, slots=True)
 class ExprStatement(Node):
     expression: Node
 

@@ -39,6 +39,10 @@ class _Checker:
                 if part is not None:
                     self.visit(part, inner)
             return
+        if isinstance(node, A.LocalFunction):
+            scopes[-1].add(node.name)
+            self.visit(node.body, [*scopes, set(node.params)])
+            return
         if isinstance(node, A.Lambda):
             self.visit(node.body, [*scopes, set(node.params)])
             return

@@ -22,29 +22,9 @@ if TYPE_CHECKING:
     from gateway.expressions.interpreter import Interpreter, Scope
 
 CONSTRUCTIBLE = frozenset(
-    [
-        "JObject",
-        "JArray",
-        "JProperty",
-        "JValue",
-        "List",
-        "Dictionary",
-        "HashSet",
-        "Random",
-        "StringBuilder",
-        "Uri",
-        "HMACSHA256",
-        "HMACSHA1",
-        "Queue",
-        "Stack",
-        "Exception",
-        "object",
-        "string",
-        "byte",
-        "int",
-        "TimeSpan",
-        "DateTime",
-    ]
+    """JObject JArray JProperty JValue List Dictionary HashSet Random StringBuilder Uri
+    HMACSHA256 HMACSHA1 Queue Stack Exception Regex DateTimeOffset object string byte int
+    TimeSpan DateTime""".split()
 )
 
 
@@ -108,6 +88,14 @@ def _instance(kind: str, args: list[object]) -> object:
         return _Hasher("sha256" if kind == "HMACSHA256" else "sha1", key)
     if kind == "string":
         return "".join(to_text(a) for a in args)
+    if kind == "Regex":
+        from gateway.expressions.library import RegexObject
+
+        return RegexObject(to_text(args[0]), tuple(args[1:]))
+    if kind in ("DateTimeOffset", "DateTime") and args:
+        from gateway.expressions.library import make_date
+
+        return make_date(args)
     if kind == "Exception":
         return to_text(args[0]) if args else "error"
     raise ExpressionError(f"'new {kind}' is not available in policy expressions")

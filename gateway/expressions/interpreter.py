@@ -525,8 +525,8 @@ def _arithmetic(op: str, a: Any, b: Any) -> object:
             remainder = abs(a) % abs(b)
             return remainder if a >= 0 else -remainder
         return a % b
-    if op in ("&", "|", "^", "<<") and both_int:
-        return {"&": a & b, "|": a | b, "^": a ^ b, "<<": a << b}[op]
+    if op in ("&", "|", "^", "<<", ">>") and both_int:
+        return {"&": a & b, "|": a | b, "^": a ^ b, "<<": a << b, ">>": a >> b}[op]
     raise ExpressionError(f"unsupported operator '{op}'")
 
 
@@ -565,7 +565,15 @@ _EXPRESSIONS: dict[type, Callable[..., Any]] = {
     A.Default: Interpreter.default,
 }
 
+
+def _local_function(interpreter: Interpreter, node: A.LocalFunction, scope: Scope) -> None:
+    scope.names[node.name] = interpreter.lambda_node(
+        A.Lambda(node.offset, node.params, node.body), scope
+    )
+
+
 _STATEMENTS: dict[type, Callable[..., Any]] = {
+    A.LocalFunction: _local_function,
     A.ForEach: Interpreter.for_each,
     A.For: Interpreter.for_loop,
     A.While: Interpreter.while_loop,

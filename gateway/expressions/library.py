@@ -56,78 +56,14 @@ class Pair(ModelObject):
 
 
 STATIC_TYPES = frozenset(
-    [
-        "string",
-        "String",
-        "int",
-        "Int32",
-        "long",
-        "Int64",
-        "double",
-        "Double",
-        "decimal",
-        "Decimal",
-        "bool",
-        "Boolean",
-        "char",
-        "Char",
-        "float",
-        "Single",
-        "Math",
-        "Convert",
-        "DateTime",
-        "DateTimeOffset",
-        "TimeSpan",
-        "Guid",
-        "Encoding",
-        "JObject",
-        "JArray",
-        "JToken",
-        "JValue",
-        "JProperty",
-        "JsonConvert",
-        "Formatting",
-        "StringComparison",
-        "StringSplitOptions",
-        "Regex",
-        "RegexOptions",
-        "Uri",
-        "UriKind",
-        "WebUtility",
-        "HttpUtility",
-        "Random",
-        "List",
-        "Dictionary",
-        "HashSet",
-        "StringBuilder",
-        "Array",
-        "Enumerable",
-        "IResponse",
-        "Jwt",
-        "BasicAuthCredentials",
-        "object",
-        "Object",
-        "IEnumerable",
-        "IList",
-        "IDictionary",
-        "Tuple",
-        "KeyValuePair",
-        "Exception",
-        "SHA256",
-        "SHA1",
-        "MD5",
-        "HMACSHA256",
-        "HMACSHA1",
-        "byte",
-        "Byte",
-        "CultureInfo",
-        "NumberStyles",
-        "DateTimeStyles",
-        "JTokenType",
-        "IPAddress",
-        "Queue",
-        "Stack",
-    ]
+    """string String int Int32 long Int64 double Double decimal Decimal bool Boolean char Char
+    float Single Math Convert DateTime DateTimeOffset TimeSpan Guid Encoding JObject JArray
+    JToken JValue JProperty JsonConvert Formatting StringComparison StringSplitOptions Regex
+    RegexOptions Uri UriKind WebUtility HttpUtility Random List Dictionary HashSet
+    StringBuilder Array Enumerable IResponse Jwt BasicAuthCredentials object Object
+    IEnumerable IList IDictionary Tuple KeyValuePair Exception SHA256 SHA1 MD5 HMACSHA256
+    HMACSHA1 byte Byte CultureInfo NumberStyles DateTimeStyles JTokenType IPAddress Queue
+    Stack BitConverter""".split()
 )
 
 _PREFIXES = (
@@ -450,6 +386,39 @@ class RegexMatch(ModelObject):
         self.Groups = groups
 
 
+class RegexObject:
+    """`new Regex(pattern, options)`: the instance form of the static Regex methods."""
+
+    def __init__(self, pattern: str, options: tuple[object, ...]) -> None:
+        self.pattern = _net_regex(pattern)
+        self.flags = _regex_options(options)
+
+    def call(self, name: str, args: list[object]) -> object:
+        text = to_text(args[0]) if args else ""
+        if name == "IsMatch":
+            return re.search(self.pattern, text, self.flags) is not None
+        if name == "Match":
+            return RegexMatch(re.search(self.pattern, text, self.flags))
+        if name == "Matches":
+            return [RegexMatch(m) for m in re.finditer(self.pattern, text, self.flags)]
+        if name == "Replace":
+            replacement = to_text(args[1]).replace("$", "\\")
+            return re.sub(self.pattern, replacement, text, flags=self.flags)
+        if name == "Split":
+            return re.split(self.pattern, text, flags=self.flags)
+        raise ExpressionError(f"Regex has no method {name}()")
+
+
+def make_date(args: list[object]) -> datetime:
+    """`new DateTime(y, m, d[, h, min, s])` or `new DateTimeOffset(dateTime)`."""
+    if len(args) == 1 and isinstance(args[0], datetime):
+        return args[0]
+    try:
+        return datetime(*(_to_int(a) for a in args[:6]))
+    except (TypeError, ValueError):
+        raise ExpressionError("these arguments do not make a date") from None
+
+
 class _Group(ModelObject):
     EXTRA_MEMBERS = frozenset({"Value", "Success"})
 
@@ -541,10 +510,27 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
         range(_to_int(start), _to_int(start) + _to_int(count))
     ),
     ("Array", "Empty"): lambda: [],
+    ("Array", "Copy"): lambda source, target, count: _copy(source, target, _to_int(count)),
+    ("BitConverter", "GetBytes"): lambda v: list(
+        int(unwrap(v)).to_bytes(8 if abs(int(unwrap(v))) >= 2**31 else 4, "little", signed=True)
+    ),
+    ("BitConverter", "ToString"): lambda b, *_: "-".join(f"{x:02X}" for x in _bytes(b)),
+    ("BitConverter", "IsLittleEndian"): lambda: True,
+    ("Array", "Exists"): lambda items, f: any(f(i) for i in iterate(items)),
+    ("Array", "IndexOf"): lambda items, v: linq.METHODS["IndexOf"](iterate(items), v),
+    ("Regex", "Matches"): lambda s, p, *o: [
+        RegexMatch(m) for m in re.finditer(_net_regex(p), to_text(s), _regex_options(o))
+    ],
     ("SHA256", "Create"): lambda: _Hasher("sha256"),
     ("SHA1", "Create"): lambda: _Hasher("sha1"),
     ("MD5", "Create"): lambda: _Hasher("md5"),
 }
+
+
+def _copy(source: object, target: object, count: int) -> None:
+    if not isinstance(target, list) or not isinstance(source, list | bytes):
+        raise ExpressionError("Array.Copy needs two arrays")
+    target[:count] = list(source[:count])
 
 
 def _expect(value: JToken, kind: type) -> JToken:
@@ -743,6 +729,8 @@ def call_method(
             return to_text(args[0]).encode(target.codec)
         if name == "GetString":
             return _bytes(args[0]).decode(target.codec, errors="replace")
+    if isinstance(target, RegexObject):
+        return target.call(name, args)
     if isinstance(target, _Hasher) and name == "ComputeHash":
         return target.compute(args[0])
     if isinstance(target, datetime | timedelta):

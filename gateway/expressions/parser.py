@@ -12,22 +12,7 @@ from gateway.expressions import ast as A
 from gateway.expressions.lexer import Lexer, LexError, T, Token
 
 BUILTIN_TYPES = frozenset(
-    [
-        "bool",
-        "byte",
-        "char",
-        "decimal",
-        "double",
-        "float",
-        "int",
-        "long",
-        "object",
-        "short",
-        "string",
-        "uint",
-        "ulong",
-        "void",
-    ]
+    """bool byte char decimal double float int long object short string uint ulong void""".split()
 )
 _ASSIGN_OPS = ("=", "+=", "-=", "*=", "/=", "%=", "??=", "&=", "|=", "^=")
 _BINARY = [
@@ -212,6 +197,18 @@ class Parser:
             }.get(token.text)
             if handler is not None:
                 return handler()
+        if (
+            token.kind is T.IDENT
+            and token.text in ("checked", "unchecked")
+            and self.peek().is_op("{")
+        ):
+            self.advance()
+            return self.block()
+        if token.kind is T.IDENT and token.text == "using" and self.peek().is_op("("):
+            return self.using_statement()
+        function = self.local_function()
+        if function is not None:
+            return function
         declaration = self.declaration()
         if declaration is not None:
             self.expect(";", " after the declaration")
@@ -238,6 +235,39 @@ class Parser:
             if type_ref is not None:
                 return self.declarators(start, type_ref)
         return None
+
+    def using_statement(self) -> A.Node:
+        """`using (var x = ...) statement`: disposal means nothing here; the scope does."""
+        start = self.advance()
+        self.expect("(")
+        resource = self.declaration() or A.ExprStatement(self.token.offset, self.expression())
+        self.expect(")", " to close using")
+        body = self.statement()
+        return A.Block(start.offset, (resource, body))
+
+    def local_function(self) -> A.LocalFunction | None:
+        start = self.token
+
+        def attempt() -> A.TypeRef | None:
+            type_ref = self.type_ref()
+            if self.token.kind is T.IDENT and self.peek().is_op("("):
+                return type_ref
+            return None
+
+        if start.kind not in (T.IDENT, T.KEYWORD) or self.speculate(attempt) is None:
+            return None
+        name = self.advance().text
+        self.expect("(")
+        params: list[str] = []
+        while not self.accept(")"):
+            self.type_ref()
+            params.append(self.ident("a parameter name"))
+            if not self.accept(","):
+                self.expect(")", " to close the parameters")
+                break
+        if not self.token.is_op("{"):
+            raise self.error("expected '{' to start the function body")
+        return A.LocalFunction(start.offset, name, tuple(params), self.block())
 
     def declarators(self, start: Token, type_ref: A.TypeRef | None) -> A.Declare:
         names: list[tuple[str, A.Node | None]] = []
@@ -417,7 +447,15 @@ class Parser:
             return self.unary()
         left = self.binary(level + 1)
         ops = _BINARY[level]
-        while (self.token.kind is T.OP and self.token.text in ops) or self.token.is_keyword(*ops):
+        while True:
+            shift = self.right_shift() if "<<" in ops else None
+            if shift is not None:
+                left = A.Binary(shift.offset, ">>", left, self.binary(level + 1))
+                continue
+            if not (self.token.kind is T.OP and self.token.text in ops) and not (
+                self.token.is_keyword(*ops)
+            ):
+                break
             op = self.advance()
             if op.text in ("is", "as"):
                 left = self.type_test(op, left)
@@ -426,6 +464,15 @@ class Parser:
                 return A.Binary(op.offset, op.text, left, self.binary(level))
             left = A.Binary(op.offset, op.text, left, self.binary(level + 1))
         return left
+
+    def right_shift(self) -> Token | None:
+        """`>>` arrives as two `>` tokens (so that `List<List<int>>` lexes); join them here."""
+        first, second = self.token, self.peek()
+        if first.is_op(">") and second.is_op(">") and second.offset == first.offset + 1:
+            self.advance()
+            self.advance()
+            return first
+        return None
 
     def type_test(self, op: Token, operand: A.Node) -> A.Node:
         if op.text == "is" and (self.token.is_keyword("null") or self.token.is_keyword("not")):

@@ -47,7 +47,8 @@ class ExpressionChecker:
 
     def __call__(self, value: Value, report: Report) -> None:
         result = self.compile(value)
-        if isinstance(result, ExpressionSyntaxError):
+        unresolved = NAMED_VALUE.search(substitute_named_values(value.text, self.named_values))
+        if isinstance(result, ExpressionSyntaxError) and unresolved is None:
             offset = min(max(result.offset, 0), len(value.text))
             report.error(
                 value.location.shifted(value.text[:offset]),

@@ -8,6 +8,7 @@ directory-level checks in `gateway.policy.references`.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from gateway.statements.spec import (
 )
 
 SECTION_ORDER = tuple(Section)
+_PLACEHOLDER = re.compile(r"\{[\w-]+\}|[A-Z][A-Z0-9_]+")
 
 ExpressionCheck = Callable[[Value, Report], None]
 _REFERENCE_ATTRIBUTES = (
@@ -342,6 +344,8 @@ class DocumentValidator:
             maximum=getattr(spec, "maximum", None),
         )
         if problem is not None:
+            if _PLACEHOLDER.fullmatch(value.text.strip()):
+                problem += "; it looks like a deploy-time placeholder: substitute it before use"
             self.report.error(value.location, "invalid-value", f"{label}: {problem}")
 
     def _text(self, node: Node, spec: TextSpec | None, label: str) -> None:

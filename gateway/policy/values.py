@@ -71,8 +71,8 @@ def check_literal(
         return _check_range(seconds, minimum, maximum)
     if kind is Kind.URL:
         parts = urlsplit(stripped)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return f"'{text}' is not an absolute http(s) URL"
+        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+            return f"'{text}' is not an absolute http(s) or ws(s) URL"
         return None
     if kind is Kind.HTTP_METHOD:
         if stripped.upper() in _HTTP_METHODS:

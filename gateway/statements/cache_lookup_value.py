@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from gateway.statements.common import CACHING_TYPE
+from gateway.statements.common import CACHING_TYPE, attribute_or_child
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+KEY_CHILD, check = attribute_or_child("key")
 
 SPEC = StatementSpec(
     names=("cache-lookup-value",),
     summary="Reads a value from the cache into a variable (default-value on a miss).",
     attributes=(
         POLICY_ID,
-        AttributeSpec("key", required=True),
+        AttributeSpec("key"),
         AttributeSpec("variable-name", required=True, expression=False),
         AttributeSpec("default-value"),
         CACHING_TYPE,
     ),
+    children=KEY_CHILD,
+    check=check,
     implemented=False,
 )

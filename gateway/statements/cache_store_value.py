@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from gateway.statements.common import CACHING_TYPE, DURATION_SECONDS
+from gateway.statements.common import CACHING_TYPE, DURATION_SECONDS, attribute_or_child
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+VALUE_CHILDREN, check = attribute_or_child("key", "value")
 
 SPEC = StatementSpec(
     names=("cache-store-value",),
     summary="Stores a value in the cache for `duration` seconds.",
     attributes=(
         POLICY_ID,
-        AttributeSpec("key", required=True),
-        AttributeSpec("value", required=True),
+        AttributeSpec("key"),
+        AttributeSpec("value"),
         DURATION_SECONDS,
         CACHING_TYPE,
     ),
+    children=VALUE_CHILDREN,
+    check=check,
     implemented=False,
 )

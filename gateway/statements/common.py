@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.statements.spec import AttributeSpec, ChildSpec, Kind, Section, TextSpec
+from gateway.diagnostics import Report
+from gateway.policy.tree import Node
+from gateway.statements.spec import (
+    AttributeSpec,
+    CheckFunction,
+    ChildSpec,
+    Kind,
+    Section,
+    TextSpec,
+)
 
 INBOUND = frozenset({Section.INBOUND})
 OUTBOUND = frozenset({Section.OUTBOUND})
@@ -83,3 +92,29 @@ DIMENSION = ChildSpec(
     attributes=(AttributeSpec("name", required=True), AttributeSpec("value")),
     doc="A metric dimension; value may be omitted for the built-in dimension names.",
 )
+
+
+def attribute_or_child(*names: str) -> tuple[tuple[ChildSpec, ...], CheckFunction]:
+    """Values real files give either as attributes or as child elements (`<key>@{...}</key>`).
+
+    Returns the child declarations and a check that each value is given exactly once.
+    """
+    children = tuple(ChildSpec(name, max_count=1, text=TextSpec(required=True)) for name in names)
+
+    def check(node: Node, report: Report) -> None:
+        for name in names:
+            as_attribute = name in node.attributes
+            as_child = node.child(name) is not None
+            if as_attribute and as_child:
+                report.error(
+                    node.location,
+                    "conflicting-attributes",
+                    f"{node.tag} gives '{name}' both as an attribute and as a <{name}> child; "
+                    "keep one",
+                )
+            elif not as_attribute and not as_child:
+                report.error(
+                    node.location, "missing-attribute", f"{node.tag} needs the attribute '{name}'"
+                )
+
+    return children, check

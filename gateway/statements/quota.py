@@ -34,7 +34,13 @@ def check(node: Node, report: Report) -> None:
 def _limit(name: str, *, children: tuple[ChildSpec, ...] = ()) -> ChildSpec:
     return ChildSpec(
         name,
-        attributes=(AttributeSpec("name"), AttributeSpec("id"), CALLS, BANDWIDTH, RENEWAL_PERIOD),
+        attributes=(
+            AttributeSpec("name"),
+            AttributeSpec("id"),
+            CALLS,
+            BANDWIDTH,
+            AttributeSpec("renewal-period", Kind.INT, minimum=0, expression=False),
+        ),
         children=children,
     )
 

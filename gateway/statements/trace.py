@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.statements.common import NOT_ON_ERROR
+from gateway.diagnostics import Report
+from gateway.policy.tree import Node
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -12,10 +13,21 @@ from gateway.statements.spec import (
     TextSpec,
 )
 
+
+def check(node: Node, report: Report) -> None:
+    if (node.text is None) == (node.child("message") is None):
+        report.error(
+            node.location,
+            "missing-element" if node.text is None else "conflicting-attributes",
+            "trace needs its message either in a <message> child or as its text, not both"
+            if node.text is not None
+            else "trace needs a <message> child",
+        )
+
+
 SPEC = StatementSpec(
     names=("trace",),
     summary="Writes a message, with metadata, to the trace at a severity.",
-    sections=NOT_ON_ERROR,
     attributes=(
         POLICY_ID,
         AttributeSpec("source", required=True, expression=False),
@@ -28,7 +40,7 @@ SPEC = StatementSpec(
         ),
     ),
     children=(
-        ChildSpec("message", min_count=1, max_count=1, text=TextSpec(required=True)),
+        ChildSpec("message", max_count=1, text=TextSpec(required=True)),
         ChildSpec(
             "metadata",
             attributes=(
@@ -37,5 +49,7 @@ SPEC = StatementSpec(
             ),
         ),
     ),
+    text=TextSpec(doc="The message, in the older form without <message>."),
+    check=check,
     implemented=False,
 )
