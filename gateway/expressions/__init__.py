@@ -41,6 +41,8 @@ class Expression:
             raise ExpressionSyntaxError(error.message, error.offset) from None
         except RecursionError:
             raise ExpressionSyntaxError("the expression nests too deeply", 0) from None
+        except (ValueError, IndexError, OverflowError) as error:  # a lexer edge not yet mapped
+            raise ExpressionSyntaxError(f"cannot read this expression ({error})", 0) from None
 
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
         try:

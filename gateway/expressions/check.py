@@ -19,7 +19,8 @@ def check_names(tree: A.Node) -> None:
 class _Checker:
     def visit(self, node: object, scopes: list[set[str]]) -> None:
         if isinstance(node, A.Block):
-            inner = [*scopes, set()]
+            # Local functions are visible in their whole block, as in C#.
+            inner = [*scopes, {s.name for s in node.statements if isinstance(s, A.LocalFunction)}]
             for statement in node.statements:
                 self.visit(statement, inner)
             return

@@ -87,6 +87,9 @@ class Interpreter:
     def block(self, node: A.Block, scope: Scope) -> None:
         inner = Scope(scope)
         for statement in node.statements:
+            if isinstance(statement, A.LocalFunction):  # hoisted, as in C#
+                _local_function(self, statement, inner)
+        for statement in node.statements:
             self.execute(statement, inner)
 
     def execute(self, node: A.Node, scope: Scope) -> None:
@@ -289,7 +292,9 @@ class Interpreter:
         if name == "GetValueOrDefault":
             key = to_text(args[0])
             if key not in variables:
-                return args[1] if len(args) > 1 else None
+                if len(args) > 1:
+                    return args[1]
+                return default_of(type_args[0]) if type_args else None
             value = variables[key]
             return cast(type_args[0], value) if type_args else value
         return L.call_method(variables, name, args, type_args)
@@ -405,9 +410,13 @@ class Interpreter:
         return str(node.type)
 
     def default(self, node: A.Default, scope: Scope) -> object:
-        if node.type is None:
-            return None
-        return {"int": 0, "long": 0, "double": 0.0, "bool": False}.get(str(node.type))
+        return None if node.type is None else default_of(str(node.type))
+
+
+def default_of(type_name_: str) -> object:
+    """`default(T)`: zero for numbers, false for bool, null for everything else."""
+    kind = L.canonical_type(type_name_)
+    return {"int": 0, "long": 0, "double": 0.0, "float": 0.0, "bool": False}.get(kind)
 
 
 class _ErrorInfo(ModelObject):

@@ -145,7 +145,10 @@ class Lexer:
             self.pos += 2
             while self.pos < len(src) and (src[self.pos] in "0123456789abcdefABCDEF_"):
                 self.pos += 1
-            value = int(src[start + 2 : self.pos].replace("_", ""), 16)
+            digits = src[start + 2 : self.pos].replace("_", "")
+            if not digits:
+                raise self.error("'0x' needs hex digits after it", start)
+            value = int(digits, 16)
             self._suffix("ulUL")
             return Token(T.INT, src[start : self.pos], self.base + start, value)
         while self.pos < len(src) and (src[self.pos].isdigit() or src[self.pos] == "_"):

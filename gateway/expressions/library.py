@@ -703,11 +703,14 @@ def string_member(text: str, name: str) -> object:
     raise ExpressionError(f"string has no member '{name}'")
 
 
+_TOKEN_METHODS = frozenset({"Value", "ToString", "ToObject", "DeepClone", "SelectToken"})
+
+
 def call_method(
     target: object, name: str, args: list[object], type_args: tuple[str, ...]
 ) -> object:
     """`target.name<type_args>(args)` for a value that is not a static type."""
-    if isinstance(target, JValue) and name not in ("Value", "ToString", "Type"):
+    if isinstance(target, JValue) and name not in _TOKEN_METHODS:
         target = target.value
     if target is None:
         raise ExpressionError(f"cannot call {name}() on null (a null reference)")

@@ -14,7 +14,8 @@ from gateway.diagnostics import Report
 from gateway.expressions import Expression, ExpressionSyntaxError, compile_expression
 from gateway.policy.tree import Value
 
-NAMED_VALUE = re.compile(r"\{\{([^{}]+)\}\}")
+# APIM named-value names: letters, digits, ".", "-" and "_" (so `{{ return x; }}` is code).
+NAMED_VALUE = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 
 
 def substitute_named_values(text: str, values: Mapping[str, str | None]) -> str:
