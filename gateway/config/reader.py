@@ -81,7 +81,8 @@ class ShapeReader:
                     f"unknown key '{key}' in {_label(at) or 'gateway.yaml'}; {hint}",
                 )
                 continue
-            self.locations[(*at, key)] = where
+            # References are checked later; point them at the value, where the fix goes.
+            self.locations[(*at, key)] = self.where(value_node)
             value = self.read_value(value_node, field_, (*at, key))
             if value is not None:
                 result[key] = value
