@@ -70,8 +70,13 @@ class Compiler:
                 "yet; remove it or wait for the release that implements it",
             )
             return None
+        outer = (self.context.statement, self.context.policy_id)
+        self.context.statement = spec.name
+        self.context.policy_id = node.attr_text("id")
         try:
             return spec.compile(node, self.context)
         except CompileFailure as failure:
             self.report.error(failure.location, failure.rule, failure.message)
             return None
+        finally:
+            self.context.statement, self.context.policy_id = outer

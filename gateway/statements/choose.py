@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import Chain, LocalReply, Step
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
+
+
+def compile_choose(node: Node, context: CompileContext) -> Step:
+    branches = [
+        (context.condition(when.attr("condition")), context.chain(when.children))
+        for when in node.children_named("when")
+    ]
+    otherwise = node.child("otherwise")
+    fallback = context.chain(otherwise.children) if otherwise is not None else Chain()
+
+    async def choose(request: RequestContext) -> LocalReply | None:
+        for condition, chain in branches:
+            if condition(request):
+                return await chain.run(request)
+        return await fallback.run(request)
+
+    return choose
+
 
 SPEC = StatementSpec(
     names=("choose",),
@@ -17,5 +39,5 @@ SPEC = StatementSpec(
         ),
         ChildSpec("otherwise", max_count=1, holds_statements=True),
     ),
-    implemented=False,
+    compile=compile_choose,
 )

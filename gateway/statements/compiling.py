@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway.diagnostics import Location, Report
-from gateway.expressions import Expression, ExpressionSyntaxError
+from gateway.expressions import Expression, ExpressionError, ExpressionSyntaxError
+from gateway.expressions.values import truthy
 from gateway.policy.tree import Node, Value
-from gateway.runtime.step import Chain
+from gateway.runtime.step import Chain, PolicyError
 
 if TYPE_CHECKING:
     from gateway.runtime.context import RequestContext
@@ -51,6 +52,9 @@ class CompileContext:
     compile_chain: Callable[[list[Node]], Chain]
     compile_expression: Callable[[Value], Expression | ExpressionSyntaxError]
     resolve_literal: Callable[[str], str]
+    # The statement being compiled: runtime errors of its expressions name it (LastError.Source).
+    statement: str = ""
+    policy_id: str | None = None
 
     def value(self, value: Value | None, default: object = None) -> Evaluator:
         """An evaluator for an attribute value or text: a constant or a parsed expression."""
@@ -66,7 +70,39 @@ class CompileContext:
                 compiled.message,
             )
         evaluate = compiled.evaluate
-        return lambda context: evaluate(context.model)
+        source, policy_id = self.statement, self.policy_id
+
+        def run(context: RequestContext) -> object:
+            try:
+                return evaluate(context.model)
+            except ExpressionError as error:
+                raise PolicyError(
+                    source,
+                    "ExpressionValueEvaluationFailure",
+                    f"Expression evaluation failed. {error.message}",
+                    status=500,
+                    policy_id=policy_id,
+                ) from None
+
+        return run
+
+    def condition(
+        self, value: Value | None, default: bool = False
+    ) -> Callable[[RequestContext], bool]:
+        """An evaluator for a bool attribute: literal `true`/`false` or an expression."""
+        evaluate = self.value(value, default)
+        source = self.statement
+
+        def run(context: RequestContext) -> bool:
+            result = evaluate(context)
+            try:
+                return truthy(result)
+            except ExpressionError as error:
+                raise PolicyError(
+                    source, "ExpressionValueEvaluationFailure", error.message, status=500
+                ) from None
+
+        return run
 
     def literal(self, value: Value | None, default: str | None = None) -> str | None:
         """A value that the registry declares literal-only, with named values resolved."""

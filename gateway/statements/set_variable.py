@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gateway.diagnostics import Report
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSpec, TextSpec
 
 
@@ -21,6 +24,19 @@ def check(node: Node, report: Report) -> None:
         report.error(node.location, "missing-attribute", "set-variable needs the attribute 'value'")
 
 
+def compile_set_variable(node: Node, context: CompileContext) -> Step:
+    name = context.literal(node.attr("name")) or ""
+    value_element = node.child("value")
+    value = context.value(node.attr("value") or (value_element.text if value_element else None))
+
+    async def set_variable(request: RequestContext) -> LocalReply | None:
+        # A literal is stored as a string, an expression's result as what it is (APIM).
+        request.variables[name] = value(request)
+        return None
+
+    return set_variable
+
+
 SPEC = StatementSpec(
     names=("set-variable",),
     summary="Stores a value (literal: a string) in context.Variables under a name.",
@@ -31,5 +47,5 @@ SPEC = StatementSpec(
     ),
     children=(ChildSpec("value", max_count=1, text=TextSpec()),),
     check=check,
-    implemented=False,
+    compile=compile_set_variable,
 )
