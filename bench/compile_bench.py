@@ -72,7 +72,7 @@ def write_directory(root: Path, apis: int) -> None:
             "    style: http",
             "    backend: upstream",
             "    operations:",
-            "      - {id: get-item, method: GET, url-template: /items/{id}}",
+            '      - {id: get-item, method: GET, url-template: "/items/{id}"}',
             "      - {id: create-item, method: POST, url-template: /items}",
         ]
     (root / "gateway.yaml").write_text("\n".join(lines) + "\n")

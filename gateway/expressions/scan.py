@@ -13,11 +13,14 @@ scanner reads an entity as the character it stands for, and skips XML comments a
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 _ENTITIES = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 _ENTITY = re.compile(r"&(?:quot|apos|lt|gt|amp|#[0-9]+|#x[0-9a-fA-F]+);")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
+# An unclosed comment or CDATA runs to the end of the text.
+_MARKUP_REGION = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,44 +32,43 @@ class Span:
 
 
 class _Reader:
-    """Reads characters of `text`, decoding XML entities when asked."""
+    """Reads characters of an already-decoded text: plain string indexing, nothing more."""
 
-    def __init__(self, text: str, pos: int, xml: bool) -> None:
+    __slots__ = ("pos", "text")
+
+    def __init__(self, text: str, pos: int) -> None:
         self.text = text
         self.pos = pos
-        self.xml = xml
 
     def peek(self, ahead: int = 0) -> str:
-        pos = self.pos
-        for _ in range(ahead):
-            if pos >= len(self.text):
-                return ""
-            pos += self._width(pos)
-        if pos >= len(self.text):
-            return ""
-        return self._char(pos)
+        at = self.pos + ahead
+        return self.text[at] if at < len(self.text) else ""
 
     def next(self) -> str:
-        char = self._char(self.pos)
-        self.pos += self._width(self.pos)
+        char = self.text[self.pos]
+        self.pos += 1
         return char
 
     def at_end(self) -> bool:
         return self.pos >= len(self.text)
 
-    def _char(self, pos: int) -> str:
-        if self.xml and self.text[pos] == "&":
-            match = _ENTITY.match(self.text, pos)
-            if match:
-                return decode_entity(match.group())
-        return self.text[pos]
 
-    def _width(self, pos: int) -> int:
-        if self.xml and self.text[pos] == "&":
-            match = _ENTITY.match(self.text, pos)
-            if match:
-                return match.end() - pos
-        return 1
+def _decode_with_origins(text: str) -> tuple[str, list[int]]:
+    """`text` with entities decoded, and for each decoded character its offset in `text`."""
+    if "&" not in text:
+        return text, list(range(len(text) + 1))
+    chars: list[str] = []
+    origins: list[int] = []
+    last = 0
+    for match in _ENTITY.finditer(text):
+        chars.append(text[last : match.start()])
+        origins.extend(range(last, match.start()))
+        chars.append(decode_entity(match.group()))
+        origins.extend([match.start()] * len(chars[-1]))
+        last = match.end()
+    chars.append(text[last:])
+    origins.extend(range(last, len(text) + 1))
+    return "".join(chars), origins
 
 
 def decode_entity(entity: str) -> str:
@@ -84,8 +86,20 @@ def is_expression_start(text: str, pos: int) -> bool:
 
 
 def find_expression_end(text: str, start: int, *, xml: bool = False) -> int | None:
-    """The end (exclusive) of the expression starting at `text[start] == '@'`, or None."""
-    reader = _Reader(text, start + 1, xml)
+    """The end (exclusive) of the expression starting at `text[start] == '@'`, or None.
+
+    With `xml`, entities in `text` are read as the characters they stand for.
+    """
+    if xml:
+        decoded, origins = _decode_with_origins(text)
+        begin = origins.index(start)
+        end = _find_end(decoded, begin)
+        return None if end is None else origins[end]
+    return _find_end(text, start)
+
+
+def _find_end(text: str, start: int) -> int | None:
+    reader = _Reader(text, start + 1)
     stack = [_OPENERS[reader.next()]]
     while not reader.at_end():
         char = reader.peek()
@@ -187,20 +201,23 @@ def _skip_hole(reader: _Reader) -> bool:
 
 def scan_expressions(text: str, *, xml: bool = False) -> list[Span]:
     """Every expression in `text`, in order. In XML mode comments and CDATA are skipped."""
+    decoded, origins = _decode_with_origins(text) if xml else (text, None)
+    skipped = _markup_regions(text) if xml else []
     spans: list[Span] = []
     pos = 0
     while True:
-        pos = text.find("@", pos)
+        pos = decoded.find("@", pos)
         if pos < 0:
             return spans
-        if xml:
-            skipped = _skip_markup_declaration(text, pos)
-            if skipped is not None:
-                pos = skipped
-                continue
-        if is_expression_start(text, pos):
-            end = find_expression_end(text, pos, xml=xml)
-            spans.append(Span(pos, end))
+        source_pos = origins[pos] if origins is not None else pos
+        region = _region_at(skipped, source_pos)
+        if region is not None:
+            pos = _first_at_or_after(origins, region) if origins is not None else region
+            continue
+        if is_expression_start(decoded, pos):
+            end = _find_end(decoded, pos)
+            source_end = None if end is None else (origins[end] if origins is not None else end)
+            spans.append(Span(source_pos, source_end))
             if end is None:
                 return spans
             pos = end
@@ -208,16 +225,21 @@ def scan_expressions(text: str, *, xml: bool = False) -> list[Span]:
             pos += 1
 
 
-def _skip_markup_declaration(text: str, at: int) -> int | None:
-    """If `at` lies inside an XML comment or CDATA section, the position after it."""
-    for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>")):
-        begin = text.rfind(opener, 0, at)
-        if begin < 0:
-            continue
-        close = text.find(closer, begin + len(opener))
-        if close < 0 or close + len(closer) > at:
-            return len(text) if close < 0 else close + len(closer)
+def _markup_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every XML comment and CDATA section, in order."""
+    return [(m.start(), m.end()) for m in _MARKUP_REGION.finditer(text)]
+
+
+def _region_at(regions: list[tuple[int, int]], at: int) -> int | None:
+    """The end of the region containing `at`, if any."""
+    index = bisect_right(regions, (at, 1 << 62)) - 1
+    if index >= 0 and regions[index][0] <= at < regions[index][1]:
+        return regions[index][1]
     return None
+
+
+def _first_at_or_after(origins: list[int], source_offset: int) -> int:
+    return bisect_left(origins, source_offset)
 
 
 def is_whole_expression(text: str) -> bool:

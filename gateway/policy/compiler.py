@@ -8,11 +8,14 @@ a gateway that silently ignored `rate-limit` would be worse than one that refuse
 from __future__ import annotations
 
 from gateway.diagnostics import Report
+from gateway.expressions import Expression, ExpressionSyntaxError
 from gateway.policy.expression_check import ExpressionChecker, substitute_named_values
-from gateway.policy.tree import Node
+from gateway.policy.tree import Node, Value
 from gateway.runtime.step import Chain, CompiledPolicy, Step
 from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.registry import Registry
+
+_UNRESOLVED = "unresolved-named-value"
 
 
 class Compiler:
@@ -26,6 +29,7 @@ class Compiler:
     ) -> None:
         """`runtime_errors=False` (the linter) reports unimplemented statements as warnings."""
         self.registry = registry
+        self.checker = checker
         self.report = report
         self.runtime_errors = runtime_errors
         # Targets share statement nodes (a global policy is in every effective document):
@@ -34,9 +38,16 @@ class Compiler:
         self.context = CompileContext(
             report=report,
             compile_chain=self.chain,
-            compile_expression=checker.compile,
+            compile_expression=self._compile_expression,
             resolve_literal=lambda text: substitute_named_values(text, checker.named_values),
         )
+
+    def _compile_expression(self, value: Value) -> Expression | ExpressionSyntaxError:
+        result = self.checker.compile(value)
+        if isinstance(result, ExpressionSyntaxError) and self.checker.unresolved(value):
+            # The missing named value is reported by the reference checks; one error is enough.
+            raise CompileFailure(value.location, _UNRESOLVED, "unresolved named value")
+        return result
 
     def document(self, root: Node) -> CompiledPolicy:
         sections = {section.tag: self.chain(section.children) for section in root.children}
@@ -76,7 +87,8 @@ class Compiler:
         try:
             return spec.compile(node, self.context)
         except CompileFailure as failure:
-            self.report.error(failure.location, failure.rule, failure.message)
+            if failure.rule != _UNRESOLVED:
+                self.report.error(failure.location, failure.rule, failure.message)
             return None
         finally:
             self.context.statement, self.context.policy_id = outer

@@ -36,20 +36,25 @@ class ExpressionChecker:
         self._cache: dict[str, Expression | ExpressionSyntaxError] = {}
 
     def compile(self, value: Value) -> Expression | ExpressionSyntaxError:
-        source = substitute_named_values(value.text, self.named_values)
-        cached = self._cache.get(source)
+        cached = self._cache.get(value.text)
         if cached is None:
+            source = substitute_named_values(value.text, self.named_values)
             try:
                 cached = compile_expression(source)
             except ExpressionSyntaxError as error:
                 cached = error
-            self._cache[source] = cached
+            self._cache[value.text] = cached
         return cached
+
+    def unresolved(self, value: Value) -> bool:
+        """True when a `{{name}}` in `value` has no value here (reported as a reference)."""
+        return (
+            NAMED_VALUE.search(substitute_named_values(value.text, self.named_values)) is not None
+        )
 
     def __call__(self, value: Value, report: Report) -> None:
         result = self.compile(value)
-        unresolved = NAMED_VALUE.search(substitute_named_values(value.text, self.named_values))
-        if isinstance(result, ExpressionSyntaxError) and unresolved is None:
+        if isinstance(result, ExpressionSyntaxError) and not self.unresolved(value):
             offset = min(max(result.offset, 0), len(value.text))
             report.error(
                 value.location.shifted(value.text[:offset]),

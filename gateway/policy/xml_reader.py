@@ -55,7 +55,7 @@ class _Source:
         self.path = path
         self.text = text
         self.spans = spans
-        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         pieces: list[str] = []
         last = 0
         for index, span in enumerate(spans):
