@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config.loader import load_gateway_config
-from gateway.config.model import GatewayConfig
+from gateway.config.model import GatewayConfig, SecretUnavailable
 from gateway.config.styles import BUILT_IN_OPERATIONS
 from gateway.diagnostics import DiagnosticError, Location, Report
 from gateway.policy.compiler import Compiler
@@ -101,6 +101,8 @@ def inspect_directory(
     }
     checker = ExpressionChecker(facts.named_values)
     documents, references = read_documents(layout, registry, checker, report)
+    if runtime_errors:  # serving: named values take their real, resolved values
+        checker = ExpressionChecker(_resolved_named_values(config, report, str(config_path)))
     check_references(layout, references, facts, report)
     inspection.effective = effective_documents(layout, documents, facts)
     fragment_paths = frozenset(str(f.path) for f in layout.fragments.values())
@@ -110,6 +112,24 @@ def inspect_directory(
         target: compiler.document(root_node) for target, root_node in inspection.effective.items()
     }
     return inspection
+
+
+def _resolved_named_values(
+    config: GatewayConfig, report: Report, config_path: str
+) -> dict[str, str | None]:
+    """Every named value with its `${env:...}`/`${file:...}` resolved; failures are errors."""
+    values: dict[str, str | None] = {}
+    for name, named in config.named_values.items():
+        try:
+            values[name] = named.value.resolve()
+        except SecretUnavailable as error:
+            values[name] = None
+            report.error(
+                named.where or Location(config_path),
+                "unset-secret",
+                f"named value '{name}' cannot be loaded: {error}",
+            )
+    return values
 
 
 def load_gateway(root: Path, registry: Registry | None = None) -> LoadedGateway:

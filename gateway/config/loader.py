@@ -47,7 +47,7 @@ def load_gateway_config(path: Path) -> tuple[GatewayConfig | None, list[Diagnost
     result = read_document(text, str(path), GATEWAY, report)
     if result is None:
         return None, report.sorted()
-    config = _build(result.data, path.parent)
+    config = _build(result.data, path.parent, result.locations)
     _check_references(config, result, report, str(path))
     return config, report.sorted()
 
@@ -56,7 +56,7 @@ def _value(raw: object, base: Path) -> ConfigValue | None:
     return None if raw is None else ConfigValue(str(raw), base)
 
 
-def _build(data: dict[str, Any], base: Path) -> GatewayConfig:
+def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location]) -> GatewayConfig:
     backends = {k: _backend(k, v, base) for k, v in (data.get("backends") or {}).items()}
     apis = {k: _api(k, v) for k, v in (data.get("apis") or {}).items()}
     products = {
@@ -83,7 +83,12 @@ def _build(data: dict[str, Any], base: Path) -> GatewayConfig:
         for k, v in (data.get("subscriptions") or {}).items()
     }
     named_values = {
-        k: NamedValue(k, ConfigValue(str(v.get("value", "")), base), v.get("secret", False))
+        k: NamedValue(
+            k,
+            ConfigValue(str(v.get("value", "")), base),
+            v.get("secret", False),
+            locations.get(("named-values", k)),
+        )
         for k, v in (data.get("named-values") or {}).items()
     }
     stores = {k: ConfigValue(str(v), base) for k, v in (data.get("stores") or {}).items()}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config.reader import SECRET_REFERENCE
+from gateway.diagnostics import Location
 
 
 class SecretUnavailable(Exception):
@@ -143,6 +144,7 @@ class NamedValue:
     name: str
     value: ConfigValue
     secret: bool = False
+    where: Location | None = None  # its line in gateway.yaml, for load-time errors
 
     @property
     def plain_value(self) -> str | None:

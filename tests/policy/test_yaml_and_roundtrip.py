@@ -9,11 +9,12 @@ import pytest
 
 from gateway.diagnostics import Report
 from gateway.policy.loader import raw_markup_tags
+from gateway.policy.source import read_policy_text
 from gateway.policy.writer import to_xml, to_yaml
 from gateway.policy.xml_reader import read_xml
 from gateway.policy.yaml_reader import read_yaml
 from gateway.statements.registry import default_registry
-from tests.conftest import corpus_files
+from tests.conftest import REPO, corpus_files
 
 RAW = raw_markup_tags(default_registry())
 
@@ -139,3 +140,25 @@ def test_corpus_reads_all_but_the_four_malformed_files() -> None:
         ):
             unreadable.add(path.name)
     assert unreadable == MALFORMED_UPSTREAM
+
+
+SAMPLE_FILES = sorted(
+    p
+    for folder in ("policies", "samples")
+    for p in (REPO / folder).rglob("*")
+    if p.suffix in (".xml", ".yaml") and p.name != "gateway.yaml"
+)
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_bundled_policy_files_round_trip_through_convert(path: Path) -> None:
+    report = Report()
+    original = read_policy_text(
+        path.read_text(encoding="utf-8"), str(path), report, raw_markup_tags=RAW
+    )
+    assert original is not None, [d.format() for d in report]
+    if path.suffix == ".xml":
+        other = read_yaml(to_yaml(original.root), "x.yaml", report)
+    else:
+        other = read_xml(to_xml(original.root), "x.xml", report, raw_markup_tags=RAW)
+    assert other is not None and original.root.same_tree(other.root)

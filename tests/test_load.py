@@ -1,0 +1,66 @@
+"""Loading a directory for serving: named values resolved from files and the environment."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.diagnostics import DiagnosticError
+from gateway.expressions.model import ContextModel
+from gateway.load import load_gateway
+from gateway.policy.loader import Target
+from gateway.runtime.context import RequestContext
+
+MakeDir = Callable[[dict[str, str]], Path]
+
+FILES = {
+    "gateway.yaml": """
+        apis:
+          inventory:
+            path: inventory
+            operations:
+              - {id: list, method: GET, url-template: /items}
+        named-values:
+          tenant: contoso
+          region: "${env:AIGW_TEST_REGION}"
+          partner: {value: "${file:secrets/partner}", secret: true}
+    """,
+    "secrets/partner": "p-123\n",
+    # No forward-request anywhere: this release cannot run it, and this test needs a load
+    # that succeeds.
+    "global.xml": """
+        <policies>
+            <inbound>
+                <set-variable name="who" value="{{tenant}}-{{region}}" />
+                <set-variable name="key" value="@(&quot;{{partner}}&quot;.ToUpper())" />
+            </inbound>
+            <backend />
+        </policies>
+    """,
+}
+
+
+def test_named_values_come_from_file_environment_and_secret_file(
+    make_dir: MakeDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIGW_TEST_REGION", "westeurope")
+    gateway = load_gateway(make_dir(FILES))
+    policy = gateway.policies[Target("inventory", "list")]
+    context = RequestContext(ContextModel())
+    asyncio.run(policy.inbound.run(context))
+    assert context.variables == {"who": "contoso-westeurope", "key": "P-123"}
+
+
+def test_missing_environment_variable_fails_the_load_naming_it(
+    make_dir: MakeDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIGW_TEST_REGION", raising=False)
+    with pytest.raises(DiagnosticError) as caught:
+        load_gateway(make_dir(FILES))
+    [diagnostic] = [d for d in caught.value.diagnostics if d.is_error]
+    assert diagnostic.rule == "unset-secret"
+    assert diagnostic.location.line == 8
+    assert "AIGW_TEST_REGION is not set" in diagnostic.message
