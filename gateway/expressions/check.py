@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from gateway.expressions import ast as A
 from gateway.expressions.construct import CONSTRUCTIBLE
-from gateway.expressions.library import STATIC_TYPES, canonical_type, is_known_static, simple_type
 from gateway.expressions.parser import ParseError
+from gateway.expressions.statics import STATIC_TYPES, canonical_type, is_known_static, simple_type
 
 
 def check_names(tree: A.Node) -> None:

@@ -6,7 +6,8 @@ import random
 from typing import TYPE_CHECKING
 
 from gateway.expressions import ast as A
-from gateway.expressions.library import _Hasher, canonical_type
+from gateway.expressions.regex import RegexObject
+from gateway.expressions.statics import Hasher, canonical_type, make_date
 from gateway.expressions.values import (
     ExpressionError,
     JArray,
@@ -85,16 +86,12 @@ def _instance(kind: str, args: list[object]) -> object:
         return random.Random(args[0] if args else None)  # type: ignore[arg-type]
     if kind in ("HMACSHA256", "HMACSHA1"):
         key = args[0] if args and isinstance(args[0], bytes) else b""
-        return _Hasher("sha256" if kind == "HMACSHA256" else "sha1", key)
+        return Hasher("sha256" if kind == "HMACSHA256" else "sha1", key)
     if kind == "string":
         return "".join(to_text(a) for a in args)
     if kind == "Regex":
-        from gateway.expressions.library import RegexObject
-
         return RegexObject(to_text(args[0]), tuple(args[1:]))
     if kind in ("DateTimeOffset", "DateTime") and args:
-        from gateway.expressions.library import make_date
-
         return make_date(args)
     if kind == "Exception":
         return to_text(args[0]) if args else "error"

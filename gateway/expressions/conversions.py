@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from gateway.expressions.statics import canonical_type
 from gateway.expressions.values import (
     ExpressionError,
     JArray,
@@ -45,8 +46,6 @@ def _refuse(value: object, kind: str) -> object:
 
 def cast(kind: str, value: object) -> object:
     """`(kind)value`. Raises ExpressionError where .NET throws InvalidCastException."""
-    from gateway.expressions.library import canonical_type
-
     kind = canonical_type(kind).removesuffix("?")
     if kind in ("object", "var", "IResponse", "dynamic") or kind not in _KNOWN:
         return value
@@ -85,8 +84,6 @@ def try_cast(kind: str, value: object) -> object:
 
 
 def is_instance(kind: str, value: object) -> bool:
-    from gateway.expressions.library import canonical_type
-
     kind = canonical_type(kind).removesuffix("?")
     if value is None:
         return False

@@ -6,7 +6,6 @@ the static types the library knows. Every failure becomes `ExpressionError`.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,8 +14,11 @@ from typing import Any
 from gateway.expressions import ast as A
 from gateway.expressions import json_methods as J
 from gateway.expressions import library as L
+from gateway.expressions import statics as S
+from gateway.expressions.coerce import OutResult, iterate
 from gateway.expressions.conversions import cast, is_instance, try_cast
 from gateway.expressions.model import ContextModel, HeaderDictionary, ModelObject
+from gateway.expressions.regex import RegexMatch
 from gateway.expressions.values import (
     ExpressionError,
     JArray,
@@ -24,7 +26,6 @@ from gateway.expressions.values import (
     JProperty,
     JToken,
     to_text,
-    to_token,
     truthy,
     type_name,
     unwrap,
@@ -48,7 +49,7 @@ class StaticType:
     """A type name used as a value: the target of `DateTime.UtcNow` or `int.Parse`."""
 
     def __init__(self, name: str) -> None:
-        self.name = L.canonical_type(name)
+        self.name = S.canonical_type(name)
 
 
 class Scope:
@@ -117,7 +118,7 @@ class Interpreter:
             handler(self, node, scope)
 
     def for_each(self, node: A.ForEach, scope: Scope) -> None:
-        for item in L.iterate(self.eval(node.iterable, scope)):
+        for item in iterate(self.eval(node.iterable, scope)):
             inner = Scope(scope)
             inner.names[node.name] = item
             if self.loop_body(node.body, inner):
@@ -208,7 +209,7 @@ class Interpreter:
             return found.names[node.name]
         if node.name == "context":
             return self.context
-        if L.canonical_type(node.name) in L.STATIC_TYPES or node.name in L.STATIC_TYPES:
+        if S.canonical_type(node.name) in S.STATIC_TYPES or node.name in S.STATIC_TYPES:
             return StaticType(node.name)
         raise ExpressionError(f"unknown name '{node.name}'")
 
@@ -217,17 +218,17 @@ class Interpreter:
         if target is None and node.null_conditional:
             return None
         if isinstance(target, StaticType):
-            return L.static_member(target.name, node.name)
+            return S.static_member(target.name, node.name)
         return L.member(target, node.name)
 
     def member_target(self, node: A.Member, scope: Scope) -> object:
         if isinstance(node.target, A.Name) and node.target.name not in ("", "context"):
             qualified = _qualified_name(node.target)
-            if scope.find(node.target.name) is None and L.simple_type(qualified) != qualified:
+            if scope.find(node.target.name) is None and S.simple_type(qualified) != qualified:
                 return StaticType(qualified)
         if isinstance(node.target, A.Member):
             qualified = _qualified_name(node.target)
-            if qualified and L.canonical_type(qualified) in L.STATIC_TYPES:
+            if qualified and S.canonical_type(qualified) in S.STATIC_TYPES:
                 return StaticType(qualified)
         return self.eval(node.target, scope)
 
@@ -253,7 +254,7 @@ class Interpreter:
             result = self.variables_call(callee.name, args, type_args)
         else:
             result = L.call_method(target, callee.name, args, type_args)
-        if isinstance(result, L.OutResult):
+        if isinstance(result, OutResult):
             for (name, target_scope), value in zip(outs, result.outs, strict=False):
                 if name is not None:
                     (target_scope or scope).names[name] = value
@@ -279,7 +280,7 @@ class Interpreter:
     def static_call(
         self, type_name_: str, name: str, args: list[object], type_args: tuple[str, ...]
     ) -> object:
-        function = L.STATIC_METHODS.get((type_name_, name))
+        function = S.STATIC_METHODS.get((type_name_, name))
         if function is None:
             raise ExpressionError(f"{type_name_}.{name}() is not available in policy expressions")
         try:
@@ -415,7 +416,7 @@ class Interpreter:
 
 def default_of(type_name_: str) -> object:
     """`default(T)`: zero for numbers, false for bool, null for everything else."""
-    kind = L.canonical_type(type_name_)
+    kind = S.canonical_type(type_name_)
     return {"int": 0, "long": 0, "double": 0.0, "float": 0.0, "bool": False}.get(kind)
 
 
@@ -454,7 +455,7 @@ def _get_index(target: object, key: object, context: ContextModel) -> object:
         if not isinstance(index, int) or not -1 < index < len(target):
             raise ExpressionError(f"index {to_text(key)} is outside the array")
         return target[index]
-    if isinstance(target, L.RegexMatch | dict):
+    if isinstance(target, RegexMatch | dict):
         return target[to_text(key)]  # type: ignore[index]
     if target is None:
         raise ExpressionError("cannot index into null (a null reference)")
@@ -595,5 +596,3 @@ _STATEMENTS: dict[type, Callable[..., Any]] = {
         ExpressionError(to_text(self.eval(node.value, scope)) if node.value else "thrown")
     ),
 }
-
-__all__ = ["Interpreter", "random", "to_token"]

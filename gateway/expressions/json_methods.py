@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.expressions import linq
+from gateway.expressions.coerce import OutResult, iterate
 from gateway.expressions.values import (
     ExpressionError,
     JArray,
@@ -107,14 +108,10 @@ def _object_method(token: JObject, name: str, args: list[object]) -> object:
     if name in ("ContainsKey",):
         return to_text(args[0]) in token.items
     if name == "TryGetValue":
-        from gateway.expressions.library import OutResult
-
         key = to_text(args[0])
         return OutResult(key in token.items, token.items.get(key))
     if name == "GetValue":
         return token.items.get(to_text(args[0]))
-    from gateway.expressions.library import iterate
-
     return linq.call(iterate(token), name, args, ())
 
 

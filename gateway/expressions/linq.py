@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.expressions.coerce import Pair
 from gateway.expressions.values import ExpressionError, JArray, JToken, to_text, unwrap
 
 Func = Callable[..., Any]
@@ -78,8 +79,6 @@ METHODS: dict[str, Callable[..., object]] = {
 
 
 def _group(items: list[object], key: Func) -> list[object]:
-    from gateway.expressions.library import Pair
-
     groups: dict[object, list[object]] = {}
     for item in items:
         groups.setdefault(unwrap(key(item)), []).append(item)
