@@ -7,7 +7,7 @@ model, defined by the expression layer). The proxy builds it from the live reque
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.expressions.model import ContextModel
 
@@ -16,9 +16,8 @@ from gateway.expressions.model import ContextModel
 class RequestContext:
     model: ContextModel
     section: str = "inbound"
-    # Everything a step leaves for the proxy (backend choice, pending response, ...) goes in
-    # typed fields added by the issues that need them; `scratch` is not for that.
-    scratch: dict[str, object] = field(default_factory=dict)
+    # The proxy adds typed fields here for what steps hand it (backend choice, pending
+    # response, ...), each with the issue that needs it.
 
     @property
     def variables(self) -> dict[str, object]:
