@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from gateway.expressions import linq
 from gateway.expressions.coerce import (
@@ -64,6 +65,7 @@ _PREFIXES = (
 )
 
 
+@cache  # pure, and called while evaluating: keep string work off the request path
 def simple_type(name: str) -> str:
     """`System.Text.Encoding` -> `Encoding`; `Newtonsoft.Json.Linq.JObject` -> `JObject`."""
     changed = True
@@ -144,6 +146,7 @@ _ALIASES = {
 }
 
 
+@cache
 def canonical_type(name: str) -> str:
     name = simple_type(name)
     return _ALIASES.get(name, name)

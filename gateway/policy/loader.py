@@ -6,7 +6,7 @@ The policy engine does not read gateway.yaml itself; the caller passes the facts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.diagnostics import Location, Report
@@ -110,10 +110,10 @@ def _dangling(
     where: Location,
     kind: str,
     name: str,
-    known: object,
+    known: Iterable[str],
     config_key: str | None,
 ) -> None:
-    suggestion = nearest(name, list(known))  # type: ignore[call-overload]
+    suggestion = nearest(name, known)
     if suggestion:
         fix = f"did you mean '{suggestion}'?"
     elif config_key:
