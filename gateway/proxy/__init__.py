@@ -1,0 +1,1 @@
+"""The proxy: serves the compiled policies over HTTP (the web framework lives only here)."""

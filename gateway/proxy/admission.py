@@ -1,0 +1,142 @@
+"""Subscription keys and admission, as APIM has them (reference §7).
+
+Built once at load from gateway.yaml: every active subscription's keys are indexed by their
+SHA-256 digest (a key stored as `sha256:<hex>` is indexed as given), so a request hashes the
+key it presents and does one dict lookup; the final comparison is constant-time. The key is
+never kept in plain text past this module, and never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from gateway.config.model import Api, ConfigValue, GatewayConfig, SecretUnavailable, Subscription
+from gateway.proxy.errors import INVALID_KEY, MISSING_KEY
+
+# Headers that carry a subscription key besides the API's own header, by API style.
+STYLE_KEY_HEADERS = {
+    "azure-openai": ("api-key",),
+    "openai": ("authorization",),
+    "anthropic": ("x-api-key",),
+    "http": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    subscription: Subscription | None
+    product: str | None  # the product context, when the request has one
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    reason: str  # SubscriptionKeyNotFound | SubscriptionKeyInvalid (LastError.Reason)
+    message: str
+    status: int = 401
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    digest: bytes
+    subscription: Subscription
+
+
+class Admission:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        on_unavailable: Callable[[Subscription, str], None] = lambda subscription, why: None,
+    ) -> None:
+        """`on_unavailable` hears of keys whose `${env:...}`/`${file:...}` cannot be read."""
+        self.apis = config.apis
+        self._by_digest: dict[bytes, _Entry] = {}
+        for subscription in config.subscriptions.values():
+            if subscription.state != "active":
+                continue  # only active subscriptions grant access: their keys are "invalid"
+            for key in (subscription.primary_key, subscription.secondary_key):
+                digest = _stored_digest(key, subscription, on_unavailable)
+                if digest is not None:
+                    self._by_digest[digest] = _Entry(digest, subscription)
+        self._products_of: dict[str, frozenset[str]] = {
+            api: frozenset(p.id for p in config.products.values() if api in p.apis)
+            for api in config.apis
+        }
+        self._open_product: dict[str, str] = {}
+        for product in config.products.values():
+            if not product.subscription_required:
+                for api in product.apis:
+                    self._open_product.setdefault(api, product.id)
+
+    def key_from(
+        self, api: Api, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> str | None:
+        """The key a request presents: the API's header, the style's header, then the query.
+
+        `headers` must have lower-case names (as ASGI servers give them).
+        """
+        value = headers.get(api.key_header.lower())
+        if value:
+            return value
+        for name in STYLE_KEY_HEADERS.get(api.style, ()):
+            value = headers.get(name)
+            if value:
+                if name == "authorization":
+                    scheme, _, token = value.partition(" ")
+                    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+                return value
+        return query.get(api.key_query) or None
+
+    def admit(self, api_id: str, key: str | None) -> Admitted | Denied:
+        api = self.apis[api_id]
+        open_product = self._open_product.get(api_id)
+        if key is not None and api.subscription_required:
+            subscription = self._subscription(key)
+            if subscription is not None:
+                product = self._product_context(subscription, api_id)
+                if product is not False:
+                    return Admitted(subscription, product or None)
+            if open_product is not None:
+                return Admitted(None, open_product)
+            return Denied("SubscriptionKeyInvalid", INVALID_KEY)
+        if open_product is not None:
+            return Admitted(None, open_product)
+        if not api.subscription_required:
+            return Admitted(None, None)
+        return Denied("SubscriptionKeyNotFound", MISSING_KEY)
+
+    def _subscription(self, key: str) -> Subscription | None:
+        digest = hashlib.sha256(key.encode()).digest()
+        entry = self._by_digest.get(digest)
+        if entry is None or not hmac.compare_digest(entry.digest, digest):
+            return None
+        return entry.subscription
+
+    def _product_context(self, subscription: Subscription, api_id: str) -> str | bool:
+        """The product context ("" for none), or False when the key is out of scope."""
+        kind, _, target = subscription.scope.partition("/")
+        if subscription.scope == "all-apis":
+            return ""
+        if kind == "api":
+            return "" if target == api_id else False
+        if kind == "product" and target in self._products_of.get(api_id, frozenset()):
+            return target
+        return False
+
+
+def _stored_digest(
+    key: ConfigValue | None,
+    subscription: Subscription,
+    on_unavailable: Callable[[Subscription, str], None],
+) -> bytes | None:
+    if key is None:
+        return None
+    if key.raw.startswith("sha256:"):
+        return bytes.fromhex(key.raw.removeprefix("sha256:"))
+    try:
+        return hashlib.sha256(key.resolve().encode()).digest()
+    except SecretUnavailable as error:
+        on_unavailable(subscription, str(error))
+        return None

@@ -1,0 +1,96 @@
+"""Match a request to an API (by its path suffix) and an operation (by method and template).
+
+Everything is compiled at load: a dict from path suffix to API, and per API one regular
+expression per operation template. A request costs a few dict lookups and one regex match.
+APIM's answers when nothing matches: unknown API or operation 404, known path with another
+method 405.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_PARAMETER = re.compile(r"\{([^{}/]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRoute:
+    id: str
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    # Regex group -> template parameter (`deployment-id` is not a valid group name).
+    parameter_names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoutes:
+    id: str
+    path: str  # the suffix, without slashes: "openai", "llm/v2", or "" for the root
+    operations: tuple[OperationRoute, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    api: str
+    operation: str
+    parameters: dict[str, str]  # URL-template values: context.Request.MatchedParameters
+    remainder: str  # the path after the API suffix, appended to the backend URL
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMiss:
+    status: int  # 404 or 405
+    api: str | None  # the API when only the operation is missing
+    allowed: tuple[str, ...] = ()  # for 405: the methods the path accepts
+
+
+def operation_route(operation_id: str, method: str, template: str) -> OperationRoute:
+    """Compile `/deployments/{deployment-id}/chat/completions` to a regex, once, at load."""
+    names: list[tuple[str, str]] = []
+    pattern: list[str] = []
+    last = 0
+    for match in _PARAMETER.finditer(template):
+        pattern.append(re.escape(template[last : match.start()]))
+        group = f"p{len(names)}"
+        names.append((group, match.group(1)))
+        pattern.append(f"(?P<{group}>[^/]+)")
+        last = match.end()
+    pattern.append(re.escape(template[last:]))
+    regex = re.compile("".join(pattern).rstrip("/") + "/?")
+    return OperationRoute(operation_id, method.upper(), template, regex, tuple(names))
+
+
+class Router:
+    def __init__(self, apis: Iterable[ApiRoutes]) -> None:
+        self._by_path: dict[str, ApiRoutes] = {api.path.strip("/"): api for api in apis}
+        # Longest suffix first, so that "llm/v2" wins over "llm".
+        self._depths = sorted({p.count("/") + 1 if p else 0 for p in self._by_path}, reverse=True)
+
+    def match(self, method: str, path: str) -> RouteMatch | RouteMiss:
+        segments = path.strip("/").split("/") if path.strip("/") else []
+        for depth in self._depths:
+            if depth > len(segments):
+                continue
+            api = self._by_path.get("/".join(segments[:depth]))
+            if api is not None:
+                remainder = "/" + "/".join(segments[depth:])
+                return self._operation(api, method.upper(), remainder)
+        return RouteMiss(404, None)
+
+    def _operation(self, api: ApiRoutes, method: str, remainder: str) -> RouteMatch | RouteMiss:
+        allowed = []
+        for operation in api.operations:
+            found = operation.pattern.fullmatch(remainder)
+            if found is None:
+                continue
+            if operation.method != method:
+                allowed.append(operation.method)
+                continue
+            parameters = {name: found.group(group) for group, name in operation.parameter_names}
+            return RouteMatch(api.id, operation.id, parameters, remainder)
+        if allowed:
+            return RouteMiss(405, api.id, tuple(sorted(set(allowed))))
+        return RouteMiss(404, api.id)
