@@ -49,6 +49,22 @@ class HeaderDictionary(ModelObject):
         values = self.get(name)
         return ",".join(values) if values is not None else None
 
+    # Writers, for statements (set-header) and the proxy; expressions cannot reach them.
+
+    def set(self, name: str, values: list[str]) -> None:
+        self._items[name.lower()] = (name, list(values))
+
+    def append(self, name: str, values: list[str]) -> None:
+        spelling, current = self._items.get(name.lower(), (name, []))
+        self._items[name.lower()] = (spelling, [*current, *values])
+
+    def remove(self, name: str) -> None:
+        self._items.pop(name.lower(), None)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(name, value) pairs, one per value: what goes on the wire."""
+        return [(name, value) for name, values in self._items.values() for value in values]
+
     @property
     def Keys(self) -> list[str]:
         return [name for name, _ in self._items.values()]

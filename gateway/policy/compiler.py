@@ -34,7 +34,7 @@ class Compiler:
         self.runtime_errors = runtime_errors
         # Targets share statement nodes (a global policy is in every effective document):
         # compile each node once.
-        self._compiled: dict[int, Step | None] = {}
+        self._compiled: dict[tuple[int, str], Step | None] = {}
         self.context = CompileContext(
             report=report,
             compile_chain=self.chain,
@@ -50,7 +50,10 @@ class Compiler:
         return result
 
     def document(self, root: Node) -> CompiledPolicy:
-        sections = {section.tag: self.chain(section.children) for section in root.children}
+        sections = {}
+        for section in root.children:
+            self.context.section = section.tag
+            sections[section.tag] = self.chain(section.children)
         return CompiledPolicy(
             inbound=sections.get("inbound", Chain()),
             backend=sections.get("backend", Chain()),
@@ -61,9 +64,11 @@ class Compiler:
     def chain(self, nodes: list[Node]) -> Chain:
         steps = []
         for node in nodes:
-            if id(node) not in self._compiled:
-                self._compiled[id(node)] = self._statement(node)
-            step = self._compiled[id(node)]
+            # A fragment's node may sit in two sections, and compiles differently in each.
+            key = (id(node), self.context.section)
+            if key not in self._compiled:
+                self._compiled[key] = self._statement(node)
+            step = self._compiled[key]
             if step is not None:
                 steps.append(step)
         return Chain(tuple(steps))

@@ -55,6 +55,9 @@ class CompileContext:
     # The statement being compiled: runtime errors of its expressions name it (LastError.Source).
     statement: str = ""
     policy_id: str | None = None
+    # The section being compiled: set-header changes the request in inbound/backend and the
+    # response in outbound/on-error.
+    section: str = "inbound"
 
     def value(self, value: Value | None, default: object = None) -> Evaluator:
         """An evaluator for an attribute value or text: a constant or a parsed expression."""

@@ -2,7 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from gateway.expressions.model import ResponseModel
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+
+StatusWriter = Callable[[RequestContext, ResponseModel], None]
+
+
+def status_writer(node: Node, context: CompileContext) -> StatusWriter:
+    code = context.value(node.attr("code"), "200")
+    reason = context.value(node.attr("reason"), None)
+
+    def write(request: RequestContext, response: ResponseModel) -> None:
+        try:
+            status = int(to_text(code(request)))
+        except ValueError:
+            raise PolicyError(
+                "set-status", "ExpressionValueEvaluationFailure", "the status code is not a number"
+            ) from None
+        response.StatusCode = status
+        phrase = reason(request)
+        response.StatusReason = to_text(phrase) if phrase is not None else ""
+
+    return write
+
+
+def compile_set_status(node: Node, context: CompileContext) -> Step:
+    write = status_writer(node, context)
+
+    async def set_status(request: RequestContext) -> LocalReply | None:
+        write(request, request.model.Response)
+        return None
+
+    return set_status
+
 
 SPEC = StatementSpec(
     names=("set-status",),
@@ -12,5 +51,5 @@ SPEC = StatementSpec(
         AttributeSpec("code", Kind.INT, required=True, minimum=100, maximum=599),
         AttributeSpec("reason"),
     ),
-    implemented=False,
+    compile=compile_set_status,
 )
