@@ -12,10 +12,8 @@ from gateway.expressions import Expression, ExpressionSyntaxError
 from gateway.policy.expression_check import ExpressionChecker, substitute_named_values
 from gateway.policy.tree import Node, Value
 from gateway.runtime.step import Chain, CompiledPolicy, Step
-from gateway.statements.compiling import CompileContext, CompileFailure
+from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 from gateway.statements.registry import Registry
-
-_UNRESOLVED = "unresolved-named-value"
 
 
 class Compiler:
@@ -46,7 +44,7 @@ class Compiler:
         result = self.checker.compile(value)
         if isinstance(result, ExpressionSyntaxError) and self.checker.unresolved(value):
             # The missing named value is reported by the reference checks; one error is enough.
-            raise CompileFailure(value.location, _UNRESOLVED, "unresolved named value")
+            raise CompileFailure(value.location, UNRESOLVED_REFERENCE, "unresolved named value")
         return result
 
     def document(self, root: Node) -> CompiledPolicy:
@@ -92,7 +90,7 @@ class Compiler:
         try:
             return spec.compile(node, self.context)
         except CompileFailure as failure:
-            if failure.rule != _UNRESOLVED:
+            if failure.rule != UNRESOLVED_REFERENCE:
                 self.report.error(failure.location, failure.rule, failure.message)
             return None
         finally:

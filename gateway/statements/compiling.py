@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 Evaluator = Callable[["RequestContext"], object]
 
 
+# A CompileFailure with this rule is not reported again: a reference check already did.
+UNRESOLVED_REFERENCE = "unresolved-reference"
+
+
 class CompileFailure(Exception):
     """A statement could not be compiled; the compiler turns it into a diagnostic."""
 

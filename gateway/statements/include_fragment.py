@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from gateway.policy.tree import Node
+from gateway.runtime.step import Step
+from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 from gateway.statements.spec import AttributeSpec, StatementSpec
+
+
+def compile_include_fragment(node: Node, context: CompileContext) -> Step:
+    # Scope merging replaced every include of a known fragment by its statements; one that is
+    # still here names a missing fragment, which the reference checks already reported.
+    raise CompileFailure(node.location, UNRESOLVED_REFERENCE, "fragment not found")
+
 
 SPEC = StatementSpec(
     names=("include-fragment",),
     summary="Inserts the statements of fragments/<fragment-id> at this point.",
     attributes=(AttributeSpec("fragment-id", required=True, expression=False),),
-    implemented=False,
+    compile=compile_include_fragment,
 )
