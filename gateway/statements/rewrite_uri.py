@@ -2,8 +2,50 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qsl, quote
+
+from gateway.expressions.model import HeaderDictionary
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.policy.values import parse_bool
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+
+_PARAMETER = re.compile(r"\{([^{}]+)\}")
+
+
+def compile_rewrite_uri(node: Node, context: CompileContext) -> Step:
+    template = context.value(node.attr("template"), "/")
+    copy_unmatched = parse_bool(context.literal(node.attr("copy-unmatched-params")) or "true")
+
+    async def rewrite_uri(request: RequestContext) -> LocalReply | None:
+        url = request.model.Request.Url
+        matched = request.model.Request.MatchedParameters
+        used: set[str] = set()
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            used.add(name.lower())
+            value = matched.get(name) or url.Query.joined(name) or ""
+            return quote(value, safe="")
+
+        path, _, query = _PARAMETER.sub(fill, to_text(template(request))).partition("?")
+        rewritten = HeaderDictionary()
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            rewritten.append(key, [value])
+        if copy_unmatched is not False:
+            for key in url.Query.Keys:
+                if rewritten.get(key) is None and key.lower() not in used:
+                    rewritten.set(key, url.Query.get(key) or [])
+        url.Path, url.Query = path or "/", rewritten
+        return None
+
+    return rewrite_uri
+
 
 SPEC = StatementSpec(
     names=("rewrite-uri",),
@@ -14,5 +56,5 @@ SPEC = StatementSpec(
         AttributeSpec("template", required=True),
         AttributeSpec("copy-unmatched-params", Kind.BOOL, default="true", expression=False),
     ),
-    implemented=False,
+    compile=compile_rewrite_uri,
 )

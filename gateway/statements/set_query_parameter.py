@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import EXISTS_ACTION, INBOUND_BACKEND, VALUE_CHILD
+from gateway.statements.compiling import CompileContext
+from gateway.statements.set_header import header_writer
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
+
+
+def compile_set_query_parameter(node: Node, context: CompileContext) -> Step:
+    # Same actions as set-header (override, skip, append, delete), on the backend URL's query.
+    write = header_writer(node, context)
+
+    async def set_query_parameter(request: RequestContext) -> LocalReply | None:
+        write(request, request.model.Request.Url.Query)
+        return None
+
+    return set_query_parameter
+
 
 SPEC = StatementSpec(
     names=("set-query-parameter",),
@@ -11,5 +28,5 @@ SPEC = StatementSpec(
     sections=INBOUND_BACKEND,
     attributes=(POLICY_ID, AttributeSpec("name", required=True), EXISTS_ACTION),
     children=(VALUE_CHILD,),
-    implemented=False,
+    compile=compile_set_query_parameter,
 )

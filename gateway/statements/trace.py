@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from gateway.diagnostics import Report
+from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -23,6 +27,26 @@ def check(node: Node, report: Report) -> None:
             if node.text is not None
             else "trace needs a <message> child",
         )
+
+
+def compile_trace(node: Node, context: CompileContext) -> Step:
+    source = context.literal(node.attr("source")) or ""
+    severity = context.literal(node.attr("severity")) or "verbose"
+    message_node = node.child("message")
+    message = context.value(message_node.text if message_node is not None else node.text, "")
+    metadata = [
+        (context.value(m.attr("name"), ""), context.value(m.attr("value"), ""))
+        for m in node.children_named("metadata")
+    ]
+
+    async def trace(request: RequestContext) -> LocalReply | None:
+        fields = "".join(
+            f" {to_text(name(request))}={to_text(value(request))}" for name, value in metadata
+        )
+        request.model.Trace(f"[{severity}] {source}: {to_text(message(request))}{fields}")
+        return None
+
+    return trace
 
 
 SPEC = StatementSpec(
@@ -51,5 +75,5 @@ SPEC = StatementSpec(
     ),
     text=TextSpec(doc="The message, in the older form without <message>."),
     check=check,
-    implemented=False,
+    compile=compile_trace,
 )
