@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from gateway.runtime.replies import apim_error_body
 
+__all__ = ["INVALID_KEY", "MISSING_KEY", "apim_error_body"]
 MISSING_KEY = (
     "Access denied due to missing subscription key. Make sure to include subscription key "
     "when making requests to an API."
@@ -12,8 +13,3 @@ INVALID_KEY = (
     "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
     "active subscription."
 )
-
-
-def apim_error_body(status: int, message: str) -> bytes:
-    """`{ "statusCode": 401, "message": "..." }`, spaced exactly as APIM writes it."""
-    return f'{{ "statusCode": {status}, "message": {json.dumps(message)} }}'.encode()
