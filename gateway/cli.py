@@ -74,19 +74,25 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
     from gateway.load import load_gateway
+    from gateway.proxy.app import create_app
 
     gateway = load_gateway(Path(args.directory))
-    print(
-        f"{args.directory}: loaded {len(gateway.config.apis)} APIs, compiled "
-        f"{len(gateway.policies)} effective policies"
+    app = create_app(gateway)
+    apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
+    print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
     )
-    print(
-        "aigw: this release checks and compiles the policies directory; serving traffic "
-        "(the proxy) is not in it yet",
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

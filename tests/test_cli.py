@@ -134,14 +134,20 @@ def test_schemas_check_fails_when_stale(tmp_path: Path, capsys: pytest.CaptureFi
     assert "policy.xsd: stale" in capsys.readouterr().out
 
 
-def test_run_reports_what_it_cannot_serve_yet(
+def test_run_refuses_a_directory_with_statements_it_cannot_run_yet(
     make_dir: MakeDir, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = make_dir({"gateway.yaml": GATEWAY})
+    root = make_dir(
+        {
+            "gateway.yaml": GATEWAY,
+            "apis/chat.xml": '<policies><inbound><rate-limit calls="5" renewal-period="60" />'
+            "</inbound></policies>",
+        }
+    )
     code = main(["run", str(root)])
     err = capsys.readouterr().err
     assert code == 1
-    assert "<forward-request> is valid APIM policy, but this gateway release cannot run it" in err
+    assert "<rate-limit> is valid APIM policy, but this gateway release cannot run it" in err
 
 
 def test_console_script_is_installed_and_never_prints_a_traceback(tmp_path: Path) -> None:

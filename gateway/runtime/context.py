@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.expressions.model import ContextModel
+from gateway.runtime.transport import Transport
 
 
 @dataclass
 class RequestContext:
     model: ContextModel
     section: str = "inbound"
-    # The proxy adds typed fields here for what steps hand it (backend choice, pending
-    # response, ...), each with the issue that needs it.
+    transport: Transport | None = None  # how forward-request reaches backends
+    backend: str | None = None  # the backend id requests go to (the API's, or set-backend-service)
+    backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
 
     @property
     def variables(self) -> dict[str, object]:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from gateway.diagnostics import Report
+from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
+from gateway.policy.values import parse_bool
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.runtime.transport import ForwardOptions
 from gateway.statements.common import BACKEND
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 
 
@@ -15,6 +21,45 @@ def check(node: Node, report: Report) -> None:
             "conflicting-attributes",
             "forward-request takes 'timeout' (seconds) or 'timeout-ms', not both; remove one",
         )
+
+
+def compile_forward_request(node: Node, context: CompileContext) -> Step:
+    seconds = context.value(node.attr("timeout"), "300")
+    milliseconds = context.value(node.attr("timeout-ms"), None)
+
+    def flag(name: str, default: bool) -> bool:
+        value = parse_bool(context.literal(node.attr(name)) or "")
+        return default if value is None else value
+
+    follow = flag("follow-redirects", False)
+    buffer_response = flag("buffer-response", True)
+    fail_on_error = flag("fail-on-error-status-code", False)
+    policy_id = node.attr_text("id")
+
+    async def forward_request(request: RequestContext) -> LocalReply | None:
+        if request.transport is None:
+            raise PolicyError(
+                "forward-request",
+                "BackendConnectionFailure",
+                "no transport to reach backends",
+                policy_id=policy_id,
+            )
+        ms = milliseconds(request)
+        timeout = float(to_text(ms)) / 1000 if ms is not None else float(to_text(seconds(request)))
+        options = ForwardOptions(timeout, follow, buffer_response, fail_on_error)
+        await request.transport.forward(request, options)
+        status = request.model.Response.StatusCode
+        if fail_on_error and status >= 400:
+            raise PolicyError(
+                "forward-request",
+                "BackendError",
+                f"The backend answered {status}.",
+                status=status,
+                policy_id=policy_id,
+            )
+        return None
+
+    return forward_request
 
 
 SPEC = StatementSpec(
@@ -36,5 +81,5 @@ SPEC = StatementSpec(
         AttributeSpec("fail-on-error-status-code", Kind.BOOL, default="false", expression=False),
     ),
     check=check,
-    implemented=False,
+    compile=compile_forward_request,
 )

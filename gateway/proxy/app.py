@@ -1,0 +1,203 @@
+"""The traffic application: route, admit, build the context, run the chains, answer.
+
+Everything that can be is prepared at load (routes, admission index, the API, operation and
+product models, the compiled chains per target); a request does lookups, builds its own
+context and runs its chains.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.config.model import Api, Subscription
+from gateway.expressions.model import (
+    ApiModel,
+    ContextModel,
+    HeaderDictionary,
+    MessageBody,
+    OperationModel,
+    ProductModel,
+    RequestModel,
+    ResponseModel,
+    SubscriptionModel,
+    UrlModel,
+)
+from gateway.load import LoadedGateway, operations_of
+from gateway.policy.loader import Target
+from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Denied
+from gateway.proxy.routing import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.transport import AiohttpTransport
+from gateway.runtime.context import RequestContext
+from gateway.runtime.pipeline import run_pipeline
+from gateway.runtime.replies import error_reply
+from gateway.runtime.step import LocalReply
+
+log = logging.getLogger("aigw.proxy")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class Traffic:
+    """The request handler, with everything it needs prepared at load."""
+
+    def __init__(self, gateway: LoadedGateway) -> None:
+        config = gateway.config
+        self.config = config
+        self.policies = gateway.policies
+        self.transport = AiohttpTransport(config)
+        self.admission = Admission(
+            config,
+            lambda subscription, why: log.warning(
+                "subscription %s has an unusable key: %s", subscription.id, why
+            ),
+        )
+        operations = operations_of(config)
+        self.router = Router(
+            ApiRoutes(api.id, api.path, tuple(operation_route(*op) for op in operations[api.id]))
+            for api in config.apis.values()
+        )
+        self.api_models = {
+            api.id: ApiModel(Id=api.id, Name=api.name, Path=api.path)
+            for api in config.apis.values()
+        }
+        self.operation_models = {
+            (api, op_id): OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template)
+            for api, ops in operations.items()
+            for op_id, method, template in ops
+        }
+        self.product_models = {
+            p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
+            for p in config.products.values()
+        }
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def respond(self, request: Request) -> Response:
+        try:
+            reply = await self.handle(request)
+        except Exception:  # the promise: an answer in APIM's shape, never a traceback
+            activity = uuid.uuid4()
+            log.exception("request %s failed", activity)
+            return JSONResponse(
+                {
+                    "statusCode": 500,
+                    "message": "Internal server error",
+                    "activityId": str(activity),
+                },
+                status_code=500,
+            )
+        response = Response(reply.body, reply.status)
+        response.raw_headers.extend(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in reply.headers
+            if name.lower() not in ("content-length", "transfer-encoding")
+        )
+        return response
+
+    async def handle(self, request: Request) -> LocalReply:
+        found = self.router.match(request.method, request.url.path)
+        if isinstance(found, RouteMiss):
+            headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
+            message = "Method not allowed" if found.status == 405 else "Resource not found"
+            return error_reply(found.status, message, headers)
+        api = self.config.apis[found.api]
+        key = self.admission.key_from(api, request.headers, request.query_params)
+        admitted = self.admission.admit(api.id, key)
+        if isinstance(admitted, Denied):
+            realm = f"https://{request.url.netloc}/{api.path}"
+            challenge = (
+                f'AzureApiManagementKey realm="{realm}",name="{api.key_header}",type="header"'
+            )
+            return error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
+        policy = self.policies[Target(api.id, found.operation, admitted.product)]
+        body = await request.body()
+        url = UrlModel(
+            Scheme=request.url.scheme,
+            Host=request.url.hostname or "",
+            Port=request.url.port or (443 if request.url.scheme == "https" else 80),
+            Path=request.url.path,
+            Query=_without_key(request, api),
+        )
+        model = ContextModel(
+            Api=self.api_models[api.id],
+            Operation=self.operation_models[(api.id, found.operation)],
+            Product=self.product_models.get(admitted.product or ""),
+            Subscription=_subscription_model(admitted.subscription, key),
+            Request=RequestModel(
+                Method=request.method,
+                Url=url,
+                OriginalUrl=url,
+                Headers=_request_headers(request, api),
+                IpAddress=request.client.host if request.client else "",
+                MatchedParameters=found.parameters,
+                Body=MessageBody(body),
+            ),
+            Response=ResponseModel(Headers=HeaderDictionary()),
+        )
+        context = RequestContext(
+            model, transport=self.transport, backend=api.backend, backend_path=found.remainder
+        )
+        reply = await run_pipeline(policy, context, scope="api")
+        if reply is not None:
+            return reply
+        response = model.Response
+        content = response.Body.read(preserve=True) if response.Body is not None else b""
+        return LocalReply(
+            response.StatusCode, response.StatusReason, response.Headers.lines(), content
+        )
+
+
+def _request_headers(request: Request, api: Api) -> HeaderDictionary:
+    """The client's headers without any that carried the subscription key."""
+    dropped = {api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())}
+    headers = HeaderDictionary()
+    for name, value in request.headers.items():
+        if name not in dropped:
+            headers.append(name, [value])
+    return headers
+
+
+def _without_key(request: Request, api: Api) -> HeaderDictionary:
+    query = HeaderDictionary()
+    for name, value in request.query_params.multi_items():
+        if name != api.key_query:
+            query.append(name, [value])
+    return query
+
+
+def _subscription_model(
+    subscription: Subscription | None, key: str | None
+) -> SubscriptionModel | None:
+    if subscription is None:
+        return None
+    return SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=key or "")
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(gateway: LoadedGateway) -> Starlette:
+    traffic = Traffic(gateway)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await traffic.close()
+
+    return Starlette(
+        routes=[
+            Route("/-/health", _health, methods=["GET"]),
+            Route("/{path:path}", traffic.respond, methods=METHODS),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,107 @@
+"""The aiohttp transport: one pooled client session per backend, credentials added per call.
+
+The backend's URL is joined with the path after the API suffix and the (policy-changed)
+query. The backend's own credentials replace anything the client sent for them; the
+subscription key never travels upstream (the proxy removed it before the pipeline ran).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
+from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
+from gateway.runtime.transport import ForwardOptions
+
+# Never copied from the client's request to the backend's: the transport owns them.
+HOP_BY_HOP = frozenset(
+    """connection keep-alive proxy-authenticate proxy-authorization te trailers
+    transfer-encoding upgrade host content-length""".split()
+)
+
+
+def _error(reason: str, message: str, status: int = 500) -> PolicyError:
+    return PolicyError("forward-request", reason, message, status=status)
+
+
+class AiohttpTransport:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.backends = config.backends
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def _session(self, backend: Backend) -> aiohttp.ClientSession:
+        session = self._sessions.get(backend.id)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=0,
+                ttl_dns_cache=300,
+                ssl=None if backend.validate_certificate_chain else False,
+            )
+            session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+            self._sessions[backend.id] = session
+        return session
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self._sessions.values()))
+        self._sessions.clear()
+
+    def _target(self, context: RequestContext) -> tuple[Backend, str, list[tuple[str, str]]]:
+        backend = self.backends.get(context.backend or "")
+        if backend is None or backend.url is None:
+            raise _error("BackendConnectionFailure", f"no backend '{context.backend}' with a URL")
+        try:
+            base = backend.url.resolve().rstrip("/")
+            credentials = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
+            query_credentials = [(k, v.resolve()) for k, v in backend.credentials.query.items()]
+        except SecretUnavailable as error:
+            raise _error(
+                "BackendConnectionFailure", f"backend '{backend.id}' cannot be called: {error}"
+            ) from None
+        query = context.model.Request.Url.Query.lines() + query_credentials
+        url = base + quote(context.backend_path, safe="/%:@!$&'()*+,;=-._~")
+        if query:
+            url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+        return backend, url, credentials
+
+    async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
+        backend, url, credentials = self._target(context)
+        request = context.model.Request
+        headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in HOP_BY_HOP]
+        replaced = {k.lower() for k, _ in credentials}
+        headers = [(k, v) for k, v in headers if k.lower() not in replaced] + credentials
+        body = request.Body.read(preserve=True) if request.Body is not None else None
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=options.timeout, sock_read=options.timeout
+        )
+        try:
+            async with self._session(backend).request(
+                request.Method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=options.follow_redirects,
+                timeout=timeout,
+            ) as answer:
+                content = await answer.read()
+                response = context.model.Response
+                response.StatusCode = answer.status
+                response.StatusReason = answer.reason or ""
+                response.Headers = HeaderDictionary()
+                for name, value in answer.headers.items():
+                    if name.lower() not in HOP_BY_HOP:
+                        response.Headers.append(name, [value])
+                response.Body = MessageBody(content)
+        except TimeoutError:
+            raise _error(
+                "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
+            ) from None
+        except aiohttp.ClientError as error:
+            host = urlsplit(url).netloc
+            raise _error(
+                "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"
+            ) from None

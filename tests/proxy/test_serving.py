@@ -1,0 +1,176 @@
+"""`aigw run` as a real process in front of a fake provider process, driven by the openai SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import REPO
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"process exited early: {out}")
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    provider_port, gateway_port = free_port(), free_port()
+    root = tmp_path_factory.mktemp("policies")
+    (root / "gateway.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            backends:
+              fake:
+                url: http://127.0.0.1:{provider_port}/v1
+                provider: openai
+                credentials: {{header: {{Authorization: "Bearer ${{env:FAKE_PROVIDER_KEY}}"}}}}
+            apis:
+              chat: {{path: llm, style: openai, backend: fake}}
+            subscriptions:
+              team: {{scope: all-apis, primary-key: sub-key-1}}
+            """
+        )
+    )
+    (root / "global.xml").write_text(
+        """<policies>
+            <inbound>
+                <set-header name="x-gateway-in" exists-action="override">
+                    <value>@(context.Subscription.Id + "/" + context.Operation.Id)</value>
+                </set-header>
+            </inbound>
+            <backend><forward-request timeout="10" /></backend>
+            <outbound>
+                <set-header name="x-gateway" exists-action="override"><value>aigw</value></set-header>
+            </outbound>
+        </policies>"""
+    )
+    env = {**os.environ, "FAKE_PROVIDER_KEY": "provider-secret"}
+    provider = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.provider", str(provider_port)], cwd=REPO, env=env
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(gateway_port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{provider_port}/", provider)  # type: ignore[arg-type]
+        wait_until_up(f"http://127.0.0.1:{gateway_port}/-/health", server)
+        yield f"http://127.0.0.1:{gateway_port}"
+    finally:
+        for process in (server, provider):
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_openai_sdk_through_the_gateway(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="sub-key-1", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    completion = raw.parse()
+    seen = json.loads(completion.choices[0].message.content or "{}")
+    assert seen["path"] == "/v1/chat/completions"
+    assert seen["headers"]["authorization"] == "Bearer provider-secret"  # BYOK credential
+    assert seen["headers"]["x-gateway-in"] == "team/ChatCompletions_Create"
+    assert completion.usage is not None and completion.usage.total_tokens == 12
+    assert raw.headers["x-gateway"] == "aigw"
+    assert raw.headers["x-upstream"] == "fake"
+
+
+def test_bad_key_gets_apims_401(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    response = caught.value.response
+    assert response.json() == {
+        "statusCode": 401,
+        "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+    }
+    assert response.headers["www-authenticate"].startswith("AzureApiManagementKey realm=")
+
+
+def test_missing_key_and_unknown_paths(gateway: str) -> None:
+    missing = httpx.post(f"{gateway}/llm/chat/completions", json={"model": "x"})
+    assert missing.status_code == 401
+    assert missing.json()["message"].startswith("Access denied due to missing subscription key")
+    assert httpx.get(f"{gateway}/nothing").status_code == 404
+    wrong_method = httpx.get(
+        f"{gateway}/llm/chat/completions", headers={"Authorization": "Bearer sub-key-1"}
+    )
+    assert wrong_method.status_code == 405
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Iterator[str]:
+    """`aigw run policies/` exactly as the README's quickstart runs it, with no provider keys."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+    }
+    env["AIGW_STARTER_KEY"] = "starter-key"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "run", "policies/", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_quickstart_demo_answers_offline(bundled: str) -> None:
+    answer = httpx.get(f"{bundled}/demo/hello")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {
+        "message": "hello from aigw",
+        "api": "demo",
+        "operation": "hello",
+        "caller": "anonymous",
+    }
+
+
+def test_quickstart_provider_apis_say_which_key_is_missing(bundled: str) -> None:
+    client = openai.OpenAI(base_url=f"{bundled}/llm", api_key="starter-key", max_retries=0)
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    message = caught.value.response.json()["message"]
+    assert (
+        message
+        == "backend 'openai' cannot be called: the environment variable OPENAI_API_KEY is not set"
+    )
+    assert "starter-key" not in caught.value.response.text
