@@ -25,6 +25,9 @@ HOP_BY_HOP = frozenset(
 )
 
 
+Headers = list[tuple[str, str]]
+
+
 def _error(reason: str, message: str, status: int = 500) -> PolicyError:
     return PolicyError("forward-request", reason, message, status=status)
 
@@ -34,42 +37,58 @@ class AiohttpTransport:
         self.backends = config.backends
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
-    def _session(self, backend: Backend) -> aiohttp.ClientSession:
-        session = self._sessions.get(backend.id)
+    def _session(self, key: str, verify: bool = True) -> aiohttp.ClientSession:
+        session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
-                limit=0,
-                ttl_dns_cache=300,
-                ssl=None if backend.validate_certificate_chain else False,
+                limit=0, ttl_dns_cache=300, ssl=None if verify else False
             )
             session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
-            self._sessions[backend.id] = session
+            self._sessions[key] = session
         return session
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self._sessions.values()))
         self._sessions.clear()
 
-    def _target(self, context: RequestContext) -> tuple[Backend, str, list[tuple[str, str]]]:
-        backend = self.backends.get(context.backend or "")
-        if backend is None or backend.url is None:
-            raise _error("BackendConnectionFailure", f"no backend '{context.backend}' with a URL")
-        try:
-            base = backend.url.resolve().rstrip("/")
-            credentials = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
-            query_credentials = [(k, v.resolve()) for k, v in backend.credentials.query.items()]
-        except SecretUnavailable as error:
-            raise _error(
-                "BackendConnectionFailure", f"backend '{backend.id}' cannot be called: {error}"
-            ) from None
-        query = context.model.Request.Url.Query.lines() + query_credentials
+    def _target(
+        self, context: RequestContext
+    ) -> tuple[aiohttp.ClientSession, str, list[tuple[str, str]]]:
+        """The session, the full URL and the credential headers for this request."""
+        query = context.model.Request.Url.Query.lines()
+        if context.backend_url is not None:  # set-backend-service base-url
+            base, credentials = context.backend_url.rstrip("/"), []
+            session = self._session("url:" + urlsplit(base).netloc)
+        else:
+            backend = self._backend(context.backend)
+            try:
+                assert backend.url is not None
+                base = backend.url.resolve().rstrip("/")
+                credentials = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
+                query += [(k, v.resolve()) for k, v in backend.credentials.query.items()]
+            except SecretUnavailable as error:
+                raise _error(
+                    "BackendConnectionFailure", f"backend '{backend.id}' cannot be called: {error}"
+                ) from None
+            session = self._session(backend.id, backend.validate_certificate_chain)
         url = base + quote(context.backend_path, safe="/%:@!$&'()*+,;=-._~")
         if query:
             url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
-        return backend, url, credentials
+        return session, url, credentials
+
+    def _backend(self, backend_id: str | None) -> Backend:
+        backend = self.backends.get(backend_id or "")
+        if backend is None:
+            raise _error("BackendConnectionFailure", f"there is no backend '{backend_id}'")
+        if backend.is_pool:
+            raise _error(
+                "BackendConnectionFailure",
+                f"backend '{backend.id}' is a pool; pools arrive with the routing release",
+            )
+        return backend
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
-        backend, url, credentials = self._target(context)
+        session, url, credentials = self._target(context)
         request = context.model.Request
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in HOP_BY_HOP]
         replaced = {k.lower() for k, _ in credentials}
@@ -79,7 +98,7 @@ class AiohttpTransport:
             total=None, sock_connect=options.timeout, sock_read=options.timeout
         )
         try:
-            async with self._session(backend).request(
+            async with session.request(
                 request.Method,
                 url,
                 headers=headers,

@@ -20,6 +20,7 @@ class RequestContext:
     transport: Transport | None = None  # how forward-request reaches backends
     backend: str | None = None  # the backend id requests go to (the API's, or set-backend-service)
     backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
+    backend_url: str | None = None  # set-backend-service base-url: replaces the backend's URL
 
     @property
     def variables(self) -> dict[str, object]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from gateway.diagnostics import Report
+from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND_BACKEND
+from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 
@@ -16,6 +20,34 @@ def check(node: Node, report: Report) -> None:
             "conflicting-attributes" if given else "missing-attribute",
             "set-backend-service needs exactly one of 'backend-id' or 'base-url'",
         )
+
+
+def compile_set_backend_service(node: Node, context: CompileContext) -> Step:
+    for unsupported in ("sf-resolve-condition", "sf-service-instance-name", "dapr-app-id"):
+        if unsupported in node.attributes:
+            raise CompileFailure(
+                node.attributes[unsupported].location,
+                "not-implemented",
+                "Service Fabric and Dapr backends are not supported; use backend-id or base-url",
+            )
+    if "backend-id" in node.attributes:
+        backend_id = context.value(node.attr("backend-id"), "")
+
+        async def set_backend(request: RequestContext) -> LocalReply | None:
+            request.backend = to_text(backend_id(request))
+            request.backend_url = None
+            return None
+
+        return set_backend
+    base_url = context.value(node.attr("base-url"), "")
+
+    async def set_base_url(request: RequestContext) -> LocalReply | None:
+        # A bare URL carries no backend entity: no credentials, no breaker.
+        request.backend_url = to_text(base_url(request))
+        request.backend = None
+        return None
+
+    return set_base_url
 
 
 SPEC = StatementSpec(
@@ -36,5 +68,5 @@ SPEC = StatementSpec(
         AttributeSpec("dapr-namespace"),
     ),
     check=check,
-    implemented=False,
+    compile=compile_set_backend_service,
 )

@@ -50,6 +50,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 url: http://127.0.0.1:{provider_port}/v1
                 provider: openai
                 credentials: {{header: {{Authorization: "Bearer ${{env:FAKE_PROVIDER_KEY}}"}}}}
+              fake-alt:
+                url: http://127.0.0.1:{provider_port}/v1
+                credentials: {{header: {{Authorization: "Bearer alt-secret"}}}}
             apis:
               chat: {{path: llm, style: openai, backend: fake}}
             subscriptions:
@@ -58,11 +61,19 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     )
     (root / "global.xml").write_text(
-        """<policies>
+        f"""<policies>
             <inbound>
                 <set-header name="x-gateway-in" exists-action="override">
                     <value>@(context.Subscription.Id + "/" + context.Operation.Id)</value>
                 </set-header>
+                <choose>
+                    <when condition='@(context.Request.Headers.GetValueOrDefault("x-route", "") == "alt")'>
+                        <set-backend-service backend-id="fake-alt" />
+                    </when>
+                    <when condition='@(context.Request.Headers.GetValueOrDefault("x-route", "") == "url")'>
+                        <set-backend-service base-url="http://127.0.0.1:{provider_port}/v1" />
+                    </when>
+                </choose>
             </inbound>
             <backend><forward-request timeout="10" /></backend>
             <outbound>
@@ -174,3 +185,21 @@ def test_quickstart_provider_apis_say_which_key_is_missing(bundled: str) -> None
         == "backend 'openai' cannot be called: the environment variable OPENAI_API_KEY is not set"
     )
     assert "starter-key" not in caught.value.response.text
+
+
+@pytest.mark.parametrize(("route", "authorization"), [("alt", "Bearer alt-secret"), ("url", None)])
+def test_set_backend_service_by_id_and_by_url(
+    gateway: str, route: str, authorization: str | None
+) -> None:
+    client = openai.OpenAI(
+        base_url=f"{gateway}/llm",
+        api_key="sub-key-1",
+        max_retries=0,
+        default_headers={"x-route": route},
+    )
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
+    seen = json.loads(completion.choices[0].message.content or "{}")
+    assert seen["headers"]["authorization"] == authorization
+    assert seen["path"] == "/v1/chat/completions"
