@@ -11,10 +11,11 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.config.model import Api, Subscription
@@ -43,6 +44,23 @@ from gateway.runtime.step import LocalReply
 log = logging.getLogger("aigw.proxy")
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A backend answer passed to the client chunk by chunk."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    chunks: AsyncIterator[bytes]
+
+
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers
+        if name.lower() not in ("content-length", "transfer-encoding")
+    ]
 
 
 class Traffic:
@@ -95,15 +113,15 @@ class Traffic:
                 },
                 status_code=500,
             )
+        if isinstance(reply, Streamed):
+            streamed = StreamingResponse(reply.chunks, reply.status)
+            streamed.raw_headers.extend(_raw(reply.headers))
+            return streamed
         response = Response(reply.body, reply.status)
-        response.raw_headers.extend(
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in reply.headers
-            if name.lower() not in ("content-length", "transfer-encoding")
-        )
+        response.raw_headers.extend(_raw(reply.headers))
         return response
 
-    async def handle(self, request: Request) -> LocalReply:
+    async def handle(self, request: Request) -> LocalReply | Streamed:
         found = self.router.match(request.method, request.url.path)
         if isinstance(found, RouteMiss):
             headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
@@ -147,6 +165,14 @@ class Traffic:
             model, transport=self.transport, backend=api.backend, backend_path=found.remainder
         )
         reply = await run_pipeline(policy, context, scope="api")
+        if context.response_stream is not None:
+            if reply is None:
+                return Streamed(
+                    model.Response.StatusCode,
+                    model.Response.Headers.lines(),
+                    context.response_stream,
+                )
+            await context.response_stream.aclose()  # a policy answered instead: drop the stream
         if reply is not None:
             return reply
         response = model.Response

@@ -8,6 +8,7 @@ subscription key never travels upstream (the proxy removed it before the pipelin
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -98,23 +99,14 @@ class AiohttpTransport:
             total=None, sock_connect=options.timeout, sock_read=options.timeout
         )
         try:
-            async with session.request(
+            answer = await session.request(
                 request.Method,
                 url,
                 headers=headers,
                 data=body,
                 allow_redirects=options.follow_redirects,
                 timeout=timeout,
-            ) as answer:
-                content = await answer.read()
-                response = context.model.Response
-                response.StatusCode = answer.status
-                response.StatusReason = answer.reason or ""
-                response.Headers = HeaderDictionary()
-                for name, value in answer.headers.items():
-                    if name.lower() not in HOP_BY_HOP:
-                        response.Headers.append(name, [value])
-                response.Body = MessageBody(content)
+            )
         except TimeoutError:
             raise _error(
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
@@ -124,3 +116,32 @@ class AiohttpTransport:
             raise _error(
                 "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"
             ) from None
+        response = context.model.Response
+        response.StatusCode = answer.status
+        response.StatusReason = answer.reason or ""
+        response.Headers = HeaderDictionary()
+        for name, value in answer.headers.items():
+            if name.lower() not in HOP_BY_HOP:
+                response.Headers.append(name, [value])
+        event_stream = answer.headers.get("Content-Type", "").startswith("text/event-stream")
+        if event_stream or not options.buffer_response:
+            response.Body = None
+            context.response_stream = _chunks(answer)
+            return
+        try:
+            response.Body = MessageBody(await answer.read())
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise _error(
+                "BackendConnectionFailure", f"The backend's answer broke off: {error}"
+            ) from None
+        finally:
+            answer.release()
+
+
+async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The answer's body as it arrives; closing early (a client gone) closes the upstream too."""
+    try:
+        async for chunk in answer.content.iter_any():
+            yield chunk
+    finally:
+        answer.close()

@@ -7,6 +7,7 @@ model, defined by the expression layer). The proxy builds it from the live reque
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gateway.expressions.model import ContextModel
@@ -21,6 +22,9 @@ class RequestContext:
     backend: str | None = None  # the backend id requests go to (the API's, or set-backend-service)
     backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
     backend_url: str | None = None  # set-backend-service base-url: replaces the backend's URL
+    # A streamed backend answer (server-sent events, buffer-response="false"): its chunks, to
+    # pass to the client as they come. Response.Body is None while it streams.
+    response_stream: AsyncIterator[bytes] | None = None
 
     @property
     def variables(self) -> dict[str, object]:

@@ -9,6 +9,7 @@ gateway sent upstream.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
@@ -23,8 +24,10 @@ SEEN_HEADERS = (
 )
 
 
-async def chat(request: web.Request) -> web.Response:
+async def chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
+    if body.get("stream"):
+        return await stream_chat(request, body)
     seen = {
         "method": request.method,
         "path": request.path,
@@ -47,6 +50,34 @@ async def chat(request: web.Request) -> web.Response:
         "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
     }
     return web.json_response(answer, headers={"x-upstream": "fake"})
+
+
+async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
+    """Three content chunks 0.3 s apart, then a usage chunk and [DONE], as OpenAI streams."""
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "x-upstream": "fake"}
+    )
+    await response.prepare(request)
+
+    def event(delta: dict, usage: dict | None = None) -> bytes:
+        chunk = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}] if delta else [],
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return f"data: {json.dumps(chunk)}\n\n".encode()
+
+    for word in ("one", "two", "three"):
+        await response.write(event({"content": word + " "}))
+        await asyncio.sleep(0.3)
+    await response.write(event({}, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}))
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
 
 
 def make_app() -> web.Application:

@@ -203,3 +203,24 @@ def test_set_backend_service_by_id_and_by_url(
     seen = json.loads(completion.choices[0].message.content or "{}")
     assert seen["headers"]["authorization"] == authorization
     assert seen["path"] == "/v1/chat/completions"
+
+
+def test_streams_pass_through_chunk_by_chunk(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="sub-key-1", max_retries=0)
+    started = time.monotonic()
+    arrivals: list[float] = []
+    words: list[str] = []
+    usage = None
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            words.append(chunk.choices[0].delta.content)
+            arrivals.append(time.monotonic() - started)
+        if chunk.usage is not None:
+            usage = chunk.usage
+    assert "".join(words) == "one two three "
+    assert usage is not None and usage.total_tokens == 8
+    # The provider waits 0.3 s between chunks: a buffering gateway would deliver all at once.
+    assert arrivals[-1] - arrivals[0] > 0.4
