@@ -20,7 +20,8 @@ from gateway.proxy.errors import INVALID_KEY, MISSING_KEY
 STYLE_KEY_HEADERS = {
     "azure-openai": ("api-key",),
     "openai": ("authorization",),
-    "anthropic": ("x-api-key",),
+    # Anthropic's SDKs send `x-api-key`, newer ones `Authorization: Bearer`; accept both.
+    "anthropic": ("x-api-key", "authorization"),
     "http": (),
 }
 

@@ -80,10 +80,32 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
     return response
 
 
+async def messages(request: web.Request) -> web.Response:
+    """Anthropic's Messages API shape; the text is what the provider saw, as JSON."""
+    body = await request.json()
+    seen = {
+        "path": request.path,
+        "headers": {name: request.headers.get(name) for name in SEEN_HEADERS},
+        "version": request.headers.get("anthropic-version"),
+    }
+    answer = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "fake"),
+        "content": [{"type": "text", "text": json.dumps(seen)}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 4, "output_tokens": 6},
+    }
+    return web.json_response(answer)
+
+
 def make_app() -> web.Application:
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/openai/deployments/{deployment}/chat/completions", chat)
+    app.router.add_post("/v1/messages", messages)
     return app
 
 

@@ -95,6 +95,7 @@ def test_key_sources_by_style(admission: Admission, config: GatewayConfig) -> No
     assert admission.key_from(apis["chat"], {"authorization": "Bearer k"}, {}) == "k"
     assert admission.key_from(apis["chat"], {"authorization": "Basic k"}, {}) is None
     assert admission.key_from(apis["claude"], {"x-api-key": "k"}, {}) == "k"
+    assert admission.key_from(apis["claude"], {"authorization": "Bearer k"}, {}) == "k"
     assert (
         admission.key_from(
             apis["other"], {"ocp-apim-subscription-key": "k"}, {"subscription-key": "q"}

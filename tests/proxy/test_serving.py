@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -22,6 +23,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -53,8 +61,18 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
               fake-alt:
                 url: http://127.0.0.1:{provider_port}/v1
                 credentials: {{header: {{Authorization: "Bearer alt-secret"}}}}
+              fake-azure:
+                url: http://127.0.0.1:{provider_port}/openai
+                provider: azure-openai
+                credentials: {{header: {{api-key: "${{env:FAKE_PROVIDER_KEY}}"}}}}
+              fake-anthropic:
+                url: http://127.0.0.1:{provider_port}
+                provider: anthropic
+                credentials: {{header: {{x-api-key: "${{env:FAKE_PROVIDER_KEY}}"}}}}
             apis:
               chat: {{path: llm, style: openai, backend: fake}}
+              aoai: {{path: openai, style: azure-openai, backend: fake-azure}}
+              claude: {{path: claude, style: anthropic, backend: fake-anthropic}}
             subscriptions:
               team: {{scope: all-apis, primary-key: sub-key-1}}
             """
@@ -97,9 +115,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until_up(f"http://127.0.0.1:{gateway_port}/-/health", server)
         yield f"http://127.0.0.1:{gateway_port}"
     finally:
-        for process in (server, provider):
-            process.terminate()
-            process.wait(timeout=10)
+        stop(server)
+        stop(provider)
 
 
 def test_openai_sdk_through_the_gateway(gateway: str) -> None:
@@ -159,8 +176,7 @@ def bundled() -> Iterator[str]:
         wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
 
 def test_quickstart_demo_answers_offline(bundled: str) -> None:
@@ -224,3 +240,32 @@ def test_streams_pass_through_chunk_by_chunk(gateway: str) -> None:
     assert usage is not None and usage.total_tokens == 8
     # The provider waits 0.3 s between chunks: a buffering gateway would deliver all at once.
     assert arrivals[-1] - arrivals[0] > 0.4
+
+
+def test_azure_openai_sdk_through_the_gateway(gateway: str) -> None:
+    client = openai.AzureOpenAI(
+        azure_endpoint=gateway, api_key="sub-key-1", api_version="2024-10-21", max_retries=0
+    )
+    completion = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    seen = json.loads(completion.choices[0].message.content or "{}")
+    assert seen["path"] == "/openai/deployments/gpt-4o/chat/completions"
+    assert seen["query"] == {"api-version": "2024-10-21"}
+    assert seen["headers"]["api-key"] == "provider-secret"  # the gateway's key, not the client's
+    assert seen["headers"]["x-gateway-in"] == "team/ChatCompletions_Create"
+
+
+def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:
+    client = anthropic.Anthropic(base_url=f"{gateway}/claude", api_key="sub-key-1", max_retries=0)
+    message = client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    )
+    block = message.content[0]
+    assert block.type == "text"
+    seen = json.loads(block.text)
+    assert seen["path"] == "/v1/messages"
+    assert seen["headers"]["x-api-key"] == "provider-secret"
+    assert seen["headers"]["x-gateway-in"] == "team/Messages_Create"
+    assert seen["version"]  # the SDK's anthropic-version header passes through
+    assert message.usage.output_tokens == 6
