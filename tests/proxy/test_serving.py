@@ -259,7 +259,7 @@ def test_azure_openai_sdk_through_the_gateway(gateway: str) -> None:
 def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:
     client = anthropic.Anthropic(base_url=f"{gateway}/claude", api_key="sub-key-1", max_retries=0)
     message = client.messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        model="fake-claude", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
     )
     block = message.content[0]
     assert block.type == "text"
