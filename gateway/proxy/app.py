@@ -35,6 +35,7 @@ from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Denied
 from gateway.proxy.routing import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
 from gateway.runtime.context import RequestContext
 from gateway.runtime.pipeline import run_pipeline
@@ -126,7 +127,8 @@ class Traffic:
         if isinstance(found, RouteMiss):
             headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
             message = "Method not allowed" if found.status == 405 else "Resource not found"
-            return error_reply(found.status, message, headers)
+            style = self.config.apis[found.api].style if found.api else None
+            return style_error(style, found.status, message, headers)
         api = self.config.apis[found.api]
         key = self.admission.key_from(api, request.headers, request.query_params)
         admitted = self.admission.admit(api.id, key)

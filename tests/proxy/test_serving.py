@@ -269,3 +269,17 @@ def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:
     assert seen["headers"]["x-gateway-in"] == "team/Messages_Create"
     assert seen["version"]  # the SDK's anthropic-version header passes through
     assert message.usage.output_tokens == 6
+
+
+def test_routing_misses_answer_in_the_api_styles_shape(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="sub-key-1", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as openai_miss:
+        client.files.list()
+    assert openai_miss.value.response.json()["error"]["message"] == "Resource not found"
+    claude = httpx.post(f"{gateway}/claude/v1/unknown", headers={"x-api-key": "sub-key-1"})
+    assert claude.json() == {
+        "type": "error",
+        "error": {"type": "not_found_error", "message": "Resource not found"},
+    }
+    azure = httpx.post(f"{gateway}/openai/unknown")
+    assert azure.json() == {"statusCode": 404, "message": "Resource not found"}
