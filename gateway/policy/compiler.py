@@ -53,6 +53,7 @@ class Compiler:
             self.context.section = section.tag
             sections[section.tag] = self.chain(section.children)
         return CompiledPolicy(
+            reads_request_body=reads_request_body(root),
             inbound=sections.get("inbound", Chain()),
             backend=sections.get("backend", Chain()),
             outbound=sections.get("outbound", Chain()),
@@ -95,3 +96,18 @@ class Compiler:
             return None
         finally:
             self.context.statement, self.context.policy_id = outer
+
+
+def reads_request_body(root: Node) -> bool:
+    """Whether an expression of this document may read the request body.
+
+    A plain text search of the expressions is enough, and errs on the safe side: an
+    expression that merely names `Request.Body` makes the proxy buffer the body.
+    """
+    for node in root.walk():
+        values = [a.value for a in node.attributes.values()]
+        if node.text is not None:
+            values.append(node.text)
+        if any(v.is_expression and "Request.Body" in v.text for v in values):
+            return True
+    return False

@@ -139,7 +139,8 @@ class Traffic:
             )
             return error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
         policy = self.policies[Target(api.id, found.operation, admitted.product)]
-        body = await request.body()
+        # Read the body only if a policy may look at it; otherwise it streams to the backend.
+        body = MessageBody(await request.body()) if policy.reads_request_body else None
         url = UrlModel(
             Scheme=request.url.scheme,
             Host=request.url.hostname or "",
@@ -159,12 +160,16 @@ class Traffic:
                 Headers=_request_headers(request, api),
                 IpAddress=request.client.host if request.client else "",
                 MatchedParameters=found.parameters,
-                Body=MessageBody(body),
+                Body=body,
             ),
             Response=ResponseModel(Headers=HeaderDictionary()),
         )
         context = RequestContext(
-            model, transport=self.transport, backend=api.backend, backend_path=found.remainder
+            model,
+            transport=self.transport,
+            backend=api.backend,
+            backend_path=found.remainder,
+            request_stream=None if body is not None or not _has_body(request) else request.stream(),
         )
         reply = await run_pipeline(policy, context, scope="api")
         if context.response_stream is not None:
@@ -182,6 +187,10 @@ class Traffic:
         return LocalReply(
             response.StatusCode, response.StatusReason, response.Headers.lines(), content
         )
+
+
+def _has_body(request: Request) -> bool:
+    return "content-length" in request.headers or "transfer-encoding" in request.headers
 
 
 def _request_headers(request: Request, api: Api) -> HeaderDictionary:

@@ -94,7 +94,14 @@ class AiohttpTransport:
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in HOP_BY_HOP]
         replaced = {k.lower() for k, _ in credentials}
         headers = [(k, v) for k, v in headers if k.lower() not in replaced] + credentials
-        body = request.Body.read(preserve=True) if request.Body is not None else None
+        body: bytes | AsyncIterator[bytes] | None = None
+        if request.Body is not None:
+            body = request.Body.read(preserve=True)
+        elif context.request_stream is not None:
+            body, context.request_stream = context.request_stream, None  # it streams once
+            length = request.Headers.joined("content-length")
+            if length is not None:  # keep it, so the body goes as sent rather than chunked
+                headers.append(("Content-Length", length))
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=options.timeout, sock_read=options.timeout
         )

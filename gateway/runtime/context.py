@@ -25,6 +25,8 @@ class RequestContext:
     # A streamed backend answer (server-sent events, buffer-response="false"): its chunks, to
     # pass to the client as they come. Response.Body is None while it streams.
     response_stream: AsyncIterator[bytes] | None = None
+    # The client's body, not yet read, when no policy reads it: forward-request streams it.
+    request_stream: AsyncIterator[bytes] | None = None
 
     @property
     def variables(self) -> dict[str, object]:

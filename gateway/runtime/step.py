@@ -85,3 +85,6 @@ class CompiledPolicy:
     backend: Chain = Chain()
     outbound: Chain = Chain()
     on_error: Chain = Chain()
+    # Decided at load: does any expression read the request body? When not, the proxy streams
+    # the body to the backend without ever holding it.
+    reads_request_body: bool = True

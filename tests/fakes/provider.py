@@ -21,6 +21,8 @@ SEEN_HEADERS = (
     "x-api-key",
     "ocp-apim-subscription-key",
     "x-gateway-in",
+    "x-model",
+    "content-length",
 )
 
 

@@ -99,6 +99,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             </outbound>
         </policies>"""
     )
+    (root / "apis").mkdir()
+    (root / "apis" / "claude.xml").write_text(
+        """<policies><inbound><base />
+            <set-header name="x-model" exists-action="override">
+                <value>@((string)context.Request.Body.As&lt;JObject&gt;(preserveContent: true)["model"])</value>
+            </set-header>
+        </inbound></policies>"""
+    )
     env = {**os.environ, "FAKE_PROVIDER_KEY": "provider-secret"}
     provider = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.provider", str(provider_port)], cwd=REPO, env=env
@@ -127,6 +135,8 @@ def test_openai_sdk_through_the_gateway(gateway: str) -> None:
     completion = raw.parse()
     seen = json.loads(completion.choices[0].message.content or "{}")
     assert seen["path"] == "/v1/chat/completions"
+    assert seen["model"] == "gpt-4o"  # the body streamed through, no policy read it
+    assert seen["headers"]["content-length"] is not None  # sent as the client sent it
     assert seen["headers"]["authorization"] == "Bearer provider-secret"  # BYOK credential
     assert seen["headers"]["x-gateway-in"] == "team/ChatCompletions_Create"
     assert completion.usage is not None and completion.usage.total_tokens == 12
@@ -268,6 +278,7 @@ def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:
     assert seen["headers"]["x-api-key"] == "provider-secret"
     assert seen["headers"]["x-gateway-in"] == "team/Messages_Create"
     assert seen["version"]  # the SDK's anthropic-version header passes through
+    assert seen["headers"]["x-model"] == "fake-claude"  # a policy read the body, buffered
     assert message.usage.output_tokens == 6
 
 

@@ -90,3 +90,15 @@ def test_unimplemented_statement_is_a_load_error_not_a_silent_skip() -> None:
     [diagnostic] = report.errors
     assert diagnostic.rule == "not-implemented"
     assert "cannot run it yet" in diagnostic.message
+
+
+def test_policies_that_never_read_the_body_let_it_stream() -> None:
+    report = Report()
+    reading = compile_policy(
+        '<policies><inbound><set-variable name="m" '
+        'value="@(context.Request.Body.As&lt;string&gt;(preserveContent: true))" /></inbound></policies>',
+        report,
+    )
+    not_reading = compile_policy(POLICY, report)
+    assert reading.reads_request_body is True
+    assert not_reading.reads_request_body is False
