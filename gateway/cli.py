@@ -74,24 +74,14 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.load import load_gateway
-    from gateway.proxy.app import create_app
+    from gateway.proxy.server import serve
 
     gateway = load_gateway(Path(args.directory))
-    app = create_app(gateway)
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-    )
+    print(f"aigw: admin listener on http://{args.host}:{args.admin_port}/-/ready", flush=True)
+    serve(gateway, args.host, args.port, args.admin_port)
     return EXIT_OK
 
 

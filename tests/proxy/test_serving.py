@@ -47,8 +47,13 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    provider_port, gateway_port = free_port(), free_port()
+def ports() -> dict[str, int]:
+    return {"provider": free_port(), "gateway": free_port(), "admin": free_port()}
+
+
+@pytest.fixture(scope="module")
+def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    provider_port, gateway_port, admin_port = ports["provider"], ports["gateway"], ports["admin"]
     root = tmp_path_factory.mktemp("policies")
     (root / "gateway.yaml").write_text(
         textwrap.dedent(
@@ -112,7 +117,17 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [sys.executable, "-m", "tests.fakes.provider", str(provider_port)], cwd=REPO, env=env
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(gateway_port)],
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "run",
+            str(root),
+            "--port",
+            str(gateway_port),
+            "--admin-port",
+            str(admin_port),
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -125,6 +140,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         stop(server)
         stop(provider)
+
+
+def test_admin_listener_is_separate_from_traffic(gateway: str, ports: dict[str, int]) -> None:
+    admin = f"http://127.0.0.1:{ports['admin']}"
+    ready = httpx.get(f"{admin}/-/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "apis": ["aoai", "chat", "claude"]}
+    assert httpx.get(f"{gateway}/-/ready").status_code == 404  # not on the traffic listener
+    assert httpx.get(f"{admin}/llm/chat/completions").status_code == 404
 
 
 def test_openai_sdk_through_the_gateway(gateway: str) -> None:
