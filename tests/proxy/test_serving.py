@@ -200,7 +200,17 @@ def bundled() -> Iterator[str]:
     }
     env["AIGW_STARTER_KEY"] = "starter-key"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "run", "policies/", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "run",
+            "policies/",
+            "--port",
+            str(port),
+            "--admin-port",
+            str(free_port()),
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
