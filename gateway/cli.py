@@ -77,6 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.load import load_gateway
     from gateway.proxy.server import serve
 
+    if args.workers != 1:
+        print(
+            "aigw run: --workers other than 1 is not supported yet; run one process per core "
+            "behind a load balancer meanwhile",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     gateway = load_gateway(Path(args.directory))
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)

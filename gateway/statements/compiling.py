@@ -117,5 +117,18 @@ class CompileContext:
             return default
         return self.resolve_literal(value.text)
 
+    def integer(self, value: Value | None, default: int) -> int:
+        """A literal-only whole number; the linter reported anything else already."""
+        text = self.literal(value)
+        if text is None:
+            return default
+        try:
+            return int(text.strip())
+        except ValueError:
+            assert value is not None
+            raise CompileFailure(
+                value.location, "invalid-value", f"'{text}' is not a whole number"
+            ) from None
+
     def chain(self, nodes: list[Node]) -> Chain:
         return self.compile_chain(nodes)

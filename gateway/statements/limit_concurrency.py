@@ -2,7 +2,46 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+
+# Requests currently inside a limit-concurrency, per key value. Per gateway process, as in
+# APIM (per gateway instance); the event loop is single-threaded, so a dict is enough.
+_RUNNING: defaultdict[str, int] = defaultdict(int)
+
+
+def compile_limit_concurrency(node: Node, context: CompileContext) -> Step:
+    key = context.value(node.attr("key"), "")
+    maximum = context.integer(node.attr("max-count"), 1)
+    children = context.chain(node.children)
+    policy_id = node.attr_text("id")
+
+    async def limit_concurrency(request: RequestContext) -> LocalReply | None:
+        name = to_text(key(request))
+        if _RUNNING[name] >= maximum:
+            raise PolicyError(
+                "limit-concurrency",
+                "ConcurrencyLimitExceeded",
+                "Too many concurrent requests.",
+                status=429,
+                policy_id=policy_id,
+            )
+        _RUNNING[name] += 1
+        try:
+            return await children.run(request)
+        finally:
+            _RUNNING[name] -= 1
+            if not _RUNNING[name]:
+                del _RUNNING[name]
+
+    return limit_concurrency
+
 
 SPEC = StatementSpec(
     names=("limit-concurrency",),
@@ -13,5 +52,5 @@ SPEC = StatementSpec(
         AttributeSpec("max-count", Kind.INT, required=True, minimum=1, expression=False),
     ),
     holds_statements=True,
-    implemented=False,
+    compile=compile_limit_concurrency,
 )
