@@ -37,6 +37,7 @@ class AiohttpTransport:
     def __init__(self, config: GatewayConfig) -> None:
         self.backends = config.backends
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._secrets: dict[str, tuple[str, Headers, Headers]] = {}
 
     def _session(self, key: str, verify: bool = True) -> aiohttp.ClientSession:
         session = self._sessions.get(key)
@@ -62,20 +63,35 @@ class AiohttpTransport:
             session = self._session("url:" + urlsplit(base).netloc)
         else:
             backend = self._backend(context.backend)
-            try:
-                assert backend.url is not None
-                base = backend.url.resolve().rstrip("/")
-                credentials = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
-                query += [(k, v.resolve()) for k, v in backend.credentials.query.items()]
-            except SecretUnavailable as error:
-                raise _error(
-                    "BackendConnectionFailure", f"backend '{backend.id}' cannot be called: {error}"
-                ) from None
+            base, credentials, query_credentials = self._resolved(backend)
+            query += query_credentials
             session = self._session(backend.id, backend.validate_certificate_chain)
         url = base + quote(context.backend_path, safe="/%:@!$&'()*+,;=-._~")
         if query:
             url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
         return session, url, credentials
+
+    def _resolved(self, backend: Backend) -> tuple[str, Headers, Headers]:
+        """URL and credentials with their `${env:}`/`${file:}` read once, on first use.
+
+        Not at start: a gateway with one unset key still serves its other backends. A failure
+        is not cached, so setting the secret and reloading is all a fix takes.
+        """
+        found = self._secrets.get(backend.id)
+        if found is None:
+            try:
+                assert backend.url is not None
+                found = (
+                    backend.url.resolve().rstrip("/"),
+                    [(k, v.resolve()) for k, v in backend.credentials.headers.items()],
+                    [(k, v.resolve()) for k, v in backend.credentials.query.items()],
+                )
+            except SecretUnavailable as error:
+                raise _error(
+                    "BackendConnectionFailure", f"backend '{backend.id}' cannot be called: {error}"
+                ) from None
+            self._secrets[backend.id] = found
+        return found
 
     def _backend(self, backend_id: str | None) -> Backend:
         backend = self.backends.get(backend_id or "")
