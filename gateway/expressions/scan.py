@@ -85,20 +85,8 @@ def is_expression_start(text: str, pos: int) -> bool:
     return pos == 0 or not text[pos - 1].isalnum()
 
 
-def find_expression_end(text: str, start: int, *, xml: bool = False) -> int | None:
-    """The end (exclusive) of the expression starting at `text[start] == '@'`, or None.
-
-    With `xml`, entities in `text` are read as the characters they stand for.
-    """
-    if xml:
-        decoded, origins = _decode_with_origins(text)
-        begin = origins.index(start)
-        end = _find_end(decoded, begin)
-        return None if end is None else origins[end]
-    return _find_end(text, start)
-
-
-def _find_end(text: str, start: int) -> int | None:
+def find_expression_end(text: str, start: int) -> int | None:
+    """The end (exclusive) of the expression starting at `text[start] == '@'`, or None."""
     reader = _Reader(text, start + 1)
     stack = [_OPENERS[reader.next()]]
     while not reader.at_end():
@@ -215,7 +203,7 @@ def scan_expressions(text: str, *, xml: bool = False) -> list[Span]:
             pos = _first_at_or_after(origins, region) if origins is not None else region
             continue
         if is_expression_start(decoded, pos):
-            end = _find_end(decoded, pos)
+            end = find_expression_end(decoded, pos)
             source_end = None if end is None else (origins[end] if origins is not None else end)
             spans.append(Span(source_pos, source_end))
             if end is None:

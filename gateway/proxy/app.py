@@ -92,6 +92,7 @@ class Traffic:
             for api, ops in operations.items()
             for op_id, method, template in ops
         }
+        self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
         self.product_models = {
             p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
             for p in config.products.values()
@@ -157,7 +158,7 @@ class Traffic:
                 Method=request.method,
                 Url=url,
                 OriginalUrl=url,
-                Headers=_request_headers(request, api),
+                Headers=_request_headers(request, self.key_headers[api.id]),
                 IpAddress=request.client.host if request.client else "",
                 MatchedParameters=found.parameters,
                 Body=body,
@@ -193,9 +194,13 @@ def _has_body(request: Request) -> bool:
     return "content-length" in request.headers or "transfer-encoding" in request.headers
 
 
-def _request_headers(request: Request, api: Api) -> HeaderDictionary:
+def _key_headers(api: Api) -> frozenset[str]:
+    """Every header that may carry the API's subscription key (lower case)."""
+    return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+
+
+def _request_headers(request: Request, dropped: frozenset[str]) -> HeaderDictionary:
     """The client's headers without any that carried the subscription key."""
-    dropped = {api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())}
     headers = HeaderDictionary()
     for name, value in request.headers.items():
         if name not in dropped:
