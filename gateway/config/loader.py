@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config.model import (
+    DEFAULT_MAX_REQUEST_BODY,
+    ENTRA_AUTHORITY,
     Api,
     Backend,
     BreakerRule,
     ConfigValue,
     Credentials,
+    Example,
     GatewayConfig,
+    Identity,
     NamedValue,
     Operation,
     PoolMember,
@@ -33,6 +37,7 @@ from gateway.policy.suggest import nearest
 
 _HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
 _STATUS_RANGE = re.compile(r"(\d{3})(?:-(\d{3}))?")
+JSON = "application/json"
 _DEFAULT_KEY_NAMES = {"azure-openai": ("api-key", "api-key")}
 
 
@@ -120,6 +125,22 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
             otlp_endpoint=telemetry_data.get("otlp-endpoint"),
             access_log=telemetry_data.get("access-log", True),
         ),
+        max_request_body=(data.get("limits") or {}).get(
+            "max-request-body", DEFAULT_MAX_REQUEST_BODY
+        ),
+        allowed_urls=tuple((data.get("send-request") or {}).get("allowed-urls") or ()),
+        identity=_identity(data.get("identity") or {}, base),
+    )
+
+
+def _identity(data: dict[str, Any], base: Path) -> Identity:
+    return Identity(
+        tokens={k: ConfigValue(str(v), base) for k, v in (data.get("tokens") or {}).items()},
+        tenant_id=_value(data.get("tenant-id"), base),
+        client_id=_value(data.get("client-id"), base),
+        client_secret=_value(data.get("client-secret"), base),
+        authority_host=str(data.get("authority-host", ENTRA_AUTHORITY)).rstrip("/"),
+        endpoint=data.get("endpoint"),
     )
 
 
@@ -195,7 +216,17 @@ def _api(api_id: str, data: dict[str, Any]) -> Api:
         key_header=names.get("header", header),
         key_query=names.get("query", query),
         operations=tuple(
-            Operation(o["id"], o["method"], o["url-template"], o.get("name", o["id"]))
+            Operation(
+                o["id"],
+                o["method"],
+                o["url-template"],
+                o.get("name", o["id"]),
+                tuple(
+                    Example(e["body"], e.get("status", 200), e.get("content-type", JSON))
+                    for e in o.get("examples") or ()
+                    if "body" in e
+                ),
+            )
             for o in data.get("operations") or ()
             if {"id", "method", "url-template"} <= set(o)
         ),

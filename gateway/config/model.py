@@ -103,6 +103,16 @@ class Operation:
     method: str
     url_template: str
     name: str = ""
+    examples: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An example answer of an operation (mock-response picks one)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +181,24 @@ class Telemetry:
     access_log: bool = True
 
 
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Where `authentication-managed-identity` gets tokens (gateway.yaml `identity`)."""
+
+    tokens: dict[str, ConfigValue] = field(default_factory=dict)  # resource -> bearer token
+    tenant_id: ConfigValue | None = None
+    client_id: ConfigValue | None = None
+    client_secret: ConfigValue | None = None
+    authority_host: str = ENTRA_AUTHORITY
+    endpoint: str | None = None  # a managed identity endpoint other than the environment's
+
+
+DEFAULT_MAX_REQUEST_BODY = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     apis: dict[str, Api]
@@ -182,6 +210,9 @@ class GatewayConfig:
     embedders: dict[str, dict[str, object]] = field(default_factory=dict)
     pricing: tuple[PriceRow, ...] = ()
     telemetry: Telemetry = field(default_factory=Telemetry)
+    max_request_body: int = DEFAULT_MAX_REQUEST_BODY
+    allowed_urls: tuple[str, ...] = ()  # prefixes send-request may call from an expression URL
+    identity: Identity = field(default_factory=Identity)
 
     @property
     def backend_ids(self) -> frozenset[str]:

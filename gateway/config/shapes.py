@@ -172,6 +172,19 @@ OPERATION = Shape(
         ),
         Field("url-template", "string", "Relative to the API path: /items/{id}.", required=True),
         Field("name", "string"),
+        Field(
+            "examples",
+            "list",
+            "Example answers, for mock-response.",
+            shape=Shape(
+                "example",
+                (
+                    Field("status", "int", default=200, minimum=100, maximum=599),
+                    Field("content-type", "string", default="application/json"),
+                    Field("body", "string", "The example's body text.", required=True),
+                ),
+            ),
+        ),
     ),
 )
 API = Shape(
@@ -255,6 +268,51 @@ EMBEDDER = Shape(
         Field("model", "string"),
     ),
 )
+LIMITS = Shape(
+    "limits",
+    (
+        Field(
+            "max-request-body",
+            "int",
+            "Largest request body in bytes; a larger one gets 413 before any policy runs.",
+            default=16 * 1024 * 1024,
+            minimum=0,
+        ),
+    ),
+)
+SEND_REQUEST = Shape(
+    "send-request",
+    (
+        Field(
+            "allowed-urls",
+            "list",
+            "URL prefixes that send-request may call when its set-url is an expression.",
+            item_kind="string",
+        ),
+    ),
+)
+IDENTITY = Shape(
+    "identity",
+    (
+        Field(
+            "tokens",
+            "map",
+            "Resource -> a bearer token for it, for authentication-managed-identity outside Azure.",
+            item_kind="secret",
+        ),
+        Field(
+            "tenant-id", "string", "With client-id and client-secret: an Entra app.", secret=True
+        ),
+        Field("client-id", "string", secret=True),
+        Field("client-secret", "string", secret=True),
+        Field(
+            "authority-host", "url", "Entra's host.", default="https://login.microsoftonline.com"
+        ),
+        Field(
+            "endpoint", "url", "The managed identity endpoint; default IDENTITY_ENDPOINT or IMDS."
+        ),
+    ),
+)
 GATEWAY = Shape(
     "gateway",
     (
@@ -267,6 +325,9 @@ GATEWAY = Shape(
         Field("embedders", "map", shape=EMBEDDER),
         Field("pricing", "list", "Extra or overriding price rows.", shape=PRICE_ROW),
         Field("telemetry", "shape", shape=TELEMETRY),
+        Field("limits", "shape", "Limits the proxy enforces on every request.", shape=LIMITS),
+        Field("send-request", "shape", shape=SEND_REQUEST),
+        Field("identity", "shape", "Where tokens for managed identity come from.", shape=IDENTITY),
     ),
     doc="gateway.yaml: the policies directory's configuration.",
 )

@@ -34,12 +34,15 @@ from gateway.expressions.model import (
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Denied
+from gateway.proxy.limits import BodyTooLarge, limited
 from gateway.proxy.routing import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.samples import OperationSamples
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
 from gateway.runtime.context import RequestContext
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
+from gateway.runtime.services import Services
 from gateway.runtime.step import LocalReply
 
 log = logging.getLogger("aigw.proxy")
@@ -72,6 +75,8 @@ class Traffic:
         self.config = config
         self.policies = gateway.policies
         self.transport = AiohttpTransport(config)
+        self.services = Services(samples=OperationSamples(config))
+        self.max_body = config.max_request_body
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -104,6 +109,8 @@ class Traffic:
     async def respond(self, request: Request) -> Response:
         try:
             reply = await self.handle(request)
+        except BodyTooLarge:
+            reply = self.too_large(request)
         except Exception:  # the promise: an answer in APIM's shape, never a traceback
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
@@ -140,8 +147,14 @@ class Traffic:
             )
             return error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
         policy = self.policies[Target(api.id, found.operation, admitted.product)]
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            return self.too_large(request, api.style)
+        stream = limited(request.stream(), self.max_body) if _has_body(request) else None
         # Read the body only if a policy may look at it; otherwise it streams to the backend.
-        body = MessageBody(await request.body()) if policy.reads_request_body else None
+        body = None
+        if policy.reads_request_body:
+            body = MessageBody(b"".join([chunk async for chunk in stream]) if stream else b"")
         url = UrlModel(
             Scheme=request.url.scheme,
             Host=request.url.hostname or "",
@@ -168,9 +181,10 @@ class Traffic:
         context = RequestContext(
             model,
             transport=self.transport,
+            services=self.services,
             backend=api.backend,
             backend_path=found.remainder,
-            request_stream=None if body is not None or not _has_body(request) else request.stream(),
+            request_stream=None if body is not None else stream,
         )
         reply = await run_pipeline(policy, context, scope="api")
         if context.response_stream is not None:
@@ -188,6 +202,10 @@ class Traffic:
         return LocalReply(
             response.StatusCode, response.StatusReason, response.Headers.lines(), content
         )
+
+    def too_large(self, request: Request, style: str | None = None) -> LocalReply:
+        message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
+        return style_error(style, 413, message)
 
 
 def _has_body(request: Request) -> bool:

@@ -14,7 +14,11 @@ from gateway.runtime.replies import JSON, error_reply, reason_phrase
 from gateway.runtime.step import LocalReply
 
 # The `type` both providers give these statuses.
-_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error"}
+_ERROR_TYPES = {
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+}
 
 
 def style_error(

@@ -15,6 +15,7 @@ import aiohttp
 
 from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import ForwardOptions
@@ -135,6 +136,8 @@ class AiohttpTransport:
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
             ) from None
         except aiohttp.ClientError as error:
+            if caused_by_too_large(error):
+                raise BodyTooLarge from None
             host = urlsplit(url).netloc
             raise _error(
                 "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"

@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gateway.expressions.model import ContextModel
+from gateway.runtime.services import Services
 from gateway.runtime.transport import Transport
+
+NO_SERVICES = Services()
 
 
 @dataclass
@@ -19,6 +22,7 @@ class RequestContext:
     model: ContextModel
     section: str = "inbound"
     transport: Transport | None = None  # how forward-request reaches backends
+    services: Services = NO_SERVICES  # side calls, samples, tokens, signing keys
     backend: str | None = None  # the backend id requests go to (the API's, or set-backend-service)
     backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
     backend_url: str | None = None  # set-backend-service base-url: replaces the backend's URL

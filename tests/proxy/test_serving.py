@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -16,34 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
-            raise AssertionError(f"process exited early: {out}")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
+from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
 
 
 @pytest.fixture(scope="module")
@@ -113,33 +83,12 @@ def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> 
         </inbound></policies>"""
     )
     env = {**os.environ, "FAKE_PROVIDER_KEY": "provider-secret"}
-    provider = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.provider", str(provider_port)], cwd=REPO, env=env
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "run",
-            str(root),
-            "--port",
-            str(gateway_port),
-            "--admin-port",
-            str(admin_port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{provider_port}/", provider)  # type: ignore[arg-type]
-        wait_until_up(f"http://127.0.0.1:{gateway_port}/-/health", server)
-        yield f"http://127.0.0.1:{gateway_port}"
-    finally:
-        stop(server)
-        stop(provider)
+    with fake_provider(provider_port, env):
+        server = start_gateway(root, gateway_port, env, admin_port)
+        try:
+            yield f"http://127.0.0.1:{gateway_port}"
+        finally:
+            stop(server)
 
 
 def test_admin_listener_is_separate_from_traffic(gateway: str, ports: dict[str, int]) -> None:
@@ -199,25 +148,8 @@ def bundled() -> Iterator[str]:
         k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
     }
     env["AIGW_STARTER_KEY"] = "starter-key"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "run",
-            "policies/",
-            "--port",
-            str(port),
-            "--admin-port",
-            str(free_port()),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_gateway("policies/", port, env)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(server)

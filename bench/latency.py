@@ -1,0 +1,514 @@
+"""Benchmark: the gateway's added latency and CPU cost against a bare forwarder.
+
+    python bench/latency.py [--duration 10] [--warmup 2] [--quick] [--check]
+
+Needs wrk and nginx (`apt-get install wrk nginx-light`) and 2 cores. Starts, each pinned to
+core 0 with taskset:
+
+- nginx on 127.0.0.1:18081 (bench/nginx.conf), answering a canned chat completion;
+- the bare forwarder on 127.0.0.1:18082 (bench/bare_forwarder.py): Starlette + one aiohttp
+  session, the least a Python forwarder on the gateway's stack does;
+- the gateway (`aigw run`, here `python -m gateway.cli run` so the work tree's code is what
+  runs) twice: bench/chains/passthrough on 18090 (no key check, empty policy) and
+  bench/chains/typical on 18092 (subscription key, three set-header and a choose).
+
+It checks each answers one POST with 200 (and that the typical chain really ran: key checked,
+headers set, backend credentials sent), then drives each with wrk pinned to core 1
+(bench/post.lua): latency at one connection (p50, p99), throughput at 32 connections, and
+the server's CPU time (user + system from /proc, its child processes included) over the
+throughput run divided by the requests wrk counted. It prints a Markdown table and the
+targets: pass-through within 20% of the bare forwarder's throughput; the typical chain at most
+0.25 ms CPU and 0.35 ms added p50 per request. Every process it starts is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+HOST = "127.0.0.1"
+NGINX_PORT = 18081
+BARE_PORT = 18082
+PASSTHROUGH_PORTS = (18090, 18091)  # traffic, admin
+TYPICAL_PORTS = (18092, 18093)
+CHAT_PATH = "/v1/chat/completions"
+GATEWAY_PATH = "/llm/chat/completions"
+SUBSCRIPTION_KEY = "bench-key-123"
+BACKEND_AUTH = "Bearer sk-bench"  # the backend credentials in bench/chains/*/gateway.yaml
+BODY = json.dumps(
+    {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
+).encode()
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+THROUGHPUT_CONNECTIONS = 32
+STARTUP_TIMEOUT = 20.0
+
+# The targets the gateway is held to.
+MIN_PASSTHROUGH_RATIO = 0.80
+MAX_TYPICAL_CPU_MS = 0.25
+MAX_TYPICAL_ADDED_P50_MS = 0.35
+
+
+class BenchError(Exception):
+    """The benchmark cannot run or a target misbehaved; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    server: str  # the key of the process that serves it
+    url: str
+    auth: str | None = None  # the Authorization header the client sends
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Row:
+    target: Target
+    latency: WrkRun
+    throughput: WrkRun
+    cpu_ms_per_request: float
+
+
+TARGETS = (
+    Target("nginx direct", "nginx", f"http://{HOST}:{NGINX_PORT}{CHAT_PATH}"),
+    Target("bare forwarder", "bare", f"http://{HOST}:{BARE_PORT}{CHAT_PATH}"),
+    Target(
+        "gateway pass-through",
+        "passthrough",
+        f"http://{HOST}:{PASSTHROUGH_PORTS[0]}{GATEWAY_PATH}",
+    ),
+    Target(
+        "gateway typical",
+        "typical",
+        f"http://{HOST}:{TYPICAL_PORTS[0]}{GATEWAY_PATH}",
+        auth=f"Bearer {SUBSCRIPTION_KEY}",
+    ),
+)
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+class Servers:
+    """The processes the benchmark started, by name; `stop` ends them all."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> int:
+        log = (self.workdir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop them in order
+        )
+        log.close()
+        self.processes[name] = process
+        return process.pid
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    def check_alive(self, name: str) -> None:
+        code = self.processes[name].poll()
+        if code is not None:
+            raise BenchError(f"{name} exited with code {code}:\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.workdir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("wrk", "nginx", "taskset") if shutil.which(tool) is None]
+    if missing:
+        raise BenchError(
+            f"{', '.join(missing)} not found: install with `apt-get install wrk nginx-light`"
+            " (taskset is in util-linux)"
+        )
+    if (os.cpu_count() or 1) < 2:
+        raise BenchError("needs 2 cores: the servers run on core 0, wrk on core 1")
+
+
+def require_free_ports() -> None:
+    ports = (NGINX_PORT, BARE_PORT, *PASSTHROUGH_PORTS, *TYPICAL_PORTS)
+    taken = [port for port in ports if _listening(port)]
+    if taken:
+        raise BenchError(f"ports already in use: {taken}; stop whatever listens there")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((HOST, port)) == 0
+
+
+def start_all(servers: Servers) -> None:
+    prefix = servers.workdir / "nginx"
+    prefix.mkdir()
+    nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
+    nginx += ["-c", str(BENCH / "nginx.conf"), "-g", f"pid {prefix / 'nginx.pid'};"]
+    servers.start("nginx", nginx)
+    servers.start(
+        "bare", [sys.executable, str(BENCH / "bare_forwarder.py"), "--port", str(BARE_PORT)]
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    for name, (port, admin) in (("passthrough", PASSTHROUGH_PORTS), ("typical", TYPICAL_PORTS)):
+        command = [sys.executable, "-m", "gateway.cli", "run", str(BENCH / "chains" / name)]
+        command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
+        servers.start(name, command, env)
+    wait_until(servers, "nginx", lambda: _listening(NGINX_PORT))
+    wait_until(servers, "bare", lambda: _listening(BARE_PORT))
+    for name, (port, _) in (("passthrough", PASSTHROUGH_PORTS), ("typical", TYPICAL_PORTS)):
+        wait_until(servers, name, lambda port=port: _healthy(f"http://{HOST}:{port}/-/health"))
+
+
+def wait_until(servers: Servers, name: str, ready: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not ready():
+        servers.check_alive(name)
+        if time.monotonic() > deadline:
+            raise BenchError(
+                f"{name} did not come up in {STARTUP_TIMEOUT:g}s:\n{servers.log_tail(name)}"
+            )
+        time.sleep(0.1)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return answer.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+# -- checks before measuring ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def post(url: str, auth: str | None) -> Answer:
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    request = urllib.request.Request(url, data=BODY, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return Answer(
+                answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+            )
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+def verify(target: Target) -> None:
+    answer = post(target.url, target.auth)
+    if answer.status != 200:
+        raise BenchError(
+            f"{target.name}: POST {target.url} answered {answer.status}: {answer.body[:300]!r}"
+        )
+    if json.loads(answer.body).get("object") != "chat.completion":
+        raise BenchError(f"{target.name}: not the canned chat completion: {answer.body[:300]!r}")
+    if target.server in ("passthrough", "typical"):
+        expect(target, answer, "x-bench-auth", BACKEND_AUTH)  # nginx echoes what it was sent
+    if target.server == "typical":
+        expect(target, answer, "x-bench-team", "bench-team")
+        expect(target, answer, "x-bench-route", "default")
+        denied = post(target.url, None)
+        if denied.status != 401:
+            raise BenchError(
+                f"{target.name}: a request without the key answered {denied.status}, not 401"
+            )
+
+
+def expect(target: Target, answer: Answer, header: str, value: str) -> None:
+    got = answer.headers.get(header)
+    if got != value:
+        raise BenchError(
+            f"{target.name}: the backend saw {header[len('x-bench-') :]}={got!r}, not {value!r}"
+        )
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def wrk(target: Target, connections: int, seconds: float) -> WrkRun:
+    command = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s"]
+    command += ["--latency", "-s", str(BENCH / "post.lua"), target.url]
+    env = {**os.environ, "AIGW_BENCH_AUTH": target.auth or ""}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("AIGW_BENCH ")]
+    if done.returncode != 0 or not lines:
+        raise BenchError(
+            f"wrk failed on {target.name} ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
+    stats = json.loads(lines[-1].removeprefix("AIGW_BENCH "))
+    errors = {k: v for k, v in stats.items() if k.endswith(("_errors", "timeouts")) and v}
+    if errors or not stats["requests"]:
+        raise BenchError(
+            f"wrk on {target.name} ({connections} connections): {errors or 'no requests'}\n"
+            + done.stdout
+        )
+    return WrkRun(
+        stats["requests"], stats["duration_us"] / 1e6, stats["p50_us"] / 1e3, stats["p99_us"] / 1e3
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and its descendants (nginx's worker), from /proc."""
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for proc, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(proc)
+    family, ticks = [pid], 0
+    while family:
+        proc = family.pop()
+        ticks += stats.get(proc, (0, 0))[1]
+        family.extend(children.get(proc, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _all_stats() -> dict[int, tuple[int, int]]:
+    """Every process: (parent pid, utime + stime in clock ticks)."""
+    found: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+        found[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return found
+
+
+def measure(target: Target, pid: int, duration: float, warmup: float) -> Row:
+    if warmup > 0:
+        wrk(target, THROUGHPUT_CONNECTIONS, warmup)
+    latency = wrk(target, 1, duration)
+    before = cpu_seconds(pid)
+    throughput = wrk(target, THROUGHPUT_CONNECTIONS, duration)
+    used = cpu_seconds(pid) - before
+    return Row(target, latency, throughput, used * 1000 / throughput.requests)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def machine(load: tuple[float, float, float]) -> list[str]:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    versions = ", ".join(
+        f"{name} {_version(name)}"
+        for name in ("uvicorn", "starlette", "aiohttp", "uvloop", "httptools")
+    )
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[
+        0
+    ]
+    return [
+        f"- CPU: {model} ({os.cpu_count()} cores;"
+        f" servers on core {SERVER_CORE}, wrk on core {CLIENT_CORE})",
+        f"- Python {platform.python_version()} on Linux {platform.release()}; {versions}",
+        f"- {nginx.removeprefix('nginx version: ')}; {wrk_version.split(' [')[0]}",
+        f"- load average before the benchmark (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in load)}",
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def table(rows: list[Row]) -> list[str]:
+    direct = rows[0].latency.p50_ms
+    lines = [
+        "| target | p50 ms (c=1) | p99 ms (c=1) | "
+        f"req/s (c={THROUGHPUT_CONNECTIONS}) | CPU ms/req | added p50 vs nginx direct |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        added = row.latency.p50_ms - direct
+        lines.append(
+            f"| {row.target.name} | {row.latency.p50_ms:.3f} | {row.latency.p99_ms:.3f} | "
+            f"{row.throughput.rate:,.0f} | {row.cpu_ms_per_request:.3f} | {added:+.3f} |"
+        )
+    return lines
+
+
+def verdicts(rows: list[Row]) -> list[tuple[str, bool]]:
+    by = {row.target.server: row for row in rows}
+    ratio = by["passthrough"].throughput.rate / by["bare"].throughput.rate
+    cpu = by["typical"].cpu_ms_per_request
+    added = by["typical"].latency.p50_ms - by["nginx"].latency.p50_ms
+    return [
+        (
+            "gateway pass-through / bare forwarder throughput:"
+            f" {ratio:.2f} (target >= {MIN_PASSTHROUGH_RATIO:.2f})",
+            ratio >= MIN_PASSTHROUGH_RATIO,
+        ),
+        (
+            f"typical chain CPU: {cpu:.3f} ms/request (target <= {MAX_TYPICAL_CPU_MS})",
+            cpu <= MAX_TYPICAL_CPU_MS,
+        ),
+        (
+            f"typical chain added p50: {added:.3f} ms (target <= {MAX_TYPICAL_ADDED_P50_MS})",
+            added <= MAX_TYPICAL_ADDED_P50_MS,
+        ),
+    ]
+
+
+def report(rows: list[Row], duration: float, load: tuple[float, float, float]) -> bool:
+    print(f"\n## Gateway latency benchmark ({duration:g} s per run)\n")
+    print("\n".join(machine(load)))
+    print()
+    print("\n".join(table(rows)))
+    print(
+        "\nCPU ms/req: the server process's user + system time over the c=32 run divided by the"
+        " requests wrk counted (nginx: master + worker; the other rows exclude nginx).\n"
+    )
+    results = verdicts(rows)
+    for text, met in results:
+        print(f"- {'PASS' if met else 'MISS'}: {text}")
+    return all(met for _, met in results)
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="The gateway's added latency and CPU cost against a bare forwarder."
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per wrk run (default 10)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of c=32 load before measuring each target",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs (2 s, 1 s warm-up): a smoke test"
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup = 2.0, 1.0
+    return args
+
+
+@contextmanager
+def stopped_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception, so `finally` stops the servers then too."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace) -> bool:
+    require_tools()
+    require_free_ports()
+    load = os.getloadavg()  # other work on the machine skews the numbers
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as workdir, stopped_on_sigterm():
+        servers = Servers(Path(workdir))
+        try:
+            start_all(servers)
+            for target in TARGETS:
+                verify(target)
+            rows = []
+            for target in TARGETS:
+                print(f"measuring {target.name} ...", file=sys.stderr, flush=True)
+                rows.append(measure(target, servers.pid(target.server), args.duration, args.warmup))
+                servers.check_alive(target.server)
+        finally:
+            servers.stop()
+    return report(rows, args.duration, load)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        met = run(args)
+    except BenchError as error:
+        print(f"bench/latency.py: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench/latency.py: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
+    return 0 if met or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""What steps may ask of the running gateway beyond the request: side calls, samples, tokens.
+
+Like `Transport`, these are protocols: steps never import the HTTP client or the identity
+code; the proxy puts a `Services` on each request context (the same object for all of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from gateway.expressions.model import ResponseModel
+
+
+class SideCalls(Protocol):
+    """HTTP calls a policy makes itself (`send-request`, `send-one-way-request`)."""
+
+    def allows(self, url: str) -> bool:
+        """May a policy call this URL when an expression computed it?"""
+        ...
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        timeout: float,
+    ) -> ResponseModel:
+        """Send and read the whole answer; raises `TimeoutError` or `ConnectionError`."""
+        ...
+
+
+class Samples(Protocol):
+    """Example answers of operations, for `mock-response`."""
+
+    def example(
+        self, api: str, operation: str, status: int, content_type: str | None
+    ) -> tuple[str, bytes] | None:
+        """(content type, body) of the operation's example for that status, if it has one."""
+        ...
+
+
+class Tokens(Protocol):
+    """Bearer tokens for `authentication-managed-identity`."""
+
+    async def token(self, resource: str, client_id: str | None) -> str:
+        """A token for `resource`; raises `TokenUnavailable` saying why there is none."""
+        ...
+
+
+class TokenUnavailable(Exception):
+    """No token could be had for a resource; the message says what to configure."""
+
+
+class Keys(Protocol):
+    """Signing keys published at OpenID configuration / JWKS URLs, for `validate-jwt`."""
+
+    async def signing_keys(self, url: str, *, refresh: bool = False) -> list[dict[str, object]]:
+        """The JWKS `keys` behind an OpenID configuration or JWKS URL (cached)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    side_calls: SideCalls | None = None
+    samples: Samples | None = None
+    tokens: Tokens | None = None
+    keys: Keys | None = None

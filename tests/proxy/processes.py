@@ -1,0 +1,90 @@
+"""Real processes for integration tests: `aigw run`, the fake provider, free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import REPO
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=40)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"process exited early: {out}")
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def start_gateway(
+    root: Path | str, port: int, env: Mapping[str, str] | None = None, admin_port: int = 0
+) -> subprocess.Popen[bytes]:
+    """`aigw run ROOT` on loopback, returned once `/-/health` answers."""
+    command = [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(port)]
+    command += ["--admin-port", str(admin_port or free_port())]
+    server = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=dict(env if env is not None else os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+@contextmanager
+def serving(root: Path | str, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A gateway on a free port for the duration of the block; yields its base URL."""
+    port = free_port()
+    server = start_gateway(root, port, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(server)
+
+
+@contextmanager
+def fake_provider(port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """tests/fakes/provider.py on `port`; yields its base URL."""
+    provider = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.provider", str(port)],
+        cwd=REPO,
+        env=dict(env if env is not None else os.environ),
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/", provider)  # type: ignore[arg-type]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(provider)

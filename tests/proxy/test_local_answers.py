@@ -1,0 +1,120 @@
+"""Answers the gateway gives itself: mock-response examples and the request size limit (413)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.proxy.processes import fake_provider, free_port, serving
+
+PROVIDER_PORT = free_port()
+GATEWAY_YAML = f"""
+limits: {{max-request-body: 1024}}
+backends:
+  nowhere: {{url: "http://127.0.0.1:{free_port()}/v1"}}
+  provider: {{url: "http://127.0.0.1:{PROVIDER_PORT}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: nowhere, subscription-required: false}}
+  shop:
+    path: shop
+    backend: nowhere
+    subscription-required: false
+    operations:
+      - id: get-item
+        method: GET
+        url-template: /items/{{id}}
+        examples:
+          - {{status: 200, body: '{{"id": 1, "name": "lamp"}}'}}
+          - {{status: 200, content-type: text/plain, body: lamp}}
+      - {{id: upload, method: POST, url-template: /upload}}
+  relay:
+    path: relay
+    backend: provider
+    subscription-required: false
+    operations: [{{id: chat, method: POST, url-template: /chat/completions}}]
+"""
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root: Path = tmp_path_factory.mktemp("local")
+    (root / "gateway.yaml").write_text(GATEWAY_YAML)
+    (root / "apis").mkdir()
+    (root / "apis" / "llm.xml").write_text(
+        "<policies><inbound><base /><mock-response /></inbound></policies>"
+    )
+    (root / "apis" / "shop").mkdir()
+    (root / "apis" / "shop" / "get-item.xml").write_text(
+        """<policies><inbound><base />
+            <choose>
+                <when condition='@(context.Request.Headers.GetValueOrDefault("Accept", "") == "text/plain")'>
+                    <mock-response status-code="200" content-type="text/plain" />
+                </when>
+                <when condition='@(context.Request.Headers.ContainsKey("x-missing"))'>
+                    <mock-response status-code="404" />
+                </when>
+                <otherwise><mock-response /></otherwise>
+            </choose>
+        </inbound></policies>"""
+    )
+    (root / "apis" / "shop" / "upload.xml").write_text(
+        """<policies><inbound><base />
+            <set-variable name="size" value="@(context.Request.Body.As&lt;string&gt;().Length)" />
+            <mock-response status-code="202" />
+        </inbound></policies>"""
+    )
+    with fake_provider(PROVIDER_PORT), serving(root) as url:
+        yield url
+
+
+def test_mock_response_gives_an_sdk_a_valid_completion_offline(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="unused", max_retries=0)
+    completion = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert completion.choices[0].message.content == "This is a mock response from aigw."
+    assert completion.usage is not None and completion.usage.total_tokens == 17
+    assert client.embeddings.create(model="m", input="x").data[0].embedding == [0.0, 0.6, 0.8]
+
+
+def test_mock_response_picks_the_example_by_status_and_content_type(gateway: str) -> None:
+    default = httpx.get(f"{gateway}/shop/items/1")
+    assert (default.status_code, default.json()) == (200, {"id": 1, "name": "lamp"})
+    assert default.headers["content-type"] == "application/json"
+    text = httpx.get(f"{gateway}/shop/items/1", headers={"Accept": "text/plain"})
+    assert (text.text, text.headers["content-type"]) == ("lamp", "text/plain")
+    # No example for that status: the status alone, with an empty body.
+    missing = httpx.get(f"{gateway}/shop/items/1", headers={"x-missing": "1"})
+    assert (missing.status_code, missing.content) == (404, b"")
+
+
+def test_a_body_over_the_limit_gets_413_before_any_policy(gateway: str) -> None:
+    small = httpx.post(f"{gateway}/shop/upload", content=b"x" * 1024)
+    assert small.status_code == 202
+    large = httpx.post(f"{gateway}/shop/upload", content=b"x" * 1025)
+    assert large.status_code == 413
+    assert large.json() == {
+        "statusCode": 413,
+        "message": "The request body is larger than the gateway's limit of 1024 bytes.",
+    }
+    openai_style = httpx.post(f"{gateway}/llm/chat/completions", content=b"x" * 5000)
+    assert openai_style.status_code == 413
+    assert openai_style.json()["error"]["type"] == "request_too_large"
+
+
+def test_a_chunked_body_over_the_limit_gets_413_too(gateway: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"y" * 500
+
+    read_by_a_policy = httpx.post(f"{gateway}/shop/upload", content=chunks())
+    assert "content-length" not in read_by_a_policy.request.headers
+    assert read_by_a_policy.status_code == 413
+    streamed_to_the_backend = httpx.post(f"{gateway}/relay/chat/completions", content=chunks())
+    assert streamed_to_the_backend.status_code == 413
+    fits = httpx.post(f"{gateway}/relay/chat/completions", content=iter([b'{"model": "m"}']))
+    assert fits.status_code == 200
