@@ -49,10 +49,14 @@ class Compiler:
 
     def document(self, root: Node) -> CompiledPolicy:
         sections = {}
+        preflight = Chain()
         for section in root.children:
             self.context.section = section.tag
             sections[section.tag] = self.chain(section.children)
+            if section.tag == "inbound":
+                preflight = self.chain([n for n in section.children if n.tag == "cors"])
         return CompiledPolicy(
+            preflight=preflight,
             reads_request_body=reads_request_body(root),
             inbound=sections.get("inbound", Chain()),
             backend=sections.get("backend", Chain()),

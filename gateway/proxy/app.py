@@ -33,10 +33,11 @@ from gateway.expressions.model import (
 )
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
-from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Denied
+from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
 from gateway.proxy.limits import BodyTooLarge, limited
-from gateway.proxy.routing import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
+from gateway.proxy.side_calls import AiohttpSideCalls
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
 from gateway.runtime.context import RequestContext
@@ -75,7 +76,8 @@ class Traffic:
         self.config = config
         self.policies = gateway.policies
         self.transport = AiohttpTransport(config)
-        self.services = Services(samples=OperationSamples(config))
+        self.side_calls = AiohttpSideCalls(config)
+        self.services = Services(side_calls=self.side_calls, samples=OperationSamples(config))
         self.max_body = config.max_request_body
         self.admission = Admission(
             config,
@@ -105,6 +107,7 @@ class Traffic:
 
     async def close(self) -> None:
         await self.transport.close()
+        await self.side_calls.close()
 
     async def respond(self, request: Request) -> Response:
         try:
@@ -133,10 +136,7 @@ class Traffic:
     async def handle(self, request: Request) -> LocalReply | Streamed:
         found = self.router.match(request.method, request.url.path)
         if isinstance(found, RouteMiss):
-            headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
-            message = "Method not allowed" if found.status == 405 else "Resource not found"
-            style = self.config.apis[found.api].style if found.api else None
-            return style_error(style, found.status, message, headers)
+            return await self.preflight(request, found) or self.route_miss(found)
         api = self.config.apis[found.api]
         key = self.admission.key_from(api, request.headers, request.query_params)
         admitted = self.admission.admit(api.id, key)
@@ -155,6 +155,34 @@ class Traffic:
         body = None
         if policy.reads_request_body:
             body = MessageBody(b"".join([chunk async for chunk in stream]) if stream else b"")
+        context = self.context(request, api, found, admitted, key, body)
+        context.request_stream = None if body is not None else stream
+        model = context.model
+        reply = await run_pipeline(policy, context, scope="api")
+        if context.response_stream is not None:
+            if reply is None:
+                headers = model.Response.Headers.lines() + context.response_headers
+                return Streamed(model.Response.StatusCode, headers, context.response_stream)
+            await context.response_stream.aclose()  # a policy answered instead: drop the stream
+        if reply is None:
+            response = model.Response
+            content = response.Body.read(preserve=True) if response.Body is not None else b""
+            reply = LocalReply(
+                response.StatusCode, response.StatusReason, response.Headers.lines(), content
+            )
+        reply.headers.extend(context.response_headers)
+        return reply
+
+    def context(
+        self,
+        request: Request,
+        api: Api,
+        found: RouteMatch,
+        admitted: Admitted,
+        key: str | None,
+        body: MessageBody | None,
+    ) -> RequestContext:
+        """The request context (APIM's `context`) of a routed, admitted request."""
         url = UrlModel(
             Scheme=request.url.scheme,
             Host=request.url.hostname or "",
@@ -178,30 +206,42 @@ class Traffic:
             ),
             Response=ResponseModel(Headers=HeaderDictionary()),
         )
-        context = RequestContext(
+        return RequestContext(
             model,
             transport=self.transport,
             services=self.services,
             backend=api.backend,
             backend_path=found.remainder,
-            request_stream=None if body is not None else stream,
         )
-        reply = await run_pipeline(policy, context, scope="api")
-        if context.response_stream is not None:
-            if reply is None:
-                return Streamed(
-                    model.Response.StatusCode,
-                    model.Response.Headers.lines(),
-                    context.response_stream,
-                )
-            await context.response_stream.aclose()  # a policy answered instead: drop the stream
-        if reply is not None:
-            return reply
-        response = model.Response
-        content = response.Body.read(preserve=True) if response.Body is not None else b""
-        return LocalReply(
-            response.StatusCode, response.StatusReason, response.Headers.lines(), content
-        )
+
+    async def preflight(self, request: Request, miss: RouteMiss) -> LocalReply | None:
+        """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
+
+        The operation is the one the browser asks about (`Access-Control-Request-Method`);
+        browsers send no subscription key on a preflight, so the API's own scope answers.
+        None when this is no preflight, or no cors statement covers that operation.
+        """
+        asked = request.headers.get("access-control-request-method")
+        if request.method != "OPTIONS" or miss.status != 405 or not asked:
+            return None
+        if "origin" not in request.headers:
+            return None
+        found = self.router.match(asked, request.url.path)
+        if isinstance(found, RouteMiss):
+            return None
+        policy = self.policies.get(Target(found.api, found.operation, None))
+        if policy is None or not policy.preflight:
+            return None
+        api = self.config.apis[found.api]
+        context = self.context(request, api, found, Admitted(None, None), None, None)
+        context.preflight = True
+        return await policy.preflight.run(context) or LocalReply(200, "OK")
+
+    def route_miss(self, found: RouteMiss) -> LocalReply:
+        headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
+        message = "Method not allowed" if found.status == 405 else "Resource not found"
+        style = self.config.apis[found.api].style if found.api else None
+        return style_error(style, found.status, message, headers)
 
     def too_large(self, request: Request, style: str | None = None) -> LocalReply:
         message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."

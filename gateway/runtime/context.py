@@ -8,7 +8,7 @@ model, defined by the expression layer). The proxy builds it from the live reque
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.expressions.model import ContextModel
 from gateway.runtime.services import Services
@@ -31,6 +31,9 @@ class RequestContext:
     response_stream: AsyncIterator[bytes] | None = None
     # The client's body, not yet read, when no policy reads it: forward-request streams it.
     request_stream: AsyncIterator[bytes] | None = None
+    preflight: bool = False  # a CORS preflight: only the cors chain runs
+    # Headers every answer to this request gets, whoever produced it (cors adds them).
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def variables(self) -> dict[str, object]:

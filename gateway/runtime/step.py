@@ -85,6 +85,8 @@ class CompiledPolicy:
     backend: Chain = Chain()
     outbound: Chain = Chain()
     on_error: Chain = Chain()
+    # The inbound cors statements alone: what a CORS preflight runs (APIM runs nothing else).
+    preflight: Chain = Chain()
     # Decided at load: does any expression read the request body? When not, the proxy streams
     # the body to the backend without ever holding it.
     reads_request_body: bool = True

@@ -126,6 +126,8 @@ class CompileContext:
             return int(text.strip())
         except ValueError:
             assert value is not None
+            if "{{" in text:  # a named value the linter could not resolve; reported there
+                raise CompileFailure(value.location, UNRESOLVED_REFERENCE, text) from None
             raise CompileFailure(
                 value.location, "invalid-value", f"'{text}' is not a whole number"
             ) from None
