@@ -34,6 +34,7 @@ from gateway.expressions.model import (
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
+from gateway.proxy.identity import IdentityTokens
 from gateway.proxy.limits import BodyTooLarge, limited
 from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
@@ -75,9 +76,12 @@ class Traffic:
         config = gateway.config
         self.config = config
         self.policies = gateway.policies
-        self.transport = AiohttpTransport(config)
+        self.tokens = IdentityTokens(config.identity)
+        self.transport = AiohttpTransport(config, self.tokens)
         self.side_calls = AiohttpSideCalls(config)
-        self.services = Services(side_calls=self.side_calls, samples=OperationSamples(config))
+        self.services = Services(
+            side_calls=self.side_calls, samples=OperationSamples(config), tokens=self.tokens
+        )
         self.max_body = config.max_request_body
         self.admission = Admission(
             config,
@@ -108,6 +112,7 @@ class Traffic:
     async def close(self) -> None:
         await self.transport.close()
         await self.side_calls.close()
+        await self.tokens.close()
 
     async def respond(self, request: Request) -> Response:
         try:

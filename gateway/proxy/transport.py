@@ -17,6 +17,7 @@ from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.runtime.context import RequestContext
+from gateway.runtime.services import Tokens, TokenUnavailable
 from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import ForwardOptions
 
@@ -35,8 +36,9 @@ def _error(reason: str, message: str, status: int = 500) -> PolicyError:
 
 
 class AiohttpTransport:
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, tokens: Tokens | None = None) -> None:
         self.backends = config.backends
+        self.tokens = tokens
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._secrets: dict[str, tuple[str, Headers, Headers]] = {}
 
@@ -94,6 +96,25 @@ class AiohttpTransport:
             self._secrets[backend.id] = found
         return found
 
+    async def _identity_header(self, backend_id: str | None) -> Headers:
+        """`credentials.managed-identity`: a bearer token for the backend's resource."""
+        backend = self._backend(backend_id)
+        resource = backend.credentials.managed_identity_resource
+        if resource is None:
+            return []
+        try:
+            if self.tokens is None:
+                raise TokenUnavailable("this gateway has no token service")
+            token = await self.tokens.token(
+                resource, backend.credentials.managed_identity_client_id
+            )
+        except TokenUnavailable as error:
+            raise _error(
+                "BackendConnectionFailure",
+                f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}",
+            ) from None
+        return [("Authorization", f"Bearer {token}")]
+
     def _backend(self, backend_id: str | None) -> Backend:
         backend = self.backends.get(backend_id or "")
         if backend is None:
@@ -107,6 +128,8 @@ class AiohttpTransport:
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
         session, url, credentials = self._target(context)
+        if context.backend_url is None:
+            credentials = credentials + await self._identity_header(context.backend)
         request = context.model.Request
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in HOP_BY_HOP]
         replaced = {k.lower() for k, _ in credentials}

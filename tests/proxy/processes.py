@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,15 +77,20 @@ def serving(root: Path | str, env: Mapping[str, str] | None = None) -> Iterator[
 
 
 @contextmanager
-def fake_provider(port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """tests/fakes/provider.py on `port`; yields its base URL."""
-    provider = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.provider", str(port)],
+def fake_service(module: str, port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A fake under tests/fakes (`python -m tests.fakes.NAME PORT`); yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, str(port)],
         cwd=REPO,
         env=dict(env if env is not None else os.environ),
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", provider)  # type: ignore[arg-type]
+        wait_until_up(f"http://127.0.0.1:{port}/", process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop(provider)
+        stop(process)
+
+
+def fake_provider(port: int, env: Mapping[str, str] | None = None) -> ContextManager[str]:
+    """tests/fakes/provider.py: OpenAI-, Azure-OpenAI- and Anthropic-shaped answers."""
+    return fake_service("tests.fakes.provider", port, env)
