@@ -15,6 +15,8 @@ from gateway.runtime.step import Chain, CompiledPolicy, Step
 from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 from gateway.statements.registry import Registry
 
+NOT_IMPLEMENTED = "not-implemented"
+
 
 class Compiler:
     def __init__(
@@ -84,7 +86,7 @@ class Compiler:
             report = self.report.error if self.runtime_errors else self.report.warning
             report(
                 node.location,
-                "not-implemented",
+                NOT_IMPLEMENTED,
                 f"<{node.tag}> is valid APIM policy, but this gateway release cannot run it "
                 "yet; remove it or wait for the release that implements it",
             )
@@ -95,8 +97,12 @@ class Compiler:
         try:
             return spec.compile(node, self.context)
         except CompileFailure as failure:
-            if failure.rule != UNRESOLVED_REFERENCE:
-                self.report.error(failure.location, failure.rule, failure.message)
+            if failure.rule == UNRESOLVED_REFERENCE:
+                return None
+            # Like a statement without a runtime: the linter warns, a gateway refuses to start.
+            lint_only = failure.rule == NOT_IMPLEMENTED and not self.runtime_errors
+            report = self.report.warning if lint_only else self.report.error
+            report(failure.location, failure.rule, failure.message)
             return None
         finally:
             self.context.statement, self.context.policy_id = outer

@@ -35,6 +35,7 @@ from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
 from gateway.proxy.identity import IdentityTokens
+from gateway.proxy.jwks import JwksKeys
 from gateway.proxy.limits import BodyTooLarge, limited
 from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
@@ -79,8 +80,12 @@ class Traffic:
         self.tokens = IdentityTokens(config.identity)
         self.transport = AiohttpTransport(config, self.tokens)
         self.side_calls = AiohttpSideCalls(config)
+        self.keys = JwksKeys(config)
         self.services = Services(
-            side_calls=self.side_calls, samples=OperationSamples(config), tokens=self.tokens
+            side_calls=self.side_calls,
+            samples=OperationSamples(config),
+            tokens=self.tokens,
+            keys=self.keys,
         )
         self.max_body = config.max_request_body
         self.admission = Admission(
@@ -113,6 +118,7 @@ class Traffic:
         await self.transport.close()
         await self.side_calls.close()
         await self.tokens.close()
+        await self.keys.close()
 
     async def respond(self, request: Request) -> Response:
         try:

@@ -58,6 +58,8 @@ class TokenUnavailable(Exception):
 class Keys(Protocol):
     """Signing keys published at OpenID configuration / JWKS URLs, for `validate-jwt`."""
 
+    authority: str  # Entra's host, for validate-azure-ad-token
+
     async def signing_keys(self, url: str, *, refresh: bool = False) -> list[dict[str, object]]:
         """The JWKS `keys` behind an OpenID configuration or JWKS URL (cached)."""
         ...

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from gateway.diagnostics import Report
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import (
     AUDIENCES,
     FAILED_VALIDATION,
     INBOUND,
     ISSUERS,
     REQUIRED_CLAIMS,
+)
+from gateway.statements.compiling import CompileContext
+from gateway.statements.jwt_rules import (
+    TokenRules,
+    claim_rules,
+    inline_key,
+    reject_decryption_keys,
+    texts,
+    token_source,
 )
 from gateway.statements.spec import (
     POLICY_ID,
@@ -45,23 +56,61 @@ def check(node: Node, report: Report) -> None:
         )
 
 
+def failure_settings(node: Node, context: CompileContext) -> dict[str, object]:
+    """The failed-validation-* and output attributes both validate statements share."""
+    return {
+        "status": context.integer(node.attr("failed-validation-httpcode"), 401),
+        "message": context.literal(node.attr("failed-validation-error-message")),
+        "variable": context.literal(node.attr("output-token-variable-name")),
+        "policy_id": node.attr_text("id"),
+    }
+
+
+def compile_validate_jwt(node: Node, context: CompileContext) -> Step:
+    reject_decryption_keys(node)
+    signing = node.child("issuer-signing-keys")
+    rules = TokenRules(
+        source="validate-jwt",
+        token=token_source(node, context, None),
+        keys=[inline_key(k, context) for k in signing.children_named("key")] if signing else [],
+        key_urls=[
+            context.literal(c.attr("url")) or "" for c in node.children_named("openid-config")
+        ],
+        audiences=texts(node.child("audiences"), "audience", context),
+        issuers=texts(node.child("issuers"), "issuer", context),
+        claims=claim_rules(node.child("required-claims"), context),
+        require_expiration=context.literal(node.attr("require-expiration-time"), "true") == "true",
+        require_signed=context.literal(node.attr("require-signed-tokens"), "true") == "true",
+        clock_skew=context.integer(node.attr("clock-skew"), 0),
+        **failure_settings(node, context),  # type: ignore[arg-type]
+    )
+
+    async def validate_jwt(request: RequestContext) -> LocalReply | None:
+        await rules.validate(request)
+        return None
+
+    return validate_jwt
+
+
 SPEC = StatementSpec(
     names=("validate-jwt",),
     summary="Validates a JWT from a header, query parameter or value; rejects with 401 by default.",
     sections=INBOUND,
     attributes=(
         POLICY_ID,
-        AttributeSpec("header-name"),
-        AttributeSpec("query-parameter-name"),
+        AttributeSpec("header-name", expression=False),
+        AttributeSpec("query-parameter-name", expression=False),
         AttributeSpec("token-value"),
         *FAILED_VALIDATION,
-        AttributeSpec("require-expiration-time", Kind.BOOL, default="true"),
-        AttributeSpec("require-scheme"),
-        AttributeSpec("require-signed-tokens", Kind.BOOL, default="true"),
-        AttributeSpec("clock-skew", Kind.INT, default="0", minimum=0),
+        AttributeSpec("require-expiration-time", Kind.BOOL, default="true", expression=False),
+        AttributeSpec("require-scheme", expression=False),
+        AttributeSpec("require-signed-tokens", Kind.BOOL, default="true", expression=False),
+        AttributeSpec("clock-skew", Kind.INT, default="0", minimum=0, expression=False),
     ),
     children=(
-        ChildSpec("openid-config", attributes=(AttributeSpec("url", required=True),)),
+        ChildSpec(
+            "openid-config", attributes=(AttributeSpec("url", required=True, expression=False),)
+        ),
         ChildSpec("issuer-signing-keys", max_count=1, children=(KEY,)),
         ChildSpec("decryption-keys", max_count=1, children=(KEY,)),
         AUDIENCES,
@@ -69,5 +118,5 @@ SPEC = StatementSpec(
         REQUIRED_CLAIMS,
     ),
     check=check,
-    implemented=False,
+    compile=compile_validate_jwt,
 )
