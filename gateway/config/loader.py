@@ -26,6 +26,7 @@ from gateway.config.model import (
     PoolMember,
     PriceRow,
     Product,
+    SecretUnavailable,
     Subscription,
     Telemetry,
 )
@@ -335,6 +336,34 @@ class _Checker:
                     ),
                     "missing-key",
                     "a failure-condition needs 'count' or 'percentage'",
+                )
+        self.check_secrets(backend)
+
+    def check_secrets(self, backend: Backend) -> None:
+        """Warn about a URL or credential whose ${env:}/${file:} cannot be read here.
+
+        A warning, not an error: the machine that lints may not be the one that serves. The
+        gateway still starts with it; requests to this backend get a 500 that names it.
+        """
+        credentials = backend.credentials
+        values: list[tuple[tuple[str, ...], ConfigValue | None]] = [(("url",), backend.url)]
+        values += [(("credentials", "header", k), v) for k, v in credentials.headers.items()]
+        values += [(("credentials", "query", k), v) for k, v in credentials.query.items()]
+        if credentials.authorization is not None:
+            values.append(
+                (("credentials", "authorization", "parameter"), credentials.authorization[1])
+            )
+        for keys, value in values:
+            if value is None or not value.is_reference:
+                continue
+            try:
+                value.resolve()
+            except SecretUnavailable as error:
+                self.report.warning(
+                    self.at("backends", backend.id, *keys),
+                    "unset-secret",
+                    f"backend '{backend.id}' cannot be called while {error}; "
+                    "its requests will get a 500 that says so",
                 )
 
     def check_subscription(self, subscription: Subscription) -> None:

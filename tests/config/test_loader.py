@@ -62,7 +62,8 @@ def load(tmp_path: Path, text: str) -> tuple[GatewayConfig | None, list[Diagnost
     return load_gateway_config(path)
 
 
-def test_valid_file_gives_typed_objects(tmp_path: Path) -> None:
+def test_valid_file_gives_typed_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AOAI_EAST_KEY", "set")
     config, diagnostics = load(tmp_path, VALID)
     assert diagnostics == []
     assert config is not None
@@ -200,3 +201,14 @@ def test_mutated_files_give_diagnostics_not_exceptions(at: int, cut: int, insert
         assert config is not None or diagnostics
         for diagnostic in diagnostics:
             assert diagnostic.location.line >= 1 and diagnostic.message
+
+
+def test_an_unset_backend_secret_is_a_warning_at_its_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AOAI_EAST_KEY", raising=False)
+    _, diagnostics = load(tmp_path, VALID)
+    assert [
+        (d.severity.value, d.rule, d.location.line, d.location.column) for d in diagnostics
+    ] == [("warning", "unset-secret", 7, 28)]  # at the credential's line
+    assert "AOAI_EAST_KEY is not set" in diagnostics[0].message

@@ -25,5 +25,6 @@ def test_directory_lints_without_errors(
     diagnostics = json.loads(capsys.readouterr().out)
     errors = [d for d in diagnostics if d["severity"] == "error"]
     assert code == 0, errors
-    # Warnings are only for statements whose runtime a later release brings.
-    assert {d["rule"] for d in diagnostics} <= {"not-implemented"}
+    # Warnings are only for statements whose runtime a later release brings, and for provider
+    # keys this machine does not have.
+    assert {d["rule"] for d in diagnostics} <= {"not-implemented", "unset-secret"}
