@@ -77,18 +77,16 @@ def _run(args: argparse.Namespace) -> int:
     from gateway.load import load_gateway
     from gateway.proxy.server import serve
 
-    if args.workers != 1:
-        print(
-            "aigw run: --workers other than 1 is not supported yet; run one process per core "
-            "behind a load balancer meanwhile",
-            file=sys.stderr,
-        )
+    if args.workers < 1:
+        print("aigw run: --workers must be 1 or more", file=sys.stderr)
         return EXIT_FAILED
     gateway = load_gateway(Path(args.directory))
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
     print(f"aigw: admin listener on http://{args.host}:{args.admin_port}/-/ready", flush=True)
-    serve(gateway, args.host, args.port, args.admin_port)
+    if args.workers > 1:
+        print(f"aigw: {args.workers} worker processes share these listeners", flush=True)
+    serve(gateway, args.host, args.port, args.admin_port, args.workers)
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Serve the traffic and admin listeners from one uvicorn server (one process, two sockets).
+"""Serve the traffic and admin listeners from uvicorn: one server per process, two sockets.
 
 The admin listener (`/-/ready` today; `/metrics`, `/-/reload` and the dashboard later) is a
 separate Starlette app; requests are told apart by the local port they arrived on, so one
@@ -7,6 +7,9 @@ event loop and one graceful shutdown cover both.
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import socket
 
 import uvicorn
@@ -18,6 +21,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.load import LoadedGateway
 from gateway.proxy.app import create_app
+
+log = logging.getLogger("aigw.server")
+
+DRAIN_SECONDS = 30  # SIGTERM: how long in-flight requests (and streams) may take to finish
 
 
 def admin_app(gateway: LoadedGateway) -> Starlette:
@@ -47,8 +54,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int) -> None:
-    """Run until SIGINT/SIGTERM; in-flight requests finish (uvicorn's graceful shutdown)."""
+def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int, workers: int = 1) -> None:
+    """Run until SIGINT/SIGTERM; in-flight requests, streams included, finish first.
+
+    With `workers` > 1 the listening sockets are bound once and shared by that many forked
+    processes (pre-fork, as gunicorn does): the kernel spreads connections among them. Each
+    worker holds its own in-process counters, as each APIM gateway instance does.
+    """
+    sockets = [_bind(host, port), _bind(host, admin_port)]
+    if workers <= 1:
+        _serve_one(gateway, admin_port, sockets)
+    else:
+        _supervise(gateway, admin_port, sockets, workers)
+
+
+def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket]) -> None:
     app = dispatch(create_app(gateway), admin_app(gateway), admin_port)
     config = uvicorn.Config(
         app,
@@ -56,6 +76,44 @@ def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int) -> None
         http="httptools",
         log_level="warning",
         access_log=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
-    uvicorn.Server(config).run(sockets=[_bind(host, port), _bind(host, admin_port)])
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _supervise(
+    gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket], workers: int
+) -> None:
+    """Fork the workers; pass SIGTERM on; start a new worker for one that dies unasked."""
+    stopping = False
+
+    def start() -> int:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                _serve_one(gateway, admin_port, sockets)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        return pid
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if signum == signal.SIGTERM:  # Ctrl-C's SIGINT reaches the workers by itself
+            for pid in running:
+                os.kill(pid, signal.SIGTERM)
+
+    running = {start() for _ in range(workers)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while running:
+        pid, status = os.wait()
+        running.discard(pid)
+        if not stopping:
+            log.error("worker %d exited (status %d); starting another", pid, status)
+            running.add(start())

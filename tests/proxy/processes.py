@@ -45,11 +45,15 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def start_gateway(
-    root: Path | str, port: int, env: Mapping[str, str] | None = None, admin_port: int = 0
+    root: Path | str,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    admin_port: int = 0,
+    *extra: str,
 ) -> subprocess.Popen[bytes]:
     """`aigw run ROOT` on loopback, returned once `/-/health` answers."""
     command = [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(port)]
-    command += ["--admin-port", str(admin_port or free_port())]
+    command += ["--admin-port", str(admin_port or free_port()), *extra]
     server = subprocess.Popen(
         command,
         cwd=REPO,

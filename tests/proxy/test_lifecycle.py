@@ -1,0 +1,96 @@
+"""Process life: SIGTERM drains in-flight streams; --workers shares the listeners."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
+
+
+def policies(root: Path, provider_port: int) -> Path:
+    (root / "gateway.yaml").write_text(
+        f"""
+backends:
+  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+"""
+    )
+    return root
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_sigterm_lets_a_stream_in_flight_finish_and_refuses_new_requests(tmp_path: Path) -> None:
+    provider_port, port = free_port(), free_port()
+    with fake_provider(provider_port):
+        server = start_gateway(policies(tmp_path, provider_port), port)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/llm", api_key="-", max_retries=0)
+        words: list[str] = []
+        first_chunk = threading.Event()
+        failure: list[BaseException] = []
+
+        def read_stream() -> None:
+            try:
+                stream = client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+                for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        words.append(chunk.choices[0].delta.content)
+                        first_chunk.set()
+            except BaseException as error:  # reported by the assertion below
+                failure.append(error)
+                first_chunk.set()
+
+        reader = threading.Thread(target=read_stream)
+        reader.start()
+        assert first_chunk.wait(10)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(httpx.TransportError):  # the listener is closed: no new requests
+            httpx.get(f"http://127.0.0.1:{port}/-/health", timeout=2)
+        reader.join(10)
+        assert not failure, failure
+        assert "".join(words) == "one two three "  # every chunk arrived after SIGTERM
+        # uvicorn re-raises SIGTERM once drained: the process ends "by the signal", as asked.
+        assert server.wait(10) in (0, -signal.SIGTERM)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_workers_share_the_listener_and_stop_together(tmp_path: Path) -> None:
+    provider_port, port = free_port(), free_port()
+    with fake_provider(provider_port):
+        server = start_gateway(policies(tmp_path, provider_port), port, None, 0, "--workers", "2")
+        try:
+            workers = children_of(server.pid)
+            assert len(workers) == 2
+            client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/llm", api_key="-")
+            for _ in range(4):
+                client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "x"}]
+                )
+        finally:
+            stop(server)
+        assert server.returncode == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
