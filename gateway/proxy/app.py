@@ -40,6 +40,7 @@ from gateway.proxy.limits import BodyTooLarge, limited
 from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
 from gateway.proxy.side_calls import AiohttpSideCalls
+from gateway.proxy.streaming import pass_through
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
 from gateway.runtime.context import RequestContext
@@ -173,7 +174,8 @@ class Traffic:
         if context.response_stream is not None:
             if reply is None:
                 headers = model.Response.Headers.lines() + context.response_headers
-                return Streamed(model.Response.StatusCode, headers, context.response_stream)
+                chunks = pass_through(context.response_stream, context)
+                return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy answered instead: drop the stream
         if reply is None:
             response = model.Response

@@ -7,7 +7,7 @@ model, defined by the expression layer). The proxy builds it from the live reque
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.expressions.model import ContextModel
@@ -32,6 +32,9 @@ class RequestContext:
     # The client's body, not yet read, when no policy reads it: forward-request streams it.
     request_stream: AsyncIterator[bytes] | None = None
     preflight: bool = False  # a CORS preflight: only the cors chain runs
+    # What outbound steps that need a streamed answer whole do once its last chunk has gone
+    # to the client (gateway.proxy.streaming): they never delay a chunk.
+    after_stream: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
     # Headers every answer to this request gets, whoever produced it (cors adds them).
     response_headers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -1,0 +1,41 @@
+"""Passing a streamed answer through, and letting outbound steps see it once it has ended.
+
+A step that needs the whole answer (token counting, cache store) cannot hold a stream back:
+it registers an `after_stream` action instead. The proxy forwards every chunk the moment it
+arrives, keeps a copy only when some action is registered, and after the last chunk puts the
+whole body in `context.Response.Body` and runs the actions. The client has its answer by
+then; an action's failure is logged, not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from gateway.expressions.model import MessageBody
+from gateway.runtime.context import RequestContext
+
+log = logging.getLogger("aigw.proxy")
+
+
+async def pass_through(
+    chunks: AsyncIterator[bytes], context: RequestContext
+) -> AsyncIterator[bytes]:
+    kept: list[bytes] | None = [] if context.after_stream else None
+    try:
+        async for chunk in chunks:
+            if kept is not None:
+                kept.append(chunk)
+            yield chunk
+    finally:  # a client gone mid-stream closes the upstream answer at once, not at GC
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if kept is None:
+        return
+    context.model.Response.Body = MessageBody(b"".join(kept))
+    for action in context.after_stream:
+        try:
+            await action(context)
+        except Exception:
+            log.exception("an outbound action after the stream failed")
