@@ -26,6 +26,10 @@ SEEN_HEADERS = (
 )
 
 
+# How streams ended: all chunks sent, or cut off because the caller went away.
+STREAMS = {"completed": 0, "cut": 0}
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     if body.get("stream"):
@@ -73,13 +77,25 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
             chunk["usage"] = usage
         return f"data: {json.dumps(chunk)}\n\n".encode()
 
-    for word in ("one", "two", "three"):
-        await response.write(event({"content": word + " "}))
-        await asyncio.sleep(0.3)
-    await response.write(event({}, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}))
-    await response.write(b"data: [DONE]\n\n")
-    await response.write_eof()
+    # model "long" streams for 30 s: long enough for a client to walk away mid-stream.
+    words = ["one", "two", "three"] if body.get("model") != "long" else ["word"] * 100
+    try:
+        for word in words:
+            await response.write(event({"content": word + " "}))
+            await asyncio.sleep(0.3)
+        usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+        await response.write(event({}, usage))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+    except (ConnectionError, asyncio.CancelledError):
+        STREAMS["cut"] += 1
+        raise
+    STREAMS["completed"] += 1
     return response
+
+
+async def streams(request: web.Request) -> web.Response:
+    return web.json_response(STREAMS)
 
 
 async def messages(request: web.Request) -> web.Response:
@@ -108,6 +124,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/openai/deployments/{deployment}/chat/completions", chat)
     app.router.add_post("/v1/messages", messages)
+    app.router.add_get("/-/streams", streams)
     return app
 
 

@@ -218,6 +218,23 @@ def test_streams_pass_through_chunk_by_chunk(gateway: str) -> None:
     assert arrivals[-1] - arrivals[0] > 0.4
 
 
+def test_a_client_that_walks_away_cuts_the_upstream_stream(
+    gateway: str, ports: dict[str, int]
+) -> None:
+    provider = f"http://127.0.0.1:{ports['provider']}/-/streams"
+    cut_before = httpx.get(provider).json()["cut"]
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="sub-key-1", max_retries=0)
+    stream = client.chat.completions.create(
+        model="long", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    next(iter(stream))  # the stream is flowing
+    stream.close()  # the client goes away after one chunk of a 30-second answer
+    deadline = time.monotonic() + 5
+    while httpx.get(provider).json()["cut"] == cut_before:
+        assert time.monotonic() < deadline, "the provider kept streaming to nobody"
+        time.sleep(0.1)
+
+
 def test_azure_openai_sdk_through_the_gateway(gateway: str) -> None:
     client = openai.AzureOpenAI(
         azure_endpoint=gateway, api_key="sub-key-1", api_version="2024-10-21", max_retries=0
