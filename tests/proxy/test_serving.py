@@ -167,6 +167,16 @@ def test_quickstart_demo_answers_offline(bundled: str) -> None:
     }
 
 
+def test_quickstart_mock_api_serves_an_sdk_offline(bundled: str) -> None:
+    client = openai.OpenAI(base_url=f"{bundled}/mock", api_key="anything", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.parse().choices[0].message.content == "This is a mock response from aigw."
+    assert "x-request-id" not in raw.headers  # a mock ends the pipeline: outbound never runs
+    assert [m.id for m in client.models.list()] == ["mock"]
+
+
 def test_quickstart_provider_apis_say_which_key_is_missing(bundled: str) -> None:
     client = openai.OpenAI(base_url=f"{bundled}/llm", api_key="starter-key", max_retries=0)
     with pytest.raises(openai.InternalServerError) as caught:
