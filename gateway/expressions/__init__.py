@@ -10,8 +10,10 @@ that cannot be parsed or names what policy expressions cannot use; `evaluate` ra
 
 from __future__ import annotations
 
+from gateway.expressions import ast as A
 from gateway.expressions.check import check_names
 from gateway.expressions.interpreter import Interpreter
+from gateway.expressions.library import member
 from gateway.expressions.model import ContextModel
 from gateway.expressions.parser import ParseError, parse
 from gateway.expressions.scan import is_whole_expression
@@ -30,10 +32,11 @@ class ExpressionSyntaxError(Exception):
 class Expression:
     """A parsed expression, ready to evaluate any number of times."""
 
-    __slots__ = ("_tree", "source")
+    __slots__ = ("_context_path", "_tree", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self._context_path: tuple[str, ...] | None = None
         try:
             self._tree = parse(source)
             check_names(self._tree)
@@ -43,8 +46,14 @@ class Expression:
             raise ExpressionSyntaxError("the expression nests too deeply", 0) from None
         except (ValueError, IndexError, OverflowError) as error:  # a lexer edge not yet mapped
             raise ExpressionSyntaxError(f"cannot read this expression ({error})", 0) from None
+        self._context_path = context_path(self._tree)
 
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
+        if self._context_path is not None:  # `context.A.B`: the commonest shape, walked directly
+            value: object = context
+            for name in self._context_path:
+                value = member(value, name)
+            return value
         try:
             return Interpreter(context, budget).run(self._tree)
         except ExpressionError:
@@ -53,6 +62,18 @@ class Expression:
             raise ExpressionError("the expression nests too deeply") from None
         except Exception as error:  # a library edge we did not map: still the same contract
             raise ExpressionError(f"{type(error).__name__}: {error}") from None
+
+
+def context_path(tree: A.Node) -> tuple[str, ...] | None:
+    """The member names of an expression that is only `context.A.B...`, else None."""
+    names: list[str] = []
+    node = tree
+    while isinstance(node, A.Member) and not node.null_conditional and not node.type_args:
+        names.append(node.name)
+        node = node.target
+    if names and isinstance(node, A.Name) and node.name == "context":
+        return tuple(reversed(names))
+    return None
 
 
 def compile_expression(source: str) -> Expression:

@@ -8,10 +8,11 @@ tests build them from plain values.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import ClassVar
 
@@ -40,6 +41,24 @@ class HeaderDictionary(ModelObject):
         for name, value in (values or {}).items():
             listed = [value] if isinstance(value, str) else list(value)
             self._items[name.lower()] = (name, listed)
+
+    @classmethod
+    def from_lines(
+        cls, lines: Iterable[tuple[str, str]], dropped: frozenset[str] = frozenset()
+    ) -> HeaderDictionary:
+        """From (name, value) pairs in order, leaving out the lower-case names in `dropped`."""
+        headers = cls()
+        items = headers._items
+        for name, value in lines:
+            key = name.lower()
+            if key in dropped:
+                continue
+            found = items.get(key)
+            if found is None:
+                items[key] = (name, [value])
+            else:
+                found[1].append(value)
+        return headers
 
     def get(self, name: str) -> list[str] | None:
         found = self._items.get(name.lower())
@@ -245,20 +264,32 @@ class ContextModel(ModelObject):
     Operation: OperationModel = field(default_factory=OperationModel)
     Product: ProductModel | None = None
     Request: RequestModel = field(default_factory=RequestModel)
-    RequestId: uuid.UUID = field(default_factory=uuid.uuid4)
     Response: ResponseModel = field(default_factory=ResponseModel)
     Subscription: SubscriptionModel | None = None
-    Timestamp: datetime = field(default_factory=utc_now)
     Tracing: bool = False
     User: UserModel | None = None
     Variables: dict[str, object] = field(default_factory=dict)
     Workspace: WorkspaceModel | None = None
     traces: list[str] = field(default_factory=list)
-    EXTRA_MEMBERS = frozenset({"Elapsed", "Trace"})
+    # RequestId and Timestamp are made when first read: most requests never read them, and a
+    # UUID and a datetime per request are measurable on the hot path.
+    started: float = field(default_factory=time.time)
+    request_id: uuid.UUID | None = None
+    EXTRA_MEMBERS = frozenset({"Elapsed", "Trace", "RequestId", "Timestamp"})
+
+    @property
+    def RequestId(self) -> uuid.UUID:
+        if self.request_id is None:
+            self.request_id = uuid.uuid4()
+        return self.request_id
+
+    @property
+    def Timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.started, UTC).replace(tzinfo=None)
 
     @property
     def Elapsed(self) -> timedelta:
-        return utc_now() - self.Timestamp
+        return timedelta(seconds=time.time() - self.started)
 
     def Trace(self, message: object) -> None:
         self.traces.append(str(message))

@@ -129,6 +129,8 @@ def unwrap(value: object) -> object:
 
 def to_text(value: object) -> str:
     """`value.ToString()` as .NET prints it."""
+    if type(value) is str:  # the common case, first
+        return value
     value = unwrap(value)
     if value is None:
         return ""

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 
 class BodyTooLarge(Exception):
     """The client's body went past the gateway's limit while it was being read or streamed."""
-
-
-async def limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    """The client's body as it arrives, failing once it exceeds `limit` bytes."""
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        yield chunk
 
 
 def caused_by_too_large(error: BaseException) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
@@ -29,6 +31,17 @@ HOP_BY_HOP = frozenset(
 
 
 Headers = list[tuple[str, str]]
+
+
+def _encoded(base: str) -> str:
+    """A base URL in its percent-encoded form, without a trailing slash."""
+    return str(URL(base.rstrip("/")))
+
+
+@lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """One timeout object per distinct value: policies use a handful."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
 
 
 def _error(reason: str, message: str, status: int = 500) -> PolicyError:
@@ -58,11 +71,15 @@ class AiohttpTransport:
 
     def _target(
         self, context: RequestContext
-    ) -> tuple[aiohttp.ClientSession, str, list[tuple[str, str]]]:
-        """The session, the full URL and the credential headers for this request."""
+    ) -> tuple[aiohttp.ClientSession, URL, list[tuple[str, str]]]:
+        """The session, the full URL and the credential headers for this request.
+
+        The URL is assembled already percent-encoded (the base once, when first used), so
+        the HTTP client is told not to parse and re-quote it on every request.
+        """
         query = context.model.Request.Url.Query.lines()
         if context.backend_url is not None:  # set-backend-service base-url
-            base, credentials = context.backend_url.rstrip("/"), []
+            base, credentials = _encoded(context.backend_url), []
             session = self._session("url:" + urlsplit(base).netloc)
         else:
             backend = self._backend(context.backend)
@@ -72,7 +89,7 @@ class AiohttpTransport:
         url = base + quote(context.backend_path, safe="/%:@!$&'()*+,;=-._~")
         if query:
             url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
-        return session, url, credentials
+        return session, URL(url, encoded=True), credentials
 
     def _resolved(self, backend: Backend) -> tuple[str, Headers, Headers]:
         """URL and credentials with their `${env:}`/`${file:}` read once, on first use.
@@ -85,7 +102,7 @@ class AiohttpTransport:
             try:
                 assert backend.url is not None
                 found = (
-                    backend.url.resolve().rstrip("/"),
+                    _encoded(backend.url.resolve()),
                     [(k, v.resolve()) for k, v in backend.credentials.headers.items()],
                     [(k, v.resolve()) for k, v in backend.credentials.query.items()],
                 )
@@ -142,9 +159,7 @@ class AiohttpTransport:
             length = request.Headers.joined("content-length")
             if length is not None:  # keep it, so the body goes as sent rather than chunked
                 headers.append(("Content-Length", length))
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=options.timeout, sock_read=options.timeout
-        )
+        timeout = _timeout(options.timeout)
         try:
             answer = await session.request(
                 request.Method,
@@ -161,7 +176,7 @@ class AiohttpTransport:
         except aiohttp.ClientError as error:
             if caused_by_too_large(error):
                 raise BodyTooLarge from None
-            host = urlsplit(url).netloc
+            host = url.raw_authority
             raise _error(
                 "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"
             ) from None

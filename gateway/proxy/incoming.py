@@ -1,0 +1,90 @@
+"""The client's request as the traffic path reads it: straight from the ASGI scope, once.
+
+The hot path needs a handful of facts (method, path, headers, query, client address) and the
+body stream; building them here from the scope costs less than a framework request object,
+and each is computed exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope
+
+from gateway.proxy.limits import BodyTooLarge
+
+
+class Incoming:
+    __slots__ = ("headers", "lines", "method", "path", "query", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        # (lower-case name, value) as sent, and the first value of each name.
+        self.lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        self.headers: dict[str, str] = {}
+        for name, value in self.lines:
+            self.headers.setdefault(name, value)
+        raw_query = scope.get("query_string", b"")
+        self.query = (
+            parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
+        )
+
+    @property
+    def first_query_values(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, value in self.query:
+            values.setdefault(name, value)
+        return values
+
+    @property
+    def has_body(self) -> bool:
+        return "content-length" in self.headers or "transfer-encoding" in self.headers
+
+    @property
+    def client_ip(self) -> str:
+        client = self.scope.get("client")
+        return client[0] if client else ""
+
+    @property
+    def scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    @property
+    def netloc(self) -> str:
+        host = self.headers.get("host")
+        if host:
+            return host
+        server = self.scope.get("server") or ("localhost", 80)
+        return f"{server[0]}:{server[1]}"
+
+    def host_and_port(self) -> tuple[str, int]:
+        netloc = self.netloc
+        if netloc.startswith("["):  # an IPv6 literal: [::1]:8080
+            host, _, rest = netloc[1:].partition("]")
+            port = rest.lstrip(":")
+        else:
+            host, _, port = netloc.partition(":")
+        return host, int(port) if port.isdigit() else (443 if self.scheme == "https" else 80)
+
+    async def stream(self, limit: int) -> AsyncIterator[bytes]:
+        """The body as it arrives; BodyTooLarge once it exceeds `limit` bytes."""
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionResetError("the client went away")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def body(self, limit: int) -> bytes:
+        return b"".join([chunk async for chunk in self.stream(limit)])
