@@ -148,9 +148,9 @@ class AiohttpTransport:
         if context.backend_url is None:
             credentials = credentials + await self._identity_header(context.backend)
         request = context.model.Request
-        headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in HOP_BY_HOP]
-        replaced = {k.lower() for k, _ in credentials}
-        headers = [(k, v) for k, v in headers if k.lower() not in replaced] + credentials
+        dropped = HOP_BY_HOP.union([k.lower() for k, _ in credentials])
+        headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
+        headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None
         if request.Body is not None:
             body = request.Body.read(preserve=True)
@@ -183,10 +183,7 @@ class AiohttpTransport:
         response = context.model.Response
         response.StatusCode = answer.status
         response.StatusReason = answer.reason or ""
-        response.Headers = HeaderDictionary()
-        for name, value in answer.headers.items():
-            if name.lower() not in HOP_BY_HOP:
-                response.Headers.append(name, [value])
+        response.Headers = HeaderDictionary.from_lines(answer.headers.items(), HOP_BY_HOP)
         event_stream = answer.headers.get("Content-Type", "").startswith("text/event-stream")
         if event_stream or not options.buffer_response:
             response.Body = None
