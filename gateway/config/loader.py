@@ -7,6 +7,7 @@ cannot say: references between entries, subscription scopes, duplicate API paths
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from gateway.config.model import (
     Subscription,
     Telemetry,
 )
+from gateway.config.openapi import OpenApiError, import_operations
 from gateway.config.reader import Path as KeyPath
 from gateway.config.reader import ReadResult, read_document
 from gateway.config.shapes import GATEWAY
@@ -54,8 +56,26 @@ def load_gateway_config(path: Path) -> tuple[GatewayConfig | None, list[Diagnost
     if result is None:
         return None, report.sorted()
     config = _build(result.data, path.parent, result.locations)
+    _import_openapi(config, path.parent, result, report)
     _check_references(config, result, report, str(path))
     return config, report.sorted()
+
+
+def _import_openapi(config: GatewayConfig, base: Path, result: ReadResult, report: Report) -> None:
+    """Give each API that names an OpenAPI file the operations the file declares."""
+    for api in list(config.apis.values()):
+        if api.openapi is None:
+            continue
+        where = result.locations.get(("apis", api.id, "openapi"), Location(str(base)))
+        if api.style != "http":
+            report.error(where, "invalid-value", "only style: http APIs import operations")
+            continue
+        try:
+            imported = import_operations(base / api.openapi)
+        except OpenApiError as error:
+            report.error(where, "invalid-openapi", str(error))
+            continue
+        config.apis[api.id] = replace(api, operations=api.operations + imported)
 
 
 def _value(raw: object, base: Path) -> ConfigValue | None:
@@ -232,6 +252,7 @@ def _api(api_id: str, data: dict[str, Any]) -> Api:
             if {"id", "method", "url-template"} <= set(o)
         ),
         name=data.get("name", api_id),
+        openapi=data.get("openapi"),
     )
 
 

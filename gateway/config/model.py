@@ -126,6 +126,7 @@ class Api:
     key_query: str = "subscription-key"
     operations: tuple[Operation, ...] = ()
     name: str = ""
+    openapi: str | None = None  # the file its operations were imported from
 
 
 @dataclass(frozen=True, slots=True)

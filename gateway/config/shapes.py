@@ -203,6 +203,12 @@ API = Shape(
             ),
         ),
         Field("operations", "list", "For style http: the API's operations.", shape=OPERATION),
+        Field(
+            "openapi",
+            "string",
+            "For style http: an OpenAPI/Swagger file (relative to gateway.yaml) to import "
+            "operations and their examples from.",
+        ),
         Field("name", "string"),
     ),
 )
