@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.diagnostics import Report
+from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.policy.values import parse_bool
@@ -33,6 +34,7 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
 
     follow = flag("follow-redirects", False)
     buffer_response = flag("buffer-response", True)
+    buffer_request = flag("buffer-request-body", False)
     fail_on_error = flag("fail-on-error-status-code", False)
     policy_id = node.attr_text("id")
 
@@ -47,6 +49,10 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
         ms = milliseconds(request)
         timeout = float(to_text(ms)) / 1000 if ms is not None else float(to_text(seconds(request)))
         options = ForwardOptions(timeout, follow, buffer_response, fail_on_error)
+        if buffer_request and request.request_stream is not None:
+            # Held whole, so that a retry can send it again.
+            stream, request.request_stream = request.request_stream, None
+            request.model.Request.Body = MessageBody(b"".join([c async for c in stream]))
         await request.transport.forward(request, options)
         status = request.model.Response.StatusCode
         if fail_on_error and status >= 400:
