@@ -1,6 +1,6 @@
 """Benchmark: the gateway's added latency and CPU cost against a bare forwarder.
 
-    python bench/latency.py [--duration 10] [--warmup 2] [--quick] [--check]
+    python bench/latency.py [--duration 10] [--warmup 2] [--rounds 1] [--quick] [--check]
 
 Needs wrk and nginx (`apt-get install wrk nginx-light`) and 2 cores. Starts, each pinned to
 core 0 with taskset:
@@ -18,7 +18,10 @@ headers set, backend credentials sent), then drives each with wrk pinned to core
 the server's CPU time (user + system from /proc, its child processes included) over the
 throughput run divided by the requests wrk counted. It prints a Markdown table and the
 targets: pass-through within 20% of the bare forwarder's throughput; the typical chain at most
-0.25 ms CPU and 0.35 ms added p50 per request. Every process it starts is stopped on exit.
+0.25 ms CPU and 0.35 ms added p50 per request, then notes: repeated answer headers, and how
+much CPU other processes took meanwhile (a busy machine makes the figures noisy; --rounds N
+measures the targets round-robin N times and reports medians). --check exits 1 when a target
+is missed. Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -95,9 +100,21 @@ class WrkRun:
 @dataclass(frozen=True)
 class Row:
     target: Target
-    latency: WrkRun
-    throughput: WrkRun
-    cpu_ms_per_request: float
+    p50_ms: float  # at one connection
+    p99_ms: float
+    rate: float  # requests per second at THROUGHPUT_CONNECTIONS
+    cpu_ms: float  # server CPU per request over the throughput run
+
+
+def median_row(rows: list[Row]) -> Row:
+    """Each figure's median over the rounds (one round: the round itself)."""
+    return Row(
+        rows[0].target,
+        statistics.median(row.p50_ms for row in rows),
+        statistics.median(row.p99_ms for row in rows),
+        statistics.median(row.rate for row in rows),
+        statistics.median(row.cpu_ms for row in rows),
+    )
 
 
 TARGETS = (
@@ -172,9 +189,9 @@ class Servers:
 def require_tools() -> None:
     missing = [tool for tool in ("wrk", "nginx", "taskset") if shutil.which(tool) is None]
     if missing:
+        packages = "wrk nginx-light" + (" util-linux" if "taskset" in missing else "")
         raise BenchError(
-            f"{', '.join(missing)} not found: install with `apt-get install wrk nginx-light`"
-            " (taskset is in util-linux)"
+            f"{', '.join(missing)} not found: install with `apt-get install {packages}`"
         )
     if (os.cpu_count() or 1) < 2:
         raise BenchError("needs 2 cores: the servers run on core 0, wrk on core 1")
@@ -241,25 +258,35 @@ def _healthy(url: str) -> bool:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: list[tuple[str, str]]  # as sent: lower-case names, repeats kept
     body: bytes
 
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key == name), None)
 
-def post(url: str, auth: str | None) -> Answer:
-    headers = {"Content-Type": "application/json"}
+    def repeated(self) -> list[str]:
+        names = [key for key, _ in self.headers]
+        return sorted({name for name in names if names.count(name) > 1})
+
+
+def post(url: str, auth: str | None, extra: dict[str, str] | None = None) -> Answer:
+    headers = {"Content-Type": "application/json", **(extra or {})}
     if auth:
         headers["Authorization"] = auth
     request = urllib.request.Request(url, data=BODY, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=5) as answer:
-            return Answer(
-                answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
-            )
+            return Answer(answer.status, _headers(answer.headers.items()), answer.read())
     except urllib.error.HTTPError as error:
-        return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+        return Answer(error.code, _headers(error.headers.items()), error.read())
 
 
-def verify(target: Target) -> None:
+def _headers(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name.lower(), value) for name, value in items]
+
+
+def verify(target: Target) -> list[str]:
+    """Fail unless the target answers as it should; return what is odd but not fatal."""
     answer = post(target.url, target.auth)
     if answer.status != 200:
         raise BenchError(
@@ -272,15 +299,21 @@ def verify(target: Target) -> None:
     if target.server == "typical":
         expect(target, answer, "x-bench-team", "bench-team")
         expect(target, answer, "x-bench-route", "default")
+        fast = post(target.url, target.auth, {"x-mode": "fast"})  # the choose's other branch
+        expect(target, fast, "x-bench-route", "fast")
         denied = post(target.url, None)
         if denied.status != 401:
             raise BenchError(
                 f"{target.name}: a request without the key answered {denied.status}, not 401"
             )
+    repeated = answer.repeated()
+    return (
+        [f"{target.name} answers with repeated headers: {', '.join(repeated)}"] if repeated else []
+    )
 
 
 def expect(target: Target, answer: Answer, header: str, value: str) -> None:
-    got = answer.headers.get(header)
+    got = answer.header(header)
     if got != value:
         raise BenchError(
             f"{target.name}: the backend saw {header[len('x-bench-') :]}={got!r}, not {value!r}"
@@ -341,6 +374,39 @@ def _all_stats() -> dict[int, tuple[int, int]]:
     return found
 
 
+def busy_seconds() -> tuple[float, float]:
+    """CPU time all cores spent busy, and stolen by the hypervisor, since boot (/proc/stat)."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def own_seconds(servers: Servers) -> float:
+    """CPU time of this script, the wrk runs it waited for, and the servers it started."""
+    used = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        used += usage.ru_utime + usage.ru_stime
+    return used + sum(cpu_seconds(process.pid) for process in servers.processes.values())
+
+
+@contextmanager
+def others_watched(servers: Servers, notes: list[str]) -> Iterator[None]:
+    """Note how busy the rest of the machine kept the cores meanwhile: it skews the figures."""
+    start, (busy, stolen), own = time.monotonic(), busy_seconds(), own_seconds(servers)
+    yield
+    wall = time.monotonic() - start
+    (busy_after, stolen_after), own_after = busy_seconds(), own_seconds(servers)
+    others = max(0.0, (busy_after - busy) - (own_after - own)) / wall
+    steal = (stolen_after - stolen) / wall
+    quiet = "" if others < 0.05 and steal < 0.05 else ": the figures are noisy, rerun when quiet"
+    notes.append(
+        f"other processes used {others:.0%} of a core during the measurements,"
+        f" the hypervisor stole {steal:.0%}{quiet}"
+    )
+
+
 def measure(target: Target, pid: int, duration: float, warmup: float) -> Row:
     if warmup > 0:
         wrk(target, THROUGHPUT_CONNECTIONS, warmup)
@@ -348,7 +414,8 @@ def measure(target: Target, pid: int, duration: float, warmup: float) -> Row:
     before = cpu_seconds(pid)
     throughput = wrk(target, THROUGHPUT_CONNECTIONS, duration)
     used = cpu_seconds(pid) - before
-    return Row(target, latency, throughput, used * 1000 / throughput.requests)
+    cpu_ms = used * 1000 / throughput.requests
+    return Row(target, latency.p50_ms, latency.p99_ms, throughput.rate, cpu_ms)
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -373,8 +440,26 @@ def machine(load: tuple[float, float, float]) -> list[str]:
         f" servers on core {SERVER_CORE}, wrk on core {CLIENT_CORE})",
         f"- Python {platform.python_version()} on Linux {platform.release()}; {versions}",
         f"- {nginx.removeprefix('nginx version: ')}; {wrk_version.split(' [')[0]}",
+        f"- gateway code: {code_version()}",
         f"- load average before the benchmark (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in load)}",
     ]
+
+
+def code_version() -> str:
+    """The commit the gateway's code is at, and whether gateway/ has uncommitted changes."""
+    git = ["git", "-C", str(REPO)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "gateway"], capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown (no git)"
+    if head.returncode != 0:
+        return "unknown (not a git work tree)"
+    return head.stdout.strip() + (" + uncommitted changes in gateway/" if dirty.stdout else "")
 
 
 def _version(package: str) -> str:
@@ -385,26 +470,26 @@ def _version(package: str) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    direct = rows[0].latency.p50_ms
+    direct = rows[0].p50_ms
     lines = [
         "| target | p50 ms (c=1) | p99 ms (c=1) | "
         f"req/s (c={THROUGHPUT_CONNECTIONS}) | CPU ms/req | added p50 vs nginx direct |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
-        added = row.latency.p50_ms - direct
+        added = row.p50_ms - direct
         lines.append(
-            f"| {row.target.name} | {row.latency.p50_ms:.3f} | {row.latency.p99_ms:.3f} | "
-            f"{row.throughput.rate:,.0f} | {row.cpu_ms_per_request:.3f} | {added:+.3f} |"
+            f"| {row.target.name} | {row.p50_ms:.3f} | {row.p99_ms:.3f} | "
+            f"{row.rate:,.0f} | {row.cpu_ms:.3f} | {added:+.3f} |"
         )
     return lines
 
 
 def verdicts(rows: list[Row]) -> list[tuple[str, bool]]:
     by = {row.target.server: row for row in rows}
-    ratio = by["passthrough"].throughput.rate / by["bare"].throughput.rate
-    cpu = by["typical"].cpu_ms_per_request
-    added = by["typical"].latency.p50_ms - by["nginx"].latency.p50_ms
+    ratio = by["passthrough"].rate / by["bare"].rate
+    cpu = by["typical"].cpu_ms
+    added = by["typical"].p50_ms - by["nginx"].p50_ms
     return [
         (
             "gateway pass-through / bare forwarder throughput:"
@@ -422,8 +507,11 @@ def verdicts(rows: list[Row]) -> list[tuple[str, bool]]:
     ]
 
 
-def report(rows: list[Row], duration: float, load: tuple[float, float, float]) -> bool:
-    print(f"\n## Gateway latency benchmark ({duration:g} s per run)\n")
+def report(
+    rows: list[Row], notes: list[str], args: argparse.Namespace, load: tuple[float, float, float]
+) -> bool:
+    medians = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"\n## Gateway latency benchmark ({args.duration:g} s per wrk run{medians})\n")
     print("\n".join(machine(load)))
     print()
     print("\n".join(table(rows)))
@@ -434,6 +522,8 @@ def report(rows: list[Row], duration: float, load: tuple[float, float, float]) -
     results = verdicts(rows)
     for text, met in results:
         print(f"- {'PASS' if met else 'MISS'}: {text}")
+    for note in notes:
+        print(f"- NOTE: {note}")
     return all(met for _, met in results)
 
 
@@ -444,22 +534,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="The gateway's added latency and CPU cost against a bare forwarder."
     )
-    parser.add_argument(
-        "--duration", type=float, default=10.0, help="seconds per wrk run (default 10)"
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=2.0,
-        help="seconds of c=32 load before measuring each target",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="short runs (2 s, 1 s warm-up): a smoke test"
-    )
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    add = parser.add_argument
+    add("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
+    add("--warmup", type=float, default=2.0, help="seconds of c=32 load before each target")
+    add("--rounds", type=int, default=1, help="measure each target N times; report medians")
+    add("--quick", action="store_true", help="short runs (2 s, 1 s warm-up): a smoke test")
+    add("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup = 2.0, 1.0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -477,6 +562,17 @@ def stopped_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def measure_rounds(servers: Servers, args: argparse.Namespace) -> dict[Target, list[Row]]:
+    rounds: dict[Target, list[Row]] = {target: [] for target in TARGETS}
+    for number in range(1, args.rounds + 1):
+        for target in TARGETS:  # round-robin: a slow spell of the machine hits every target
+            print(f"round {number}/{args.rounds}: {target.name}", file=sys.stderr)
+            pid = servers.pid(target.server)
+            rounds[target].append(measure(target, pid, args.duration, args.warmup))
+            servers.check_alive(target.server)
+    return rounds
+
+
 def run(args: argparse.Namespace) -> bool:
     require_tools()
     require_free_ports()
@@ -485,16 +581,13 @@ def run(args: argparse.Namespace) -> bool:
         servers = Servers(Path(workdir))
         try:
             start_all(servers)
-            for target in TARGETS:
-                verify(target)
-            rows = []
-            for target in TARGETS:
-                print(f"measuring {target.name} ...", file=sys.stderr, flush=True)
-                rows.append(measure(target, servers.pid(target.server), args.duration, args.warmup))
-                servers.check_alive(target.server)
+            notes = [note for target in TARGETS for note in verify(target)]
+            with others_watched(servers, notes):
+                rounds = measure_rounds(servers, args)
         finally:
             servers.stop()
-    return report(rows, args.duration, load)
+    rows = [median_row(found) for found in rounds.values()]
+    return report(rows, notes, args, load)
 
 
 def main(argv: list[str] | None = None) -> int:

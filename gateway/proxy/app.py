@@ -68,11 +68,15 @@ class Streamed:
     chunks: AsyncIterator[bytes]
 
 
+# Headers the server writes itself: the backend's copies would repeat them.
+_SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
+
+
 def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
         for name, value in headers
-        if name.lower() not in ("content-length", "transfer-encoding")
+        if name.lower() not in _SERVER_OWNED
     ]
 
 

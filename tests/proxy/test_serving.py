@@ -115,6 +115,9 @@ def test_openai_sdk_through_the_gateway(gateway: str) -> None:
     assert completion.usage is not None and completion.usage.total_tokens == 12
     assert raw.headers["x-gateway"] == "aigw"
     assert raw.headers["x-upstream"] == "fake"
+    # One Date (the gateway's) and one Server (the backend's): never both sides' copies.
+    assert len(raw.headers.get_list("date")) == 1
+    assert raw.headers.get_list("server") == [raw.headers["server"]]
 
 
 def test_bad_key_gets_apims_401(gateway: str) -> None:
