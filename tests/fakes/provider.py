@@ -22,6 +22,7 @@ SEEN_HEADERS = (
     "ocp-apim-subscription-key",
     "x-gateway-in",
     "x-model",
+    "x-product",
     "content-length",
 )
 
@@ -98,9 +99,50 @@ async def streams(request: web.Request) -> web.Response:
     return web.json_response(STREAMS)
 
 
-async def messages(request: web.Request) -> web.Response:
+async def stream_messages(request: web.Request, body: dict) -> web.StreamResponse:
+    """Anthropic's event stream: message_start, three text deltas 0.3 s apart, usage, stop."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+
+    async def send(kind: str, data: dict) -> None:
+        await response.write(
+            f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
+        )
+
+    message = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "fake"),
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 4, "output_tokens": 0},
+    }
+    await send("message_start", {"message": message})
+    await send("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+    for word in ("one", "two", "three"):
+        delta = {"type": "text_delta", "text": word + " "}
+        await send("content_block_delta", {"index": 0, "delta": delta})
+        await asyncio.sleep(0.3)
+    await send("content_block_stop", {"index": 0})
+    await send(
+        "message_delta",
+        {
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 3},
+        },
+    )
+    await send("message_stop", {})
+    await response.write_eof()
+    return response
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
     """Anthropic's Messages API shape; the text is what the provider saw, as JSON."""
     body = await request.json()
+    if body.get("stream"):
+        return await stream_messages(request, body)
     seen = {
         "path": request.path,
         "headers": {name: request.headers.get(name) for name in SEEN_HEADERS},

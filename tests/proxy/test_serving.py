@@ -48,8 +48,16 @@ def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> 
               chat: {{path: llm, style: openai, backend: fake}}
               aoai: {{path: openai, style: azure-openai, backend: fake-azure}}
               claude: {{path: claude, style: anthropic, backend: fake-anthropic}}
+            products:
+              gold: {{apis: [chat]}}
             subscriptions:
               team: {{scope: all-apis, primary-key: sub-key-1}}
+              gold-team: {{scope: product/gold, primary-key: gold-key}}
+              claude-only:
+                scope: api/claude
+                primary-key: claude-key
+                secondary-key: "sha256:538dbd1e7d70ed90be0270829c7457bd50b15f87d9cdebe7dbf6756489dca2ac"
+              paused: {{scope: all-apis, primary-key: paused-key, state: suspended}}
             """
         )
     )
@@ -73,6 +81,12 @@ def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> 
                 <set-header name="x-gateway" exists-action="override"><value>aigw</value></set-header>
             </outbound>
         </policies>"""
+    )
+    (root / "products").mkdir()
+    (root / "products" / "gold.xml").write_text(
+        """<policies><inbound><base />
+            <set-header name="x-product" exists-action="override"><value>gold</value></set-header>
+        </inbound></policies>"""
     )
     (root / "apis").mkdir()
     (root / "apis" / "claude.xml").write_text(
@@ -108,7 +122,7 @@ def test_openai_sdk_through_the_gateway(gateway: str) -> None:
     completion = raw.parse()
     seen = json.loads(completion.choices[0].message.content or "{}")
     assert seen["path"] == "/v1/chat/completions"
-    assert seen["model"] == "gpt-4o"  # the body streamed through, no policy read it
+    assert seen["model"] == "gpt-4o"  # the body went through untouched, no policy read it
     assert seen["headers"]["content-length"] is not None  # sent as the client sent it
     assert seen["headers"]["authorization"] == "Bearer provider-secret"  # BYOK credential
     assert seen["headers"]["x-gateway-in"] == "team/ChatCompletions_Create"
@@ -290,3 +304,84 @@ def test_routing_misses_answer_in_the_api_styles_shape(gateway: str) -> None:
     }
     azure = httpx.post(f"{gateway}/openai/unknown")
     assert azure.json() == {"statusCode": 404, "message": "Resource not found"}
+
+
+def chat_headers(gateway: str, key: str) -> dict[str, str | None]:
+    client = openai.OpenAI(base_url=f"{gateway}/llm", api_key=key, max_retries=0)
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
+    return json.loads(completion.choices[0].message.content or "{}")["headers"]
+
+
+def test_product_policy_runs_only_for_a_product_key(gateway: str) -> None:
+    assert chat_headers(gateway, "gold-key")["x-product"] == "gold"
+    assert chat_headers(gateway, "gold-key")["x-gateway-in"] == "gold-team/ChatCompletions_Create"
+    assert chat_headers(gateway, "sub-key-1")["x-product"] is None  # all-APIs key: no product
+
+
+INVALID = (
+    "Access denied due to invalid subscription key. "
+    "Make sure to provide a valid key for an active subscription."
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("gold-key", "/openai/deployments/d/chat/completions?api-version=2024-10-21"),
+        ("claude-key", "/llm/chat/completions"),
+        ("paused-key", "/llm/chat/completions"),  # suspended
+    ],
+)
+def test_keys_out_of_scope_or_inactive_get_apims_401(gateway: str, key: str, path: str) -> None:
+    answer = httpx.post(
+        f"{gateway}{path}",
+        json={"model": "m"},
+        headers={"api-key": key, "Authorization": f"Bearer {key}"},
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {"statusCode": 401, "message": INVALID}
+    assert answer.headers["www-authenticate"].startswith("AzureApiManagementKey")
+
+
+@pytest.mark.parametrize("key", ["claude-key", "claude-key-2"])  # primary, secondary (hashed)
+def test_api_scoped_keys_work_on_their_api(gateway: str, key: str) -> None:
+    client = anthropic.Anthropic(base_url=f"{gateway}/claude", api_key=key, max_retries=0)
+    message = client.messages.create(
+        model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    block = message.content[0]
+    assert block.type == "text" and json.loads(block.text)["headers"]["x-gateway-in"] == (
+        "claude-only/Messages_Create"
+    )
+
+
+def test_azure_openai_sdk_streams(gateway: str) -> None:
+    client = openai.AzureOpenAI(
+        azure_endpoint=gateway, api_key="sub-key-1", api_version="2024-10-21", max_retries=0
+    )
+    stream = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    words, usage = [], None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            words.append(chunk.choices[0].delta.content)
+        usage = chunk.usage or usage
+    assert "".join(words) == "one two three "
+    assert usage is not None and usage.total_tokens == 8
+
+
+def test_anthropic_sdk_streams(gateway: str) -> None:
+    client = anthropic.Anthropic(base_url=f"{gateway}/claude", api_key="sub-key-1", max_retries=0)
+    with client.messages.stream(
+        model="fake-claude", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "one two three "
+    assert final.usage.output_tokens == 3 and final.usage.input_tokens == 4
