@@ -1,12 +1,19 @@
-"""Shared test fixtures: where the APIM corpus is, and a policies-directory builder."""
+"""Shared test fixtures: the APIM corpus, a policies-directory builder, both counter stores."""
 
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from gateway.stores.counters import CounterStore
+from gateway.stores.memory import MemoryCounters
+from gateway.stores.redis import RedisCounters
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "apim-corpus"
@@ -28,3 +35,40 @@ def make_dir(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return tmp_path
 
     return make
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def require_redis() -> None:
+    if redis_reachable():
+        return
+    message = f"Redis is not reachable at {REDIS_URL}: the Redis store tests cannot run"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: a Redis server is required)")
+    print(f"\n*** SKIPPING: {message} ***", file=sys.stderr)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest) -> Callable[[], CounterStore]:
+    """A factory: each call is another client of the same store (another replica for Redis)."""
+    if request.param == "redis":
+        require_redis()
+        return lambda: RedisCounters(REDIS_URL)  # tests close the clients they make
+    shared = MemoryCounters()
+    return lambda: shared
+
+
+@pytest.fixture
+def key() -> str:
+    return f"test-{uuid.uuid4().hex}"

@@ -43,7 +43,7 @@ from gateway.proxy.limits import BodyTooLarge
 from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
 from gateway.proxy.side_calls import AiohttpSideCalls
-from gateway.proxy.streaming import pass_through
+from gateway.proxy.streaming import complete, pass_through
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
 from gateway.runtime.context import RequestContext
@@ -51,6 +51,7 @@ from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.services import Services
 from gateway.runtime.step import LocalReply
+from gateway.stores.factory import counter_store
 
 log = logging.getLogger("aigw.proxy")
 
@@ -91,7 +92,9 @@ class Traffic:
         self.transport = AiohttpTransport(config, self.tokens)
         self.side_calls = AiohttpSideCalls(config)
         self.keys = JwksKeys(config)
+        self.counters = counter_store(config)
         self.services = Services(
+            counters=self.counters,
             side_calls=self.side_calls,
             samples=OperationSamples(config),
             tokens=self.tokens,
@@ -130,6 +133,7 @@ class Traffic:
         await self.side_calls.close()
         await self.tokens.close()
         await self.keys.close()
+        await self.counters.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
@@ -201,6 +205,7 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
+        await complete(context)
         reply.headers.extend(context.response_headers)
         return reply
 

@@ -10,7 +10,7 @@ then; an action's failure is logged, not sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
@@ -21,21 +21,37 @@ log = logging.getLogger("aigw.proxy")
 async def pass_through(
     chunks: AsyncIterator[bytes], context: RequestContext
 ) -> AsyncIterator[bytes]:
-    kept: list[bytes] | None = [] if context.after_stream else None
+    kept: list[bytes] | None = [] if context.after_stream or context.on_complete else None
+    finished = False
     try:
         async for chunk in chunks:
             if kept is not None:
                 kept.append(chunk)
             yield chunk
+        finished = True
     finally:  # a client gone mid-stream closes the upstream answer at once, not at GC
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-    if kept is None:
-        return
-    context.model.Response.Body = MessageBody(b"".join(kept))
-    for action in context.after_stream:
+        if kept is not None:
+            # What was produced counts, even when the client walked away.
+            context.model.Response.Body = MessageBody(b"".join(kept))
+            if finished:
+                await _run_all(context.after_stream, context)
+            await complete(context)
+
+
+async def complete(context: RequestContext) -> None:
+    """Run the request's on-complete actions (counting at the end of outbound), once."""
+    actions, context.on_complete = context.on_complete, []
+    await _run_all(actions, context)
+
+
+async def _run_all(
+    actions: list[Callable[[RequestContext], Awaitable[None]]], context: RequestContext
+) -> None:
+    for action in actions:
         try:
             await action(context)
         except Exception:
-            log.exception("an outbound action after the stream failed")
+            log.exception("an action after the answer failed")

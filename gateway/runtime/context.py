@@ -35,6 +35,11 @@ class RequestContext:
     # What outbound steps that need a streamed answer whole do once its last chunk has gone
     # to the client (gateway.proxy.streaming): they never delay a chunk.
     after_stream: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # What runs once the answer is final (after outbound, or after a stream's last chunk or
+    # its abandonment): counting that needs the response, as APIM does "at the end of outbound".
+    on_complete: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # Counter keys already incremented by this request: APIM counts a key once per request.
+    counted: set[str] = field(default_factory=set)
     # Headers every answer to this request gets, whoever produced it (cors adds them).
     response_headers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from gateway.expressions.model import ResponseModel
+    from gateway.stores.counters import CounterStore
 
 
 class SideCalls(Protocol):
@@ -67,6 +68,7 @@ class Keys(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    counters: CounterStore | None = None  # rate limits and quotas
     side_calls: SideCalls | None = None
     samples: Samples | None = None
     tokens: Tokens | None = None

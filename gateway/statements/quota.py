@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from gateway.diagnostics import Report
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import Quota, instance_id, matches, scoped_elements
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -14,6 +18,7 @@ from gateway.statements.spec import (
     Scope,
     StatementSpec,
 )
+from gateway.stores.counters import Window
 
 CALLS = AttributeSpec("calls", Kind.INT, minimum=1, expression=False)
 BANDWIDTH = AttributeSpec("bandwidth", Kind.INT, minimum=1, expression=False, doc="Kilobytes.")
@@ -45,6 +50,52 @@ def _limit(name: str, *, children: tuple[ChildSpec, ...] = ()) -> ChildSpec:
     )
 
 
+def compile_quota(node: Node, context: CompileContext) -> Step:
+    prefix = f"quota:{instance_id(node)}"
+    quotas = [
+        (
+            Quota(
+                "quota",
+                optional_integer(element, "calls", context),
+                optional_integer(element, "bandwidth", context),
+                Window(
+                    context.integer(
+                        element.attr("renewal-period") or node.attr("renewal-period"), 0
+                    )
+                ),
+            ),
+            f"{prefix}:{name}",
+            apis,
+            operations,
+        )
+        for element, name, apis, operations in scoped_elements(node)
+    ]
+
+    async def quota(request: RequestContext) -> LocalReply | None:
+        subscription = request.model.Subscription
+        if subscription is None:  # a product quota counts per subscription
+            return None
+        for counter, name, apis, operations in quotas:
+            if matches(request, apis, operations):
+                key = f"{name}:{subscription.Id}"
+                await counter.enforce(request, key, True, _always, _one)
+        return None
+
+    return quota
+
+
+def optional_integer(element: Node, name: str, context: CompileContext) -> int | None:
+    return context.integer(element.attr(name), 0) if element.attr(name) is not None else None
+
+
+def _always(request: RequestContext) -> bool:
+    return True
+
+
+def _one(request: RequestContext) -> int:
+    return 1
+
+
 SPEC = StatementSpec(
     names=("quota",),
     summary="Caps calls and/or kilobytes per renewal period for each subscription; 403 beyond.",
@@ -54,5 +105,5 @@ SPEC = StatementSpec(
     attributes=(POLICY_ID, CALLS, BANDWIDTH, RENEWAL_PERIOD),
     children=(_limit("api", children=(_limit("operation"),)),),
     check=check,
-    implemented=False,
+    compile=compile_quota,
 )

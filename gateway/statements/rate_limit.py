@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND, LIMIT_OUTPUTS
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import (
+    LimitOutputs,
+    guarded,
+    instance_id,
+    matches,
+    now,
+    scoped_elements,
+    store_of,
+)
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -12,6 +25,7 @@ from gateway.statements.spec import (
     Scope,
     StatementSpec,
 )
+from gateway.stores.counters import Window
 
 CALLS = AttributeSpec("calls", Kind.INT, required=True, minimum=1, expression=False)
 RENEWAL_PERIOD = AttributeSpec(
@@ -27,6 +41,45 @@ def _limit(name: str, *, children: tuple[ChildSpec, ...] = ()) -> ChildSpec:
     )
 
 
+SOURCE = "rate-limit"
+
+
+def compile_rate_limit(node: Node, context: CompileContext) -> Step:
+    prefix = f"rate-limit:{instance_id(node)}"
+    limits = [
+        (
+            f"{prefix}:{name}",
+            context.integer(element.attr("calls"), 0),
+            Window(context.integer(element.attr("renewal-period"), 0)),
+            apis,
+            operations,
+        )
+        for element, name, apis, operations in scoped_elements(node)
+        if element.attr("calls") is not None
+    ]
+    outputs = LimitOutputs.of(node, context)
+
+    async def rate_limit(request: RequestContext) -> LocalReply | None:
+        subscription = request.model.Subscription
+        if subscription is None:  # APIM: only calls made with a subscription key are limited
+            return None
+        store = store_of(request)
+        for index, (name, calls, window, apis, operations) in enumerate(limits):
+            if not matches(request, apis, operations):
+                continue
+            key = f"{name}:{subscription.Id}"
+            count = await guarded(SOURCE, store.consume(key, 1, calls, window, now()))
+            if count is None:
+                continue
+            if not count.allowed:
+                raise outputs.rate_exceeded(request, SOURCE, count)
+            if index == 0:
+                outputs.passed(request, calls, count.value)
+        return None
+
+    return rate_limit
+
+
 SPEC = StatementSpec(
     names=("rate-limit",),
     summary="Limits calls per renewal period (max 300 s) for each subscription; 429 beyond.",
@@ -35,5 +88,5 @@ SPEC = StatementSpec(
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
     attributes=(POLICY_ID, CALLS, RENEWAL_PERIOD, *LIMIT_OUTPUTS),
     children=(_limit("api", children=(_limit("operation"),)),),
-    implemented=False,
+    compile=compile_rate_limit,
 )

@@ -1,9 +1,80 @@
-"""`rate-limit-by-key`: calls per period for any counter key."""
+"""`rate-limit-by-key`: calls per period for any counter key; 429 beyond.
+
+One counter per key value, shared by every scope and replica that uses it. When
+`increment-condition` or `increment-count` is an expression, APIM evaluates it and counts at
+the end of outbound (so it can read the response), and the check before the call only looks;
+the 429 then arrives one call late, as in APIM.
+"""
 
 from __future__ import annotations
 
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import LimitOutputs, guarded, now, store_of
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+from gateway.stores.counters import Window
+
+SOURCE = "rate-limit-by-key"
+
+
+def whole(value: object, what: str, policy_id: str | None) -> int:
+    try:
+        return int(float(to_text(value)))
+    except ValueError:
+        raise PolicyError(
+            SOURCE,
+            "ExpressionValueEvaluationFailure",
+            f"{what} must be a whole number, not '{to_text(value)}'",
+            policy_id=policy_id,
+        ) from None
+
+
+def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
+    calls = context.value(node.attr("calls"))
+    period = context.value(node.attr("renewal-period"))
+    counter_key = context.value(node.attr("counter-key"), "")
+    condition_value, count_value = node.attr("increment-condition"), node.attr("increment-count")
+    deferred = any(v is not None and v.is_expression for v in (condition_value, count_value))
+    condition = context.condition(condition_value, True)
+    amount = context.value(count_value, "1")
+    outputs = LimitOutputs.of(node, context)
+    policy_id = node.attr_text("id")
+
+    async def rate_limit_by_key(request: RequestContext) -> LocalReply | None:
+        limit = whole(calls(request), "calls", policy_id)
+        window = Window(whole(period(request), "renewal-period", policy_id))
+        key = "rate:" + to_text(counter_key(request))
+        store = store_of(request)
+        if deferred:
+            count = await guarded(SOURCE, store.peek(key, window, now()))
+            if count is not None and count.value >= limit:
+                raise outputs.rate_exceeded(request, SOURCE, count)
+
+            async def count_when_done(done: RequestContext) -> None:
+                if condition(done):
+                    add = whole(amount(done), "increment-count", policy_id)
+                    await guarded(SOURCE, store.add(key, add, window, now()))
+
+            request.on_complete.append(count_when_done)
+            outputs.passed(request, limit, count.value if count is not None else 0)
+            return None
+        if not condition(request):
+            return None
+        add = whole(amount(request), "increment-count", policy_id)
+        count = await guarded(SOURCE, store.consume(key, add, limit, window, now()))
+        if count is None:
+            return None
+        if not count.allowed:
+            raise outputs.rate_exceeded(request, SOURCE, count)
+        outputs.passed(request, limit, count.value)
+        return None
+
+    return rate_limit_by_key
+
 
 SPEC = StatementSpec(
     names=("rate-limit-by-key",),
@@ -18,5 +89,5 @@ SPEC = StatementSpec(
         AttributeSpec("increment-count", Kind.INT, default="1", minimum=0),
         *LIMIT_OUTPUTS,
     ),
-    implemented=False,
+    compile=compile_rate_limit_by_key,
 )

@@ -1,0 +1,206 @@
+"""What the call-limit statements share: the store, the window, the answers APIM gives.
+
+rate-limit and rate-limit-by-key answer 429 with `Retry-After`; quota and quota-by-key answer
+403 with `Retry-After` and APIM's "replenished in" text. Headers and variables named by the
+statement report the remaining and total calls. When the store cannot be reached the limit
+lets the request through (fails open) and says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePath
+
+from gateway.expressions.values import format_timespan
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
+from gateway.statements.compiling import CompileContext
+from gateway.stores.counters import Count, CounterStore, StoreUnavailable, Window
+from gateway.stores.memory import MemoryCounters
+
+log = logging.getLogger("aigw.limits")
+
+# A request context without a gateway (tests, `aigw` tools) counts in this process.
+_LOCAL = MemoryCounters()
+
+
+def store_of(request: RequestContext) -> CounterStore:
+    return request.services.counters or _LOCAL
+
+
+async def guarded(source: str, operation: Awaitable[Count]) -> Count | None:
+    """The store's answer, or None (let the request pass) when the store is unreachable."""
+    try:
+        return await operation
+    except StoreUnavailable as error:
+        log.warning(
+            "%s lets requests through: the counter store is unreachable (%s)", source, error
+        )
+        return None
+
+
+def seconds_left(count: Count) -> int:
+    return 0 if math.isinf(count.retry_after) else max(1, math.ceil(count.retry_after))
+
+
+@dataclass(frozen=True, slots=True)
+class LimitOutputs:
+    """The retry-after / remaining / total header and variable names a statement declares."""
+
+    retry_after_header: str = "Retry-After"
+    retry_after_variable: str | None = None
+    remaining_header: str | None = None
+    remaining_variable: str | None = None
+    total_header: str | None = None
+
+    @classmethod
+    def of(cls, node: Node, context: CompileContext) -> LimitOutputs:
+        name = context.literal
+        return cls(
+            name(node.attr("retry-after-header-name"), "Retry-After") or "Retry-After",
+            name(node.attr("retry-after-variable-name")),
+            name(node.attr("remaining-calls-header-name")),
+            name(node.attr("remaining-calls-variable-name")),
+            name(node.attr("total-calls-header-name")),
+        )
+
+    def passed(self, request: RequestContext, limit: int, used: int) -> None:
+        remaining = max(limit - used, 0)
+        if self.remaining_header:
+            request.response_headers.append((self.remaining_header, str(remaining)))
+        if self.remaining_variable:
+            request.variables[self.remaining_variable] = remaining
+        if self.total_header:
+            request.response_headers.append((self.total_header, str(limit)))
+
+    def rate_exceeded(self, request: RequestContext, source: str, count: Count) -> PolicyError:
+        wait = seconds_left(count)
+        if self.retry_after_variable:
+            request.variables[self.retry_after_variable] = wait
+        return PolicyError(
+            source,
+            "RateLimitExceeded",
+            f"Rate limit is exceeded. Try again in {wait} seconds.",
+            status=429,
+            headers=[(self.retry_after_header, str(wait))],
+        )
+
+
+def quota_exceeded(source: str, what: str, count: Count) -> PolicyError:
+    """403, as APIM answers a spent quota: `what` is "call volume" or "bandwidth"."""
+    wait = seconds_left(count)
+    when = format_timespan(timedelta(seconds=wait)) if wait else "never"
+    return PolicyError(
+        source,
+        "QuotaExceeded",
+        f"Out of {what} quota. Quota will be replenished in {when}.",
+        status=403,
+        headers=[("Retry-After", str(wait))] if wait else [],
+    )
+
+
+def kilobytes(request: RequestContext) -> int:
+    """The request's and the response's bodies, in whole kilobytes (rounded up)."""
+    model = request.model
+    size = 0
+    for body in (model.Request.Body, model.Response.Body):
+        if body is not None:
+            size += len(body.read(preserve=True))
+    return math.ceil(size / 1024)
+
+
+def now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """Calls and/or kilobytes per window under one counter key (quota, quota-by-key)."""
+
+    source: str
+    calls: int | None
+    kilobytes: int | None
+    window: Window
+
+    async def enforce(
+        self,
+        request: RequestContext,
+        key: str,
+        count_now: bool,
+        condition: Callable[[RequestContext], bool],
+        amount: Callable[[RequestContext], int],
+    ) -> None:
+        """403 if a quota is spent; count this call now (`count_now`) or when it completes.
+
+        Bandwidth is counted when the call completes (it needs the answer's size), as is a
+        call whose increment-condition or -count reads the response.
+        """
+        store = store_of(request)
+        calls_key, bandwidth_key = "quota-calls:" + key, "quota-kb:" + key
+        if self.calls is not None and calls_key not in request.counted:  # once per request
+            if count_now and condition(request):
+                request.counted.add(calls_key)
+                operation = store.consume(
+                    calls_key, amount(request), self.calls, self.window, now()
+                )
+                count = await guarded(self.source, operation)
+                if count is not None and not count.allowed:
+                    raise quota_exceeded(self.source, "call volume", count)
+            else:
+                count = await guarded(self.source, store.peek(calls_key, self.window, now()))
+                if count is not None and count.value >= self.calls:
+                    raise quota_exceeded(self.source, "call volume", count)
+        if self.kilobytes is not None:
+            count = await guarded(self.source, store.peek(bandwidth_key, self.window, now()))
+            if count is not None and count.value >= self.kilobytes:
+                raise quota_exceeded(self.source, "bandwidth", count)
+
+        async def count_when_done(done: RequestContext) -> None:
+            if not condition(done):
+                return
+            if self.calls is not None and not count_now and calls_key not in done.counted:
+                done.counted.add(calls_key)
+                await guarded(self.source, store.add(calls_key, amount(done), self.window, now()))
+            if self.kilobytes is not None and bandwidth_key not in done.counted:
+                done.counted.add(bandwidth_key)
+                used = kilobytes(done)
+                await guarded(self.source, store.add(bandwidth_key, used, self.window, now()))
+
+        if self.kilobytes is not None or not count_now:
+            request.on_complete.append(count_when_done)
+
+
+def instance_id(node: Node) -> str:
+    """Which policy this is, the same on every replica: its scope file and line."""
+    path = PurePath(node.location.path)
+    return f"{path.parent.name}/{path.name}:{node.location.line}"
+
+
+def names_of(element: Node) -> tuple[str, ...]:
+    """An <api>/<operation> element's id and name: either identifies it."""
+    return tuple(n for n in (element.attr_text("id"), element.attr_text("name")) if n)
+
+
+def matches(request: RequestContext, apis: tuple[str, ...], operations: tuple[str, ...]) -> bool:
+    model = request.model
+    if apis and model.Api.Id not in apis and model.Api.Name not in apis:
+        return False
+    return not operations or model.Operation.Id in operations or model.Operation.Name in operations
+
+
+def scoped_elements(node: Node) -> list[tuple[Node, str, tuple[str, ...], tuple[str, ...]]]:
+    """The statement and its nested <api>/<operation> limits: (element, name, apis, ops)."""
+    found = [(node, "", (), ())]
+    for api in node.children_named("api"):
+        apis = names_of(api)
+        found.append((api, "api:" + "|".join(apis), apis, ()))
+        for operation in api.children_named("operation"):
+            ops = names_of(operation)
+            found.append((operation, "op:" + "|".join(apis + ops), apis, ops))
+    return found

@@ -1,0 +1,59 @@
+"""The counter store contract that every limit statement uses.
+
+A counter is a number under a key inside one window of time. Windows are fixed: a window of
+`period` seconds starts at `origin + k * period` (APIM's quota periods are counted from a
+start date the same way); `period` 0 means one window that never ends. Every operation is
+atomic on its key, so that any number of requests and replicas share one count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    period: float  # seconds; 0: never renews
+    origin: float = 0.0  # epoch seconds where the first window starts
+
+    def bounds(self, now: float) -> tuple[float, float]:
+        """(start, end) of the window holding `now`; end is infinite for period 0."""
+        if self.period <= 0:
+            return self.origin, math.inf
+        index = math.floor((now - self.origin) / self.period)
+        start = self.origin + index * self.period
+        return start, start + self.period
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    allowed: bool  # for `consume`: the amount was added; for the others always True
+    value: int  # the counter after the operation
+    retry_after: float  # seconds until the window renews (math.inf if it never does)
+
+
+class CounterStore(Protocol):
+    async def consume(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
+        """Add `amount` unless that takes the counter past `limit`; then add nothing."""
+        ...
+
+    async def add(self, key: str, amount: int, window: Window, now: float) -> Count:
+        """Add `amount` whatever the limit (counting after the fact)."""
+        ...
+
+    async def peek(self, key: str, window: Window, now: float) -> Count:
+        """The counter as it stands."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the limit decides whether to fail open or closed."""
+
+
+def window_key(key: str, window: Window, start: float) -> str:
+    """The stored name of a counter in one window. `{...}` keeps it in one Redis Cluster slot."""
+    return f"aigw:{{{key}}}:{window.period:g}:{start:.0f}"

@@ -1,0 +1,51 @@
+"""Counters in the gateway process: the embedded default, exact for one process."""
+
+from __future__ import annotations
+
+import math
+
+from gateway.stores.counters import Count, Window, window_key
+
+SWEEP_EVERY = 10_000  # operations between sweeps of expired counters
+
+
+class MemoryCounters:
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[int, float]] = {}  # stored key -> (value, window end)
+        self._operations = 0
+
+    def _current(self, key: str, window: Window, now: float) -> tuple[str, int, float]:
+        start, end = window.bounds(now)
+        stored = window_key(key, window, start)
+        value = self._values.get(stored, (0, end))[0]
+        self._operations += 1
+        if self._operations % SWEEP_EVERY == 0:
+            self._sweep(now)
+        return stored, value, end
+
+    def _sweep(self, now: float) -> None:
+        for stored in [k for k, (_, end) in self._values.items() if end <= now]:
+            del self._values[stored]
+
+    async def consume(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
+        stored, value, end = self._current(key, window, now)
+        if value + amount > limit:
+            return Count(False, value, _left(end, now))
+        self._values[stored] = (value + amount, end)
+        return Count(True, value + amount, _left(end, now))
+
+    async def add(self, key: str, amount: int, window: Window, now: float) -> Count:
+        stored, value, end = self._current(key, window, now)
+        self._values[stored] = (value + amount, end)
+        return Count(True, value + amount, _left(end, now))
+
+    async def peek(self, key: str, window: Window, now: float) -> Count:
+        _, value, end = self._current(key, window, now)
+        return Count(True, value, _left(end, now))
+
+    async def close(self) -> None:
+        self._values.clear()
+
+
+def _left(end: float, now: float) -> float:
+    return math.inf if math.isinf(end) else max(end - now, 0.0)

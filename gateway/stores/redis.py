@@ -1,0 +1,66 @@
+"""Counters in Redis, shared by every gateway replica that points at the same server.
+
+Each operation is one Lua script run (one round trip) that reads, maybe adds, and sets the
+key's expiry to the window's end, atomically. Keys carry a `{hash tag}` so a script touches one
+Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.stores.counters import Count, StoreUnavailable, Window, window_key
+
+# KEYS[1] counter; ARGV: amount, limit (-1: none), milliseconds until the window ends ('inf').
+# Returns {added (1/0), value}.
+SCRIPT = """
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if limit >= 0 and value + amount > limit then
+  return {0, value}
+end
+if amount ~= 0 then
+  value = redis.call('INCRBY', KEYS[1], amount)
+  if ARGV[3] ~= 'inf' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  end
+end
+return {1, value}
+"""
+
+
+class RedisCounters:
+    def __init__(self, url: str) -> None:
+        self._client = aioredis.Redis.from_url(
+            url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
+        )
+        self._script = self._client.register_script(SCRIPT)
+
+    async def _run(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
+        start, end = window.bounds(now)
+        # Relative to the caller's clock, plus a second of slack for clocks between replicas.
+        expiry = "inf" if math.isinf(end) else str(int((end - now) * 1000) + 1000)
+        try:
+            added, value = await self._script(
+                keys=[window_key(key, window, start)], args=[amount, limit, expiry]
+            )
+        except (RedisError, OSError) as error:
+            raise StoreUnavailable(f"Redis: {error}") from None
+        left = math.inf if math.isinf(end) else max(end - now, 0.0)
+        return Count(bool(added), int(value), left)
+
+    async def consume(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
+        return await self._run(key, amount, limit, window, now)
+
+    async def add(self, key: str, amount: int, window: Window, now: float) -> Count:
+        return await self._run(key, amount, -1, window, now)
+
+    async def peek(self, key: str, window: Window, now: float) -> Count:
+        return await self._run(key, 0, -1, window, now)
+
+    async def close(self) -> None:
+        await self._client.aclose()
