@@ -1,0 +1,111 @@
+"""The token counts a provider reports, read from its answer: a JSON body or an event stream.
+
+OpenAI and Azure OpenAI report `usage` (chat and completions: prompt/completion tokens;
+responses: input/output tokens) with cached and reasoning details; in a stream, the last chunk
+carries it when `stream_options.include_usage` was asked for. Anthropic reports input and
+output tokens plus cache reads and writes; in a stream, `message_start` carries the input side
+and `message_delta` the output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt: int = 0
+    completion: int = 0
+    cached_prompt: int = 0  # prompt tokens served from the provider's cache (part of prompt)
+    cache_write: int = 0  # Anthropic: prompt tokens written to its cache (part of prompt)
+    reasoning: int = 0  # part of completion
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def from_usage_object(usage: dict[str, Any]) -> Usage:
+    """An OpenAI- or Anthropic-shaped `usage` object."""
+    if "prompt_tokens" in usage:  # OpenAI chat / completions / embeddings
+        details = usage.get("prompt_tokens_details") or {}
+        completion_details = usage.get("completion_tokens_details") or {}
+        return Usage(
+            prompt=_int(usage.get("prompt_tokens")),
+            completion=_int(usage.get("completion_tokens")),
+            cached_prompt=_int(details.get("cached_tokens")),
+            reasoning=_int(completion_details.get("reasoning_tokens")),
+        )
+    if "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage:
+        cached = _int(usage.get("cache_read_input_tokens"))
+        written = _int(usage.get("cache_creation_input_tokens"))
+        return Usage(  # Anthropic: input_tokens excludes cache reads and writes
+            prompt=_int(usage.get("input_tokens")) + cached + written,
+            completion=_int(usage.get("output_tokens")),
+            cached_prompt=cached,
+            cache_write=written,
+        )
+    details = usage.get("input_tokens_details") or {}
+    output_details = usage.get("output_tokens_details") or {}
+    return Usage(  # OpenAI responses, or Anthropic without cache fields
+        prompt=_int(usage.get("input_tokens")),
+        completion=_int(usage.get("output_tokens")),
+        cached_prompt=_int(details.get("cached_tokens")),
+        reasoning=_int(output_details.get("reasoning_tokens")),
+    )
+
+
+def from_json_body(body: bytes) -> Usage | None:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    usage = document.get("usage")
+    if not isinstance(usage, dict) and isinstance(document.get("response"), dict):
+        usage = document["response"].get("usage")  # responses API wrapper events
+    return from_usage_object(usage) if isinstance(usage, dict) else None
+
+
+def from_event_stream(body: bytes) -> Usage | None:
+    """The usage a server-sent event stream reported, OpenAI- or Anthropic-style."""
+    found: Usage | None = None
+    anthropic_input: dict[str, Any] | None = None
+    for line in body.splitlines():
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if not data or data == b"[DONE]":
+            continue
+        try:
+            event = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("type")
+        if kind == "message_start" and isinstance(event.get("message"), dict):
+            anthropic_input = event["message"].get("usage") or {}
+            found = from_usage_object({"output_tokens": 0, **anthropic_input})
+        elif kind == "message_delta" and isinstance(event.get("usage"), dict):
+            found = from_usage_object({**(anthropic_input or {}), **event["usage"]})
+        elif isinstance(event.get("usage"), dict):
+            found = from_usage_object(event["usage"])
+        elif isinstance(event.get("response"), dict) and isinstance(
+            event["response"].get("usage"), dict
+        ):
+            found = from_usage_object(event["response"]["usage"])
+    return found
+
+
+def from_answer(body: bytes, content_type: str) -> Usage | None:
+    if content_type.startswith("text/event-stream"):
+        return from_event_stream(body)
+    return from_json_body(body)

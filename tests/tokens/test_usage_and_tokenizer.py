@@ -1,0 +1,103 @@
+"""Usage read from provider answers; prompt tokens counted offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gateway.tokens.tokenizer import count_text, encoding, encoding_for, prompt_tokens
+from gateway.tokens.usage import Usage, from_answer
+
+
+def test_openai_chat_usage_with_cached_and_reasoning_details() -> None:
+    body = {
+        "usage": {
+            "prompt_tokens": 120,
+            "completion_tokens": 30,
+            "total_tokens": 150,
+            "prompt_tokens_details": {"cached_tokens": 100},
+            "completion_tokens_details": {"reasoning_tokens": 12},
+        }
+    }
+    usage = from_answer(json.dumps(body).encode(), "application/json")
+    assert usage == Usage(prompt=120, completion=30, cached_prompt=100, reasoning=12)
+    assert usage.total == 150
+
+
+def test_anthropic_usage_counts_cache_reads_and_writes_as_prompt() -> None:
+    body = {
+        "usage": {
+            "input_tokens": 10,
+            "output_tokens": 5,
+            "cache_read_input_tokens": 100,
+            "cache_creation_input_tokens": 20,
+        }
+    }
+    usage = from_answer(json.dumps(body).encode(), "application/json")
+    assert usage == Usage(prompt=130, completion=5, cached_prompt=100, cache_write=20)
+
+
+def test_openai_stream_usage_is_the_last_chunks() -> None:
+    stream = (
+        b'data: {"choices":[{"delta":{"content":"hi"}}],"usage":null}\n\n'
+        b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    assert from_answer(stream, "text/event-stream; charset=utf-8") == Usage(prompt=5, completion=3)
+
+
+def test_anthropic_stream_usage_joins_start_and_delta() -> None:
+    stream = (
+        b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":4,"output_tokens":1}}}\n\n'
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"x"}}\n\n'
+        b'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":3}}\n\n'
+    )
+    assert from_answer(stream, "text/event-stream") == Usage(prompt=4, completion=3)
+
+
+def test_responses_api_usage() -> None:
+    body = {"usage": {"input_tokens": 9, "output_tokens": 8, "total_tokens": 17}}
+    assert from_answer(json.dumps(body).encode(), "application/json") == Usage(9, 8)
+
+
+def test_no_usage_is_none() -> None:
+    assert from_answer(b"not json", "application/json") is None
+    assert from_answer(b"{}", "application/json") is None
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        ("gpt-4o-mini", "o200k_base"),
+        ("o3-mini", "o200k_base"),
+        ("gpt-5", "o200k_base"),
+        ("gpt-4-turbo", "cl100k_base"),
+        ("gpt-35-turbo", "cl100k_base"),
+        ("text-embedding-3-small", "cl100k_base"),
+        ("claude-sonnet-4", None),
+    ],
+)
+def test_models_map_to_openais_encodings(model: str, name: str | None) -> None:
+    assert encoding_for(model) == name
+
+
+def test_encodings_are_exact_and_offline() -> None:
+    # Known o200k / cl100k ids (from OpenAI's published encodings).
+    assert encoding("o200k_base").encode("hello world") == [24912, 2375]
+    assert encoding("cl100k_base").encode("hello world") == [15339, 1917]
+
+
+def test_chat_prompt_follows_openais_counting() -> None:
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello."}]}
+    # 3 per message + "user" (1) + "Say hello." (3) + 3 to prime the reply
+    assert prompt_tokens(request) == 10
+
+
+def test_other_models_are_estimated_at_four_characters_a_token() -> None:
+    assert count_text("x" * 400, "claude-sonnet-4") == 100
+    request = {
+        "model": "claude-x",
+        "messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}],
+    }
+    assert prompt_tokens(request) == 3 + 1 + 1200 + 3
