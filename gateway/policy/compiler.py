@@ -59,7 +59,7 @@ class Compiler:
                 preflight = self.chain([n for n in section.children if n.tag == "cors"])
         return CompiledPolicy(
             preflight=preflight,
-            reads_request_body=reads_request_body(root),
+            reads_request_body=reads_request_body(root, self.registry),
             inbound=sections.get("inbound", Chain()),
             backend=sections.get("backend", Chain()),
             outbound=sections.get("outbound", Chain()),
@@ -108,13 +108,16 @@ class Compiler:
             self.context.statement, self.context.policy_id = outer
 
 
-def reads_request_body(root: Node) -> bool:
-    """Whether an expression of this document may read the request body.
+def reads_request_body(root: Node, registry: Registry) -> bool:
+    """Whether a statement or an expression of this document may read the request body.
 
     A plain text search of the expressions is enough, and errs on the safe side: an
     expression that merely names `Request.Body` makes the proxy buffer the body.
     """
     for node in root.walk():
+        spec = registry.get(node.tag)
+        if spec is not None and spec.reads_request_body:
+            return True
         values = [a.value for a in node.attributes.values()]
         if node.text is not None:
             values.append(node.text)

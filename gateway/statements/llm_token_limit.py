@@ -1,11 +1,39 @@
-"""`llm-token-limit` / `azure-openai-token-limit`: tokens per minute and token quotas."""
+"""`llm-token-limit` / `azure-openai-token-limit`: tokens per minute (429) and token quotas (403).
+
+Counts are the provider's own (`usage` in the answer or at the end of its stream). With
+`estimate-prompt-tokens="true"`, and always for a streamed request, the prompt is counted
+before forwarding (offline tokenizer) and a request that would pass the limit is refused
+then; the count is settled to the real usage when the answer is complete. With "false" the
+request is only refused once earlier answers have used the limit up, as APIM does.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from gateway.diagnostics import Report
+from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND, RETRY_AFTER_HEADER, name_only
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import guarded, now, seconds_left, store_of
+from gateway.statements.rate_limit_by_key import whole
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+from gateway.stores.counters import Count, Window
+from gateway.tokens.tokenizer import prompt_tokens
+from gateway.tokens.usage import from_answer
+
+MINUTE = Window(60)
+QUOTA_WINDOWS = {
+    "Hourly": Window(3600),
+    "Daily": Window(86400),
+    "Weekly": Window(7 * 86400, origin=-3 * 86400),  # weeks start on Monday, 00:00 UTC
+    "Monthly": Window(0, calendar="month"),
+    "Yearly": Window(0, calendar="year"),
+}
 
 
 def check(node: Node, report: Report) -> None:
@@ -22,6 +50,152 @@ def check(node: Node, report: Report) -> None:
             "missing-attribute",
             f"{node.tag}: 'token-quota' and 'token-quota-period' go together; give both",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounter:
+    """One of a statement's two counters: tokens per minute, or the token quota."""
+
+    name: str
+    limit: int
+    window: Window
+    is_quota: bool
+    variable: str | None  # remaining-(quota-)tokens-variable-name
+    header: str | None  # remaining-(quota-)tokens-header-name
+
+
+class TokenLimit:
+    """One compiled token-limit statement: its settings, and the per-request steps."""
+
+    def __init__(self, node: Node, context: CompileContext) -> None:
+        name = context.literal
+        self.source = node.tag
+        self.policy_id = node.attr_text("id")
+        self.counter_key = context.value(node.attr("counter-key"), "")
+        self.per_minute = context.value(node.attr("tokens-per-minute"))
+        quota = node.attr("token-quota")
+        self.quota = context.integer(quota, 0) if quota is not None else None
+        self.quota_window = QUOTA_WINDOWS.get(name(node.attr("token-quota-period")) or "")
+        self.estimate = context.condition(node.attr("estimate-prompt-tokens"), False)
+        self.retry_header = name(node.attr("retry-after-header-name")) or "Retry-After"
+        self.retry_variable = name(node.attr("retry-after-variable-name"))
+        self.minute_outputs = (
+            name(node.attr("remaining-tokens-variable-name")),
+            name(node.attr("remaining-tokens-header-name")),
+        )
+        self.quota_outputs = (
+            name(node.attr("remaining-quota-tokens-variable-name")),
+            name(node.attr("remaining-quota-tokens-header-name")),
+        )
+        self.consumed_variable = name(node.attr("tokens-consumed-variable-name"))
+        self.consumed_header = name(node.attr("tokens-consumed-header-name"))
+
+    def counters(self, request: RequestContext) -> list[TokenCounter]:
+        key = "tokens:" + to_text(self.counter_key(request))
+        found = []
+        per_minute = self.per_minute(request)
+        if per_minute is not None:
+            limit = whole(per_minute, "tokens-per-minute", self.policy_id)
+            found.append(TokenCounter(key + ":minute", limit, MINUTE, False, *self.minute_outputs))
+        if self.quota is not None and self.quota_window is not None:
+            window = self.quota_window
+            found.append(
+                TokenCounter(key + ":quota", self.quota, window, True, *self.quota_outputs)
+            )
+        return found
+
+    def refuse(self, request: RequestContext, count: Count, counter: TokenCounter) -> PolicyError:
+        wait = seconds_left(count)
+        if self.retry_variable:
+            request.variables[self.retry_variable] = wait
+        if counter.is_quota:
+            message, reason, status = "Token quota is exceeded.", "TokenQuotaExceeded", 403
+        else:
+            message = f"Token limit is exceeded. Try again in {wait} seconds."
+            reason, status = "TokenLimitExceeded", 429
+        headers = [(self.retry_header, str(wait))] if wait else []
+        return PolicyError(
+            self.source, reason, message, status=status, headers=headers, policy_id=self.policy_id
+        )
+
+    async def check(self, request: RequestContext) -> LocalReply | None:
+        counters = self.counters(request)
+        body = _request_json(request)
+        estimating = self.estimate(request) or bool(body.get("stream"))  # streams: always
+        estimated = prompt_tokens(body, _model(request, body)) if estimating else 0
+        store = store_of(request)
+        taken: list[TokenCounter] = []
+        for counter in counters:
+            if estimated:  # take the prompt now; refuse if it does not fit
+                operation = store.consume(
+                    counter.name, estimated, counter.limit, counter.window, now()
+                )
+            else:  # APIM without estimation: refuse only once the limit is used up
+                operation = store.peek(counter.name, counter.window, now())
+            count = await guarded(self.source, operation)
+            if count is None:
+                continue
+            if (estimated and not count.allowed) or (
+                not estimated and count.value >= counter.limit
+            ):
+                for given_back in taken:  # return what this refused call took from the others
+                    await guarded(
+                        self.source,
+                        store.add(given_back.name, -estimated, given_back.window, now()),
+                    )
+                raise self.refuse(request, count, counter)
+            if estimated:
+                taken.append(counter)
+        if self.consumed_variable:
+            request.variables[self.consumed_variable] = estimated
+
+        async def settle(done: RequestContext) -> None:
+            """Count the provider's usage (less what was taken up front) and report."""
+            response = done.model.Response
+            answer = response.Body.read(preserve=True) if response.Body is not None else b""
+            usage = from_answer(answer, response.Headers.joined("content-type") or "")
+            used = usage.total if usage is not None else estimated
+            for counter in counters:
+                operation = store.add(counter.name, used - estimated, counter.window, now())
+                count = await guarded(self.source, operation)
+                if count is not None:
+                    _report(
+                        done, counter.variable, counter.header, max(counter.limit - count.value, 0)
+                    )
+            _report(done, self.consumed_variable, self.consumed_header, used)
+
+        request.on_complete.append(settle)
+        return None
+
+
+def _report(request: RequestContext, variable: str | None, header: str | None, value: int) -> None:
+    if variable:
+        request.variables[variable] = value
+    if header:
+        request.response_headers.append((header, str(value)))
+
+
+def _request_json(request: RequestContext) -> dict[str, object]:
+    body = request.model.Request.Body
+    if body is None:
+        return {}
+    try:
+        document = json.loads(body.read(preserve=True) or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _model(request: RequestContext, body: dict[str, object]) -> str:
+    """The model: the body's, else the Azure deployment the URL names."""
+    model = body.get("model")
+    if isinstance(model, str) and model:
+        return model
+    return str(request.model.Request.MatchedParameters.get("deployment-id", ""))
+
+
+def compile_token_limit(node: Node, context: CompileContext) -> Step:
+    return TokenLimit(node, context).check
 
 
 SPEC = StatementSpec(
@@ -50,5 +224,6 @@ SPEC = StatementSpec(
         name_only("tokens-consumed-variable-name"),
     ),
     check=check,
-    implemented=False,
+    compile=compile_token_limit,
+    reads_request_body=True,
 )

@@ -131,6 +131,9 @@ class StatementSpec:
     check: CheckFunction | None = None
     compile: CompileFunction | None = None
     implemented: bool = True
+    # The statement reads the request body itself (a token limit counts the prompt): the
+    # proxy then hands policies the body whole instead of streaming it to the backend.
+    reads_request_body: bool = False
     extra_doc: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -17,14 +18,29 @@ from typing import Protocol
 class Window:
     period: float  # seconds; 0: never renews
     origin: float = 0.0  # epoch seconds where the first window starts
+    calendar: str | None = None  # "month" or "year": calendar windows in UTC instead
 
     def bounds(self, now: float) -> tuple[float, float]:
         """(start, end) of the window holding `now`; end is infinite for period 0."""
+        if self.calendar is not None:
+            return _calendar_bounds(self.calendar, now)
         if self.period <= 0:
             return self.origin, math.inf
         index = math.floor((now - self.origin) / self.period)
         start = self.origin + index * self.period
         return start, start + self.period
+
+
+def _calendar_bounds(unit: str, now: float) -> tuple[float, float]:
+    moment = datetime.fromtimestamp(now, UTC)
+    if unit == "year":
+        start = datetime(moment.year, 1, 1, tzinfo=UTC)
+        end = datetime(moment.year + 1, 1, 1, tzinfo=UTC)
+    else:
+        start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+        year, month = divmod(moment.month, 12)
+        end = datetime(moment.year + year, month + 1, 1, tzinfo=UTC)
+    return start.timestamp(), end.timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +72,4 @@ class StoreUnavailable(Exception):
 
 def window_key(key: str, window: Window, start: float) -> str:
     """The stored name of a counter in one window. `{...}` keeps it in one Redis Cluster slot."""
-    return f"aigw:{{{key}}}:{window.period:g}:{start:.0f}"
+    return f"aigw:{{{key}}}:{window.calendar or f'{window.period:g}'}:{start:.0f}"
