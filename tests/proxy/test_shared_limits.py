@@ -1,16 +1,18 @@
-"""Two gateway processes sharing one Redis enforce one limit between them."""
+"""Limits through running gateways: replicas sharing Redis, token counts landing in Redis."""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import openai
 
 from tests.conftest import REDIS_URL, require_redis
-from tests.proxy.processes import serving
+from tests.proxy.processes import fake_provider, free_port, serving
 
 
 def test_two_replicas_share_one_rate_limit(tmp_path: Path) -> None:
@@ -40,3 +42,43 @@ apis:
             statuses = list(pool.map(post, urls))
     assert statuses.count(200) == 10
     assert statuses.count(429) == 20
+
+
+def test_token_counts_reach_redis_as_the_provider_reported(tmp_path: Path) -> None:
+    require_redis()
+    import redis
+
+    key = f"tokens-{uuid.uuid4().hex}"
+    provider_port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+stores: {{default: "{REDIS_URL}"}}
+backends:
+  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+"""
+    )
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "llm.xml").write_text(
+        f"""<policies><inbound><base />
+            <llm-token-limit counter-key="{key}" tokens-per-minute="100000"
+                estimate-prompt-tokens="false" tokens-consumed-header-name="x-tokens" />
+        </inbound></policies>"""
+    )
+    with fake_provider(provider_port), serving(tmp_path, os.environ) as gateway:
+        client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="-", max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(
+            model="m", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert raw.parse().usage.total_tokens == 12  # type: ignore[union-attr]
+        assert raw.headers["x-tokens"] == "12"
+        streamed = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        reported = [chunk.usage.total_tokens for chunk in streamed if chunk.usage is not None]
+        assert reported == [8]
+        time.sleep(0.3)  # the stream's count lands right after its last chunk
+    client_redis = redis.Redis.from_url(REDIS_URL)
+    [counter] = list(client_redis.scan_iter(f"aigw:{{tokens:{key}:minute}}:*"))
+    assert int(client_redis.get(counter) or 0) == 12 + 8
