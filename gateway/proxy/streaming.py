@@ -9,6 +9,7 @@ then; an action's failure is logged, not sent.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -22,12 +23,18 @@ async def pass_through(
     chunks: AsyncIterator[bytes], context: RequestContext
 ) -> AsyncIterator[bytes]:
     kept: list[bytes] | None = [] if context.after_stream or context.on_complete else None
+    hidden = UsageChunkFilter() if context.hide_stream_usage else None
     finished = False
     try:
         async for chunk in chunks:
             if kept is not None:
                 kept.append(chunk)
-            yield chunk
+            if hidden is None:
+                yield chunk
+            elif passed := hidden.feed(chunk):
+                yield passed
+        if hidden is not None and (rest := hidden.rest()):
+            yield rest
         finished = True
     finally:  # a client gone mid-stream closes the upstream answer at once, not at GC
         aclose = getattr(chunks, "aclose", None)
@@ -55,3 +62,35 @@ async def _run_all(
             await action(context)
         except Exception:
             log.exception("an action after the answer failed")
+
+
+class UsageChunkFilter:
+    """Drops the usage-only event the gateway asked an OpenAI-style upstream for.
+
+    The client did not ask for `stream_options.include_usage`, so it gets the stream it asked
+    for: every event passes as soon as it is complete, except the one with no choices and
+    the usage. (The gateway's own copy of the stream keeps it, for counting.)
+    """
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        self.pending += chunk
+        *events, self.pending = self.pending.split(b"\n\n")
+        return b"".join(event + b"\n\n" for event in events if not _usage_only(event))
+
+    def rest(self) -> bytes:
+        rest, self.pending = self.pending, b""
+        return b"" if _usage_only(rest) else rest
+
+
+def _usage_only(event: bytes) -> bool:
+    for line in event.splitlines():
+        if line.startswith(b"data:") and b'"usage"' in line:
+            try:
+                data = json.loads(line[5:])
+            except ValueError:
+                return False
+            return isinstance(data, dict) and data.get("choices") == [] and bool(data.get("usage"))
+    return False

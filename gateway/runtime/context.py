@@ -32,6 +32,8 @@ class RequestContext:
     # The client's body, not yet read, when no policy reads it: forward-request streams it.
     request_stream: AsyncIterator[bytes] | None = None
     preflight: bool = False  # a CORS preflight: only the cors chain runs
+    # The gateway asked the upstream for stream usage the client did not ask for: hide it.
+    hide_stream_usage: bool = False
     # What outbound steps that need a streamed answer whole do once its last chunk has gone
     # to the client (gateway.proxy.streaming): they never delay a chunk.
     after_stream: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)

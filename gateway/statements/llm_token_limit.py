@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.diagnostics import Report
+from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
@@ -121,7 +123,10 @@ class TokenLimit:
     async def check(self, request: RequestContext) -> LocalReply | None:
         counters = self.counters(request)
         body = _request_json(request)
-        estimating = self.estimate(request) or bool(body.get("stream"))  # streams: always
+        streamed = bool(body.get("stream"))
+        if streamed:
+            ask_for_stream_usage(request, body)
+        estimating = self.estimate(request) or streamed  # streams: always
         estimated = prompt_tokens(body, _model(request, body)) if estimating else 0
         store = store_of(request)
         taken: list[TokenCounter] = []
@@ -173,6 +178,29 @@ def _report(request: RequestContext, variable: str | None, header: str | None, v
         request.variables[variable] = value
     if header:
         request.response_headers.append((header, str(value)))
+
+
+def ask_for_stream_usage(request: RequestContext, body: dict[str, Any]) -> None:
+    """Make an OpenAI-style stream end with its usage, hidden again from a client that did
+    not ask for it. Anthropic streams always report usage."""
+    if "messages" not in body and "prompt" not in body:
+        return
+    if not _openai_style(request):
+        return
+    options = body.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage"):
+        return
+    body["stream_options"] = {
+        **(options if isinstance(options, dict) else {}),
+        "include_usage": True,
+    }
+    request.model.Request.Body = MessageBody(json.dumps(body).encode())
+    request.hide_stream_usage = True
+
+
+def _openai_style(request: RequestContext) -> bool:
+    """OpenAI-style operations carry the Azure OpenAI operation IDs; Anthropic's do not."""
+    return not request.model.Operation.Id.startswith("Messages_")
 
 
 def _request_json(request: RequestContext) -> dict[str, object]:

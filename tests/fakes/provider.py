@@ -84,8 +84,9 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
         for word in words:
             await response.write(event({"content": word + " "}))
             await asyncio.sleep(0.3)
-        usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
-        await response.write(event({}, usage))
+        if (body.get("stream_options") or {}).get("include_usage"):  # only when asked, as OpenAI
+            usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+            await response.write(event({}, usage))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
     except (ConnectionError, asyncio.CancelledError):

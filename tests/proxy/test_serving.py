@@ -231,7 +231,10 @@ def test_streams_pass_through_chunk_by_chunk(gateway: str) -> None:
     words: list[str] = []
     usage = None
     stream = client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
     )
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:

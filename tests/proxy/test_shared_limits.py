@@ -73,12 +73,23 @@ apis:
         )
         assert raw.parse().usage.total_tokens == 12  # type: ignore[union-attr]
         assert raw.headers["x-tokens"] == "12"
-        streamed = client.chat.completions.create(
+        asked = client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        assert [c.usage.total_tokens for c in asked if c.usage is not None] == [8]
+        # Not asked: the gateway asks the provider for usage, counts it, and hides it again.
+        plain = client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": "hi"}], stream=True
         )
-        reported = [chunk.usage.total_tokens for chunk in streamed if chunk.usage is not None]
-        assert reported == [8]
-        time.sleep(0.3)  # the stream's count lands right after its last chunk
+        chunks = list(plain)
+        assert [c.usage for c in chunks if c.usage is not None] == []
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+            "one two three "
+        )
+        time.sleep(0.3)  # a stream's count lands right after its last chunk
     client_redis = redis.Redis.from_url(REDIS_URL)
     [counter] = list(client_redis.scan_iter(f"aigw:{{tokens:{key}:minute}}:*"))
-    assert int(client_redis.get(counter) or 0) == 12 + 8
+    assert int(client_redis.get(counter) or 0) == 12 + 8 + 8

@@ -55,3 +55,18 @@ def test_without_actions_nothing_is_kept() -> None:
         return context
 
     assert asyncio.run(scenario()).model.Response.Body is None
+
+
+def test_the_usage_event_the_gateway_asked_for_is_hidden_however_chunks_split() -> None:
+    from gateway.proxy.streaming import UsageChunkFilter
+
+    stream = (
+        b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\n'
+        b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    expected = b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\ndata: [DONE]\n\n'
+    for size in (1, 7, 50, len(stream)):
+        hidden = UsageChunkFilter()
+        out = b"".join(hidden.feed(stream[i : i + size]) for i in range(0, len(stream), size))
+        assert out + hidden.rest() == expected
