@@ -119,6 +119,7 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
     }
     stores = {k: ConfigValue(str(v), base) for k, v in (data.get("stores") or {}).items()}
     telemetry_data = data.get("telemetry") or {}
+    limits = data.get("limits") or {}
     return GatewayConfig(
         apis=apis,
         backends=backends,
@@ -146,8 +147,11 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
             otlp_endpoint=telemetry_data.get("otlp-endpoint"),
             access_log=telemetry_data.get("access-log", True),
         ),
-        max_request_body=(data.get("limits") or {}).get(
-            "max-request-body", DEFAULT_MAX_REQUEST_BODY
+        max_request_body=limits.get("max-request-body", DEFAULT_MAX_REQUEST_BODY),
+        reserved_output_tokens=(
+            limits.get("reserved-output-tokens", 1024)
+            if limits.get("token-limit-mode") == "reserve-and-settle"
+            else None
         ),
         allowed_urls=tuple((data.get("send-request") or {}).get("allowed-urls") or ()),
         identity=_identity(data.get("identity") or {}, base),

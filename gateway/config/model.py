@@ -212,6 +212,9 @@ class GatewayConfig:
     pricing: tuple[PriceRow, ...] = ()
     telemetry: Telemetry = field(default_factory=Telemetry)
     max_request_body: int = DEFAULT_MAX_REQUEST_BODY
+    # None: APIM's token-limit accounting; a number: reserve-and-settle, with this many output
+    # tokens reserved for a request that sets no max tokens itself.
+    reserved_output_tokens: int | None = None
     allowed_urls: tuple[str, ...] = ()  # prefixes send-request may call from an expression URL
     identity: Identity = field(default_factory=Identity)
 

@@ -284,6 +284,21 @@ LIMITS = Shape(
             default=16 * 1024 * 1024,
             minimum=0,
         ),
+        Field(
+            "token-limit-mode",
+            "enum",
+            "apim: count from the answer, concurrent calls may overshoot as in APIM; "
+            "reserve-and-settle: reserve prompt + output cap before forwarding, never overshoot.",
+            choices=("apim", "reserve-and-settle"),
+            default="apim",
+        ),
+        Field(
+            "reserved-output-tokens",
+            "int",
+            "reserve-and-settle: the output reserved for a request that sets no max tokens.",
+            default=1024,
+            minimum=0,
+        ),
     ),
 )
 SEND_REQUEST = Shape(

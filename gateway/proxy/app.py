@@ -95,6 +95,7 @@ class Traffic:
         self.counters = counter_store(config)
         self.services = Services(
             counters=self.counters,
+            reserved_output_tokens=config.reserved_output_tokens,
             side_calls=self.side_calls,
             samples=OperationSamples(config),
             tokens=self.tokens,

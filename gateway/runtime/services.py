@@ -68,7 +68,10 @@ class Keys(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    counters: CounterStore | None = None  # rate limits and quotas
+    counters: CounterStore | None = None  # rate limits, quotas, token limits
+    # Token limits reserve prompt + output before forwarding (reserve-and-settle) when set:
+    # the output tokens reserved for a request that names no maximum.
+    reserved_output_tokens: int | None = None
     side_calls: SideCalls | None = None
     samples: Samples | None = None
     tokens: Tokens | None = None

@@ -5,6 +5,12 @@ Counts are the provider's own (`usage` in the answer or at the end of its stream
 before forwarding (offline tokenizer) and a request that would pass the limit is refused
 then; the count is settled to the real usage when the answer is complete. With "false" the
 request is only refused once earlier answers have used the limit up, as APIM does.
+
+Beyond APIM, gateway.yaml's `limits.token-limit-mode: reserve-and-settle` makes every call
+reserve its prompt plus its output cap (`max_tokens` and kin, or `reserved-output-tokens`)
+atomically before forwarding: concurrent calls on any number of replicas then cannot take
+more than the limit, since no call can use more than it reserved (exactly so for OpenAI
+models, whose prompts are counted exactly; other models' prompts are estimated).
 """
 
 from __future__ import annotations
@@ -126,8 +132,11 @@ class TokenLimit:
         streamed = bool(body.get("stream"))
         if streamed:
             ask_for_stream_usage(request, body)
-        estimating = self.estimate(request) or streamed  # streams: always
+        reserve_output = request.services.reserved_output_tokens
+        estimating = self.estimate(request) or streamed or reserve_output is not None
         estimated = prompt_tokens(body, _model(request, body)) if estimating else 0
+        if reserve_output is not None:  # reserve-and-settle: the most this call can use
+            estimated += output_cap(body, reserve_output)
         store = store_of(request)
         taken: list[TokenCounter] = []
         for counter in counters:
@@ -171,6 +180,15 @@ class TokenLimit:
 
         request.on_complete.append(settle)
         return None
+
+
+def output_cap(body: dict[str, Any], default: int) -> int:
+    """The output tokens a request allows itself, by whichever name its API uses."""
+    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return default
 
 
 def _report(request: RequestContext, variable: str | None, header: str | None, value: int) -> None:

@@ -35,6 +35,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     if body.get("stream"):
         return await stream_chat(request, body)
+    if body.get("model") == "slow":  # holds calls in flight, for concurrency tests
+        await asyncio.sleep(0.2)
     seen = {
         "method": request.method,
         "path": request.path,
