@@ -52,6 +52,7 @@ from gateway.runtime.replies import error_reply
 from gateway.runtime.services import Services
 from gateway.runtime.step import LocalReply
 from gateway.stores.factory import counter_store
+from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("aigw.proxy")
 
@@ -84,7 +85,7 @@ def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 class Traffic:
     """The request handler, with everything it needs prepared at load."""
 
-    def __init__(self, gateway: LoadedGateway) -> None:
+    def __init__(self, gateway: LoadedGateway, metrics: Metrics | None = None) -> None:
         config = gateway.config
         self.config = config
         self.policies = gateway.policies
@@ -95,6 +96,7 @@ class Traffic:
         self.counters = counter_store(config)
         self.services = Services(
             counters=self.counters,
+            metrics=metrics,
             reserved_output_tokens=config.reserved_output_tokens,
             side_calls=self.side_calls,
             samples=OperationSamples(config),
@@ -304,14 +306,14 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(gateway: LoadedGateway) -> ASGIApp:
+def create_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> ASGIApp:
     """The traffic listener's application.
 
     Traffic goes straight to `Traffic` (a plain ASGI callable: no router or middleware
     between the socket and the compiled chains, which the benchmark shows matters); Starlette
     serves `/-/health` and runs the lifespan that closes the backend sessions.
     """
-    traffic = Traffic(gateway)
+    traffic = Traffic(gateway, metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,6 +1,6 @@
 """Serve the traffic and admin listeners from uvicorn: one server per process, two sockets.
 
-The admin listener (`/-/ready` today; `/metrics`, `/-/reload` and the dashboard later) is a
+The admin listener (`/-/ready`, `/metrics`; `/-/reload` and the dashboard later) is a
 separate Starlette app; requests are told apart by the local port they arrived on, so one
 event loop and one graceful shutdown cover both.
 """
@@ -22,17 +22,25 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.load import LoadedGateway
 from gateway.proxy.app import create_app
+from gateway.telemetry.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 
 log = logging.getLogger("aigw.server")
 
 DRAIN_SECONDS = 30  # SIGTERM: how long in-flight requests (and streams) may take to finish
 
 
-def admin_app(gateway: LoadedGateway) -> Starlette:
+def admin_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> Starlette:
     async def ready(request: Request) -> Response:
         return JSONResponse({"status": "ready", "apis": sorted(gateway.config.apis)})
 
-    return Starlette(routes=[Route("/-/ready", ready, methods=["GET"])])
+    routes = [Route("/-/ready", ready, methods=["GET"])]
+    if metrics is not None:
+
+        async def prometheus(request: Request) -> Response:
+            return Response(metrics.prometheus_text(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+        routes.append(Route("/metrics", prometheus, methods=["GET"]))
+    return Starlette(routes=routes)
 
 
 def dispatch(traffic: ASGIApp, admin: ASGIApp, admin_port: int) -> ASGIApp:
@@ -75,7 +83,14 @@ def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int, workers
 
 
 def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket]) -> None:
-    app = dispatch(create_app(gateway), admin_app(gateway), admin_port)
+    # Made here, in the serving process: each worker keeps (and exports) its own series.
+    telemetry = gateway.config.telemetry
+    metrics = (
+        Metrics(telemetry.otlp_endpoint)
+        if telemetry.prometheus or telemetry.otlp_endpoint
+        else None
+    )
+    app = dispatch(create_app(gateway, metrics), admin_app(gateway, metrics), admin_port)
     config = uvicorn.Config(
         app,
         loop="uvloop",

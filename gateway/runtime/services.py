@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from gateway.expressions.model import ResponseModel
     from gateway.stores.counters import CounterStore
+    from gateway.telemetry.metrics import Metrics
 
 
 class SideCalls(Protocol):
@@ -72,6 +73,7 @@ class Services:
     # Token limits reserve prompt + output before forwarding (reserve-and-settle) when set:
     # the output tokens reserved for a request that names no maximum.
     reserved_output_tokens: int | None = None
+    metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
     side_calls: SideCalls | None = None
     samples: Samples | None = None
     tokens: Tokens | None = None

@@ -1,9 +1,49 @@
-"""`llm-emit-token-metric` / `azure-openai-emit-token-metric`: token counters as metrics."""
+"""`llm-emit-token-metric` / `azure-openai-emit-token-metric`: token counters as metrics.
+
+Dimensions are evaluated when the statement runs (inbound); the counts are the provider's
+usage, added once the answer is complete (a stream's, after its last chunk): Prompt Tokens,
+Completion Tokens, Total Tokens, and Prompt Cached Tokens when the provider reports any.
+"""
 
 from __future__ import annotations
 
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import DIMENSION, INBOUND
+from gateway.statements.compiling import CompileContext
+from gateway.statements.dimensions import compile_dimensions
 from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
+from gateway.tokens.usage import from_answer
+
+
+def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
+    namespace = context.literal(node.attr("namespace"), "API Management") or "API Management"
+    dimensions_of = compile_dimensions(node, context)
+
+    async def emit_token_metric(request: RequestContext) -> LocalReply | None:
+        metrics = request.services.metrics
+        if metrics is None:
+            return None
+        dimensions = dimensions_of(request)
+
+        async def emit(done: RequestContext) -> None:
+            response = done.model.Response
+            body = response.Body.read(preserve=True) if response.Body is not None else b""
+            usage = from_answer(body, response.Headers.joined("content-type") or "")
+            if usage is None:
+                return
+            metrics.add(namespace, "Prompt Tokens", usage.prompt, dimensions)
+            metrics.add(namespace, "Completion Tokens", usage.completion, dimensions)
+            metrics.add(namespace, "Total Tokens", usage.total, dimensions)
+            if usage.cached_prompt:
+                metrics.add(namespace, "Prompt Cached Tokens", usage.cached_prompt, dimensions)
+
+        request.on_complete.append(emit)
+        return None
+
+    return emit_token_metric
+
 
 SPEC = StatementSpec(
     names=("llm-emit-token-metric", "azure-openai-emit-token-metric"),
@@ -23,5 +63,5 @@ SPEC = StatementSpec(
             doc=DIMENSION.doc,
         ),
     ),
-    implemented=False,
+    compile=compile_emit_token_metric,
 )

@@ -1,0 +1,57 @@
+"""Metric dimensions: `<dimension name value>`, with APIM's built-in names needing no value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.statements.compiling import CompileContext
+
+
+def _product(request: RequestContext) -> str:
+    return request.model.Product.Id if request.model.Product is not None else ""
+
+
+def _subscription(request: RequestContext) -> str:
+    return request.model.Subscription.Id if request.model.Subscription is not None else ""
+
+
+def _user(request: RequestContext) -> str:
+    return request.model.User.Id if request.model.User is not None else ""
+
+
+# The dimensions APIM fills in itself when a <dimension> gives only the name.
+BUILT_IN: dict[str, Callable[[RequestContext], str]] = {
+    "API ID": lambda request: request.model.Api.Id,
+    "Operation ID": lambda request: request.model.Operation.Id,
+    "Product ID": _product,
+    "Subscription ID": _subscription,
+    "User ID": _user,
+    "Location": lambda request: request.model.Deployment.Region,
+    "Gateway ID": lambda request: request.model.Deployment.GatewayId,
+    "Backend ID": lambda request: request.backend or "",
+    "Client IP": lambda request: request.model.Request.IpAddress,
+}
+
+Dimensions = Callable[[RequestContext], dict[str, str]]
+
+
+def compile_dimensions(node: Node, context: CompileContext) -> Dimensions:
+    """The statement's dimensions, evaluated together when it runs (before the answer)."""
+    parts: list[tuple[Callable[[RequestContext], object], Callable[[RequestContext], object]]]
+    parts = []
+    for dimension in node.children_named("dimension"):
+        name = context.value(dimension.attr("name"), "")
+        given = dimension.attr("value")
+        built_in = BUILT_IN.get(dimension.attr_text("name") or "")
+        if given is None and built_in is not None:
+            parts.append((name, built_in))
+        else:
+            parts.append((name, context.value(given, "")))
+
+    def evaluate(request: RequestContext) -> dict[str, str]:
+        return {to_text(name(request)): to_text(value(request)) for name, value in parts}
+
+    return evaluate

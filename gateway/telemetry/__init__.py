@@ -1,0 +1,1 @@
+"""Telemetry: metrics through OpenTelemetry, exported as Prometheus text and over OTLP."""

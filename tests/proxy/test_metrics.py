@@ -1,0 +1,73 @@
+"""/metrics on the admin listener shows token and custom metrics, with their dimensions."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+import openai
+
+from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
+
+
+def sample(text: str, metric: str, **labels: str) -> float:
+    """The value of one series in Prometheus text, found by name and some of its labels."""
+    for line in text.splitlines():
+        if not line.startswith(metric + "{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {metric} with {labels} in:\n{text}")
+
+
+def test_token_and_custom_metrics_after_real_calls(tmp_path: Path) -> None:
+    provider_port, port, admin = free_port(), free_port(), free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+"""
+    )
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "llm.xml").write_text(
+        """<policies><inbound><base />
+            <llm-emit-token-metric namespace="llm">
+                <dimension name="API ID" />
+                <dimension name="Operation ID" />
+                <dimension name="Team" value="@(context.Request.Headers.GetValueOrDefault(&quot;x-team&quot;, &quot;none&quot;))" />
+            </llm-emit-token-metric>
+            <emit-metric name="Requests" value="1" namespace="llm">
+                <dimension name="API ID" />
+            </emit-metric>
+        </inbound></policies>"""
+    )
+    with fake_provider(provider_port):
+        server = start_gateway(tmp_path, port, None, admin)
+        try:
+            client = openai.OpenAI(
+                base_url=f"http://127.0.0.1:{port}/llm",
+                api_key="-",
+                default_headers={"x-team": "blue"},
+            )
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            stream = client.chat.completions.create(
+                model="m",
+                messages=[{"role": "user", "content": "x"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            list(stream)
+            time.sleep(0.3)  # a stream's tokens are counted right after its last chunk
+            text = httpx.get(f"http://127.0.0.1:{admin}/metrics").text
+        finally:
+            stop(server)
+    labels = {"API_ID": "llm", "Operation_ID": "ChatCompletions_Create", "Team": "blue"}
+    assert sample(text, "llm_prompt_tokens_total", **labels) == 5 + 5
+    assert sample(text, "llm_completion_tokens_total", **labels) == 7 + 3
+    assert sample(text, "llm_total_tokens_total", **labels) == 12 + 8
+    assert sample(text, "llm_requests_total", API_ID="llm") == 2
