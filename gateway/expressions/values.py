@@ -141,7 +141,7 @@ def to_text(value: object) -> str:
             return "∞" if value > 0 else "-∞"
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return repr(value)
+        return repr(value).replace("e", "E")  # .NET writes 2.15E-05
     if isinstance(value, JToken):
         return value.to_json(indent=True)
     if isinstance(value, datetime):

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.config.model import Api, Subscription
+from gateway.config.model import Api, GatewayConfig, Subscription
 from gateway.expressions.model import (
     ApiModel,
     ContextModel,
@@ -35,6 +35,7 @@ from gateway.expressions.model import (
 )
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
+from gateway.proxy.accounting import Accounting
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
 from gateway.proxy.identity import IdentityTokens
 from gateway.proxy.incoming import Incoming
@@ -97,6 +98,7 @@ class Traffic:
         self.services = Services(
             counters=self.counters,
             metrics=metrics,
+            accounting=Accounting(config, metrics) if _has_llm_apis(config) else None,
             reserved_output_tokens=config.reserved_output_tokens,
             side_calls=self.side_calls,
             samples=OperationSamples(config),
@@ -287,6 +289,10 @@ class Traffic:
     def too_large(self, style: str | None = None) -> LocalReply:
         message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
         return style_error(style, 413, message)
+
+
+def _has_llm_apis(config: GatewayConfig) -> bool:
+    return any(api.style != "http" for api in config.apis.values())
 
 
 def _key_headers(api: Api) -> frozenset[str]:

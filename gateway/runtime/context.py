@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gateway.expressions.model import ContextModel
 from gateway.runtime.services import Services
 from gateway.runtime.transport import Transport
+
+if TYPE_CHECKING:
+    from gateway.tokens.usage import Usage
 
 NO_SERVICES = Services()
 
@@ -40,6 +44,9 @@ class RequestContext:
     # What runs once the answer is final (after outbound, or after a stream's last chunk or
     # its abandonment): counting that needs the response, as APIM does "at the end of outbound".
     on_complete: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # The provider's usage in the answer, once read (gateway.tokens.usage.answer_usage).
+    usage: Usage | None = None
+    usage_read: bool = False
     # Counter keys already incremented by this request: APIM counts a key once per request.
     counted: set[str] = field(default_factory=set)
     # Headers every answer to this request gets, whoever produced it (cors adds them).

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from gateway.expressions.model import ResponseModel
+    from gateway.runtime.context import RequestContext
     from gateway.stores.counters import CounterStore
     from gateway.telemetry.metrics import Metrics
 
@@ -53,6 +54,14 @@ class Tokens(Protocol):
         ...
 
 
+class Accounting(Protocol):
+    """Usage and cost of each LLM call, once its answer is complete."""
+
+    def account(self, context: RequestContext) -> None: ...
+
+    async def account_stream(self, context: RequestContext) -> None: ...
+
+
 class TokenUnavailable(Exception):
     """No token could be had for a resource; the message says what to configure."""
 
@@ -74,6 +83,7 @@ class Services:
     # the output tokens reserved for a request that names no maximum.
     reserved_output_tokens: int | None = None
     metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
+    accounting: Accounting | None = None  # usage and cost of every LLM call
     side_calls: SideCalls | None = None
     samples: Samples | None = None
     tokens: Tokens | None = None

@@ -54,6 +54,12 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
             stream, request.request_stream = request.request_stream, None
             request.model.Request.Body = MessageBody(b"".join([c async for c in stream]))
         await request.transport.forward(request, options)
+        accounting = request.services.accounting
+        if accounting is not None:
+            if request.response_stream is None:
+                accounting.account(request)  # before outbound: its policies see the cost
+            else:
+                request.on_complete.append(accounting.account_stream)
         status = request.model.Response.StatusCode
         if fail_on_error and status >= 400:
             raise PolicyError(

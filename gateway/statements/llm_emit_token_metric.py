@@ -14,7 +14,7 @@ from gateway.statements.common import DIMENSION, INBOUND
 from gateway.statements.compiling import CompileContext
 from gateway.statements.dimensions import compile_dimensions
 from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
-from gateway.tokens.usage import from_answer
+from gateway.tokens.usage import answer_usage
 
 
 def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
@@ -28,9 +28,7 @@ def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
         dimensions = dimensions_of(request)
 
         async def emit(done: RequestContext) -> None:
-            response = done.model.Response
-            body = response.Body.read(preserve=True) if response.Body is not None else b""
-            usage = from_answer(body, response.Headers.joined("content-type") or "")
+            usage = answer_usage(done)
             if usage is None:
                 return
             metrics.add(namespace, "Prompt Tokens", usage.prompt, dimensions)

@@ -32,7 +32,7 @@ from gateway.statements.rate_limit_by_key import whole
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import prompt_tokens
-from gateway.tokens.usage import from_answer
+from gateway.tokens.usage import answer_usage
 
 MINUTE = Window(60)
 QUOTA_WINDOWS = {
@@ -165,9 +165,7 @@ class TokenLimit:
 
         async def settle(done: RequestContext) -> None:
             """Count the provider's usage (less what was taken up front) and report."""
-            response = done.model.Response
-            answer = response.Body.read(preserve=True) if response.Body is not None else b""
-            usage = from_answer(answer, response.Headers.joined("content-type") or "")
+            usage = answer_usage(done)
             used = usage.total if usage is not None else estimated
             for counter in counters:
                 operation = store.add(counter.name, used - estimated, counter.window, now())

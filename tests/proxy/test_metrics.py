@@ -31,6 +31,8 @@ backends:
   fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
 apis:
   llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+pricing:
+  - {{provider: openai-compatible, model: m, input: 1.5, output: 2, date: "2026-12-01"}}
 """
     )
     (tmp_path / "apis").mkdir()
@@ -44,7 +46,12 @@ apis:
             <emit-metric name="Requests" value="1" namespace="llm">
                 <dimension name="API ID" />
             </emit-metric>
-        </inbound></policies>"""
+        </inbound>
+        <outbound><base />
+            <set-header name="x-cost" exists-action="override">
+                <value>@(context.Variables.GetValueOrDefault("llm-cost", -1.0).ToString())</value>
+            </set-header>
+        </outbound></policies>"""
     )
     with fake_provider(provider_port):
         server = start_gateway(tmp_path, port, None, admin)
@@ -54,7 +61,11 @@ apis:
                 api_key="-",
                 default_headers={"x-team": "blue"},
             )
-            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            raw = client.chat.completions.with_raw_response.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+            # 5 prompt tokens at $1.50 and 7 completion tokens at $2 a million: $0.0000215
+            assert raw.headers["x-cost"] == "2.15E-05"
             stream = client.chat.completions.create(
                 model="m",
                 messages=[{"role": "user", "content": "x"}],
@@ -71,3 +82,6 @@ apis:
     assert sample(text, "llm_completion_tokens_total", **labels) == 7 + 3
     assert sample(text, "llm_total_tokens_total", **labels) == 12 + 8
     assert sample(text, "llm_requests_total", API_ID="llm") == 2
+    # Both calls priced (the stream's after its last chunk): (5+5) x 1.5 + (7+3) x 2 per million
+    cost = sample(text, "aigw_cost_total", Model="m", API_ID="llm", Backend_ID="fake")
+    assert abs(cost - 0.000035) < 1e-12

@@ -101,3 +101,25 @@ def test_other_models_are_estimated_at_four_characters_a_token() -> None:
         "messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}],
     }
     assert prompt_tokens(request) == 3 + 1 + 1200 + 3
+
+
+def test_cost_prices_each_kind_of_token_exactly() -> None:
+    from decimal import Decimal
+
+    from gateway.config.model import PriceRow
+    from gateway.tokens.prices import PriceTable
+
+    table = PriceTable()
+    mini = table.find("openai", "gpt-4o-mini-2024-07-18")  # the longest prefix wins
+    assert mini is not None and mini.model == "gpt-4o-mini"
+    usage = Usage(prompt=1000, completion=500, cached_prompt=200, reasoning=100)
+    # 800 fresh x 0.15 + 200 cached x 0.075 + 500 output x 0.60, per million
+    assert mini.cost(usage) == Decimal("0.000435")
+    sonnet = table.find("anthropic", "claude-sonnet-4-20250514")
+    assert sonnet is not None
+    written = Usage(prompt=1100, completion=10, cached_prompt=0, cache_write=1000)
+    assert sonnet.cost(written) == Decimal("0.0042")  # 100 x 3 + 1000 x 3.75 + 10 x 15
+    assert table.find("openai", "unknown-model") is None
+    own = PriceTable((PriceRow("openai", "gpt-4o-mini", input=1, output=2, date="2026-12-01"),))
+    override = own.find("openai", "gpt-4o-mini")
+    assert override is not None and override.cost(Usage(prompt=1_000_000)) == Decimal(1)
