@@ -1,0 +1,143 @@
+"""`llm-cost-limit`: dollars per minute (429) and per quota period (403), per counter key.
+
+Not an APIM statement: the gateway's own, shaped like `llm-token-limit` so that it reads the
+same. Spend is each call's real cost (the price table applied to the provider's usage),
+counted when the answer is complete; like APIM's token limits without estimation, a call is
+refused once earlier calls have spent the limit.
+
+    <llm-cost-limit counter-key="@(context.Subscription.Id)" dollars-per-minute="0.50"
+        dollar-quota="100" dollar-quota-period="Monthly"
+        remaining-dollars-header-name="x-budget-left" />
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from gateway.diagnostics import Report
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.statements.common import COUNTER_KEY, INBOUND, RETRY_AFTER_HEADER, name_only
+from gateway.statements.compiling import CompileContext, CompileFailure
+from gateway.statements.limits import guarded, now, seconds_left, store_of
+from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
+from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+from gateway.stores.counters import Count, Window
+
+NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
+
+
+def check(node: Node, report: Report) -> None:
+    if "dollars-per-minute" not in node.attributes and "dollar-quota" not in node.attributes:
+        report.error(
+            node.location,
+            "missing-attribute",
+            "llm-cost-limit needs 'dollars-per-minute', 'dollar-quota' (with "
+            "'dollar-quota-period'), or both",
+        )
+    if ("dollar-quota" in node.attributes) != ("dollar-quota-period" in node.attributes):
+        report.error(
+            node.location,
+            "missing-attribute",
+            "llm-cost-limit: 'dollar-quota' and 'dollar-quota-period' go together; give both",
+        )
+
+
+def _nanos(node: Node, name: str, context: CompileContext) -> int | None:
+    text = context.literal(node.attr(name))
+    if text is None:
+        return None
+    try:
+        return int(Decimal(text.strip()) * NANO)
+    except InvalidOperation:
+        where = node.attr(name)
+        assert where is not None
+        raise CompileFailure(
+            where.location, "invalid-value", f"'{text}' is not an amount"
+        ) from None
+
+
+def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
+    counter_key = context.value(node.attr("counter-key"), "")
+    limits: list[tuple[str, int, Window, bool]] = []
+    per_minute = _nanos(node, "dollars-per-minute", context)
+    if per_minute is not None:
+        limits.append(("minute", per_minute, MINUTE, False))
+    quota = _nanos(node, "dollar-quota", context)
+    window = QUOTA_WINDOWS.get(context.literal(node.attr("dollar-quota-period")) or "")
+    if quota is not None and window is not None:
+        limits.append(("quota", quota, window, True))
+    retry_header = context.literal(node.attr("retry-after-header-name")) or "Retry-After"
+    remaining_header = context.literal(node.attr("remaining-dollars-header-name"))
+    remaining_variable = context.literal(node.attr("remaining-dollars-variable-name"))
+    policy_id = node.attr_text("id")
+
+    def refuse(count: Count, is_quota: bool) -> PolicyError:
+        wait = seconds_left(count)
+        if is_quota:
+            message, reason, status = "Spending quota is exceeded.", "CostQuotaExceeded", 403
+        else:
+            message = f"Spending limit is exceeded. Try again in {wait} seconds."
+            reason, status = "CostLimitExceeded", 429
+        headers = [(retry_header, str(wait))] if wait else []
+        return PolicyError(
+            "llm-cost-limit", reason, message, status=status, headers=headers, policy_id=policy_id
+        )
+
+    async def llm_cost_limit(request: RequestContext) -> LocalReply | None:
+        key = "cost:" + to_text(counter_key(request))
+        store = store_of(request)
+        for name, limit, window, is_quota in limits:
+            count = await guarded("llm-cost-limit", store.peek(f"{key}:{name}", window, now()))
+            if count is not None and count.value >= limit:
+                raise refuse(count, is_quota)
+
+        async def spend(done: RequestContext) -> None:
+            cost = done.variables.get("llm-cost")
+            if not isinstance(cost, float):
+                return  # no usage or no price: nothing to count
+            nanos = int(Decimal(str(cost)) * NANO)
+            lowest: float | None = None
+            for name, limit, window, _ in limits:
+                count = await guarded(
+                    "llm-cost-limit", store.add(f"{key}:{name}", nanos, window, now())
+                )
+                if count is not None:
+                    left = max(limit - count.value, 0) / 1e9
+                    lowest = left if lowest is None else min(lowest, left)
+            if lowest is not None:
+                if remaining_variable:
+                    done.variables[remaining_variable] = lowest
+                if remaining_header:
+                    done.response_headers.append((remaining_header, f"{lowest:.6f}"))
+
+        request.on_complete.append(spend)
+        return None
+
+    return llm_cost_limit
+
+
+SPEC = StatementSpec(
+    names=("llm-cost-limit",),
+    summary="Limits spend in dollars per minute (429) and per quota period (403) per key.",
+    sections=INBOUND,
+    attributes=(
+        POLICY_ID,
+        COUNTER_KEY,
+        AttributeSpec("dollars-per-minute", Kind.NUMBER, minimum=0, expression=False),
+        AttributeSpec("dollar-quota", Kind.NUMBER, minimum=0, expression=False),
+        AttributeSpec(
+            "dollar-quota-period",
+            Kind.ENUM,
+            choices=("Hourly", "Daily", "Weekly", "Monthly", "Yearly"),
+            expression=False,
+        ),
+        RETRY_AFTER_HEADER,
+        name_only("remaining-dollars-header-name"),
+        name_only("remaining-dollars-variable-name"),
+    ),
+    check=check,
+    compile=compile_llm_cost_limit,
+)
