@@ -9,8 +9,11 @@ core 0 with taskset:
 - the bare forwarder on 127.0.0.1:18082 (bench/bare_forwarder.py): Starlette + one aiohttp
   session, the least a Python forwarder on the gateway's stack does;
 - the gateway (`aigw run`, here `python -m gateway.cli run` so the work tree's code is what
-  runs) twice: bench/chains/passthrough on 18090 (no key check, empty policy) and
-  bench/chains/typical on 18092 (subscription key, three set-header and a choose).
+  runs) four times: bench/chains/passthrough on 18090 (no key check, empty policy),
+  bench/chains/typical on 18092 (subscription key, three set-header and a choose), and the
+  typical chain plus llm-token-limit and llm-emit-token-metric with counters in the process
+  (bench/chains/tokens-memory, 18094) and in Redis (bench/chains/tokens-redis, 18096; Redis
+  must listen on 127.0.0.1:6379).
 
 It checks each answers one POST with 200 (and that the typical chain really ran: key checked,
 headers set, backend credentials sent), then drives each with wrk pinned to core 1
@@ -55,6 +58,15 @@ NGINX_PORT = 18081
 BARE_PORT = 18082
 PASSTHROUGH_PORTS = (18090, 18091)  # traffic, admin
 TYPICAL_PORTS = (18092, 18093)
+# The gateway chains under bench/chains, each served on its own (traffic, admin) ports. The
+# token chains are the typical chain plus llm-token-limit and llm-emit-token-metric, with
+# counters in the process or in Redis (which must run on 127.0.0.1:6379).
+GATEWAYS = {
+    "passthrough": PASSTHROUGH_PORTS,
+    "typical": TYPICAL_PORTS,
+    "tokens-memory": (18094, 18095),
+    "tokens-redis": (18096, 18097),
+}
 CHAT_PATH = "/v1/chat/completions"
 GATEWAY_PATH = "/llm/chat/completions"
 SUBSCRIPTION_KEY = "bench-key-123"
@@ -131,6 +143,18 @@ TARGETS = (
         f"http://{HOST}:{TYPICAL_PORTS[0]}{GATEWAY_PATH}",
         auth=f"Bearer {SUBSCRIPTION_KEY}",
     ),
+    Target(
+        "typical + token limit, metrics (memory)",
+        "tokens-memory",
+        f"http://{HOST}:{GATEWAYS['tokens-memory'][0]}{GATEWAY_PATH}",
+        auth=f"Bearer {SUBSCRIPTION_KEY}",
+    ),
+    Target(
+        "typical + token limit, metrics (Redis)",
+        "tokens-redis",
+        f"http://{HOST}:{GATEWAYS['tokens-redis'][0]}{GATEWAY_PATH}",
+        auth=f"Bearer {SUBSCRIPTION_KEY}",
+    ),
 )
 
 
@@ -198,7 +222,7 @@ def require_tools() -> None:
 
 
 def require_free_ports() -> None:
-    ports = (NGINX_PORT, BARE_PORT, *PASSTHROUGH_PORTS, *TYPICAL_PORTS)
+    ports = (NGINX_PORT, BARE_PORT, *(port for pair in GATEWAYS.values() for port in pair))
     taken = [port for port in ports if _listening(port)]
     if taken:
         raise BenchError(f"ports already in use: {taken}; stop whatever listens there")
@@ -223,13 +247,13 @@ def start_all(servers: Servers) -> None:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    for name, (port, admin) in (("passthrough", PASSTHROUGH_PORTS), ("typical", TYPICAL_PORTS)):
+    for name, (port, admin) in GATEWAYS.items():
         command = [sys.executable, "-m", "gateway.cli", "run", str(BENCH / "chains" / name)]
         command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
         servers.start(name, command, env)
     wait_until(servers, "nginx", lambda: _listening(NGINX_PORT))
     wait_until(servers, "bare", lambda: _listening(BARE_PORT))
-    for name, (port, _) in (("passthrough", PASSTHROUGH_PORTS), ("typical", TYPICAL_PORTS)):
+    for name, (port, _) in GATEWAYS.items():
         wait_until(servers, name, lambda port=port: _healthy(f"http://{HOST}:{port}/-/health"))
 
 
@@ -294,9 +318,11 @@ def verify(target: Target) -> list[str]:
         )
     if json.loads(answer.body).get("object") != "chat.completion":
         raise BenchError(f"{target.name}: not the canned chat completion: {answer.body[:300]!r}")
-    if target.server in ("passthrough", "typical"):
+    if target.server in GATEWAYS:
         expect(target, answer, "x-bench-auth", BACKEND_AUTH)  # nginx echoes what it was sent
-    if target.server == "typical":
+    if target.server.startswith("tokens-") and answer.header("x-tokens-left") is None:
+        raise BenchError(f"{target.name}: the token limit did not run (no x-tokens-left)")
+    if target.server != "passthrough" and target.server in GATEWAYS:
         expect(target, answer, "x-bench-team", "bench-team")
         expect(target, answer, "x-bench-route", "default")
         fast = post(target.url, target.auth, {"x-mode": "fast"})  # the choose's other branch

@@ -31,7 +31,7 @@ class Accounting:
         usage = answer_usage(context)
         if usage is None:
             return
-        model = _model(context)
+        model = usage.model or _request_model(context)
         variables = context.variables
         variables["llm-model"] = model
         variables["llm-prompt-tokens"] = usage.prompt
@@ -54,16 +54,16 @@ class Accounting:
         self.account(context)
 
 
-def _model(context: RequestContext) -> str:
-    for body in (context.model.Response.Body, context.model.Request.Body):
-        if body is None:
-            continue
+def _request_model(context: RequestContext) -> str:
+    """The model the request asked for, else the Azure deployment its URL names."""
+    body = context.model.Request.Body
+    if body is not None:
         text = body.read(preserve=True)
         if text.startswith(b"{"):
             try:
                 model = json.loads(text).get("model")
             except (ValueError, AttributeError):
-                continue
+                model = None
             if isinstance(model, str) and model:
                 return model
     return str(context.model.Request.MatchedParameters.get("deployment-id", ""))

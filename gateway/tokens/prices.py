@@ -75,6 +75,7 @@ class PriceTable:
         self._rows: dict[tuple[str, str], Price] = {
             (p.provider, p.model.lower()): p for p in shipped_prices()
         }
+        self._found: dict[tuple[str, str], Price | None] = {}
         for row in extra:  # gateway.yaml's rows win
             self._rows[(row.provider, row.model.lower())] = Price(
                 row.provider,
@@ -88,6 +89,15 @@ class PriceTable:
             )
 
     def find(self, provider: str, model: str) -> Price | None:
+        """The row for a provider's model (cached: a gateway sees a handful of models)."""
+        key = (provider, model)
+        if key not in self._found:
+            if len(self._found) > 10_000:  # model names come from answers: keep it bounded
+                self._found.clear()
+            self._found[key] = self._lookup(provider, model)
+        return self._found[key]
+
+    def _lookup(self, provider: str, model: str) -> Price | None:
         wanted = model.lower().rsplit("/", 1)[-1]
         candidates = [
             price

@@ -10,7 +10,7 @@ and `message_delta` the output.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ class Usage:
     cached_prompt: int = 0  # prompt tokens served from the provider's cache (part of prompt)
     cache_write: int = 0  # Anthropic: prompt tokens written to its cache (part of prompt)
     reasoning: int = 0  # part of completion
+    model: str = ""  # the model the answer names, when it names one
 
     @property
     def total(self) -> int:
@@ -74,7 +75,10 @@ def from_json_body(body: bytes) -> Usage | None:
     usage = document.get("usage")
     if not isinstance(usage, dict) and isinstance(document.get("response"), dict):
         usage = document["response"].get("usage")  # responses API wrapper events
-    return from_usage_object(usage) if isinstance(usage, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    model = document.get("model")
+    return replace(from_usage_object(usage), model=model if isinstance(model, str) else "")
 
 
 def from_event_stream(body: bytes) -> Usage | None:
