@@ -26,6 +26,9 @@ from gateway.stores.memory import MemoryCounters
 
 log = logging.getLogger("aigw.limits")
 
+WARN_EVERY = 60.0  # seconds between warnings about an unreachable store
+_last_warning = -WARN_EVERY
+
 # A request context without a gateway (tests, `aigw` tools) counts in this process.
 _LOCAL = MemoryCounters()
 
@@ -39,9 +42,12 @@ async def guarded(source: str, operation: Awaitable[Count]) -> Count | None:
     try:
         return await operation
     except StoreUnavailable as error:
-        log.warning(
-            "%s lets requests through: the counter store is unreachable (%s)", source, error
-        )
+        global _last_warning
+        if time.monotonic() - _last_warning > WARN_EVERY:  # one line a minute, not per request
+            _last_warning = time.monotonic()
+            log.warning(
+                "%s lets requests through: the counter store is unreachable (%s)", source, error
+            )
         return None
 
 
