@@ -53,6 +53,7 @@ from gateway.runtime.replies import error_reply
 from gateway.runtime.services import Services
 from gateway.runtime.step import LocalReply
 from gateway.stores.factory import counter_store
+from gateway.telemetry.access_log import AccessLog
 from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("aigw.proxy")
@@ -106,6 +107,7 @@ class Traffic:
             keys=self.keys,
         )
         self.max_body = config.max_request_body
+        self.access_log = AccessLog() if config.telemetry.access_log else None
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -200,6 +202,8 @@ class Traffic:
         reply = await run_pipeline(policy, context, scope="api")
         if context.response_stream is not None:
             if reply is None:
+                if self.access_log is not None:
+                    context.on_complete.append(self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
@@ -210,6 +214,8 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
+        if self.access_log is not None:
+            context.on_complete.append(self.access_log.action(reply.status))
         await complete(context)
         reply.headers.extend(context.response_headers)
         return reply

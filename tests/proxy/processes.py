@@ -6,11 +6,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -23,19 +25,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# What each process started here printed (stdout and stderr), kept in a file: a pipe nobody
+# reads would fill up and block a gateway that logs every request.
+_OUTPUT: dict[int, IO[bytes]] = {}
+
+
+def output_of(process: subprocess.Popen[bytes]) -> str:
+    log = _OUTPUT.get(process.pid)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=40)
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            out = process.stdout.read().decode() if process.stdout else ""
-            raise AssertionError(f"process exited early: {out}")
+            raise AssertionError(f"process exited early: {output_of(process)}")
         try:
             httpx.get(url, timeout=0.5)
             return
@@ -54,13 +66,15 @@ def start_gateway(
     """`aigw run ROOT` on loopback, returned once `/-/health` answers."""
     command = [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(port)]
     command += ["--admin-port", str(admin_port or free_port()), *extra]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the process's life
     server = subprocess.Popen(
         command,
         cwd=REPO,
         env=dict(env if env is not None else os.environ),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
+    _OUTPUT[server.pid] = log
     try:
         wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
     except BaseException:

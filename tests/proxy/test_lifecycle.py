@@ -74,8 +74,6 @@ def test_sigterm_lets_a_stream_in_flight_finish_and_refuses_new_requests(tmp_pat
         assert "".join(words) == "one two three "  # every chunk arrived after SIGTERM
         # uvicorn re-raises SIGTERM once drained: the process ends "by the signal", as asked.
         assert server.wait(10) in (0, -signal.SIGTERM)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def test_workers_share_the_listener_and_stop_together(tmp_path: Path) -> None:

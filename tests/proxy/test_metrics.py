@@ -85,3 +85,47 @@ pricing:
     # Both calls priced (the stream's after its last chunk): (5+5) x 1.5 + (7+3) x 2 per million
     cost = sample(text, "aigw_cost_total", Model="m", API_ID="llm", Backend_ID="fake")
     assert abs(cost - 0.000035) < 1e-12
+
+
+def test_the_access_log_has_one_line_per_request_with_usage_and_cost(tmp_path: Path) -> None:
+    import json
+
+    from tests.proxy.processes import output_of
+
+    provider_port, port = free_port(), free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: fake}}
+subscriptions:
+  team: {{scope: all-apis, primary-key: secret-key-1}}
+pricing:
+  - {{provider: openai-compatible, model: m, input: 1, output: 1, date: "2026-12-01"}}
+"""
+    )
+    with fake_provider(provider_port):
+        server = start_gateway(tmp_path, port)
+        try:
+            client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/llm", api_key="secret-key-1")
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            httpx.get(f"http://127.0.0.1:{port}/llm/models?subscription-key=secret-key-1")
+        finally:
+            stop(server)
+        output = output_of(server)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    chat, models = lines
+    assert (chat["status"], chat["api"], chat["operation"]) == (
+        200,
+        "llm",
+        "ChatCompletions_Create",
+    )
+    assert (chat["subscription"], chat["prompt_tokens"], chat["completion_tokens"]) == (
+        "team",
+        5,
+        7,
+    )
+    assert chat["cost"] == 12 / 1_000_000 and chat["model"] == "m"
+    assert models["path"] == "/llm/models" and models["operation"] == "Models_List"
+    assert "secret-key-1" not in output  # neither the header nor the query parameter

@@ -1,0 +1,54 @@
+"""The access log: one JSON object per request, on standard output.
+
+Written when the answer is complete (a stream's after its last chunk), so it carries the
+provider's usage and the call's cost. It names the subscription, never its key, and the
+path without the query (where a key may travel); prompt and answer text are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from gateway.runtime.context import RequestContext
+
+
+class AccessLog:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def write(self, context: RequestContext, status: int) -> None:
+        model = context.model
+        usage = context.usage
+        variables = model.Variables
+        entry = {
+            "time": round(model.started, 3),
+            "request_id": str(model.RequestId),
+            "method": model.Request.Method,
+            "path": model.Request.Url.Path,
+            "status": status,
+            "duration_ms": round((time.time() - model.started) * 1000, 3),
+            "api": model.Api.Id,
+            "operation": model.Operation.Id,
+            "product": model.Product.Id if model.Product is not None else None,
+            "subscription": model.Subscription.Id if model.Subscription is not None else None,
+            "client_ip": model.Request.IpAddress,
+            "backend": context.backend,
+            "model": variables.get("llm-model"),
+            "prompt_tokens": usage.prompt if usage is not None else None,
+            "completion_tokens": usage.completion if usage is not None else None,
+            "cost": variables.get("llm-cost"),
+        }
+        self.stream.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+    def action(self, status: int) -> Callable[[RequestContext], Awaitable[None]]:
+        """An on-complete action that logs the request with this status."""
+
+        async def log_request(context: RequestContext) -> None:
+            self.write(context, status)
+
+        return log_request
