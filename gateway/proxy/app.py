@@ -141,6 +141,8 @@ class Traffic:
         await self.tokens.close()
         await self.keys.close()
         await self.counters.close()
+        if self.access_log is not None:
+            self.access_log.flush()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
