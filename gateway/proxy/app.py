@@ -130,6 +130,7 @@ class Traffic:
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
+        self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
         self.product_models = {
             p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
             for p in config.products.values()
@@ -238,7 +239,7 @@ class Traffic:
             Host=host,
             Port=port,
             Path=request.path,
-            Query=HeaderDictionary.from_lines(request.query, frozenset({api.key_query})),
+            Query=HeaderDictionary.from_lines(request.query, self.key_queries[api.id]),
         )
         model = ContextModel(
             Deployment=self.deployment,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gateway.diagnostics import Report
 from gateway.policy.tree import Node
 from gateway.statements.spec import (
@@ -12,6 +14,9 @@ from gateway.statements.spec import (
     Section,
     TextSpec,
 )
+
+if TYPE_CHECKING:
+    from gateway.statements.compiling import CompileContext
 
 INBOUND = frozenset({Section.INBOUND})
 OUTBOUND = frozenset({Section.OUTBOUND})
@@ -92,6 +97,33 @@ DIMENSION = ChildSpec(
     attributes=(AttributeSpec("name", required=True), AttributeSpec("value")),
     doc="A metric dimension; value may be omitted for the built-in dimension names.",
 )
+
+
+def rate_and_quota_check(rate: str, quota: str, period: str) -> CheckFunction:
+    """The check of a limit with a per-minute rate, a quota with its period, or both."""
+
+    def check(node: Node, report: Report) -> None:
+        if rate not in node.attributes and quota not in node.attributes:
+            report.error(
+                node.location,
+                "missing-attribute",
+                f"{node.tag} needs '{rate}', '{quota}' (with '{period}'), or both",
+            )
+        if (quota in node.attributes) != (period in node.attributes):
+            report.error(
+                node.location,
+                "missing-attribute",
+                f"{node.tag}: '{quota}' and '{period}' go together; give both",
+            )
+
+    return check
+
+
+def child_texts(node: Node | None, item: str, context: CompileContext) -> tuple[str, ...]:
+    """The trimmed literal texts of `node`'s `<item>` children (`<audiences><audience>`...)."""
+    if node is None:
+        return ()
+    return tuple((context.literal(c.text) or "").strip() for c in node.children_named(item))
 
 
 def attribute_or_child(*names: str) -> tuple[tuple[ChildSpec, ...], CheckFunction]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND
+from gateway.statements.common import INBOUND, child_texts
 from gateway.statements.compiling import CompileContext
 from gateway.statements.spec import (
     POLICY_ID,
@@ -57,24 +57,19 @@ class CorsRule:
         return headers
 
 
-def _items(node: Node | None, item: str, context: CompileContext) -> list[str]:
-    if node is None:
-        return []
-    return [(context.literal(child.text) or "").strip() for child in node.children_named(item)]
-
-
 def compile_cors(node: Node, context: CompileContext) -> Step:
     methods_node = node.child("allowed-methods")
-    methods = _items(methods_node, "method", context) if methods_node is not None else []
+    methods = child_texts(methods_node, "method", context)
     rule = CorsRule(
         origins=frozenset(
-            o.lower().rstrip("/") for o in _items(node.child("allowed-origins"), "origin", context)
+            o.lower().rstrip("/")
+            for o in child_texts(node.child("allowed-origins"), "origin", context)
         ),
         methods=frozenset(m.upper() for m in methods or DEFAULT_METHODS),
         headers=frozenset(
-            h.lower() for h in _items(node.child("allowed-headers"), "header", context)
+            h.lower() for h in child_texts(node.child("allowed-headers"), "header", context)
         ),
-        expose=tuple(_items(node.child("expose-headers"), "header", context)),
+        expose=tuple(child_texts(node.child("expose-headers"), "header", context)),
         credentials=(context.literal(node.attr("allow-credentials")) or "").lower() == "true",
         max_age=(
             context.literal(methods_node.attr("preflight-result-max-age"))

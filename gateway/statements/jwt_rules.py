@@ -22,6 +22,7 @@ from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
+from gateway.statements.common import child_texts
 from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
@@ -252,19 +253,13 @@ def reject_decryption_keys(node: Node) -> None:
         )
 
 
-def texts(node: Node | None, item: str, context: CompileContext) -> tuple[str, ...]:
-    if node is None:
-        return ()
-    return tuple((context.literal(c.text) or "").strip() for c in node.children_named(item))
-
-
 def claim_rules(node: Node | None, context: CompileContext) -> tuple[ClaimRule, ...]:
     if node is None:
         return ()
     return tuple(
         ClaimRule(
             name=context.literal(claim.attr("name")) or "",
-            values=texts(claim, "value", context),
+            values=child_texts(claim, "value", context),
             match_any=context.literal(claim.attr("match"), "all") == "any",
             separator=context.literal(claim.attr("separator")),
         )

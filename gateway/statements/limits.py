@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
 
-from gateway.expressions.values import format_timespan
+from gateway.expressions.values import format_timespan, to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
@@ -49,6 +49,19 @@ async def guarded(source: str, operation: Awaitable[Count]) -> Count | None:
                 "%s lets requests through: the counter store is unreachable (%s)", source, error
             )
         return None
+
+
+def whole_number(value: object, what: str, source: str, policy_id: str | None) -> int:
+    """An expression's value as a count (calls, tokens); a 500 naming it when it is not one."""
+    try:
+        return int(float(to_text(value)))
+    except ValueError:
+        raise PolicyError(
+            source,
+            "ExpressionValueEvaluationFailure",
+            f"{what} must be a whole number, not '{to_text(value)}'",
+            policy_id=policy_id,
+        ) from None
 
 
 def seconds_left(count: Count) -> int:

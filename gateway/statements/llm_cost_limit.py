@@ -14,12 +14,17 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from gateway.diagnostics import Report
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND, RETRY_AFTER_HEADER, name_only
+from gateway.statements.common import (
+    COUNTER_KEY,
+    INBOUND,
+    RETRY_AFTER_HEADER,
+    name_only,
+    rate_and_quota_check,
+)
 from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.limits import guarded, now, seconds_left, store_of
 from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
@@ -29,20 +34,7 @@ from gateway.stores.counters import Count, Window
 NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
 
 
-def check(node: Node, report: Report) -> None:
-    if "dollars-per-minute" not in node.attributes and "dollar-quota" not in node.attributes:
-        report.error(
-            node.location,
-            "missing-attribute",
-            "llm-cost-limit needs 'dollars-per-minute', 'dollar-quota' (with "
-            "'dollar-quota-period'), or both",
-        )
-    if ("dollar-quota" in node.attributes) != ("dollar-quota-period" in node.attributes):
-        report.error(
-            node.location,
-            "missing-attribute",
-            "llm-cost-limit: 'dollar-quota' and 'dollar-quota-period' go together; give both",
-        )
+check = rate_and_quota_check("dollars-per-minute", "dollar-quota", "dollar-quota-period")
 
 
 def _nanos(node: Node, name: str, context: CompileContext) -> int | None:

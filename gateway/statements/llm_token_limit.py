@@ -19,16 +19,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.diagnostics import Report
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND, RETRY_AFTER_HEADER, name_only
+from gateway.statements.common import (
+    COUNTER_KEY,
+    INBOUND,
+    RETRY_AFTER_HEADER,
+    name_only,
+    rate_and_quota_check,
+)
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import guarded, now, seconds_left, store_of
-from gateway.statements.rate_limit_by_key import whole
+from gateway.statements.limits import guarded, now, seconds_left, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import prompt_tokens
@@ -44,20 +48,7 @@ QUOTA_WINDOWS = {
 }
 
 
-def check(node: Node, report: Report) -> None:
-    if "tokens-per-minute" not in node.attributes and "token-quota" not in node.attributes:
-        report.error(
-            node.location,
-            "missing-attribute",
-            f"{node.tag} needs 'tokens-per-minute', 'token-quota' (with 'token-quota-period'), "
-            "or both",
-        )
-    if ("token-quota" in node.attributes) != ("token-quota-period" in node.attributes):
-        report.error(
-            node.location,
-            "missing-attribute",
-            f"{node.tag}: 'token-quota' and 'token-quota-period' go together; give both",
-        )
+check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +94,7 @@ class TokenLimit:
         found = []
         per_minute = self.per_minute(request)
         if per_minute is not None:
-            limit = whole(per_minute, "tokens-per-minute", self.policy_id)
+            limit = whole_number(per_minute, "tokens-per-minute", self.source, self.policy_id)
             found.append(TokenCounter(key + ":minute", limit, MINUTE, False, *self.minute_outputs))
         if self.quota is not None and self.quota_window is not None:
             window = self.quota_window

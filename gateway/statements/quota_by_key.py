@@ -14,9 +14,8 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND
 from gateway.statements.compiling import CompileContext, CompileFailure
-from gateway.statements.limits import Quota
+from gateway.statements.limits import Quota, whole_number
 from gateway.statements.quota import BANDWIDTH, CALLS, check, optional_integer
-from gateway.statements.rate_limit_by_key import whole
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
 
@@ -54,7 +53,7 @@ def compile_quota_by_key(node: Node, context: CompileContext) -> Step:
     policy_id = node.attr_text("id")
 
     def amount(request: RequestContext) -> int:
-        return whole(count(request), "increment-count", policy_id)
+        return whole_number(count(request), "increment-count", SOURCE, policy_id)
 
     async def quota_by_key(request: RequestContext) -> LocalReply | None:
         key = to_text(counter_key(request))

@@ -11,26 +11,14 @@ from __future__ import annotations
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
-from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import LimitOutputs, guarded, now, store_of
+from gateway.statements.limits import LimitOutputs, guarded, now, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
 
 SOURCE = "rate-limit-by-key"
-
-
-def whole(value: object, what: str, policy_id: str | None) -> int:
-    try:
-        return int(float(to_text(value)))
-    except ValueError:
-        raise PolicyError(
-            SOURCE,
-            "ExpressionValueEvaluationFailure",
-            f"{what} must be a whole number, not '{to_text(value)}'",
-            policy_id=policy_id,
-        ) from None
 
 
 def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
@@ -45,8 +33,8 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
     policy_id = node.attr_text("id")
 
     async def rate_limit_by_key(request: RequestContext) -> LocalReply | None:
-        limit = whole(calls(request), "calls", policy_id)
-        window = Window(whole(period(request), "renewal-period", policy_id))
+        limit = whole_number(calls(request), "calls", SOURCE, policy_id)
+        window = Window(whole_number(period(request), "renewal-period", SOURCE, policy_id))
         key = "rate:" + to_text(counter_key(request))
         store = store_of(request)
         if deferred:
@@ -56,7 +44,7 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
 
             async def count_when_done(done: RequestContext) -> None:
                 if condition(done):
-                    add = whole(amount(done), "increment-count", policy_id)
+                    add = whole_number(amount(done), "increment-count", SOURCE, policy_id)
                     await guarded(SOURCE, store.add(key, add, window, now()))
 
             request.on_complete.append(count_when_done)
@@ -64,7 +52,7 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
             return None
         if not condition(request):
             return None
-        add = whole(amount(request), "increment-count", policy_id)
+        add = whole_number(amount(request), "increment-count", SOURCE, policy_id)
         count = await guarded(SOURCE, store.consume(key, add, limit, window, now()))
         if count is None:
             return None

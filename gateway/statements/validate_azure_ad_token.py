@@ -11,13 +11,18 @@ from gateway.config.model import ENTRA_AUTHORITY
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import AUDIENCES, FAILED_VALIDATION, INBOUND, REQUIRED_CLAIMS
+from gateway.statements.common import (
+    AUDIENCES,
+    FAILED_VALIDATION,
+    INBOUND,
+    REQUIRED_CLAIMS,
+    child_texts,
+)
 from gateway.statements.compiling import CompileContext
 from gateway.statements.jwt_rules import (
     TokenRules,
     claim_rules,
     reject_decryption_keys,
-    texts,
     token_source,
 )
 from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSpec, TextSpec
@@ -29,11 +34,11 @@ SOURCE = "validate-azure-ad-token"
 def compile_validate_azure_ad_token(node: Node, context: CompileContext) -> Step:
     reject_decryption_keys(node)
     tenant = (context.literal(node.attr("tenant-id")) or "").strip()
-    clients = texts(node.child("client-application-ids"), "application-id", context)
+    clients = child_texts(node.child("client-application-ids"), "application-id", context)
     rules = TokenRules(
         source=SOURCE,
         token=token_source(node, context, "Authorization"),
-        audiences=texts(node.child("audiences"), "audience", context),
+        audiences=child_texts(node.child("audiences"), "audience", context),
         claims=claim_rules(node.child("required-claims"), context),
         **failure_settings(node, context),  # type: ignore[arg-type]
     )

@@ -12,6 +12,7 @@ from gateway.statements.common import (
     INBOUND,
     ISSUERS,
     REQUIRED_CLAIMS,
+    child_texts,
 )
 from gateway.statements.compiling import CompileContext
 from gateway.statements.jwt_rules import (
@@ -19,7 +20,6 @@ from gateway.statements.jwt_rules import (
     claim_rules,
     inline_key,
     reject_decryption_keys,
-    texts,
     token_source,
 )
 from gateway.statements.spec import (
@@ -76,8 +76,8 @@ def compile_validate_jwt(node: Node, context: CompileContext) -> Step:
         key_urls=[
             context.literal(c.attr("url")) or "" for c in node.children_named("openid-config")
         ],
-        audiences=texts(node.child("audiences"), "audience", context),
-        issuers=texts(node.child("issuers"), "issuer", context),
+        audiences=child_texts(node.child("audiences"), "audience", context),
+        issuers=child_texts(node.child("issuers"), "issuer", context),
         claims=claim_rules(node.child("required-claims"), context),
         require_expiration=context.literal(node.attr("require-expiration-time"), "true") == "true",
         require_signed=context.literal(node.attr("require-signed-tokens"), "true") == "true",

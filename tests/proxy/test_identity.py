@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from aiohttp import web
 
 from gateway.config.model import ConfigValue, Identity
 from gateway.proxy.identity import IdentityTokens
 from gateway.runtime.services import TokenUnavailable
 from tests.fakes.identity import IDENTITY_HEADER, make_app
+from tests.fakes.loopback import serve_app
 from tests.proxy.processes import fake_provider, fake_service, free_port, serving
 
 RESOURCE = "https://cognitiveservices.azure.com"
@@ -25,15 +25,8 @@ RESOURCE = "https://cognitiveservices.azure.com"
 
 @asynccontextmanager
 async def identity_service(lifetime: int = 3600) -> AsyncIterator[str]:
-    runner = web.AppRunner(make_app(lifetime))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(make_app(lifetime)) as url:
+        yield url
 
 
 def managed(url: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from gateway.proxy.side_calls import AiohttpSideCalls
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
+from tests.fakes.loopback import serve_app
 from tests.statements.test_message_steps import compile_policy, new_context
 
 
@@ -52,16 +53,9 @@ async def partner() -> AsyncIterator[Partner]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_app(app) as url:
+        state.url = url
         yield state
-    finally:
-        await runner.cleanup()
 
 
 def with_side_calls(context: RequestContext, allowed: tuple[str, ...] = ()) -> AiohttpSideCalls:

@@ -23,6 +23,7 @@ from gateway.proxy.jwks import JwksKeys
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
+from tests.fakes.loopback import serve_app
 from tests.statements.test_message_steps import compile_policy, new_context
 
 SECRET = b"a-shared-secret-of-32-bytes-long!"
@@ -200,15 +201,8 @@ async def provider(
     app = web.Application()
     app.router.add_get(f"/{tenant}/v2.0/.well-known/openid-configuration", configuration)
     app.router.add_get("/keys", keys)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", fetches
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url, fetches
 
 
 def ec_jwk(kid: str) -> dict[str, Any]:
