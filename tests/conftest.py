@@ -6,7 +6,7 @@ import os
 import sys
 import textwrap
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis import RedisCounters
+from tests.redis_servers import cluster, sentinel
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "apim-corpus"
@@ -72,3 +73,15 @@ def make_store(request: pytest.FixtureRequest) -> Callable[[], CounterStore]:
 @pytest.fixture
 def key() -> str:
     return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with cluster(tmp_path_factory.mktemp("cluster")) as members:
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{m.port}" for m in members)
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with sentinel(tmp_path_factory.mktemp("sentinel")) as found:
+        yield found.url

@@ -37,6 +37,8 @@ from gateway.config.reader import ReadResult, read_document
 from gateway.config.shapes import GATEWAY
 from gateway.diagnostics import Diagnostic, Location, Report
 from gateway.policy.suggest import nearest
+from gateway.stores.redis_urls import BadStoreUrl
+from gateway.stores.redis_urls import parse as parse_store_url
 
 _HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
 _STATUS_RANGE = re.compile(r"(\d{3})(?:-(\d{3}))?")
@@ -153,6 +155,7 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
             if limits.get("token-limit-mode") == "reserve-and-settle"
             else None
         ),
+        on_store_failure=limits.get("on-store-failure", "open"),
         allowed_urls=tuple((data.get("send-request") or {}).get("allowed-urls") or ()),
         identity=_identity(data.get("identity") or {}, base),
     )
@@ -313,6 +316,17 @@ class _Checker:
         for subscription in config.subscriptions.values():
             self.check_subscription(subscription)
         self.check_pool_cycles()
+        self.check_stores()
+
+    def check_stores(self) -> None:
+        """A store URL written in gateway.yaml must be one the gateway can connect with."""
+        for name, value in self.config.stores.items():
+            if value.is_reference or value.raw.strip() == "memory":
+                continue
+            try:
+                parse_store_url(value.raw.strip())
+            except BadStoreUrl as error:
+                self.report.error(self.at("stores", name), "invalid-value", str(error))
 
     def check_paths(self) -> None:
         seen: dict[str, str] = {}

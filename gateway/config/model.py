@@ -215,6 +215,7 @@ class GatewayConfig:
     # None: APIM's token-limit accounting; a number: reserve-and-settle, with this many output
     # tokens reserved for a request that sets no max tokens itself.
     reserved_output_tokens: int | None = None
+    on_store_failure: str = "open"  # what a limit does when its store is unreachable
     allowed_urls: tuple[str, ...] = ()  # prefixes send-request may call from an expression URL
     identity: Identity = field(default_factory=Identity)
 

@@ -293,6 +293,14 @@ LIMITS = Shape(
             default="apim",
         ),
         Field(
+            "on-store-failure",
+            "enum",
+            "When the counter store is unreachable, limits let calls through (open, with a "
+            "warning and the aigw.store_failures metric) or answer 503 (closed).",
+            choices=("open", "closed"),
+            default="open",
+        ),
+        Field(
             "reserved-output-tokens",
             "int",
             "reserve-and-settle: the output reserved for a request that sets no max tokens.",

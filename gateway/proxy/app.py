@@ -101,6 +101,7 @@ class Traffic:
             metrics=metrics,
             accounting=Accounting(config, metrics) if _has_llm_apis(config) else None,
             reserved_output_tokens=config.reserved_output_tokens,
+            on_store_failure=config.on_store_failure,
             side_calls=self.side_calls,
             samples=OperationSamples(config),
             tokens=self.tokens,

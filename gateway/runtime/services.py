@@ -82,6 +82,7 @@ class Services:
     # Token limits reserve prompt + output before forwarding (reserve-and-settle) when set:
     # the output tokens reserved for a request that names no maximum.
     reserved_output_tokens: int | None = None
+    on_store_failure: str = "open"  # limits whose store is unreachable: "open" or "closed"
     metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
     accounting: Accounting | None = None  # usage and cost of every LLM call
     side_calls: SideCalls | None = None

@@ -60,6 +60,15 @@ RETRY_AFTER_HEADER = AttributeSpec(
     "retry-after-header-name", expression=False, default="Retry-After"
 )
 
+ON_STORE_FAILURE = AttributeSpec(
+    "on-store-failure",
+    Kind.ENUM,
+    choices=("open", "closed"),
+    expression=False,
+    doc="Beyond APIM: when the counter store is unreachable, let calls through (open) or "
+    "answer 503 (closed). Default: gateway.yaml limits.on-store-failure (open).",
+)
+
 LIMIT_OUTPUTS = (
     RETRY_AFTER_HEADER,
     name_only("retry-after-variable-name"),

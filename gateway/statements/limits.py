@@ -37,18 +37,59 @@ def store_of(request: RequestContext) -> CounterStore:
     return request.services.counters or _LOCAL
 
 
-async def guarded(source: str, operation: Awaitable[Count]) -> Count | None:
-    """The store's answer, or None (let the request pass) when the store is unreachable."""
-    try:
-        return await operation
-    except StoreUnavailable as error:
+@dataclass(frozen=True, slots=True)
+class StoreGuard:
+    """What a limit does when its counter store cannot be reached.
+
+    Fail open (APIM's behaviour and the default) lets the call through; fail closed refuses it
+    with 503 until the store answers again. Either way the `aigw.store_failures` metric counts
+    it and the log says so once a minute. The statement's `on-store-failure` attribute decides,
+    else gateway.yaml's `limits.on-store-failure`.
+    """
+
+    source: str
+    mode: str | None = None  # "open" or "closed"; None: the gateway's setting
+
+    @classmethod
+    def of(cls, source: str, node: Node, context: CompileContext) -> StoreGuard:
+        return cls(source, context.literal(node.attr("on-store-failure")))
+
+    async def check(self, request: RequestContext, operation: Awaitable[Count]) -> Count | None:
+        """The store's answer; None (let the call pass) or a 503 when it is unreachable."""
+        try:
+            return await operation
+        except StoreUnavailable as error:
+            closed = (self.mode or request.services.on_store_failure) == "closed"
+            self._failed(request, "refused" if closed else "allowed", error)
+            if closed:
+                raise PolicyError(
+                    self.source,
+                    "CounterStoreUnavailable",
+                    "The limit cannot be checked: its counter store is unreachable.",
+                    status=503,
+                    headers=[("Retry-After", "1")],
+                ) from None
+            return None
+
+    async def count(self, request: RequestContext, operation: Awaitable[Count]) -> Count | None:
+        """Count after the call; when the store is unreachable the amount is lost (and said)."""
+        try:
+            return await operation
+        except StoreUnavailable as error:
+            self._failed(request, "uncounted", error)
+            return None
+
+    def _failed(self, request: RequestContext, outcome: str, error: StoreUnavailable) -> None:
+        metrics = request.services.metrics
+        if metrics is not None:
+            metrics.add("aigw", "store_failures", 1, {"statement": self.source, "outcome": outcome})
         global _last_warning
         if time.monotonic() - _last_warning > WARN_EVERY:  # one line a minute, not per request
             _last_warning = time.monotonic()
+            verb = "refuses" if outcome == "refused" else "lets through"
             log.warning(
-                "%s lets requests through: the counter store is unreachable (%s)", source, error
+                "%s %s requests: the counter store is unreachable (%s)", self.source, verb, error
             )
-        return None
 
 
 def whole_number(value: object, what: str, source: str, policy_id: str | None) -> int:
@@ -142,10 +183,14 @@ def now() -> float:
 class Quota:
     """Calls and/or kilobytes per window under one counter key (quota, quota-by-key)."""
 
-    source: str
+    guard: StoreGuard
     calls: int | None
     kilobytes: int | None
     window: Window
+
+    @property
+    def source(self) -> str:
+        return self.guard.source
 
     async def enforce(
         self,
@@ -168,15 +213,16 @@ class Quota:
                 operation = store.consume(
                     calls_key, amount(request), self.calls, self.window, now()
                 )
-                count = await guarded(self.source, operation)
+                count = await self.guard.check(request, operation)
                 if count is not None and not count.allowed:
                     raise quota_exceeded(self.source, "call volume", count)
             else:
-                count = await guarded(self.source, store.peek(calls_key, self.window, now()))
+                count = await self.guard.check(request, store.peek(calls_key, self.window, now()))
                 if count is not None and count.value >= self.calls:
                     raise quota_exceeded(self.source, "call volume", count)
         if self.kilobytes is not None:
-            count = await guarded(self.source, store.peek(bandwidth_key, self.window, now()))
+            operation = store.peek(bandwidth_key, self.window, now())
+            count = await self.guard.check(request, operation)
             if count is not None and count.value >= self.kilobytes:
                 raise quota_exceeded(self.source, "bandwidth", count)
 
@@ -185,11 +231,11 @@ class Quota:
                 return
             if self.calls is not None and not count_now and calls_key not in done.counted:
                 done.counted.add(calls_key)
-                await guarded(self.source, store.add(calls_key, amount(done), self.window, now()))
+                await self.guard.count(done, store.add(calls_key, amount(done), self.window, now()))
             if self.kilobytes is not None and bandwidth_key not in done.counted:
                 done.counted.add(bandwidth_key)
                 used = kilobytes(done)
-                await guarded(self.source, store.add(bandwidth_key, used, self.window, now()))
+                await self.guard.count(done, store.add(bandwidth_key, used, self.window, now()))
 
         if self.kilobytes is not None or not count_now:
             request.on_complete.append(count_when_done)

@@ -21,12 +21,13 @@ from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import (
     COUNTER_KEY,
     INBOUND,
+    ON_STORE_FAILURE,
     RETRY_AFTER_HEADER,
     name_only,
     rate_and_quota_check,
 )
 from gateway.statements.compiling import CompileContext, CompileFailure
-from gateway.statements.limits import guarded, now, seconds_left, store_of
+from gateway.statements.limits import StoreGuard, now, seconds_left, store_of
 from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
@@ -65,6 +66,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
     remaining_header = context.literal(node.attr("remaining-dollars-header-name"))
     remaining_variable = context.literal(node.attr("remaining-dollars-variable-name"))
     policy_id = node.attr_text("id")
+    guard = StoreGuard.of("llm-cost-limit", node, context)
 
     def refuse(count: Count, is_quota: bool) -> PolicyError:
         wait = seconds_left(count)
@@ -82,7 +84,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
         key = "cost:" + to_text(counter_key(request))
         store = store_of(request)
         for name, limit, window, is_quota in limits:
-            count = await guarded("llm-cost-limit", store.peek(f"{key}:{name}", window, now()))
+            count = await guard.check(request, store.peek(f"{key}:{name}", window, now()))
             if count is not None and count.value >= limit:
                 raise refuse(count, is_quota)
 
@@ -93,9 +95,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
             nanos = int(Decimal(str(cost)) * NANO)
             lowest: float | None = None
             for name, limit, window, _ in limits:
-                count = await guarded(
-                    "llm-cost-limit", store.add(f"{key}:{name}", nanos, window, now())
-                )
+                count = await guard.count(done, store.add(f"{key}:{name}", nanos, window, now()))
                 if count is not None:
                     left = max(limit - count.value, 0) / 1e9
                     lowest = left if lowest is None else min(lowest, left)
@@ -129,6 +129,7 @@ SPEC = StatementSpec(
         RETRY_AFTER_HEADER,
         name_only("remaining-dollars-header-name"),
         name_only("remaining-dollars-variable-name"),
+        ON_STORE_FAILURE,
     ),
     check=check,
     compile=compile_llm_cost_limit,

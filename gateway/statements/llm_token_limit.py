@@ -27,12 +27,13 @@ from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import (
     COUNTER_KEY,
     INBOUND,
+    ON_STORE_FAILURE,
     RETRY_AFTER_HEADER,
     name_only,
     rate_and_quota_check,
 )
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import guarded, now, seconds_left, store_of, whole_number
+from gateway.statements.limits import StoreGuard, now, seconds_left, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import prompt_tokens
@@ -69,6 +70,7 @@ class TokenLimit:
     def __init__(self, node: Node, context: CompileContext) -> None:
         name = context.literal
         self.source = node.tag
+        self.guard = StoreGuard.of(node.tag, node, context)
         self.policy_id = node.attr_text("id")
         self.counter_key = context.value(node.attr("counter-key"), "")
         self.per_minute = context.value(node.attr("tokens-per-minute"))
@@ -137,15 +139,15 @@ class TokenLimit:
                 )
             else:  # APIM without estimation: refuse only once the limit is used up
                 operation = store.peek(counter.name, counter.window, now())
-            count = await guarded(self.source, operation)
+            count = await self.guard.check(request, operation)
             if count is None:
                 continue
             if (estimated and not count.allowed) or (
                 not estimated and count.value >= counter.limit
             ):
                 for given_back in taken:  # return what this refused call took from the others
-                    await guarded(
-                        self.source,
+                    await self.guard.count(
+                        request,
                         store.add(given_back.name, -estimated, given_back.window, now()),
                     )
                 raise self.refuse(request, count, counter)
@@ -160,7 +162,7 @@ class TokenLimit:
             used = usage.total if usage is not None else estimated
             for counter in counters:
                 operation = store.add(counter.name, used - estimated, counter.window, now())
-                count = await guarded(self.source, operation)
+                count = await self.guard.count(done, operation)
                 if count is not None:
                     _report(
                         done, counter.variable, counter.header, max(counter.limit - count.value, 0)
@@ -257,6 +259,7 @@ SPEC = StatementSpec(
         name_only("remaining-tokens-variable-name"),
         name_only("tokens-consumed-header-name"),
         name_only("tokens-consumed-variable-name"),
+        ON_STORE_FAILURE,
     ),
     check=check,
     compile=compile_token_limit,

@@ -6,9 +6,9 @@ from gateway.diagnostics import Report
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND
+from gateway.statements.common import INBOUND, ON_STORE_FAILURE
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import Quota, instance_id, matches, scoped_elements
+from gateway.statements.limits import Quota, StoreGuard, instance_id, matches, scoped_elements
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -52,10 +52,11 @@ def _limit(name: str, *, children: tuple[ChildSpec, ...] = ()) -> ChildSpec:
 
 def compile_quota(node: Node, context: CompileContext) -> Step:
     prefix = f"quota:{instance_id(node)}"
+    guard = StoreGuard.of("quota", node, context)
     quotas = [
         (
             Quota(
-                "quota",
+                guard,
                 optional_integer(element, "calls", context),
                 optional_integer(element, "bandwidth", context),
                 Window(
@@ -102,7 +103,7 @@ SPEC = StatementSpec(
     sections=INBOUND,
     scopes=frozenset({Scope.PRODUCT}),
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
-    attributes=(POLICY_ID, CALLS, BANDWIDTH, RENEWAL_PERIOD),
+    attributes=(POLICY_ID, CALLS, BANDWIDTH, RENEWAL_PERIOD, ON_STORE_FAILURE),
     children=(_limit("api", children=(_limit("operation"),)),),
     check=check,
     compile=compile_quota,

@@ -12,9 +12,9 @@ from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND
+from gateway.statements.common import COUNTER_KEY, INBOUND, ON_STORE_FAILURE
 from gateway.statements.compiling import CompileContext, CompileFailure
-from gateway.statements.limits import Quota, whole_number
+from gateway.statements.limits import Quota, StoreGuard, whole_number
 from gateway.statements.quota import BANDWIDTH, CALLS, check, optional_integer
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
@@ -40,7 +40,7 @@ def period_origin(node: Node, context: CompileContext) -> float:
 
 def compile_quota_by_key(node: Node, context: CompileContext) -> Step:
     quota = Quota(
-        SOURCE,
+        StoreGuard.of(SOURCE, node, context),
         optional_integer(node, "calls", context),
         optional_integer(node, "bandwidth", context),
         Window(context.integer(node.attr("renewal-period"), 0), period_origin(node, context)),
@@ -76,6 +76,7 @@ SPEC = StatementSpec(
         AttributeSpec("increment-condition", Kind.BOOL),
         AttributeSpec("increment-count", Kind.INT, default="1", minimum=0),
         AttributeSpec("first-period-start", default="0001-01-01T00:00:00Z", expression=False),
+        ON_STORE_FAILURE,
     ),
     check=check,
     compile=compile_quota_by_key,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, LIMIT_OUTPUTS
+from gateway.statements.common import INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
 from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import (
     LimitOutputs,
-    guarded,
+    StoreGuard,
     instance_id,
     matches,
     now,
@@ -58,6 +58,7 @@ def compile_rate_limit(node: Node, context: CompileContext) -> Step:
         if element.attr("calls") is not None
     ]
     outputs = LimitOutputs.of(node, context)
+    guard = StoreGuard.of(SOURCE, node, context)
 
     async def rate_limit(request: RequestContext) -> LocalReply | None:
         subscription = request.model.Subscription
@@ -68,7 +69,7 @@ def compile_rate_limit(node: Node, context: CompileContext) -> Step:
             if not matches(request, apis, operations):
                 continue
             key = f"{name}:{subscription.Id}"
-            count = await guarded(SOURCE, store.consume(key, 1, calls, window, now()))
+            count = await guard.check(request, store.consume(key, 1, calls, window, now()))
             if count is None:
                 continue
             if not count.allowed:
@@ -86,7 +87,7 @@ SPEC = StatementSpec(
     sections=INBOUND,
     scopes=frozenset({Scope.PRODUCT, Scope.API, Scope.OPERATION}),
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
-    attributes=(POLICY_ID, CALLS, RENEWAL_PERIOD, *LIMIT_OUTPUTS),
+    attributes=(POLICY_ID, CALLS, RENEWAL_PERIOD, *LIMIT_OUTPUTS, ON_STORE_FAILURE),
     children=(_limit("api", children=(_limit("operation"),)),),
     compile=compile_rate_limit,
 )

@@ -12,9 +12,9 @@ from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS
+from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import LimitOutputs, guarded, now, store_of, whole_number
+from gateway.statements.limits import LimitOutputs, StoreGuard, now, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
 
@@ -31,6 +31,7 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
     amount = context.value(count_value, "1")
     outputs = LimitOutputs.of(node, context)
     policy_id = node.attr_text("id")
+    guard = StoreGuard.of(SOURCE, node, context)
 
     async def rate_limit_by_key(request: RequestContext) -> LocalReply | None:
         limit = whole_number(calls(request), "calls", SOURCE, policy_id)
@@ -38,14 +39,14 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
         key = "rate:" + to_text(counter_key(request))
         store = store_of(request)
         if deferred:
-            count = await guarded(SOURCE, store.peek(key, window, now()))
+            count = await guard.check(request, store.peek(key, window, now()))
             if count is not None and count.value >= limit:
                 raise outputs.rate_exceeded(request, SOURCE, count)
 
             async def count_when_done(done: RequestContext) -> None:
                 if condition(done):
                     add = whole_number(amount(done), "increment-count", SOURCE, policy_id)
-                    await guarded(SOURCE, store.add(key, add, window, now()))
+                    await guard.count(done, store.add(key, add, window, now()))
 
             request.on_complete.append(count_when_done)
             outputs.passed(request, limit, count.value if count is not None else 0)
@@ -53,7 +54,7 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
         if not condition(request):
             return None
         add = whole_number(amount(request), "increment-count", SOURCE, policy_id)
-        count = await guarded(SOURCE, store.consume(key, add, limit, window, now()))
+        count = await guard.check(request, store.consume(key, add, limit, window, now()))
         if count is None:
             return None
         if not count.allowed:
@@ -76,6 +77,7 @@ SPEC = StatementSpec(
         AttributeSpec("increment-condition", Kind.BOOL),
         AttributeSpec("increment-count", Kind.INT, default="1", minimum=0),
         *LIMIT_OUTPUTS,
+        ON_STORE_FAILURE,
     ),
     compile=compile_rate_limit_by_key,
 )

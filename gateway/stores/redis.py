@@ -2,17 +2,23 @@
 
 Each operation is one Lua script run (one round trip) that reads, maybe adds, and sets the
 key's expiry to the window's end, atomically. Keys carry a `{hash tag}` so a script touches one
-Redis Cluster slot.
+Redis Cluster slot. The same code runs on one server, a Redis Cluster, or a Sentinel-managed
+master (see `redis_urls`).
+
+When Redis cannot be reached, every operation raises `StoreUnavailable` at once for a second
+(`RETRY_AFTER`) instead of making each request wait for a connect timeout; the next operation
+after that tries Redis again, so the gateway recovers by itself when Redis returns.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.stores.counters import Count, StoreUnavailable, Window, window_key
+from gateway.stores.redis_urls import redis_client
 
 # KEYS[1] counter; ARGV: amount, limit (-1: none), milliseconds until the window ends ('inf').
 # Returns {added (1/0), value}.
@@ -32,15 +38,19 @@ end
 return {1, value}
 """
 
+RETRY_AFTER = 1.0  # seconds of failing fast after Redis could not be reached
+
 
 class RedisCounters:
     def __init__(self, url: str) -> None:
-        self._client = aioredis.Redis.from_url(
-            url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
-        )
+        self._client = redis_client(url)
         self._script = self._client.register_script(SCRIPT)
+        self._down_until = 0.0  # monotonic time before which Redis is not tried again
+        self._last_error = ""
 
     async def _run(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
+        if self._down_until and time.monotonic() < self._down_until:
+            raise StoreUnavailable(f"Redis: {self._last_error} (retrying within a second)")
         start, end = window.bounds(now)
         # Relative to the caller's clock, plus a second of slack for clocks between replicas.
         expiry = "inf" if math.isinf(end) else str(int((end - now) * 1000) + 1000)
@@ -48,8 +58,11 @@ class RedisCounters:
             added, value = await self._script(
                 keys=[window_key(key, window, start)], args=[amount, limit, expiry]
             )
-        except (RedisError, OSError) as error:
-            raise StoreUnavailable(f"Redis: {error}") from None
+        except (RedisError, RedisClusterException, OSError) as error:
+            self._last_error = str(error) or type(error).__name__
+            self._down_until = time.monotonic() + RETRY_AFTER
+            raise StoreUnavailable(f"Redis: {self._last_error}") from None
+        self._down_until = 0.0
         left = math.inf if math.isinf(end) else max(end - now, 0.0)
         return Count(bool(added), int(value), left)
 

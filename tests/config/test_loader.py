@@ -117,6 +117,18 @@ MISTAKES = [
         "all-apis, product/<id> or api/<id>",
     ),
     ("apis:\n  a: {path: x}\n  b: {path: x}\n", "duplicate-path", (3, 13), "its own path"),
+    (
+        "apis:\n  a: {path: x}\nstores:\n  default: redis+sentinel://10.0.0.1:26379\n",
+        "invalid-value",
+        (4, 12),
+        "name the Sentinel service",
+    ),
+    (
+        "apis:\n  a: {path: x}\nstores:\n  default: mongodb://10.0.0.1\n",
+        "invalid-value",
+        (4, 12),
+        "redis+cluster://",
+    ),
     ("apis:\n  a: {path: x}\n  a: {path: y}\n", "duplicate-key", (3, 3), "declared twice"),
     (
         "apis:\n  a: {path: x}\nbackends:\n  p: {pool: {services: [{backend: q}]}}\n"

@@ -10,17 +10,25 @@ from pathlib import Path
 
 import httpx
 import openai
+import pytest
 
 from tests.conftest import REDIS_URL, require_redis
 from tests.proxy.processes import fake_provider, free_port, serving
 
 
-def test_two_replicas_share_one_rate_limit(tmp_path: Path) -> None:
-    require_redis()
+@pytest.mark.parametrize("topology", ["redis", "redis_cluster", "redis_sentinel"])
+def test_two_replicas_share_one_rate_limit(
+    tmp_path: Path, topology: str, request: pytest.FixtureRequest
+) -> None:
+    if topology == "redis":
+        require_redis()
+        url = REDIS_URL
+    else:
+        url = request.getfixturevalue(topology + "_url")
     key = f"replicas-{uuid.uuid4().hex}"
     (tmp_path / "gateway.yaml").write_text(
         f"""
-stores: {{default: "{REDIS_URL}"}}
+stores: {{default: "{url}"}}
 apis:
   llm: {{path: llm, style: openai, subscription-required: false}}
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -24,6 +25,7 @@ from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply, PolicyError
 from gateway.stores.counters import CounterStore
+from gateway.telemetry.metrics import Metrics
 from tests.statements.test_message_steps import compile_policy
 
 
@@ -207,12 +209,67 @@ def test_quota_per_subscription(make_store: Callable[[], CounterStore], key: str
     assert statuses(policy, [request_for(store, key), request_for(store, key)]) == [200, 403]
 
 
-def test_an_unreachable_store_lets_requests_through() -> None:
+def unreachable_request(on_store_failure: str, metrics: Metrics | None = None) -> RequestContext:
     from gateway.stores.redis import RedisCounters
 
-    store = RedisCounters("redis://127.0.0.1:1/0")
+    request = request_for(RedisCounters("redis://127.0.0.1:1/0"))
+    request.services = Services(
+        counters=request.services.counters, metrics=metrics, on_store_failure=on_store_failure
+    )
+    return request
+
+
+def test_an_unreachable_store_lets_requests_through_and_counts_them_in_a_metric() -> None:
+    metrics = Metrics()
     policy = by_key('<rate-limit-by-key calls="1" renewal-period="60" counter-key="k" />', "")
-    assert statuses(policy, [request_for(store) for _ in range(3)]) == [200, 200, 200]
+    requests = [unreachable_request("open", metrics) for _ in range(3)]
+    assert statuses(policy, requests) == [200, 200, 200]
+    text = metrics.prometheus_text().decode()
+    series = re.search(r"aigw_store_failures_total\{([^}]*)\} (\S+)", text)
+    assert series is not None and series.group(2) == "3.0"
+    assert 'outcome="allowed"' in series.group(1)
+    assert 'statement="rate-limit-by-key"' in series.group(1)
+
+
+@pytest.mark.parametrize(
+    ("statement", "gateway_setting", "expected"),
+    [
+        ('<rate-limit-by-key calls="1" renewal-period="60" counter-key="k" />', "closed", 503),
+        (
+            '<rate-limit-by-key calls="1" renewal-period="60" counter-key="k" '
+            'on-store-failure="open" />',
+            "closed",
+            200,
+        ),
+        (
+            '<quota-by-key calls="1" renewal-period="0" counter-key="k" '
+            'on-store-failure="closed" />',
+            "open",
+            503,
+        ),
+        (
+            '<llm-token-limit counter-key="k" tokens-per-minute="10" '
+            'estimate-prompt-tokens="false" on-store-failure="closed" />',
+            "open",
+            503,
+        ),
+        (
+            '<llm-cost-limit counter-key="k" dollar-quota="1" dollar-quota-period="Daily" />',
+            "closed",
+            503,
+        ),
+    ],
+)
+def test_a_limit_that_fails_closed_answers_503_while_the_store_is_away(
+    statement: str, gateway_setting: str, expected: int
+) -> None:
+    policy = by_key(statement, "")
+    request = unreachable_request(gateway_setting)
+    reply = asyncio.run(call(policy, request))
+    assert (reply.status if reply is not None else 200) == expected
+    if reply is not None:
+        assert ("Retry-After", "1") in reply.headers
+        assert b"counter store is unreachable" in reply.body
 
 
 def test_a_non_numeric_calls_expression_fails_the_request() -> None:
