@@ -155,10 +155,12 @@ class Traffic:
         try:
             reply = await self.handle(request)
         except BodyTooLarge:
-            reply = self.too_large()
+            reply = self.refused(request, self.too_large())
         except Exception:  # the promise: an answer in APIM's shape, never a traceback
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
+            if self.access_log is not None:
+                self.access_log.write_refused(request, 500, request.started)
             return JSONResponse(
                 {
                     "statusCode": 500,
@@ -178,7 +180,9 @@ class Traffic:
     async def handle(self, request: Incoming) -> LocalReply | Streamed:
         found = self.router.match(request.method, request.path)
         if isinstance(found, RouteMiss):
-            return await self.preflight(request, found) or self.route_miss(found)
+            return await self.preflight(request, found) or self.refused(
+                request, self.route_miss(found), found.api
+            )
         api = self.config.apis[found.api]
         key = self.admission.key_from(api, request.headers, request.first_query_values)
         admitted = self.admission.admit(api.id, key)
@@ -187,12 +191,13 @@ class Traffic:
             challenge = (
                 f'AzureApiManagementKey realm="{realm}",name="{api.key_header}",type="header"'
             )
-            return error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
+            denied = error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
+            return self.refused(request, denied, api.id)
         policy = self.policies[Target(api.id, found.operation, admitted.product)]
         length = request.headers.get("content-length", "")
         size = int(length) if length.isdigit() else None
         if size is not None and size > self.max_body:
-            return self.too_large(api.style)
+            return self.refused(request, self.too_large(api.style), api.id)
         body = stream = None
         # A policy that may read the body, or a small body, is read whole; a large one that no
         # policy reads streams to the backend as it arrives.
@@ -288,7 +293,16 @@ class Traffic:
         api = self.config.apis[found.api]
         context = self.context(request, api, found, Admitted(None, None), None, None)
         context.preflight = True
-        return await policy.preflight.run(context) or LocalReply(200, "OK")
+        reply = await policy.preflight.run(context) or LocalReply(200, "OK")
+        if self.access_log is not None:
+            self.access_log.write(context, reply.status)
+        return reply
+
+    def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
+        """`reply`, answered before any policy ran; logged as such."""
+        if self.access_log is not None:
+            self.access_log.write_refused(request, reply.status, request.started, api)
+        return reply
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []

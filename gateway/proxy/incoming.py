@@ -7,6 +7,7 @@ and each is computed exactly once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
@@ -16,9 +17,10 @@ from gateway.proxy.limits import BodyTooLarge
 
 
 class Incoming:
-    __slots__ = ("headers", "lines", "method", "path", "query", "receive", "scope")
+    __slots__ = ("headers", "lines", "method", "path", "query", "receive", "scope", "started")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.started = time.time()
         self.scope = scope
         self.receive = receive
         self.method: str = scope["method"]

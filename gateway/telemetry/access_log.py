@@ -1,7 +1,9 @@
 """The access log: one JSON object per request, on standard output.
 
 Written when the answer is complete (a stream's after its last chunk), so it carries the
-provider's usage and the call's cost. It names the subscription, never its key, and the
+provider's usage and the call's cost. A request answered before any policy ran (no route,
+wrong method, no valid key, body too large, a CORS preflight, an internal error) gets a line
+too, with what is known of it. It names the subscription, never its key, and the
 path without the query (where a key may travel); prompt and answer text are never logged.
 """
 
@@ -11,10 +13,14 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway.runtime.context import RequestContext
+
+if TYPE_CHECKING:
+    from gateway.proxy.incoming import Incoming
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -53,6 +59,26 @@ class AccessLog:
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        self._queue(entry)
+
+    def write_refused(
+        self, request: Incoming, status: int, started: float, api: str | None = None
+    ) -> None:
+        """A request answered before it had a context: no route, no key, too large..."""
+        self._queue(
+            {
+                "time": round(started, 3),
+                "request_id": str(uuid.uuid4()),
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": round((time.time() - started) * 1000, 3),
+                "api": api,
+                "client_ip": request.client_ip,
+            }
+        )
+
+    def _queue(self, entry: dict[str, Any]) -> None:
         self.pending.append(_encode(entry))
         if len(self.pending) >= FLUSH_LINES:
             self.flush()

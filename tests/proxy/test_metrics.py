@@ -111,11 +111,15 @@ pricing:
             client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/llm", api_key="secret-key-1")
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
             httpx.get(f"http://127.0.0.1:{port}/llm/models?subscription-key=secret-key-1")
+            # Answered before any policy: a wrong key, an unknown path, a wrong method.
+            httpx.get(f"http://127.0.0.1:{port}/llm/models?subscription-key=secret-key-2")
+            httpx.get(f"http://127.0.0.1:{port}/nowhere")
+            httpx.put(f"http://127.0.0.1:{port}/llm/chat/completions")
         finally:
             stop(server)
         output = output_of(server)
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    chat, models = lines
+    chat, models, wrong_key, nowhere, wrong_method = lines
     assert (chat["status"], chat["api"], chat["operation"]) == (
         200,
         "llm",
@@ -128,4 +132,9 @@ pricing:
     )
     assert chat["cost"] == 12 / 1_000_000 and chat["model"] == "m"
     assert models["path"] == "/llm/models" and models["operation"] == "Models_List"
-    assert "secret-key-1" not in output  # neither the header nor the query parameter
+    assert (wrong_key["status"], wrong_key["api"], wrong_key["path"]) == (401, "llm", "/llm/models")
+    assert (nowhere["status"], nowhere["api"]) == (404, None)
+    assert (wrong_method["status"], wrong_method["method"]) == (405, "PUT")
+    assert all(line["request_id"] and line["client_ip"] == "127.0.0.1" for line in lines)
+    # Neither key is written, from the header or from the query.
+    assert "secret-key-1" not in output and "secret-key-2" not in output
