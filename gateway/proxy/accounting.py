@@ -12,11 +12,12 @@ and `llm-cost` (dollars, as a float; absent when the model has no price row).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from gateway.config.model import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.telemetry.metrics import Metrics
-from gateway.tokens.prices import PriceTable
+from gateway.tokens.prices import Price, PriceTable
 from gateway.tokens.usage import answer_usage
 
 
@@ -37,14 +38,24 @@ class Accounting:
         variables["llm-prompt-tokens"] = usage.prompt
         variables["llm-completion-tokens"] = usage.completion
         variables["llm-total-tokens"] = usage.total
-        provider = self.providers.get(context.backend or "") or self._style_provider(context)
-        price = self.prices.find(provider, model)
+        price = self._price(context, model)
         if price is None:
             return
         cost = price.cost(usage)
         variables["llm-cost"] = float(cost)
         if self.metrics is not None:
             self.metrics.add("aigw", "Cost", float(cost), _dimensions(context, model))
+
+    def ceiling(
+        self, context: RequestContext, model: str, prompt: int, output: int
+    ) -> Decimal | None:
+        """The most a call to `model` can cost, before it is sent (None: no price for it)."""
+        price = self._price(context, model)
+        return price.ceiling(prompt, output) if price is not None else None
+
+    def _price(self, context: RequestContext, model: str) -> Price | None:
+        provider = self.providers.get(context.backend or "") or self._style_provider(context)
+        return self.prices.find(provider, model)
 
     def _style_provider(self, context: RequestContext) -> str:
         style = self.styles.get(context.model.Api.Id, "openai")

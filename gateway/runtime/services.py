@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -58,6 +59,12 @@ class Accounting(Protocol):
     """Usage and cost of each LLM call, once its answer is complete."""
 
     def account(self, context: RequestContext) -> None: ...
+
+    def ceiling(
+        self, context: RequestContext, model: str, prompt: int, output: int
+    ) -> Decimal | None:
+        """The most a call can cost in dollars (None when the model has no price)."""
+        ...
 
     async def account_stream(self, context: RequestContext) -> None: ...
 

@@ -5,6 +5,12 @@ same. Spend is each call's real cost (the price table applied to the provider's 
 counted when the answer is complete; like APIM's token limits without estimation, a call is
 refused once earlier calls have spent the limit.
 
+With gateway.yaml's `limits.token-limit-mode: reserve-and-settle`, each call first reserves
+the most it can cost (its prompt, counted offline, at the dearest input rate plus its output
+cap at the dearest output rate) and settles to its real cost when the answer is complete, so
+concurrent calls on any number of replicas cannot spend past the limit. A model with no price
+row cannot be reserved for and is counted after the fact.
+
     <llm-cost-limit counter-key="@(context.Subscription.Id)" dollars-per-minute="0.50"
         dollar-quota="100" dollar-quota-period="Monthly"
         remaining-dollars-header-name="x-budget-left" />
@@ -28,9 +34,16 @@ from gateway.statements.common import (
 )
 from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.limits import StoreGuard, now, seconds_left, store_of
-from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
+from gateway.statements.llm_token_limit import (
+    MINUTE,
+    QUOTA_WINDOWS,
+    output_cap,
+    request_json,
+    request_model,
+)
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
+from gateway.tokens.tokenizer import prompt_tokens
 
 NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
 
@@ -80,19 +93,49 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
             "llm-cost-limit", reason, message, status=status, headers=headers, policy_id=policy_id
         )
 
+    async def reserve(request: RequestContext, key: str) -> int:
+        """Take the call's most possible cost from every limit (0: no reservation made)."""
+        reserve_output = request.services.reserved_output_tokens
+        accounting = request.services.accounting
+        if reserve_output is None or accounting is None:
+            return 0
+        body = request_json(request)
+        model = request_model(request, body)
+        prompt = prompt_tokens(body, model)
+        ceiling = accounting.ceiling(request, model, prompt, output_cap(body, reserve_output))
+        if ceiling is None:
+            return 0
+        nanos = int(ceiling * NANO)
+        store = store_of(request)
+        taken: list[tuple[str, Window]] = []
+        for name, limit, window, is_quota in limits:
+            operation = store.consume(f"{key}:{name}", nanos, limit, window, now())
+            count = await guard.check(request, operation)
+            if count is not None and not count.allowed:
+                for counter, counter_window in taken:  # give back what this call took
+                    await guard.count(request, store.add(counter, -nanos, counter_window, now()))
+                raise refuse(count, is_quota)
+            taken.append((f"{key}:{name}", window))
+        return nanos
+
     async def llm_cost_limit(request: RequestContext) -> LocalReply | None:
         key = "cost:" + to_text(counter_key(request))
         store = store_of(request)
-        for name, limit, window, is_quota in limits:
-            count = await guard.check(request, store.peek(f"{key}:{name}", window, now()))
-            if count is not None and count.value >= limit:
-                raise refuse(count, is_quota)
+        reserved = await reserve(request, key)
+        if not reserved:
+            for name, limit, window, is_quota in limits:
+                count = await guard.check(request, store.peek(f"{key}:{name}", window, now()))
+                if count is not None and count.value >= limit:
+                    raise refuse(count, is_quota)
 
         async def spend(done: RequestContext) -> None:
             cost = done.variables.get("llm-cost")
-            if not isinstance(cost, float):
+            if isinstance(cost, float):
+                nanos = int(Decimal(str(cost)) * NANO) - reserved
+            elif reserved:
+                nanos = 0  # the real cost is unknown: the reservation stands
+            else:
                 return  # no usage or no price: nothing to count
-            nanos = int(Decimal(str(cost)) * NANO)
             lowest: float | None = None
             for name, limit, window, _ in limits:
                 count = await guard.count(done, store.add(f"{key}:{name}", nanos, window, now()))
@@ -133,4 +176,5 @@ SPEC = StatementSpec(
     ),
     check=check,
     compile=compile_llm_cost_limit,
+    reads_request_body=True,  # reserve-and-settle counts the prompt
 )

@@ -121,13 +121,13 @@ class TokenLimit:
 
     async def check(self, request: RequestContext) -> LocalReply | None:
         counters = self.counters(request)
-        body = _request_json(request)
+        body = request_json(request)
         streamed = bool(body.get("stream"))
         if streamed:
             ask_for_stream_usage(request, body)
         reserve_output = request.services.reserved_output_tokens
         estimating = self.estimate(request) or streamed or reserve_output is not None
-        estimated = prompt_tokens(body, _model(request, body)) if estimating else 0
+        estimated = prompt_tokens(body, request_model(request, body)) if estimating else 0
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)
         store = store_of(request)
@@ -212,7 +212,7 @@ def _openai_style(request: RequestContext) -> bool:
     return not request.model.Operation.Id.startswith("Messages_")
 
 
-def _request_json(request: RequestContext) -> dict[str, object]:
+def request_json(request: RequestContext) -> dict[str, object]:
     body = request.model.Request.Body
     if body is None:
         return {}
@@ -223,7 +223,7 @@ def _request_json(request: RequestContext) -> dict[str, object]:
     return document if isinstance(document, dict) else {}
 
 
-def _model(request: RequestContext, body: dict[str, object]) -> str:
+def request_model(request: RequestContext, body: dict[str, object]) -> str:
     """The model: the body's, else the Azure deployment the URL names."""
     model = body.get("model")
     if isinstance(model, str) and model:

@@ -43,6 +43,12 @@ class Price:
         )
         return dollars / MILLION
 
+    def ceiling(self, prompt: int, output: int) -> Decimal:
+        """The most `prompt` and `output` tokens can cost, at the dearest rate of each kind."""
+        prompt_rate = max(self.input, _or(self.cache_write, self.input))
+        output_rate = max(self.output, _or(self.reasoning, self.output))
+        return (prompt * prompt_rate + output * output_rate) / MILLION
+
 
 def _or(price: Decimal | None, fallback: Decimal) -> Decimal:
     return fallback if price is None else price

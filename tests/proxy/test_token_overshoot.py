@@ -1,8 +1,9 @@
-"""Token limits under concurrent load on two gateway processes sharing Redis.
+"""Token and cost limits under concurrent load on two gateway processes sharing Redis.
 
 APIM's accounting counts a call when its answer arrives, so calls already in flight when the
 limit is reached get through: the overshoot is bounded by them. reserve-and-settle reserves
-each call's prompt and output cap first, so the tokens admitted never pass the limit.
+each call's prompt and output cap (or their most possible cost) first, so what is admitted
+never passes the limit.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ LIMIT = 120  # tokens per minute
 PER_CALL = 12  # the fake provider's usage: 5 prompt + 7 completion
 CALLS = 48
 CONCURRENCY = 16
+TOKEN_LIMIT = f"""<llm-token-limit counter-key="KEY" tokens-per-minute="{LIMIT}"
+    estimate-prompt-tokens="false" />"""
+# $1,000 per million tokens: each call costs $0.012, so $0.12 a minute is LIMIT tokens.
+COST_LIMIT = """<llm-cost-limit counter-key="KEY" dollars-per-minute="0.12" />"""
 
 
-def admitted_tokens(tmp_path: Path, mode: str) -> int:
+def admitted_tokens(tmp_path: Path, mode: str, statement: str) -> int:
     key = f"overshoot-{uuid.uuid4().hex}"
     provider_port = free_port()
     (tmp_path / "gateway.yaml").write_text(
@@ -35,14 +40,13 @@ backends:
   fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
 apis:
   llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+pricing:
+  - {{provider: openai-compatible, model: slow, input: 1000, output: 1000}}
 """
     )
     (tmp_path / "apis").mkdir(exist_ok=True)
     (tmp_path / "apis" / "llm.xml").write_text(
-        f"""<policies><inbound><base />
-            <llm-token-limit counter-key="{key}" tokens-per-minute="{LIMIT}"
-                estimate-prompt-tokens="false" />
-        </inbound></policies>"""
+        f"""<policies><inbound><base />{statement.replace("KEY", key)}</inbound></policies>"""
     )
     body = {"model": "slow", "max_tokens": 7, "messages": [{"role": "user", "content": "hi"}]}
     with (
@@ -58,13 +62,16 @@ apis:
 
 
 @pytest.mark.parametrize("mode", ["apim", "reserve-and-settle"])
+@pytest.mark.parametrize("statement", [TOKEN_LIMIT, COST_LIMIT], ids=["tokens", "cost"])
 def test_overshoot_is_bounded_by_calls_in_flight_and_none_when_reserving(
-    tmp_path: Path, mode: str
+    tmp_path: Path, mode: str, statement: str
 ) -> None:
     require_redis()
-    admitted = admitted_tokens(tmp_path, mode)
+    admitted = admitted_tokens(tmp_path, mode, statement)
     overshoot = max(admitted - LIMIT, 0)
-    print(f"\n{mode}: {admitted} tokens admitted against a limit of {LIMIT}: overshoot {overshoot}")
+    print(
+        f"\n{mode} {statement.split()[0]}: {admitted} tokens admitted, limit {LIMIT}: +{overshoot}"
+    )
     if mode == "apim":
         assert admitted >= LIMIT  # the limit was reached
         assert overshoot <= CONCURRENCY * PER_CALL  # only calls already in flight got through

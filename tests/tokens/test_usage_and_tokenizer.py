@@ -123,3 +123,6 @@ def test_cost_prices_each_kind_of_token_exactly() -> None:
     own = PriceTable((PriceRow("openai", "gpt-4o-mini", input=1, output=2, date="2026-12-01"),))
     override = own.find("openai", "gpt-4o-mini")
     assert override is not None and override.cost(Usage(prompt=1_000_000)) == Decimal(1)
+    # The most a call can cost (reserve-and-settle): each kind at its dearest rate.
+    assert sonnet.ceiling(1000, 100) == Decimal("0.00525")  # 1000 x 3.75 + 100 x 15
+    assert mini.ceiling(1000, 100) == Decimal("0.00021")  # 1000 x 0.15 + 100 x 0.60
