@@ -12,9 +12,12 @@ after that tries Redis again, so the gateway recovers by itself when Redis retur
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.stores.counters import Count, StoreUnavailable, Window, window_key
@@ -38,6 +41,8 @@ end
 return {1, value}
 """
 
+log = logging.getLogger("aigw.stores")
+
 RETRY_AFTER = 1.0  # seconds of failing fast after Redis could not be reached
 
 
@@ -47,6 +52,16 @@ class RedisCounters:
         self._script = self._client.register_script(SCRIPT)
         self._down_until = 0.0  # monotonic time before which Redis is not tried again
         self._last_error = ""
+        # A Cluster client learns the slot map on first use; concurrent first commands racing
+        # to do it can break a connection (redis-py 8), so it is learnt once, under a lock.
+        self._ready = not isinstance(self._client, RedisCluster)
+        self._learning = asyncio.Lock()
+
+    async def _learn_cluster(self) -> None:
+        async with self._learning:
+            if not self._ready:
+                await self._client.initialize()
+                self._ready = True
 
     async def _run(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
         if self._down_until and time.monotonic() < self._down_until:
@@ -55,10 +70,14 @@ class RedisCounters:
         # Relative to the caller's clock, plus a second of slack for clocks between replicas.
         expiry = "inf" if math.isinf(end) else str(int((end - now) * 1000) + 1000)
         try:
+            if not self._ready:
+                await self._learn_cluster()
             added, value = await self._script(
                 keys=[window_key(key, window, start)], args=[amount, limit, expiry]
             )
-        except (RedisError, RedisClusterException, OSError) as error:
+        except Exception as error:
+            if not isinstance(error, RedisError | RedisClusterException | OSError):
+                log.warning("the Redis client failed unexpectedly: %r", error)
             self._last_error = str(error) or type(error).__name__
             self._down_until = time.monotonic() + RETRY_AFTER
             raise StoreUnavailable(f"Redis: {self._last_error}") from None
