@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.caching.memory import MemoryCache
+from gateway.caching.redis_cache import RedisCache
+from gateway.caching.store import CacheStore
 from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis import RedisCounters
@@ -85,3 +88,17 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with sentinel(tmp_path_factory.mktemp("sentinel")) as found:
         yield found.url
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
+def make_cache(request: pytest.FixtureRequest) -> Callable[[], CacheStore]:
+    """A factory of cache clients; for Redis each call is another replica's client."""
+    if request.param == "memory":
+        shared = MemoryCache()
+        return lambda: shared
+    if request.param == "redis":
+        require_redis()
+        url = REDIS_URL
+    else:
+        url = request.getfixturevalue("redis_cluster_url")
+    return lambda: RedisCache(url)

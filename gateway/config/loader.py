@@ -156,6 +156,7 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
             else None
         ),
         on_store_failure=limits.get("on-store-failure", "open"),
+        cache_max_bytes=(data.get("cache") or {}).get("memory-max-bytes"),
         allowed_urls=tuple((data.get("send-request") or {}).get("allowed-urls") or ()),
         identity=_identity(data.get("identity") or {}, base),
     )

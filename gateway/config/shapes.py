@@ -243,7 +243,17 @@ NAMED_VALUE = Shape(
 )
 STORES = Shape(
     "stores",
-    (Field("default", "string", "memory, or a redis:// URL.", default="memory", secret=True),),
+    (
+        Field(
+            "default", "string", "Counters: memory, or a Redis URL.", default="memory", secret=True
+        ),
+        Field(
+            "cache",
+            "string",
+            "Caches' shared store: memory, or a Redis URL. Default: stores.default if Redis.",
+            secret=True,
+        ),
+    ),
     extra=(Field("*", "string", "A named store: memory or a redis:// URL.", secret=True),),
 )
 TELEMETRY = Shape(
@@ -309,6 +319,18 @@ LIMITS = Shape(
         ),
     ),
 )
+CACHE = Shape(
+    "cache",
+    (
+        Field(
+            "memory-max-bytes",
+            "int",
+            "Most bytes the in-process cache holds; the least recently used go first.",
+            default=128 * 1024 * 1024,
+            minimum=0,
+        ),
+    ),
+)
 SEND_REQUEST = Shape(
     "send-request",
     (
@@ -355,6 +377,7 @@ GATEWAY = Shape(
         Field("pricing", "list", "Extra or overriding price rows.", shape=PRICE_ROW),
         Field("telemetry", "shape", shape=TELEMETRY),
         Field("limits", "shape", "Limits the proxy enforces on every request.", shape=LIMITS),
+        Field("cache", "shape", "The in-process cache.", shape=CACHE),
         Field("send-request", "shape", shape=SEND_REQUEST),
         Field("identity", "shape", "Where tokens for managed identity come from.", shape=IDENTITY),
     ),

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.caching.caches import caches_for
 from gateway.config.model import Api, GatewayConfig, Subscription
 from gateway.expressions.model import (
     ApiModel,
@@ -96,9 +97,11 @@ class Traffic:
         self.side_calls = AiohttpSideCalls(config)
         self.keys = JwksKeys(config)
         self.counters = counter_store(config)
+        self.caches = caches_for(config)
         self.services = Services(
             counters=self.counters,
             metrics=metrics,
+            caches=self.caches,
             accounting=Accounting(config, metrics) if _has_llm_apis(config) else None,
             reserved_output_tokens=config.reserved_output_tokens,
             on_store_failure=config.on_store_failure,
@@ -143,6 +146,7 @@ class Traffic:
         await self.tokens.close()
         await self.keys.close()
         await self.counters.close()
+        await self.caches.close()
         if self.access_log is not None:
             self.access_log.flush()
 

@@ -49,6 +49,9 @@ class RequestContext:
     usage_read: bool = False
     # Counter keys already incremented by this request: APIM counts a key once per request.
     counted: set[str] = field(default_factory=set)
+    # What a cache lookup left for its store statement in outbound, by cache kind
+    # ("response", "semantic"); each statement pair owns its entry's type.
+    cache_plans: dict[str, object] = field(default_factory=dict)
     # Headers every answer to this request gets, whoever produced it (cors adds them).
     response_headers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from gateway.caching.caches import Caches
     from gateway.expressions.model import ResponseModel
     from gateway.runtime.context import RequestContext
     from gateway.stores.counters import CounterStore
@@ -91,6 +92,7 @@ class Services:
     reserved_output_tokens: int | None = None
     on_store_failure: str = "open"  # limits whose store is unreachable: "open" or "closed"
     metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
+    caches: Caches | None = None  # cache-lookup/-store, cache-*-value, semantic caches
     accounting: Accounting | None = None  # usage and cost of every LLM call
     side_calls: SideCalls | None = None
     samples: Samples | None = None

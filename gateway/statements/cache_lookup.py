@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.statements.common import CACHING_TYPE, INBOUND
+from gateway.statements.response_cache import compile_cache_lookup
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -37,5 +38,5 @@ SPEC = StatementSpec(
         ChildSpec("vary-by-header", text=TextSpec(required=True)),
         ChildSpec("vary-by-query-parameter", text=TextSpec(required=True)),
     ),
-    implemented=False,
+    compile=compile_cache_lookup,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.statements.cache_values import compile_cache_remove_value
 from gateway.statements.common import CACHING_TYPE
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
@@ -9,5 +10,5 @@ SPEC = StatementSpec(
     names=("cache-remove-value",),
     summary="Removes a value from the cache.",
     attributes=(POLICY_ID, AttributeSpec("key", required=True), CACHING_TYPE),
-    implemented=False,
+    compile=compile_cache_remove_value,
 )

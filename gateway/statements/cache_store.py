@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.statements.common import DURATION_SECONDS, OUTBOUND
+from gateway.statements.response_cache import compile_cache_store
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 
 SPEC = StatementSpec(
@@ -15,5 +16,5 @@ SPEC = StatementSpec(
         DURATION_SECONDS,
         AttributeSpec("cache-response", Kind.BOOL, doc="Cache this response even if not a 200."),
     ),
-    implemented=False,
+    compile=compile_cache_store,
 )

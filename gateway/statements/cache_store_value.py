@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.statements.cache_values import compile_cache_store_value
 from gateway.statements.common import CACHING_TYPE, DURATION_SECONDS, attribute_or_child
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
@@ -19,5 +20,5 @@ SPEC = StatementSpec(
     ),
     children=VALUE_CHILDREN,
     check=check,
-    implemented=False,
+    compile=compile_cache_store_value,
 )

@@ -12,16 +12,14 @@ after that tries Redis again, so the gateway recovers by itself when Redis retur
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.stores.counters import Count, StoreUnavailable, Window, window_key
-from gateway.stores.redis_urls import redis_client
+from gateway.stores.redis_urls import RedisConnection
 
 # KEYS[1] counter; ARGV: amount, limit (-1: none), milliseconds until the window ends ('inf').
 # Returns {added (1/0), value}.
@@ -48,20 +46,10 @@ RETRY_AFTER = 1.0  # seconds of failing fast after Redis could not be reached
 
 class RedisCounters:
     def __init__(self, url: str) -> None:
-        self._client = redis_client(url)
-        self._script = self._client.register_script(SCRIPT)
+        self._connection = RedisConnection(url)
+        self._script = self._connection.client.register_script(SCRIPT)
         self._down_until = 0.0  # monotonic time before which Redis is not tried again
         self._last_error = ""
-        # A Cluster client learns the slot map on first use; concurrent first commands racing
-        # to do it can break a connection (redis-py 8), so it is learnt once, under a lock.
-        self._ready = not isinstance(self._client, RedisCluster)
-        self._learning = asyncio.Lock()
-
-    async def _learn_cluster(self) -> None:
-        async with self._learning:
-            if not self._ready:
-                await self._client.initialize()
-                self._ready = True
 
     async def _run(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
         if self._down_until and time.monotonic() < self._down_until:
@@ -70,8 +58,7 @@ class RedisCounters:
         # Relative to the caller's clock, plus a second of slack for clocks between replicas.
         expiry = "inf" if math.isinf(end) else str(int((end - now) * 1000) + 1000)
         try:
-            if not self._ready:
-                await self._learn_cluster()
+            await self._connection.ready()
             added, value = await self._script(
                 keys=[window_key(key, window, start)], args=[amount, limit, expiry]
             )
@@ -95,4 +82,4 @@ class RedisCounters:
         return await self._run(key, 0, -1, window, now)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._connection.close()

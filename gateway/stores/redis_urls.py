@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -93,6 +94,30 @@ def redis_client(url: str) -> Any:
     import redis.asyncio as aioredis
 
     return aioredis.Redis.from_url(url, health_check_interval=30, **TIMEOUTS)
+
+
+class RedisConnection:
+    """A client for a store URL, ready for concurrent use.
+
+    A Cluster client learns the slot map on first use; concurrent first commands racing to do
+    it can break a connection (seen with redis-py 8), so it is learnt once, under a lock.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.client = redis_client(url)
+        self._ready = parse(url).scheme not in CLUSTER
+        self._learning = asyncio.Lock()
+
+    async def ready(self) -> Any:
+        if not self._ready:
+            async with self._learning:
+                if not self._ready:
+                    await self.client.initialize()
+                    self._ready = True
+        return self.client
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int], ...]]:

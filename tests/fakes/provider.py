@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import zlib
 
 from aiohttp import web
 
@@ -29,9 +30,12 @@ SEEN_HEADERS = (
 
 # How streams ended: all chunks sent, or cut off because the caller went away.
 STREAMS = {"completed": 0, "cut": 0}
+# Calls that reached the provider, by kind: cache tests check a hit never gets here.
+CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
+    CALLS["chat"] += 1
     body = await request.json()
     if body.get("stream"):
         return await stream_chat(request, body)
@@ -102,6 +106,40 @@ async def streams(request: web.Request) -> web.Response:
     return web.json_response(STREAMS)
 
 
+async def calls(request: web.Request) -> web.Response:
+    return web.json_response(CALLS)
+
+
+async def items(request: web.Request) -> web.Response:
+    """A GET resource whose answer changes on every call: a cache hit shows as a repeat."""
+    CALLS["items"] += 1
+    status = int(request.query.get("status", "200"))
+    seen = {"call": CALLS["items"], "query": dict(request.query)}
+    return web.json_response(seen, status=status, headers={"x-upstream": "fake"})
+
+
+async def embeddings(request: web.Request) -> web.Response:
+    """OpenAI's embeddings: a 64-d bag of hashed lower-case words, so that texts with the same
+    words embed the same and texts without common words are far apart."""
+    CALLS["embeddings"] += 1
+    body = await request.json()
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = []
+    for index, text in enumerate(texts):
+        vector = [0.0] * 64
+        for word in "".join(c if c.isalnum() else " " for c in text.lower()).split():
+            vector[zlib.crc32(word.encode()) % 64] += 1.0
+        norm = sum(v * v for v in vector) ** 0.5 or 1.0
+        data.append(
+            {"object": "embedding", "index": index, "embedding": [v / norm for v in vector]}
+        )
+    usage = {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": 0}
+    usage["total_tokens"] = usage["prompt_tokens"]
+    return web.json_response(
+        {"object": "list", "data": data, "model": body.get("model", "fake-embed"), "usage": usage}
+    )
+
+
 async def stream_messages(request: web.Request, body: dict) -> web.StreamResponse:
     """Anthropic's event stream: message_start, three text deltas 0.3 s apart, usage, stop."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -143,6 +181,7 @@ async def stream_messages(request: web.Request, body: dict) -> web.StreamRespons
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Anthropic's Messages API shape; the text is what the provider saw, as JSON."""
+    CALLS["messages"] += 1
     body = await request.json()
     if body.get("stream"):
         return await stream_messages(request, body)
@@ -170,6 +209,10 @@ def make_app() -> web.Application:
     app.router.add_post("/openai/deployments/{deployment}/chat/completions", chat)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/-/streams", streams)
+    app.router.add_get("/-/calls", calls)
+    app.router.add_get("/v1/items", items)
+    app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
     return app
 
 

@@ -84,7 +84,7 @@ def test_runtime_expression_failure_is_a_policy_error_naming_the_statement() -> 
 def test_unimplemented_statement_is_a_load_error_not_a_silent_skip() -> None:
     report = Report()
     compile_policy(
-        '<policies><inbound><cache-lookup-value key="k" variable-name="v" /></inbound></policies>',
+        '<policies><outbound><jsonp callback-parameter-name="cb" /></outbound></policies>',
         report,
     )
     [diagnostic] = report.errors

@@ -1,0 +1,1 @@
+"""Response caches: exact and semantic."""

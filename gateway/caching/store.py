@@ -1,0 +1,26 @@
+"""The cache store contract: bytes under a key for a time, in the process or in Redis.
+
+A cache never fails a request: a store that cannot be reached answers every read with a miss
+and drops writes, and says so in the log once a minute (APIM: "cache failures do not fail
+the request").
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class CacheStore(Protocol):
+    name: str  # "memory" or "redis", for metrics and logs
+
+    async def get(self, key: str) -> bytes | None:
+        """The value stored under `key`, or None (absent, expired, or the store is away)."""
+        ...
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        """Store `value` for `ttl` seconds (a ttl of 0 or less stores nothing)."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...
