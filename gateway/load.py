@@ -66,6 +66,7 @@ def facts_of(config: GatewayConfig, config_path: str) -> DirectoryFacts:
         apis={api: tuple(op[0] for op in ops) for api, ops in operations.items()},
         products={pid: tuple(product.apis) for pid, product in config.products.items()},
         backends=frozenset(config.backends),
+        embedders=frozenset(config.embedders),
         named_values={name: nv.plain_value for name, nv in config.named_values.items()},
         config_path=config_path,
     )

@@ -157,6 +157,7 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
         ),
         on_store_failure=limits.get("on-store-failure", "open"),
         cache_max_bytes=(data.get("cache") or {}).get("memory-max-bytes"),
+        cache_partition_entries=(data.get("cache") or {}).get("partition-max-entries"),
         allowed_urls=tuple((data.get("send-request") or {}).get("allowed-urls") or ()),
         identity=_identity(data.get("identity") or {}, base),
     )
@@ -318,6 +319,22 @@ class _Checker:
             self.check_subscription(subscription)
         self.check_pool_cycles()
         self.check_stores()
+        self.check_embedders()
+
+    def check_embedders(self) -> None:
+        for name, embedder in self.config.embedders.items():
+            backend = embedder.get("backend")
+            if ("builtin" in embedder) == (backend is not None):
+                self.report.error(
+                    self.at("embedders", name),
+                    "missing-key",
+                    f"embedder '{name}' needs either 'builtin: minilm-l6-v2' or 'backend'",
+                )
+            elif backend is not None and backend not in self.config.backends:
+                where = self.at("embedders", name, "backend")
+                self.dangling(
+                    where, "backend", str(backend), list(self.config.backends), "backends"
+                )
 
     def check_stores(self) -> None:
         """A store URL written in gateway.yaml must be one the gateway can connect with."""

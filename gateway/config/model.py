@@ -217,6 +217,7 @@ class GatewayConfig:
     reserved_output_tokens: int | None = None
     on_store_failure: str = "open"  # what a limit does when its store is unreachable
     cache_max_bytes: int | None = None  # the in-process cache's size; None: the default
+    cache_partition_entries: int | None = None  # vectors per semantic partition; None: default
     allowed_urls: tuple[str, ...] = ()  # prefixes send-request may call from an expression URL
     identity: Identity = field(default_factory=Identity)
 

@@ -280,8 +280,15 @@ PRICE_ROW = Shape(
 EMBEDDER = Shape(
     "embedder",
     (
-        Field("backend", "string", "An embeddings backend."),
-        Field("model", "string"),
+        Field(
+            "builtin",
+            "enum",
+            "The embedder shipped with the gateway (offline, no service).",
+            choices=("minilm-l6-v2",),
+        ),
+        Field("backend", "string", "A backend serving OpenAI-shaped embeddings."),
+        Field("model", "string", "The model to ask the backend for."),
+        Field("dimensions", "int", "Ask for vectors this long (text-embedding-3).", minimum=1),
     ),
 )
 LIMITS = Shape(
@@ -328,6 +335,13 @@ CACHE = Shape(
             "Most bytes the in-process cache holds; the least recently used go first.",
             default=128 * 1024 * 1024,
             minimum=0,
+        ),
+        Field(
+            "partition-max-entries",
+            "int",
+            "Most prompts a semantic-cache partition holds; those closest to expiry go first.",
+            default=10_000,
+            minimum=1,
         ),
     ),
 )

@@ -28,6 +28,7 @@ class DirectoryFacts:
     apis: Mapping[str, tuple[str, ...]]  # API id -> its operation ids
     products: Mapping[str, tuple[str, ...]]  # product id -> the API ids it contains
     backends: frozenset[str]
+    embedders: frozenset[str]  # gateway.yaml's `embedders` (embeddings-backend-id may name one)
     named_values: Mapping[str, str | None]  # None: a secret, not shown to the linter
     config_path: str = "gateway.yaml"
 
@@ -92,6 +93,10 @@ def check_references(
         for backend, where in found.backends:
             if backend not in facts.backends:
                 _dangling(report, where, "backend", backend, facts.backends, "backends")
+        for name, where in found.embedders:
+            if name not in facts.backends | facts.embedders:
+                known = facts.backends | facts.embedders
+                _dangling(report, where, "backend or embedder", name, known, "embedders")
         for fragment, where in found.fragments:
             if fragment not in layout.fragments:
                 _dangling(report, where, "fragment", fragment, layout.fragments, None)

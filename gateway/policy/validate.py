@@ -36,7 +36,7 @@ _PLACEHOLDER = re.compile(r"\{[\w-]+\}|[A-Z][A-Z0-9_]+")
 ExpressionCheck = Callable[[Value, Report], None]
 _REFERENCE_ATTRIBUTES = (
     ("backend-id", "backends"),
-    ("embeddings-backend-id", "backends"),
+    ("embeddings-backend-id", "embedders"),
     ("fragment-id", "fragments"),
 )
 
@@ -46,6 +46,7 @@ class References:
     """What a document refers to outside itself, each with where it is written."""
 
     backends: list[tuple[str, Location]] = field(default_factory=list)
+    embedders: list[tuple[str, Location]] = field(default_factory=list)  # backends or embedders
     fragments: list[tuple[str, Location]] = field(default_factory=list)
     named_values: list[tuple[str, Location]] = field(default_factory=list)
 

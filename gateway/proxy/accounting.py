@@ -18,7 +18,7 @@ from gateway.config.model import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.telemetry.metrics import Metrics
 from gateway.tokens.prices import Price, PriceTable
-from gateway.tokens.usage import answer_usage
+from gateway.tokens.usage import answer_usage, from_json_body
 
 
 class Accounting:
@@ -52,6 +52,12 @@ class Accounting:
         """The most a call to `model` can cost, before it is sent (None: no price for it)."""
         price = self._price(context, model)
         return price.ceiling(prompt, output) if price is not None else None
+
+    def cost_of(self, context: RequestContext, model: str, answer: bytes) -> Decimal | None:
+        """What an answer (a provider's JSON document) cost, priced as this call would be."""
+        usage = from_json_body(answer)
+        price = self._price(context, model)
+        return price.cost(usage) if usage is not None and price is not None else None
 
     def _price(self, context: RequestContext, model: str) -> Price | None:
         provider = self.providers.get(context.backend or "") or self._style_provider(context)

@@ -38,6 +38,7 @@ from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
 from gateway.proxy.accounting import Accounting
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
+from gateway.proxy.embeddings import GatewayEmbeddings
 from gateway.proxy.identity import IdentityTokens
 from gateway.proxy.incoming import Incoming
 from gateway.proxy.jwks import JwksKeys
@@ -98,10 +99,12 @@ class Traffic:
         self.keys = JwksKeys(config)
         self.counters = counter_store(config)
         self.caches = caches_for(config)
+        self.embeddings = GatewayEmbeddings(config, self.transport)
         self.services = Services(
             counters=self.counters,
             metrics=metrics,
             caches=self.caches,
+            embeddings=self.embeddings,
             accounting=Accounting(config, metrics) if _has_llm_apis(config) else None,
             reserved_output_tokens=config.reserved_output_tokens,
             on_store_failure=config.on_store_failure,
@@ -147,6 +150,7 @@ class Traffic:
         await self.keys.close()
         await self.counters.close()
         await self.caches.close()
+        self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
 

@@ -143,6 +143,25 @@ class AiohttpTransport:
             )
         return backend
 
+    async def post_json(self, backend_id: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+        """POST a JSON body to a backend's URL as configured, with its credentials.
+
+        For calls the gateway makes on its own account (a semantic cache's embeddings): the
+        URL is the backend's whole URL, as APIM's embeddings backends are.
+        """
+        backend = self._backend(backend_id)
+        base, credentials, query = self._resolved(backend)
+        if query:
+            base += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+        headers = [*credentials, *await self._identity_header(backend_id)]
+        # The sessions do not decompress (answers pass through as sent): ask for plain bytes.
+        headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
+        session = self._session(backend.id, backend.validate_certificate_chain)
+        async with session.post(
+            URL(base, encoded=True), data=body, headers=headers, timeout=_timeout(timeout)
+        ) as answer:
+            return answer.status, await answer.read()
+
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
         session, url, credentials = self._target(context)
         if context.backend_url is None:

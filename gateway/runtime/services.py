@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gateway.caching.caches import Caches
     from gateway.expressions.model import ResponseModel
     from gateway.runtime.context import RequestContext
@@ -61,6 +63,10 @@ class Accounting(Protocol):
 
     def account(self, context: RequestContext) -> None: ...
 
+    def cost_of(self, context: RequestContext, model: str, answer: bytes) -> Decimal | None:
+        """What a provider's JSON answer cost (None: no usage in it, or no price)."""
+        ...
+
     def ceiling(
         self, context: RequestContext, model: str, prompt: int, output: int
     ) -> Decimal | None:
@@ -68,6 +74,18 @@ class Accounting(Protocol):
         ...
 
     async def account_stream(self, context: RequestContext) -> None: ...
+
+
+class Embeddings(Protocol):
+    """Vectors of prompts, for the semantic caches (`embeddings-backend-id`)."""
+
+    def identity(self, name: str) -> str | None:
+        """What distinguishes this embedder's vectors (None: no such embedder)."""
+        ...
+
+    async def embed(self, name: str, text: str) -> np.ndarray | None:
+        """The unit vector of `text`, or None when none can be had now (a cache miss)."""
+        ...
 
 
 class TokenUnavailable(Exception):
@@ -93,6 +111,7 @@ class Services:
     on_store_failure: str = "open"  # limits whose store is unreachable: "open" or "closed"
     metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
     caches: Caches | None = None  # cache-lookup/-store, cache-*-value, semantic caches
+    embeddings: Embeddings | None = None  # the semantic caches' embedders
     accounting: Accounting | None = None  # usage and cost of every LLM call
     side_calls: SideCalls | None = None
     samples: Samples | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.statements.common import INBOUND
+from gateway.statements.semantic_cache import compile_semantic_cache_lookup
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -33,7 +34,27 @@ SPEC = StatementSpec(
         ),
         AttributeSpec("ignore-system-messages", Kind.BOOL, default="false"),
         AttributeSpec("max-message-count", Kind.INT, minimum=1),
+        AttributeSpec(
+            "shadow",
+            Kind.BOOL,
+            default="false",
+            doc="Ours: look up and report (headers, metrics) but never serve; for tuning.",
+        ),
+        AttributeSpec(
+            "vary-by-settings",
+            Kind.BOOL,
+            default="true",
+            doc="Ours: a hit needs the same model, sampling settings, tools and system prompt.",
+        ),
+        AttributeSpec(
+            "near-miss-checks",
+            default="all",
+            expression=False,
+            doc="Ours: facts that must match for a hit: all, none, or a list of numbers, "
+            "quoted, negations, entities, opposites.",
+        ),
     ),
     children=(ChildSpec("vary-by", text=TextSpec(required=True)),),
-    implemented=False,
+    compile=compile_semantic_cache_lookup,
+    reads_request_body=True,
 )

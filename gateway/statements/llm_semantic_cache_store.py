@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.statements.common import DURATION_SECONDS, OUTBOUND
+from gateway.statements.semantic_cache import compile_semantic_cache_store
 from gateway.statements.spec import POLICY_ID, Multiplicity, StatementSpec
 
 SPEC = StatementSpec(
@@ -11,5 +12,5 @@ SPEC = StatementSpec(
     sections=OUTBOUND,
     multiplicity=Multiplicity.ONCE_PER_SECTION,
     attributes=(POLICY_ID, DURATION_SECONDS),
-    implemented=False,
+    compile=compile_semantic_cache_store,
 )

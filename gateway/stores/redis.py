@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -41,34 +40,29 @@ return {1, value}
 
 log = logging.getLogger("aigw.stores")
 
-RETRY_AFTER = 1.0  # seconds of failing fast after Redis could not be reached
-
 
 class RedisCounters:
     def __init__(self, url: str) -> None:
         self._connection = RedisConnection(url)
         self._script = self._connection.client.register_script(SCRIPT)
-        self._down_until = 0.0  # monotonic time before which Redis is not tried again
-        self._last_error = ""
 
     async def _run(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
-        if self._down_until and time.monotonic() < self._down_until:
-            raise StoreUnavailable(f"Redis: {self._last_error} (retrying within a second)")
+        connection = self._connection
+        if connection.away:
+            raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
         start, end = window.bounds(now)
         # Relative to the caller's clock, plus a second of slack for clocks between replicas.
         expiry = "inf" if math.isinf(end) else str(int((end - now) * 1000) + 1000)
         try:
-            await self._connection.ready()
+            await connection.ready()
             added, value = await self._script(
                 keys=[window_key(key, window, start)], args=[amount, limit, expiry]
             )
-        except Exception as error:
+        except Exception as error:  # any client failure: the limit decides (open or closed)
             if not isinstance(error, RedisError | RedisClusterException | OSError):
                 log.warning("the Redis client failed unexpectedly: %r", error)
-            self._last_error = str(error) or type(error).__name__
-            self._down_until = time.monotonic() + RETRY_AFTER
-            raise StoreUnavailable(f"Redis: {self._last_error}") from None
-        self._down_until = 0.0
+            raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
+        connection.succeeded()
         left = math.inf if math.isinf(end) else max(end - now, 0.0)
         return Count(bool(added), int(value), left)
 

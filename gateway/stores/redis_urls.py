@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -96,17 +97,38 @@ def redis_client(url: str) -> Any:
     return aioredis.Redis.from_url(url, health_check_interval=30, **TIMEOUTS)
 
 
+RETRY_AFTER = 1.0  # seconds during which a Redis that failed is not asked again
+
+
 class RedisConnection:
-    """A client for a store URL, ready for concurrent use.
+    """A client for a store URL, ready for concurrent use, that knows when Redis is away.
 
     A Cluster client learns the slot map on first use; concurrent first commands racing to do
     it can break a connection (seen with redis-py 8), so it is learnt once, under a lock.
+    After a failure, `away` is true for `RETRY_AFTER` seconds, so that requests fail fast
+    instead of each waiting for a connect timeout; the next call after that tries again, so
+    the gateway recovers by itself when Redis returns.
     """
 
     def __init__(self, url: str) -> None:
         self.client = redis_client(url)
         self._ready = parse(url).scheme not in CLUSTER
         self._learning = asyncio.Lock()
+        self._down_until = 0.0
+        self.last_error = ""
+
+    @property
+    def away(self) -> bool:
+        return bool(self._down_until) and time.monotonic() < self._down_until
+
+    def failed(self, error: BaseException) -> str:
+        """Note a failure; returns what went wrong, for the caller's message."""
+        self.last_error = str(error) or type(error).__name__
+        self._down_until = time.monotonic() + RETRY_AFTER
+        return self.last_error
+
+    def succeeded(self) -> None:
+        self._down_until = 0.0
 
     async def ready(self) -> Any:
         if not self._ready:

@@ -57,7 +57,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": json.dumps(seen)},
-                "finish_reason": "stop",
+                # "filtered": the provider's content filter stopped the answer
+                "finish_reason": "content_filter" if body.get("model") == "filtered" else "stop",
             }
         ],
         "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
@@ -72,13 +73,14 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
     )
     await response.prepare(request)
 
-    def event(delta: dict, usage: dict | None = None) -> bytes:
+    def event(delta: dict, usage: dict | None = None, finish: str | None = None) -> bytes:
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
         chunk = {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
             "created": 1700000000,
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "delta": delta, "finish_reason": None}] if delta else [],
+            "choices": choices if delta or finish else [],
         }
         if usage is not None:
             chunk["usage"] = usage
@@ -90,6 +92,7 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
         for word in words:
             await response.write(event({"content": word + " "}))
             await asyncio.sleep(0.3)
+        await response.write(event({}, finish="stop"))  # the last choice chunk, as OpenAI's
         if (body.get("stream_options") or {}).get("include_usage"):  # only when asked, as OpenAI
             usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
             await response.write(event({}, usage))

@@ -68,3 +68,26 @@ def test_the_limits_page_lints_clean(
     code = main(["lint", "--format", "json", str(build(tmp_path, "limits.md"))])
     diagnostics = json.loads(capsys.readouterr().out)
     assert (code, diagnostics) == (0, [])
+
+
+def test_the_caching_page_lints_and_serves_cached_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openai
+
+    from tests.proxy.processes import fake_provider, free_port
+
+    provider_port = free_port()
+    monkeypatch.setenv("OPENAI_URL", f"http://127.0.0.1:{provider_port}/v1")
+    monkeypatch.setenv("OPENAI_KEY", "k")
+    root = build(tmp_path, "caching.md")
+    code = main(["lint", "--format", "json", str(root)])
+    assert (code, json.loads(capsys.readouterr().out)) == (0, [])
+    with fake_provider(provider_port), serving(root, os.environ) as url:
+        client = openai.OpenAI(base_url=f"{url}/chat", api_key="-", max_retries=0)
+        asked = [{"role": "user", "content": "How do I reset my password?"}]
+        first = client.chat.completions.create(model="gpt-4o", messages=asked)
+        asked = [{"role": "user", "content": "How can I reset my password?"}]
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=asked)
+    assert raw.headers["x-aigw-cache"] == "hit"
+    assert raw.parse().choices[0].message.content == first.choices[0].message.content

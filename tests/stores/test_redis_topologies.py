@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.stores.counters import StoreUnavailable, Window
-from gateway.stores.redis import RETRY_AFTER, RedisCounters
-from gateway.stores.redis_urls import BadStoreUrl, parse
+from gateway.stores.redis import RedisCounters
+from gateway.stores.redis_urls import RETRY_AFTER, BadStoreUrl, parse
 from tests.redis_servers import RedisServer, cluster, free_ports, sentinel
 
 MINUTE = Window(60)

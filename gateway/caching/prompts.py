@@ -1,0 +1,108 @@
+"""What a semantic cache compares: the prompt's text, and the settings that must match exactly.
+
+As APIM does, the text is the conversation's messages (system messages left out with
+`ignore-system-messages`). Beyond APIM, everything else that changes an answer is part of the
+partition a hit must come from, compared exactly rather than by similarity: the model, the
+sampling and output settings, the tools, the response format, the system prompt, and any
+non-text content (an image, a file): two prompts asking "what is in this picture?" about two
+pictures never share an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# Request fields that change the answer (OpenAI, Azure OpenAI, Anthropic): all must match.
+ANSWER_SETTINGS = (
+    "model",
+    "temperature",
+    "top_p",
+    "top_k",
+    "n",
+    "seed",
+    "stop",
+    "stop_sequences",
+    "max_tokens",
+    "max_completion_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
+    "thinking",
+    "modalities",
+    "audio",
+    "prediction",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: str  # what is embedded and compared (the messages' text, one per line)
+    settings: str  # a digest of everything that must match exactly
+    messages: int  # how many messages the text holds (for max-message-count)
+
+
+def prompt_of(body: dict[str, Any], ignore_system: bool, deployment: str = "") -> Prompt | None:
+    """The prompt of a chat (or legacy completions) request; None when it has none."""
+    exact: dict[str, Any] = {k: body[k] for k in ANSWER_SETTINGS if k in body}
+    if deployment and "model" not in exact:  # Azure OpenAI names the model in the URL
+        exact["model"] = deployment
+    lines: list[str] = []
+    system: list[str] = []
+    attachments: list[str] = []
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        if "system" in body:  # Anthropic's system prompt is a field, not a message
+            system.append(_text(body["system"], attachments))
+            if not ignore_system:
+                lines.append(f"system: {system[-1]}")
+        for message in messages:
+            if not isinstance(message, dict):
+                return None
+            role = str(message.get("role", ""))
+            text = _text(message.get("content"), attachments)
+            if message.get("tool_calls") is not None:
+                text += " " + json.dumps(message["tool_calls"], sort_keys=True)
+            if role in ("system", "developer"):
+                system.append(text)
+                if ignore_system:
+                    continue
+            lines.append(f"{role}: {text}")
+        count = len(lines)
+    elif isinstance(body.get("prompt"), str):
+        lines, count = [body["prompt"]], 1
+    else:
+        return None
+    exact["system"] = system
+    exact["attachments"] = attachments
+    settings = hashlib.sha256(json.dumps(exact, sort_keys=True, default=str).encode()).hexdigest()
+    return Prompt("\n".join(lines), settings, count)
+
+
+def _text(content: object, attachments: list[str]) -> str:
+    """A message's text; other parts (images, audio, files) are digested into `attachments`."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") in ("text", "input_text"):
+                texts.append(str(part.get("text", "")))
+            else:
+                encoded = json.dumps(part, sort_keys=True, default=str).encode()
+                attachments.append(hashlib.sha256(encoded).hexdigest())
+        return " ".join(texts)
+    return str(content)

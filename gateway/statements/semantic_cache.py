@@ -1,0 +1,268 @@
+"""`llm-semantic-cache-lookup` (inbound) and `llm-semantic-cache-store` (outbound).
+
+Lookup, in order: the request's prompt (gateway.caching.prompts) and its partition (the
+`vary-by` values, the API, the embedder, and every setting that changes an answer); an exact
+match of the prompt's text in that partition; else the nearest cached prompt by embedding,
+served when its distance (1 - cosine, APIM's `score-threshold` meaning: lower is stricter)
+is at most the threshold and the near-miss guard finds no differing fact (numbers, quoted
+text, negations, entities, opposites). A hit answers at once in the client's shape (JSON, or a
+replayed stream), with `x-aigw-cache: hit` and `x-aigw-cache-score`. With `shadow="true"`
+(ours) nothing is served: the request goes on and the headers and metrics say what would have
+been (`shadow-hit`, `shadow-miss`), so a threshold can be tuned on real traffic first.
+
+Store keeps a successful, complete answer (not an error, a refusal or a cut-off stream) for
+`duration` seconds, under both the exact key and the vector. Cache failures never fail a
+request: they are misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gateway.caching.answers import completed_answer, replay_json, replay_stream
+from gateway.caching.caches import LOCAL, VectorIndex
+from gateway.caching.guard import GuardChecks, conflict
+from gateway.caching.prompts import prompt_of
+from gateway.caching.store import CacheStore
+from gateway.expressions.values import to_text
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import whole_number
+from gateway.statements.llm_token_limit import request_json
+
+PLAN = "semantic"
+HEADER = "x-aigw-cache"
+SCORE_HEADER = "x-aigw-cache-score"
+GUARD_CHECKS = ("numbers", "quoted", "negations", "entities", "opposites")
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticPlan:
+    """What the lookup leaves for the store: where this request's answer is to be kept."""
+
+    partition: str
+    exact_key: str
+    text: str
+    vector: np.ndarray | None
+    style: str
+    store: CacheStore
+    vectors: VectorIndex
+
+
+def guard_checks(text: str | None) -> GuardChecks:
+    """`near-miss-checks`: "all" (the default), "none", or a comma-separated list."""
+    chosen = (text or "all").replace(" ", "").lower()
+    if chosen == "all":
+        return GuardChecks()
+    names = set(chosen.split(",")) - {"none", ""}
+    return GuardChecks(**{name: name in names for name in GUARD_CHECKS})
+
+
+def _number(value: object, source: str, policy_id: str | None) -> float:
+    try:
+        return float(to_text(value))
+    except ValueError:
+        raise PolicyError(
+            source,
+            "ExpressionValueEvaluationFailure",
+            f"score-threshold must be a number, not '{to_text(value)}'",
+            policy_id=policy_id,
+        ) from None
+
+
+def _style(request: RequestContext) -> str:
+    return "anthropic" if request.model.Operation.Id.startswith("Messages_") else "openai"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
+    threshold = context.value(node.attr("score-threshold"), "0")
+    embedder = context.literal(node.attr("embeddings-backend-id")) or ""
+    ignore_system = context.condition(node.attr("ignore-system-messages"), False)
+    given_count = node.attr("max-message-count")
+    max_messages = context.integer(given_count, 0) if given_count is not None else None
+    vary_by = [context.value(child.text, "") for child in node.children_named("vary-by")]
+    shadow = context.condition(node.attr("shadow"), False)
+    by_settings = context.condition(node.attr("vary-by-settings"), True)
+    checks = guard_checks(context.literal(node.attr("near-miss-checks")))
+    source, policy_id = node.tag, node.attr_text("id")
+
+    async def semantic_cache_lookup(request: RequestContext) -> LocalReply | None:
+        body = request_json(request)
+        ignore = ignore_system(request)
+        deployment = request.model.Request.MatchedParameters.get("deployment-id", "")
+        prompt = prompt_of(body, ignore, str(deployment))
+        services = request.services
+        if prompt is None or services.embeddings is None:
+            return None
+        metrics = _Metrics(request, source)
+        if max_messages is not None and prompt.messages > max_messages:
+            metrics.lookup("skipped")
+            return None
+        style = _style(request)
+        identity = services.embeddings.identity(embedder) or embedder
+        caches = services.caches or LOCAL
+        partition = _digest(
+            request.model.Api.Id,
+            "".join(to_text(value(request)) for value in vary_by),
+            prompt.settings if by_settings(request) else "",
+            identity,
+            style,
+            str(ignore),
+        )
+        store = caches.pick(None)
+        vectors = caches.vectors(None)
+        exact_key = f"semantic:{partition}:x:{_digest(prompt.text)}"
+        found, score = await store.get(exact_key), 0.0
+        vector: np.ndarray | None = None
+        refused: str | None = None
+        if found is None:
+            vector = await services.embeddings.embed(embedder, prompt.text)
+            if vector is not None:
+                limit = _number(threshold(request), source, policy_id)
+                found, score, refused = await _nearest(
+                    store, vectors, partition, vector, limit, prompt.text, checks
+                )
+        plan = SemanticPlan(partition, exact_key, prompt.text, vector, style, store, vectors)
+        if shadow(request):
+            result = "shadow-hit" if found is not None else "shadow-miss"
+            metrics.lookup(result, refused)
+            request.cache_plans[PLAN] = plan
+            request.response_headers.append((HEADER, result))
+            if found is not None:
+                request.response_headers.append((SCORE_HEADER, f"{score:.4f}"))
+            return None
+        if found is None:
+            metrics.lookup("guarded" if refused else "miss", refused)
+            request.cache_plans[PLAN] = plan
+            return None
+        entry = json.loads(found)
+        metrics.lookup("hit")
+        metrics.saved(entry["answer"], style)
+        return _replay(entry["answer"], style, body, request.hide_stream_usage, score)
+
+    return semantic_cache_lookup
+
+
+async def _nearest(
+    store: CacheStore,
+    vectors: VectorIndex,
+    partition: str,
+    vector: np.ndarray,
+    threshold: float,
+    text: str,
+    checks: GuardChecks,
+) -> tuple[bytes | None, float, str | None]:
+    """(entry, distance, guard's reason) of the nearest cached prompt within the threshold."""
+    nearest = await vectors.nearest(partition, vector)
+    if nearest is None:
+        return None, 0.0, None
+    entry_id, similarity = nearest
+    distance = max(0.0, 1.0 - similarity)
+    if distance > threshold:
+        return None, distance, None
+    found = await store.get(f"semantic:{partition}:e:{entry_id}")
+    if found is None:  # the answer expired before its vector: forget the vector
+        await vectors.remove(partition, entry_id)
+        return None, distance, None
+    reason = conflict(json.loads(found)["prompt"], text, checks)
+    if reason is not None:
+        return None, distance, reason
+    return found, distance, None
+
+
+def _replay(
+    answer: dict[str, Any], style: str, body: dict[str, Any], hidden_usage: bool, score: float
+) -> LocalReply:
+    headers = [(HEADER, "hit"), (SCORE_HEADER, f"{score:.4f}")]
+    if body.get("stream"):
+        options = body.get("stream_options")
+        asked = (
+            isinstance(options, dict) and bool(options.get("include_usage")) and not hidden_usage
+        )
+        content = replay_stream(style, answer, include_usage=asked)
+        headers += [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+    else:
+        content = replay_json(style, answer)
+        headers.append(("Content-Type", "application/json"))
+    return LocalReply(200, "OK", headers, content)
+
+
+class _Metrics:
+    """aigw.cache_lookups by result, and the tokens and dollars a hit saved."""
+
+    def __init__(self, request: RequestContext, statement: str) -> None:
+        self.request = request
+        self.dimensions = {
+            "API ID": request.model.Api.Id,
+            "Operation ID": request.model.Operation.Id,
+            "statement": statement,
+        }
+
+    def lookup(self, result: str, reason: str | None = None) -> None:
+        metrics = self.request.services.metrics
+        if metrics is not None:
+            metrics.add("aigw", "cache_lookups", 1, {**self.dimensions, "result": result})
+        if reason is not None:
+            self.request.response_headers.append(("x-aigw-cache-guard", reason[:120]))
+
+    def saved(self, answer: dict[str, Any], style: str) -> None:
+        metrics = self.request.services.metrics
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        if metrics is None or not isinstance(usage, dict):
+            return
+        if style == "anthropic":
+            tokens = int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
+        else:
+            tokens = int(usage.get("total_tokens", 0))
+        metrics.add("aigw", "cache_saved_tokens", tokens, self.dimensions)
+        accounting = self.request.services.accounting
+        model = str(answer.get("model", ""))
+        if accounting is not None and model:
+            cost = accounting.cost_of(self.request, model, json.dumps(answer).encode())
+            if cost is not None:
+                metrics.add("aigw", "cache_saved_cost", float(cost), self.dimensions)
+
+
+def compile_semantic_cache_store(node: Node, context: CompileContext) -> Step:
+    duration = context.value(node.attr("duration"), "0")
+    source, policy_id = node.tag, node.attr_text("id")
+
+    async def semantic_cache_store(request: RequestContext) -> LocalReply | None:
+        plan = request.cache_plans.get(PLAN)
+        if not isinstance(plan, SemanticPlan) or request.model.Response.StatusCode != 200:
+            return None
+        seconds = whole_number(duration(request), "duration", source, policy_id)
+        streamed = request.response_stream is not None
+
+        async def keep(done: RequestContext) -> None:
+            response = done.model.Response
+            body = response.Body.read(preserve=True) if response.Body is not None else b""
+            answer = completed_answer(plan.style, body, streamed)
+            if answer is None:  # an error, a refusal, or a stream cut short
+                return
+            entry = json.dumps({"prompt": plan.text, "answer": answer}).encode()
+            await plan.store.set(plan.exact_key, entry, seconds)
+            if plan.vector is not None:
+                entry_id = uuid.uuid4().hex
+                await plan.store.set(f"semantic:{plan.partition}:e:{entry_id}", entry, seconds)
+                await plan.vectors.add(plan.partition, entry_id, plan.vector, seconds)
+
+        if streamed:
+            request.after_stream.append(keep)
+        else:
+            await keep(request)
+        return None
+
+    return semantic_cache_store

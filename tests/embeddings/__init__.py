@@ -1,0 +1,1 @@
+"""Offline embeddings: the WordPiece tokenizer and the numpy MiniLM."""
