@@ -227,3 +227,24 @@ def test_two_gateways_share_one_redis_semantic_cache(tmp_path: Path, provider_po
         served, state, _ = ask(two, reordered)  # not the exact text: found by its vector
     assert (served, state) == (stored, "hit")
     assert provider_calls(provider_port)["chat"] == 1
+
+
+def test_conversations_longer_than_max_message_count_are_not_cached(
+    tmp_path: Path, provider_port: int
+) -> None:
+    write_directory(tmp_path, provider_port, extra='max-message-count="2"')
+    dialog = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Name a fruit"},
+    ]
+    with serving(tmp_path, os.environ) as gateway:
+        client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
+        for _ in range(2):
+            raw = client.chat.completions.with_raw_response.create(model="m", messages=dialog)
+            assert "x-aigw-cache" not in raw.headers
+        short = [{"role": "system", "content": "Be brief"}, *dialog[1:]]  # system: not counted
+        client.chat.completions.create(model="m", messages=short)
+        raw = client.chat.completions.with_raw_response.create(model="m", messages=short)
+        assert raw.headers["x-aigw-cache"] == "hit"
+    assert provider_calls(provider_port)["chat"] == 3
