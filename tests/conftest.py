@@ -90,15 +90,19 @@ def redis_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield found.url
 
 
+def redis_url_for(request: pytest.FixtureRequest) -> str:
+    """The URL of a parametrised store fixture's Redis: `redis`, `redis-cluster`, ..."""
+    if request.param == "redis":
+        require_redis()
+        return REDIS_URL
+    return str(request.getfixturevalue(request.param.replace("-", "_") + "_url"))
+
+
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def make_cache(request: pytest.FixtureRequest) -> Callable[[], CacheStore]:
     """A factory of cache clients; for Redis each call is another replica's client."""
     if request.param == "memory":
         shared = MemoryCache()
         return lambda: shared
-    if request.param == "redis":
-        require_redis()
-        url = REDIS_URL
-    else:
-        url = request.getfixturevalue("redis_cluster_url")
+    url = redis_url_for(request)
     return lambda: RedisCache(url)

@@ -94,13 +94,20 @@ class StoreGuard:
 
 def whole_number(value: object, what: str, source: str, policy_id: str | None) -> int:
     """An expression's value as a count (calls, tokens); a 500 naming it when it is not one."""
+    return int(number(value, what, source, policy_id, "a whole number"))
+
+
+def number(
+    value: object, what: str, source: str, policy_id: str | None, kind: str = "a number"
+) -> float:
+    """An expression's value as a number; a 500 naming the attribute when it is not one."""
     try:
-        return int(float(to_text(value)))
+        return float(to_text(value))
     except ValueError:
         raise PolicyError(
             source,
             "ExpressionValueEvaluationFailure",
-            f"{what} must be a whole number, not '{to_text(value)}'",
+            f"{what} must be {kind}, not '{to_text(value)}'",
             policy_id=policy_id,
         ) from None
 

@@ -33,9 +33,9 @@ from gateway.caching.store import CacheStore
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
-from gateway.runtime.step import LocalReply, PolicyError, Step
+from gateway.runtime.step import LocalReply, Step
 from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import whole_number
+from gateway.statements.limits import number, whole_number
 from gateway.statements.llm_token_limit import request_json
 
 PLAN = "semantic"
@@ -64,18 +64,6 @@ def guard_checks(text: str | None) -> GuardChecks:
         return GuardChecks()
     names = set(chosen.split(",")) - {"none", ""}
     return GuardChecks(**{name: name in names for name in GUARD_CHECKS})
-
-
-def _number(value: object, source: str, policy_id: str | None) -> float:
-    try:
-        return float(to_text(value))
-    except ValueError:
-        raise PolicyError(
-            source,
-            "ExpressionValueEvaluationFailure",
-            f"score-threshold must be a number, not '{to_text(value)}'",
-            policy_id=policy_id,
-        ) from None
 
 
 def _style(request: RequestContext) -> str:
@@ -130,7 +118,7 @@ def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
         if found is None:
             vector = await services.embeddings.embed(embedder, prompt.text)
             if vector is not None:
-                limit = _number(threshold(request), source, policy_id)
+                limit = number(threshold(request), "score-threshold", source, policy_id)
                 found, score, refused = await _nearest(
                     store, vectors, partition, vector, limit, prompt.text, checks
                 )

@@ -13,7 +13,7 @@ import pytest
 from gateway.caching.caches import VectorIndex
 from gateway.caching.redis_vectors import PAGE, RedisVectors
 from gateway.caching.vectors import MemoryVectors, Partition
-from tests.conftest import REDIS_URL, require_redis
+from tests.conftest import REDIS_URL, redis_url_for, require_redis
 
 
 def unit(*values: float) -> np.ndarray:
@@ -27,11 +27,7 @@ def make_vectors(request: pytest.FixtureRequest) -> Callable[[], VectorIndex]:
     if request.param == "memory":
         shared = MemoryVectors()
         return lambda: shared
-    if request.param == "redis":
-        require_redis()
-        url = REDIS_URL
-    else:
-        url = request.getfixturevalue("redis_cluster_url")
+    url = redis_url_for(request)
     return lambda: RedisVectors(url)
 
 

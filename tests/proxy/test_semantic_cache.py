@@ -48,6 +48,8 @@ backends:
   embed: {{url: "{provider}/v1/embeddings"}}
 embedders:
   local: {{builtin: minilm-l6-v2}}
+pricing:
+  - {{provider: openai-compatible, model: gpt-4o, input: 1000, output: 2000, date: "2026-12-01"}}
 apis:
   chat: {{path: chat, style: openai, backend: llm, subscription-required: false}}
   claude: {{path: claude, style: anthropic, backend: claude, subscription-required: false}}
@@ -199,6 +201,9 @@ def test_hits_count_saved_tokens_in_metrics(tmp_path: Path, provider_port: int) 
         stop(gateway)
     saved = re.search(r"aigw_cache_saved_tokens_total\{[^}]*\} (\S+)", metrics)
     assert saved is not None and float(saved.group(1)) == 24.0  # two hits of 12 tokens
+    # Each hit saved 5 prompt tokens at $1,000 and 7 completion tokens at $2,000 a million.
+    dollars = re.search(r"aigw_cache_saved_cost_total\{[^}]*\} (\S+)", metrics)
+    assert dollars is not None and float(dollars.group(1)) == pytest.approx(2 * 0.019)
     assert 'result="hit"' in metrics and 'result="miss"' in metrics
 
 

@@ -9,7 +9,7 @@ import pytest
 from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis import RedisCounters
-from tests.conftest import REDIS_URL, require_redis
+from tests.conftest import redis_url_for
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster", "redis-sentinel"])
@@ -18,9 +18,5 @@ def make_store(request: pytest.FixtureRequest) -> Callable[[], CounterStore]:
     if request.param == "memory":
         shared = MemoryCounters()
         return lambda: shared
-    if request.param == "redis":
-        require_redis()
-        url = REDIS_URL
-    else:
-        url = request.getfixturevalue(request.param.replace("-", "_") + "_url")
+    url = redis_url_for(request)
     return lambda: RedisCounters(url)  # tests close the clients they make
