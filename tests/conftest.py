@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -106,3 +107,12 @@ def make_cache(request: pytest.FixtureRequest) -> Callable[[], CacheStore]:
         return lambda: shared
     url = redis_url_for(request)
     return lambda: RedisCache(url)
+
+
+def clear_of_window_edge(period: float = 60.0, margin: float = 15.0) -> None:
+    """Wait, if need be, until the current fixed window (of `period` seconds, aligned to the
+    epoch as the limits' windows are) has at least `margin` seconds left, so that a test
+    counting within one window does not straddle two."""
+    left = period - time.time() % period
+    if left < margin:
+        time.sleep(left + 0.05)

@@ -140,14 +140,14 @@ def test_run_refuses_a_directory_with_statements_it_cannot_run_yet(
     root = make_dir(
         {
             "gateway.yaml": GATEWAY,
-            "apis/chat.xml": '<policies><backend><retry condition="true" count="2" interval="1">'
-            "<forward-request /></retry></backend></policies>",
+            "apis/chat.xml": '<policies><outbound><jsonp callback-parameter-name="cb" />'
+            "</outbound></policies>",
         }
     )
     code = main(["run", str(root)])
     err = capsys.readouterr().err
     assert code == 1
-    assert "<retry> is valid APIM policy, but this gateway release cannot run it" in err
+    assert "<jsonp> is valid APIM policy, but this gateway release cannot run it" in err
 
 
 def test_console_script_is_installed_and_never_prints_a_traceback(tmp_path: Path) -> None:

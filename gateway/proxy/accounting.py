@@ -60,7 +60,8 @@ class Accounting:
         return price.cost(usage) if usage is not None and price is not None else None
 
     def _price(self, context: RequestContext, model: str) -> Price | None:
-        provider = self.providers.get(context.backend or "") or self._style_provider(context)
+        backend = context.backend_member or context.backend or ""
+        provider = self.providers.get(backend) or self._style_provider(context)
         return self.prices.find(provider, model)
 
     def _style_provider(self, context: RequestContext) -> str:

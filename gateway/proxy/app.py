@@ -49,6 +49,7 @@ from gateway.proxy.side_calls import AiohttpSideCalls
 from gateway.proxy.streaming import complete, pass_through
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
+from gateway.routing.breakers import Breakers
 from gateway.runtime.context import RequestContext
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
@@ -94,10 +95,12 @@ class Traffic:
         self.config = config
         self.policies = gateway.policies
         self.tokens = IdentityTokens(config.identity)
-        self.transport = AiohttpTransport(config, self.tokens)
+        self.counters = counter_store(config)
+        self.transport = AiohttpTransport(
+            config, self.tokens, Breakers(config.backends, self.counters)
+        )
         self.side_calls = AiohttpSideCalls(config)
         self.keys = JwksKeys(config)
-        self.counters = counter_store(config)
         self.caches = caches_for(config)
         self.embeddings = GatewayEmbeddings(config, self.transport)
         self.services = Services(

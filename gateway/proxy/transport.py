@@ -1,14 +1,19 @@
 """The aiohttp transport: one pooled client session per backend, credentials added per call.
 
 The backend's URL is joined with the path after the API suffix and the (policy-changed)
-query. The backend's own credentials replace anything the client sent for them; the
-subscription key never travels upstream (the proxy removed it before the pipeline ran).
+query. A pool's member is chosen per attempt (gateway.routing.pools), and every attempt's
+outcome feeds its backend's circuit breaker (gateway.routing.breakers). The backend's own
+credentials replace anything the client sent for them; the subscription key never travels
+upstream (the proxy removed it before the pipeline ran).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
@@ -18,10 +23,13 @@ from yarl import URL
 from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
+from gateway.routing.breakers import Breakers
+from gateway.routing.pools import Pools
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Tokens, TokenUnavailable
 from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import ForwardOptions
+from gateway.stores.memory import MemoryCounters
 
 # Never copied from the client's request to the backend's: the transport owns them.
 HOP_BY_HOP = frozenset(
@@ -49,9 +57,16 @@ def _error(reason: str, message: str, status: int = 500) -> PolicyError:
 
 
 class AiohttpTransport:
-    def __init__(self, config: GatewayConfig, tokens: Tokens | None = None) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        tokens: Tokens | None = None,
+        breakers: Breakers | None = None,
+    ) -> None:
         self.backends = config.backends
         self.tokens = tokens
+        self.breakers = breakers or Breakers(config.backends, MemoryCounters())
+        self.pools = Pools(config.backends, self.breakers)
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._secrets: dict[str, tuple[str, Headers, Headers]] = {}
 
@@ -70,7 +85,7 @@ class AiohttpTransport:
         self._sessions.clear()
 
     def _target(
-        self, context: RequestContext
+        self, context: RequestContext, backend_id: str | None
     ) -> tuple[aiohttp.ClientSession, URL, list[tuple[str, str]]]:
         """The session, the full URL and the credential headers for this request.
 
@@ -82,7 +97,7 @@ class AiohttpTransport:
             base, credentials = _encoded(context.backend_url), []
             session = self._session("url:" + urlsplit(base).netloc)
         else:
-            backend = self._backend(context.backend)
+            backend = self._backend(backend_id)
             base, credentials, query_credentials = self._resolved(backend)
             query += query_credentials
             session = self._session(backend.id, backend.validate_certificate_chain)
@@ -136,12 +151,24 @@ class AiohttpTransport:
         backend = self.backends.get(backend_id or "")
         if backend is None:
             raise _error("BackendConnectionFailure", f"there is no backend '{backend_id}'")
-        if backend.is_pool:
-            raise _error(
-                "BackendConnectionFailure",
-                f"backend '{backend.id}' is a pool; pools arrive with the routing release",
-            )
         return backend
+
+    async def _member(self, context: RequestContext) -> str | None:
+        """The backend this attempt goes to (a pool's member), or None when it is unavailable:
+        then the response is APIM's 503, which a retry condition can read."""
+        chosen = context.backend or ""
+        while (backend := self._backend(chosen)).is_pool:
+            member = await self.pools.choose(backend.id)
+            if member is None:
+                _unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
+                return None
+            chosen = member
+        if chosen != context.backend or not self.backends[chosen].breaker_rules:
+            return chosen  # a pool skipped open members already
+        if await self.breakers.open_for(chosen) > 0:
+            _unavailable(context, f"Backend {chosen} is temporarily unavailable")
+            return None
+        return chosen
 
     async def post_json(self, backend_id: str, body: bytes, timeout: float) -> tuple[int, bytes]:
         """POST a JSON body to a backend's URL as configured, with its credentials.
@@ -163,9 +190,29 @@ class AiohttpTransport:
             return answer.status, await answer.read()
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
-        session, url, credentials = self._target(context)
+        member = None
         if context.backend_url is None:
-            credentials = credentials + await self._identity_header(context.backend)
+            member = await self._member(context)
+            if member is None:
+                return
+            context.backend_member = member
+        try:
+            await self._send(context, options, member)
+        except PolicyError as error:
+            if member is not None:
+                await self.breakers.record(member, None, error.reason, None)
+            raise
+        if member is not None:
+            response = context.model.Response
+            retry_after = _seconds(response.Headers.joined("retry-after"))
+            await self.breakers.record(member, response.StatusCode, None, retry_after)
+
+    async def _send(
+        self, context: RequestContext, options: ForwardOptions, member: str | None
+    ) -> None:
+        session, url, credentials = self._target(context, member)
+        if member is not None:
+            credentials = credentials + await self._identity_header(member)
         request = context.model.Request
         dropped = HOP_BY_HOP.union([k.lower() for k, _ in credentials])
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
@@ -225,3 +272,26 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         answer.close()
+
+
+def _unavailable(context: RequestContext, message: str) -> None:
+    """APIM's answer when a backend's breaker is open or no pool member can be used."""
+    response = context.model.Response
+    response.StatusCode, response.StatusReason = 503, message
+    response.Headers = HeaderDictionary({"Content-Type": "application/json"})
+    body = json.dumps({"statusCode": 503, "message": message}).encode()
+    response.Body = MessageBody(body)
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A Retry-After header's delay: seconds, or an HTTP date."""
+    if not retry_after:
+        return None
+    text = retry_after.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

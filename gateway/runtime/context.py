@@ -30,6 +30,7 @@ class RequestContext:
     backend: str | None = None  # the backend id requests go to (the API's, or set-backend-service)
     backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
     backend_url: str | None = None  # set-backend-service base-url: replaces the backend's URL
+    backend_member: str | None = None  # the backend the last attempt went to (a pool's member)
     # A streamed backend answer (server-sent events, buffer-response="false"): its chunks, to
     # pass to the client as they come. Response.Body is None while it streams.
     response_stream: AsyncIterator[bytes] | None = None

@@ -1,8 +1,84 @@
-"""`retry`: run its children again while a condition holds."""
+"""`retry`: run its children, then again while `condition` holds, up to `count` more times.
+
+As APIM runs it: the condition is evaluated after each run of the children (so it can read
+the response a nested forward-request got); every child runs again on every attempt (so a
+`set-backend-service` to a pool picks a member again); an error a child raises (a timeout, a
+failed connection) leaves the loop for on-error. The wait before attempt n (n = 1 for the
+first retry) is:
+
+- `interval` alone: `interval` every time;
+- with `delta`: `interval + (n - 1) * delta`;
+- with `delta` and `max-interval`: `interval + (2^n - 1) * delta * random(0.8, 1.2)`, capped
+  at `max-interval`;
+- `first-fast-retry="true"`: the first retry does not wait.
+
+The request body is buffered (the statement reads it), so each attempt can send it again. A
+streamed answer from an attempt that is retried is closed before the next attempt.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.compiling import CompileContext
+from gateway.statements.limits import whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+
+
+def wait_before(attempt: int, interval: int, delta: int | None, cap: int | None) -> float:
+    """Seconds to wait before retry number `attempt` (1 for the first retry)."""
+    if delta is None:
+        return float(interval)
+    if cap is None:
+        return float(interval + (attempt - 1) * delta)
+    grown = interval + (2**attempt - 1) * delta * random.uniform(0.8, 1.2)
+    return float(min(grown, cap))
+
+
+def compile_retry(node: Node, context: CompileContext) -> Step:
+    children = context.chain(node.children)
+    condition = context.condition(node.attr("condition"), False)
+    count = context.value(node.attr("count"), "0")
+    interval = context.value(node.attr("interval"), "0")
+    given_delta, given_cap = node.attr("delta"), node.attr("max-interval")
+    delta = context.value(given_delta) if given_delta is not None else None
+    cap = context.value(given_cap) if given_cap is not None else None
+    first_fast = context.condition(node.attr("first-fast-retry"), False)
+    source, policy_id = node.tag, node.attr_text("id")
+
+    def number(value: object, what: str) -> int:
+        return whole_number(value, what, source, policy_id)
+
+    async def retry(request: RequestContext) -> LocalReply | None:
+        retries = number(count(request), "count")
+        attempt = 0
+        while True:
+            reply = await children.run(request)
+            if reply is not None or attempt >= retries or not condition(request):
+                return reply
+            attempt += 1
+            if request.response_stream is not None:  # this answer is not the one sent
+                stream, request.response_stream = request.response_stream, None
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            if attempt == 1 and first_fast(request):
+                continue
+            seconds = wait_before(
+                attempt,
+                number(interval(request), "interval"),
+                number(delta(request), "delta") if delta is not None else None,
+                number(cap(request), "max-interval") if cap is not None else None,
+            )
+            if seconds > 0:
+                await asyncio.sleep(seconds)
+
+    return retry
+
 
 SPEC = StatementSpec(
     names=("retry",),
@@ -17,5 +93,6 @@ SPEC = StatementSpec(
         AttributeSpec("first-fast-retry", Kind.BOOL, default="false"),
     ),
     holds_statements=True,
-    implemented=False,
+    compile=compile_retry,
+    reads_request_body=True,  # so that every attempt can send the body again
 )

@@ -63,6 +63,14 @@ class CounterStore(Protocol):
         """The counter as it stands."""
         ...
 
+    async def hold(self, key: str, seconds: float) -> None:
+        """Mark `key` for `seconds` from now (a circuit breaker's open state)."""
+        ...
+
+    async def held(self, key: str) -> float:
+        """Seconds left on `key`'s mark; 0 when it is not marked."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from gateway.stores.counters import Count, Window, window_key
 
@@ -13,6 +14,7 @@ class MemoryCounters:
     def __init__(self) -> None:
         self._values: dict[str, tuple[int, float]] = {}  # stored key -> (value, window end)
         self._operations = 0
+        self._marks: dict[str, float] = {}  # key -> monotonic time the mark ends
 
     def _current(self, key: str, window: Window, now: float) -> tuple[str, int, float]:
         start, end = window.bounds(now)
@@ -43,8 +45,22 @@ class MemoryCounters:
         _, value, end = self._current(key, window, now)
         return Count(True, value, _left(end, now))
 
+    async def hold(self, key: str, seconds: float) -> None:
+        self._marks[key] = time.monotonic() + seconds
+
+    async def held(self, key: str) -> float:
+        until = self._marks.get(key)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._marks[key]
+            return 0.0
+        return left
+
     async def close(self) -> None:
         self._values.clear()
+        self._marks.clear()
 
 
 def _left(end: float, now: float) -> float:

@@ -75,5 +75,27 @@ class RedisCounters:
     async def peek(self, key: str, window: Window, now: float) -> Count:
         return await self._run(key, 0, -1, window, now)
 
+    async def hold(self, key: str, seconds: float) -> None:
+        await self._call("SET", _mark(key), "1", "PX", max(int(seconds * 1000), 1))
+
+    async def held(self, key: str) -> float:
+        left = await self._call("PTTL", _mark(key))
+        return max(int(left), 0) / 1000
+
+    async def _call(self, *command: object) -> object:
+        connection = self._connection
+        if connection.away:
+            raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
+        try:
+            answer = await (await connection.ready()).execute_command(*command)
+        except Exception as error:  # any client failure: the caller decides
+            raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
+        connection.succeeded()
+        return answer
+
     async def close(self) -> None:
         await self._connection.close()
+
+
+def _mark(key: str) -> str:
+    return f"aigw:mark:{{{key}}}"

@@ -54,6 +54,7 @@ class AccessLog:
             "subscription": model.Subscription.Id if model.Subscription is not None else None,
             "client_ip": model.Request.IpAddress,
             "backend": context.backend,
+            "member": context.backend_member,
             "model": variables.get("llm-model"),
             "prompt_tokens": usage.prompt if usage is not None else None,
             "completion_tokens": usage.completion if usage is not None else None,

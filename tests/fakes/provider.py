@@ -34,11 +34,45 @@ STREAMS = {"completed": 0, "cut": 0}
 CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 
 
+# Faults to inject into chat calls (POST /-/faults): every `every`-th call answers with
+# `mode`: "429" or "503" (with Retry-After: `retry_after`), "500", "hang" (no answer for 30 s),
+# or "reset" (the connection is cut: at once, or for a stream after its first chunk).
+FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1}
+
+
+async def set_faults(request: web.Request) -> web.Response:
+    FAULTS.update({"mode": "ok", "every": 1, "retry_after": 1})
+    FAULTS.update(await request.json())
+    return web.json_response(FAULTS)
+
+
+def fault_now() -> str:
+    every = int(str(FAULTS["every"]))
+    return str(FAULTS["mode"]) if CALLS["chat"] % every == 0 else "ok"
+
+
+async def faulty(request: web.Request, mode: str) -> web.StreamResponse:
+    if mode in ("429", "503"):
+        headers = {"Retry-After": str(FAULTS["retry_after"])}
+        error = {"error": {"message": f"injected {mode}", "type": "fault"}}
+        return web.json_response(error, status=int(mode), headers=headers)
+    if mode == "500":
+        return web.json_response({"error": {"message": "injected 500"}}, status=500)
+    if mode == "hang":
+        await asyncio.sleep(30)
+    assert request.transport is not None
+    request.transport.close()  # "reset": the connection is cut
+    raise ConnectionResetError("injected reset")
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     CALLS["chat"] += 1
     body = await request.json()
+    mode = fault_now()
+    if mode != "ok" and not (mode == "reset" and body.get("stream")):
+        return await faulty(request, mode)
     if body.get("stream"):
-        return await stream_chat(request, body)
+        return await stream_chat(request, body, cut=mode == "reset")
     if body.get("model") == "slow":  # holds calls in flight, for concurrency tests
         await asyncio.sleep(0.2)
     seen = {
@@ -66,7 +100,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     return web.json_response(answer, headers={"x-upstream": "fake"})
 
 
-async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
+async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> web.StreamResponse:
     """Three content chunks 0.3 s apart, then a usage chunk and [DONE], as OpenAI streams."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "x-upstream": "fake"}
@@ -91,6 +125,10 @@ async def stream_chat(request: web.Request, body: dict) -> web.StreamResponse:
     try:
         for word in words:
             await response.write(event({"content": word + " "}))
+            if cut:  # a fault after the first byte: the connection breaks mid-stream
+                assert request.transport is not None
+                request.transport.close()
+                raise ConnectionResetError("injected reset")
             await asyncio.sleep(0.3)
         await response.write(event({}, finish="stop"))  # the last choice chunk, as OpenAI's
         if (body.get("stream_options") or {}).get("include_usage"):  # only when asked, as OpenAI
@@ -213,6 +251,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/-/streams", streams)
     app.router.add_get("/-/calls", calls)
+    app.router.add_post("/-/faults", set_faults)
     app.router.add_get("/v1/items", items)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)

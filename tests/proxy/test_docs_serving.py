@@ -91,3 +91,12 @@ def test_the_caching_page_lints_and_serves_cached_answers(
         raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=asked)
     assert raw.headers["x-aigw-cache"] == "hit"
     assert raw.parse().choices[0].message.content == first.choices[0].message.content
+
+
+def test_the_resilience_page_lints_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("EAST_KEY", "WEST_KEY", "SPARE_KEY"):
+        monkeypatch.setenv(name, "set")
+    code = main(["lint", "--format", "json", str(build(tmp_path, "resilience.md"))])
+    assert (code, json.loads(capsys.readouterr().out)) == (0, [])

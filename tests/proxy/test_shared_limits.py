@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import REDIS_URL, require_redis
+from tests.conftest import REDIS_URL, clear_of_window_edge, require_redis
 from tests.proxy.processes import fake_provider, free_port, serving
 
 
@@ -25,6 +25,7 @@ def test_two_replicas_share_one_rate_limit(
         url = REDIS_URL
     else:
         url = request.getfixturevalue(topology + "_url")
+    clear_of_window_edge()
     key = f"replicas-{uuid.uuid4().hex}"
     (tmp_path / "gateway.yaml").write_text(
         f"""
@@ -54,6 +55,7 @@ apis:
 
 def test_token_counts_reach_redis_as_the_provider_reported(tmp_path: Path) -> None:
     require_redis()
+    clear_of_window_edge()
     import redis
 
     key = f"tokens-{uuid.uuid4().hex}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import clear_of_window_edge
 from tests.proxy.processes import free_port, start_gateway, stop
 from tests.redis_servers import RedisServer, free_ports
 
@@ -18,6 +19,7 @@ POLICY = """<policies><inbound>
 
 
 def test_limits_fail_open_or_closed_while_redis_is_away_and_recover(tmp_path: Path) -> None:
+    clear_of_window_edge()
     (redis_port,) = free_ports(1)
     redis = RedisServer(redis_port, tmp_path / "redis").start()
     (tmp_path / "gateway.yaml").write_text(

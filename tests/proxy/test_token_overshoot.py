@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, require_redis
+from tests.conftest import REDIS_URL, clear_of_window_edge, require_redis
 from tests.proxy.processes import fake_provider, free_port, serving
 
 LIMIT = 120  # tokens per minute
@@ -67,6 +67,7 @@ def test_overshoot_is_bounded_by_calls_in_flight_and_none_when_reserving(
     tmp_path: Path, mode: str, statement: str
 ) -> None:
     require_redis()
+    clear_of_window_edge()  # the per-minute window must not renew mid-test
     admitted = admitted_tokens(tmp_path, mode, statement)
     overshoot = max(admitted - LIMIT, 0)
     print(

@@ -66,3 +66,20 @@ def test_concurrent_clients_never_overshoot(
             await replica.close()
 
     asyncio.run(scenario())
+
+
+def test_a_mark_is_seen_by_every_replica_until_it_ends(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        one, two = make_store(), make_store()
+        assert await two.held(key) == 0.0
+        await one.hold(key, 0.3)
+        assert 0.1 < await two.held(key) <= 0.3
+        await asyncio.sleep(0.35)
+        assert await two.held(key) == 0.0
+        await one.close()
+        if two is not one:
+            await two.close()
+
+    asyncio.run(scenario())

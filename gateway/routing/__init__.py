@@ -1,0 +1,1 @@
+"""Where requests go: backend pools, circuit breakers."""

@@ -1,0 +1,95 @@
+"""Circuit breakers per backend, as APIM defines them, with their state in the counter store.
+
+A rule counts a call as failed when its status is in `status-code-ranges` or its error reason
+is in `error-reasons` (`Timeout`, `BackendConnectionFailure`: the reasons forward-request
+raises). The breaker trips when `count` failures fall within `interval` (or, with
+`percentage`, when at least that share of at least `MIN_CALLS` calls failed), and stays open
+for `trip-duration`, or for the answer's Retry-After when `accept-retry-after` is set. While
+it is open, the backend gets no calls: a pool skips it, a lone backend answers 503.
+
+Counts and the open mark live in the counter store, so replicas sharing Redis agree on which
+backend is open. Each replica reads a backend's mark at most once per `REFRESH` seconds (and
+knows at once when it trips one itself), so a request does not pay a round trip per member.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gateway.config.model import Backend, BreakerRule
+from gateway.stores.counters import CounterStore, StoreUnavailable, Window
+
+log = logging.getLogger("aigw.breakers")
+
+REFRESH = 0.5  # seconds a replica trusts its last read of a backend's open mark
+MIN_CALLS = 5  # a percentage rule needs this many calls in its interval before it trips
+
+
+def failed(rule: BreakerRule, status: int | None, reason: str | None) -> bool:
+    if reason is not None and reason in rule.error_reasons:
+        return True
+    return status is not None and any(
+        low <= status <= high for low, high in rule.status_code_ranges
+    )
+
+
+class Breakers:
+    def __init__(self, backends: dict[str, Backend], store: CounterStore) -> None:
+        self.rules = {b.id: b.breaker_rules for b in backends.values() if b.breaker_rules}
+        self.store = store
+        self._known: dict[str, tuple[float, float]] = {}  # backend -> (read at, open until)
+
+    async def open_for(self, backend: str) -> float:
+        """Seconds until the backend's breaker closes; 0 when it is closed."""
+        if backend not in self.rules:
+            return 0.0
+        now = time.monotonic()
+        known = self._known.get(backend)
+        if known is None or now - known[0] > REFRESH:
+            try:
+                left = await self.store.held("breaker:" + backend)
+            except StoreUnavailable:
+                left = max(known[1] - now, 0.0) if known is not None else 0.0
+            known = (now, now + left)
+            self._known[backend] = known
+        return max(known[1] - now, 0.0)
+
+    async def record(
+        self, backend: str, status: int | None, reason: str | None, retry_after: float | None
+    ) -> None:
+        """Count a call's outcome against the backend's rules; trip the breaker if one says so."""
+        for index, rule in enumerate(self.rules.get(backend, ())):
+            try:
+                await self._record(backend, index, rule, failed(rule, status, reason), retry_after)
+            except StoreUnavailable as error:
+                log.warning("breaker of %s not updated: %s", backend, error)
+
+    async def _record(
+        self,
+        backend: str,
+        index: int,
+        rule: BreakerRule,
+        is_failure: bool,
+        retry_after: float | None,
+    ) -> None:
+        window = Window(rule.interval)
+        now = time.time()
+        prefix = f"breaker:{backend}:{index}"
+        if rule.percentage is not None:
+            total = (await self.store.add(prefix + ":calls", 1, window, now)).value
+        if not is_failure:
+            return
+        failures = (await self.store.add(prefix + ":failures", 1, window, now)).value
+        if rule.percentage is not None:
+            trips = total >= MIN_CALLS and failures * 100 >= rule.percentage * total
+        else:
+            trips = failures >= (rule.count or 1)
+        if not trips:
+            return
+        seconds = rule.trip_duration
+        if rule.accept_retry_after and retry_after is not None:
+            seconds = retry_after
+        await self.store.hold("breaker:" + backend, seconds)
+        self._known[backend] = (time.monotonic(), time.monotonic() + seconds)
+        log.warning("circuit breaker of %s is open for %.0f s", backend, seconds)

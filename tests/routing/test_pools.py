@@ -1,0 +1,52 @@
+"""Pool members chosen as APIM balances: round-robin, weights, priority groups, open breakers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from gateway.config.model import Backend, BreakerRule, ConfigValue, PoolMember
+from gateway.routing.breakers import Breakers
+from gateway.routing.pools import Pools
+from gateway.stores.memory import MemoryCounters
+
+RULE = (BreakerRule(interval=60, trip_duration=60, count=1, status_code_ranges=((500, 599),)),)
+
+
+def pool(*members: PoolMember) -> tuple[Pools, Breakers]:
+    backends = {
+        m.backend: Backend(m.backend, url=ConfigValue("http://x"), breaker_rules=RULE)
+        for m in members
+    }
+    backends["pool"] = Backend("pool", pool_strategy="round-robin", pool_members=members)
+    breakers = Breakers(backends, MemoryCounters())
+    return Pools(backends, breakers), breakers
+
+
+def picks(pools: Pools, count: int) -> Counter[str | None]:
+    async def scenario() -> Counter[str | None]:
+        return Counter([await pools.choose("pool") for _ in range(count)])
+
+    return asyncio.run(scenario())
+
+
+def test_round_robin_and_weights_share_exactly() -> None:
+    even, _ = pool(PoolMember("a"), PoolMember("b"), PoolMember("c"))
+    assert picks(even, 300) == {"a": 100, "b": 100, "c": 100}
+    weighted, _ = pool(PoolMember("a", weight=3), PoolMember("b", weight=1))
+    assert picks(weighted, 400) == {"a": 300, "b": 100}
+
+
+def test_a_lower_priority_gets_traffic_only_while_every_higher_breaker_is_open() -> None:
+    pools, breakers = pool(
+        PoolMember("main-1", priority=1),
+        PoolMember("main-2", priority=1),
+        PoolMember("spare", priority=2),
+    )
+    assert picks(pools, 100) == {"main-1": 50, "main-2": 50}
+    asyncio.run(breakers.record("main-1", 500, None, None))
+    assert picks(pools, 10) == {"main-2": 10}  # the open member is skipped
+    asyncio.run(breakers.record("main-2", 503, None, None))
+    assert picks(pools, 10) == {"spare": 10}
+    asyncio.run(breakers.record("spare", 502, None, None))
+    assert picks(pools, 3) == {None: 3}  # the pool is unavailable
