@@ -148,6 +148,7 @@ def _build(data: dict[str, Any], base: Path, locations: dict[KeyPath, Location])
             prometheus=telemetry_data.get("prometheus", True),
             otlp_endpoint=telemetry_data.get("otlp-endpoint"),
             access_log=telemetry_data.get("access-log", True),
+            routing_headers=telemetry_data.get("routing-headers", True),
         ),
         max_request_body=limits.get("max-request-body", DEFAULT_MAX_REQUEST_BODY),
         reserved_output_tokens=(

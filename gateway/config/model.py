@@ -180,6 +180,7 @@ class Telemetry:
     prometheus: bool = True
     otlp_endpoint: str | None = None
     access_log: bool = True
+    routing_headers: bool = True  # x-aigw-backend / x-aigw-attempts on answers
 
 
 ENTRA_AUTHORITY = "https://login.microsoftonline.com"

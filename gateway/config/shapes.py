@@ -260,6 +260,12 @@ TELEMETRY = Shape(
     "telemetry",
     (
         Field("prometheus", "bool", "Serve /metrics on the admin listener.", default=True),
+        Field(
+            "routing-headers",
+            "bool",
+            "Answers say which backend served (x-aigw-backend) and each attempt (x-aigw-attempts).",
+            default=True,
+        ),
         Field("otlp-endpoint", "url", "Export metrics and traces over OTLP."),
         Field("access-log", "bool", "One JSON line per request.", default=True),
     ),

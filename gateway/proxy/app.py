@@ -220,6 +220,11 @@ class Traffic:
         context.request_stream = stream
         model = context.model
         reply = await run_pipeline(policy, context, scope="api")
+        if context.attempts and self.config.telemetry.routing_headers:
+            context.response_headers += [
+                ("x-aigw-backend", context.backend_member or ""),
+                ("x-aigw-attempts", ", ".join(context.attempts)),
+            ]
         if context.response_stream is not None:
             if reply is None:
                 if self.access_log is not None:

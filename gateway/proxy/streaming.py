@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
+from gateway.runtime.transport import StreamBroken
 
 log = logging.getLogger("aigw.proxy")
 
@@ -26,13 +27,22 @@ async def pass_through(
     hidden = UsageChunkFilter() if context.hide_stream_usage else None
     finished = False
     try:
-        async for chunk in chunks:
-            if kept is not None:
-                kept.append(chunk)
-            if hidden is None:
-                yield chunk
-            elif passed := hidden.feed(chunk):
-                yield passed
+        try:
+            async for chunk in chunks:
+                if kept is not None:
+                    kept.append(chunk)
+                if hidden is None:
+                    yield chunk
+                elif passed := hidden.feed(chunk):
+                    yield passed
+        except StreamBroken as error:
+            # Never passed off as a complete answer: the client gets an error event in its
+            # API's format; what was produced still counts (below), nothing is cached.
+            context.stream_error = str(error)
+            _count_failure(context)
+            log.warning("a streamed answer broke off: %s", error)
+            yield error_event(context, f"The upstream stream broke off: {error}")
+            return
         if hidden is not None and (rest := hidden.rest()):
             yield rest
         finished = True
@@ -46,6 +56,25 @@ async def pass_through(
             if finished:
                 await _run_all(context.after_stream, context)
             await complete(context)
+
+
+def error_event(context: RequestContext, message: str) -> bytes:
+    """An error event in the stream format of the request's API style."""
+    if context.model.Operation.Id.startswith("Messages_"):  # Anthropic's Messages API
+        error = {"type": "error", "error": {"type": "api_error", "message": message}}
+        return b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
+    error = {"error": {"message": message, "type": "upstream_error", "code": "stream_broken"}}
+    return b"data: " + json.dumps(error).encode() + b"\n\n"
+
+
+def _count_failure(context: RequestContext) -> None:
+    metrics = context.services.metrics
+    if metrics is not None:
+        dimensions = {
+            "API ID": context.model.Api.Id,
+            "Backend ID": context.backend_member or context.backend or "",
+        }
+        metrics.add("aigw", "stream_failures", 1, dimensions)
 
 
 async def complete(context: RequestContext) -> None:

@@ -28,7 +28,7 @@ from gateway.routing.pools import Pools
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Tokens, TokenUnavailable
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import ForwardOptions
+from gateway.runtime.transport import ForwardOptions, StreamBroken
 from gateway.stores.memory import MemoryCounters
 
 # Never copied from the client's request to the backend's: the transport owns them.
@@ -158,7 +158,9 @@ class AiohttpTransport:
         then the response is APIM's 503, which a retry condition can read."""
         chosen = context.backend or ""
         while (backend := self._backend(chosen)).is_pool:
-            member = await self.pools.choose(backend.id)
+            skipped: list[str] = []
+            member = await self.pools.choose(backend.id, skipped)
+            context.attempts += [f"{name}:open" for name in skipped]
             if member is None:
                 _unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
                 return None
@@ -200,10 +202,12 @@ class AiohttpTransport:
             await self._send(context, options, member)
         except PolicyError as error:
             if member is not None:
+                _attempted(context, member, error.reason)
                 await self.breakers.record(member, None, error.reason, None)
             raise
         if member is not None:
             response = context.model.Response
+            _attempted(context, member, str(response.StatusCode))
             retry_after = _seconds(response.Headers.joined("retry-after"))
             await self.breakers.record(member, response.StatusCode, None, retry_after)
 
@@ -270,8 +274,19 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     try:
         async for chunk in answer.content.iter_any():
             yield chunk
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise StreamBroken(str(error) or type(error).__name__) from None
     finally:
         answer.close()
+
+
+def _attempted(context: RequestContext, member: str, outcome: str) -> None:
+    """Note an attempt for the answer's headers, the access log and the metrics."""
+    context.attempts.append(f"{member}:{outcome}")
+    metrics = context.services.metrics
+    if metrics is not None:
+        dimensions = {"Backend ID": member, "outcome": outcome}
+        metrics.add("aigw", "backend_attempts", 1, dimensions)
 
 
 def _unavailable(context: RequestContext, message: str) -> None:

@@ -47,10 +47,17 @@ class Pools:
                     _Group(list(members)) for _, members in groupby(ordered, lambda m: m.priority)
                 ]
 
-    async def choose(self, pool: str) -> str | None:
-        """The member backend for this attempt, or None when every member's breaker is open."""
+    async def choose(self, pool: str, skipped: list[str] | None = None) -> str | None:
+        """The member backend for this attempt, or None when every member's breaker is open.
+
+        Members passed over because their breaker is open are added to `skipped`."""
         for group in self.groups.get(pool, ()):
-            usable = [m for m in group.members if await self.breakers.open_for(m.backend) == 0]
+            usable = []
+            for member in group.members:
+                if await self.breakers.open_for(member.backend) == 0:
+                    usable.append(member)
+                elif skipped is not None:
+                    skipped.append(member.backend)
             if usable:
                 return group.pick(usable).backend
         return None

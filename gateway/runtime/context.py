@@ -31,6 +31,9 @@ class RequestContext:
     backend_path: str = "/"  # the path after the API suffix, appended to the backend URL
     backend_url: str | None = None  # set-backend-service base-url: replaces the backend's URL
     backend_member: str | None = None  # the backend the last attempt went to (a pool's member)
+    # Each attempt to reach a backend, "member:outcome" ("east:429", "west:200",
+    # "east:open" for a member skipped while its breaker was open).
+    attempts: list[str] = field(default_factory=list)
     # A streamed backend answer (server-sent events, buffer-response="false"): its chunks, to
     # pass to the client as they come. Response.Body is None while it streams.
     response_stream: AsyncIterator[bytes] | None = None
@@ -45,6 +48,8 @@ class RequestContext:
     # What runs once the answer is final (after outbound, or after a stream's last chunk or
     # its abandonment): counting that needs the response, as APIM does "at the end of outbound".
     on_complete: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # Why a streamed answer broke off after it started (None: it did not).
+    stream_error: str | None = None
     # The provider's usage in the answer, once read (gateway.tokens.usage.answer_usage).
     usage: Usage | None = None
     usage_read: bool = False

@@ -29,3 +29,7 @@ class Transport(Protocol):
         `BackendConnectionFailure`, or a configuration failure such as a missing credential.
         """
         ...
+
+
+class StreamBroken(Exception):
+    """A streamed answer broke off after it started (the connection reset, or timed out)."""

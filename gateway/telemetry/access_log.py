@@ -55,11 +55,14 @@ class AccessLog:
             "client_ip": model.Request.IpAddress,
             "backend": context.backend,
             "member": context.backend_member,
+            "attempts": context.attempts or None,
             "model": variables.get("llm-model"),
             "prompt_tokens": usage.prompt if usage is not None else None,
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        if context.stream_error is not None:
+            entry["error"] = "stream broke off: " + context.stream_error
         self._queue(entry)
 
     def write_refused(

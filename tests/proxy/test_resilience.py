@@ -90,8 +90,14 @@ def test_a_member_failing_half_its_calls_costs_clients_nothing(
     faults(members[1], mode="500", every=2)
     with serving(tmp_path, os.environ) as gateway:
         client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
+        attempts = []
         for _ in range(30):  # the SDK raises on any error status
-            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+            raw = client.chat.completions.with_raw_response.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+            attempts.append(raw.headers["x-aigw-attempts"])
+            assert raw.headers["x-aigw-backend"] == attempts[-1].split(", ")[-1].split(":")[0]
+    assert "m1:500, m2:200" in attempts  # retried on the next member, and it says so
     calls = [chat_calls(port) for port in members]
     assert sum(calls) > 30  # some calls were retried on another member
     assert min(calls[0], calls[2]) >= 10  # and the healthy members shared the load
@@ -129,6 +135,8 @@ def test_a_tripped_member_gets_no_traffic_until_its_retry_after_ends(
         assert [ask(gateway) for _ in range(9)] == [200] * 9
         tripped = chat_calls(members[0])
         assert tripped == 1  # one 429, then the breaker kept it out
+        skipped = httpx.post(f"{gateway}/chat/chat/completions", json={"messages": []})
+        assert skipped.headers["x-aigw-attempts"].startswith("m0:open")
         faults(members[0], mode="ok")
         time.sleep(2.2)  # its Retry-After has passed: it is back in the rotation
         assert [ask(gateway) for _ in range(6)] == [200] * 6
@@ -147,3 +155,29 @@ def test_two_gateways_share_breaker_state_through_redis(tmp_path: Path, members:
             statuses = list(pool.map(lambda _: ask(second), range(12)))
     assert statuses == [200] * 12
     assert chat_calls(members[0]) == 1  # the second gateway never sent it a call
+
+
+def test_a_stream_that_breaks_mid_way_ends_with_an_error_event_not_a_fake_end(
+    tmp_path: Path, members: list[int]
+) -> None:
+    from tests.proxy.processes import output_of, start_gateway, stop
+
+    write_directory(tmp_path, members)
+    for port in members:
+        faults(port, mode="reset")
+    port = free_port()
+    gateway = start_gateway(tmp_path, port)
+    try:
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        url = f"http://127.0.0.1:{port}/chat/chat/completions"
+        with httpx.stream("POST", url, json=body, timeout=30) as answer:
+            events = [line for line in answer.iter_lines() if line.startswith("data:")]
+        assert '"content": "one "' in events[0]  # what arrived before the break passed through
+        assert '"stream_broken"' in events[-1] and "data: [DONE]" not in events
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/chat", api_key="-", max_retries=0)
+        with pytest.raises(openai.APIError, match="broke off"):
+            list(client.chat.completions.create(model="m", messages=[], stream=True))
+    finally:
+        stop(gateway)
+    logged = [line for line in output_of(gateway).splitlines() if line.startswith("{")]
+    assert all("stream broke off" in line for line in logged)
