@@ -211,6 +211,8 @@ def _backend(backend_id: str, data: dict[str, Any], base: Path) -> Backend:
             if "backend" in m
         ),
         session_cookie=((pool or {}).get("session-affinity") or {}).get("cookie"),
+        race_count=int((pool or {}).get("race-count", 2)),
+        hedge_delay=float((pool or {}).get("hedge-delay", 0.0)),
     )
 
 

@@ -120,6 +120,13 @@ POOL = Shape(
     (
         Field("strategy", "enum", choices=POOL_STRATEGIES, default="round-robin"),
         Field("services", "list", "The member backends.", shape=POOL_MEMBER, required=True),
+        Field("race-count", "int", "race: how many members answer each call.", minimum=2),
+        Field(
+            "hedge-delay",
+            "number",
+            "race: seconds before each further member is asked (0: all at once).",
+            minimum=0,
+        ),
         Field(
             "session-affinity",
             "shape",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,7 +25,9 @@ from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.routing.breakers import Breakers
-from gateway.routing.pools import Pools
+from gateway.routing.costs import CallCosts
+from gateway.routing.pools import Latencies, Pools
+from gateway.routing.strategies import fallback, race
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Tokens, TokenUnavailable
 from gateway.runtime.step import PolicyError
@@ -66,7 +69,9 @@ class AiohttpTransport:
         self.backends = config.backends
         self.tokens = tokens
         self.breakers = breakers or Breakers(config.backends, MemoryCounters())
-        self.pools = Pools(config.backends, self.breakers)
+        self.latencies = Latencies()
+        self.pools = Pools(config.backends, self.breakers, self.latencies)
+        self.costs = CallCosts(config)
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._secrets: dict[str, tuple[str, Headers, Headers]] = {}
 
@@ -114,8 +119,12 @@ class AiohttpTransport:
         """
         found = self._secrets.get(backend.id)
         if found is None:
+            if backend.url is None:  # a pool: only forward-request chooses members
+                raise _error(
+                    "BackendConnectionFailure",
+                    f"backend '{backend.id}' is a pool; name one of its members here",
+                )
             try:
-                assert backend.url is not None
                 found = (
                     _encoded(backend.url.resolve()),
                     [(k, v.resolve()) for k, v in backend.credentials.headers.items()],
@@ -159,7 +168,8 @@ class AiohttpTransport:
         chosen = context.backend or ""
         while (backend := self._backend(chosen)).is_pool:
             skipped: list[str] = []
-            member = await self.pools.choose(backend.id, skipped)
+            cost_of = self.costs.estimator(context) if backend.pool_strategy == "cheapest" else None
+            member = await self.pools.choose(backend.id, skipped, cost_of)
             context.attempts += [f"{name}:open" for name in skipped]
             if member is None:
                 _unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
@@ -191,25 +201,83 @@ class AiohttpTransport:
         ) as answer:
             return answer.status, await answer.read()
 
+    async def post_json_to(
+        self, backend_id: str, path: str, body: bytes, timeout: float
+    ) -> tuple[int, bytes]:
+        """`post_json` with `path` (and its own query, if any) appended to the backend's URL.
+
+        For services whose backend URL is an endpoint with several operations under it
+        (Content Safety's `/contentsafety/text:analyze?api-version=...`). `path` goes as given,
+        already percent-encoded; the backend's query credentials follow the path's own query.
+        """
+        backend = self._backend(backend_id)
+        base, credentials, query = self._resolved(backend)
+        url = base + path
+        if query:
+            url += "&" if "?" in path else "?"
+            url += "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+        headers = [*credentials, *await self._identity_header(backend_id)]
+        headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
+        session = self._session(backend.id, backend.validate_certificate_chain)
+        async with session.post(
+            URL(url, encoded=True), data=body, headers=headers, timeout=_timeout(timeout)
+        ) as answer:
+            return answer.status, await answer.read()
+
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
-        member = None
-        if context.backend_url is None:
-            member = await self._member(context)
-            if member is None:
-                return
-            context.backend_member = member
+        if context.backend_url is not None:  # set-backend-service base-url: no backend entity
+            await self._send(context, options, None)
+            return
+        backend = self._backend(context.backend)
+        if backend.is_pool and backend.pool_strategy in ("fallback", "race"):
+            await self._several(backend, context, options)
+            return
+        member = await self._member(context)
+        if member is not None:
+            await self._attempt(context, options, member)
+
+    async def _several(
+        self, pool: Backend, context: RequestContext, options: ForwardOptions
+    ) -> None:
+        """fallback and race: one call, several members (gateway.routing.strategies)."""
+        skipped: list[str] = []
+        members = await self.pools.in_order(pool.id, skipped)
+        context.attempts += [f"{name}:open" for name in skipped]
+        if not members:
+            _unavailable(context, f"Backend pool {pool.id} is temporarily unavailable")
+            return
+        await _buffered(context)  # every member may need the body
+
+        async def attempt(each: RequestContext, member: str) -> None:
+            await self._attempt(each, options, member)
+
+        if pool.pool_strategy == "fallback":
+            await fallback(members, context, attempt)
+            return
+        hedged = await race(members, pool.race_count, pool.hedge_delay, context, attempt)
+        cost_of = self.costs.estimator(context, prompt_only=True)
+        spent = sum(cost_of(member) or 0.0 for member in hedged)
+        context.variables["llm-hedging-cost"] = spent
+        metrics = context.services.metrics
+        if metrics is not None and spent:
+            metrics.add("aigw", "hedging_cost", spent, {"Backend ID": pool.id})
+
+    async def _attempt(self, context: RequestContext, options: ForwardOptions, member: str) -> None:
+        """One call to one backend; its outcome feeds the breaker, the latency, the log."""
+        context.backend_member = member
+        started = time.monotonic()
         try:
             await self._send(context, options, member)
         except PolicyError as error:
-            if member is not None:
-                _attempted(context, member, error.reason)
-                await self.breakers.record(member, None, error.reason, None)
+            self.latencies.observe(member, time.monotonic() - started)
+            _attempted(context, member, error.reason)
+            await self.breakers.record(member, None, error.reason, None)
             raise
-        if member is not None:
-            response = context.model.Response
-            _attempted(context, member, str(response.StatusCode))
-            retry_after = _seconds(response.Headers.joined("retry-after"))
-            await self.breakers.record(member, response.StatusCode, None, retry_after)
+        self.latencies.observe(member, time.monotonic() - started)
+        response = context.model.Response
+        _attempted(context, member, str(response.StatusCode))
+        retry_after = _seconds(response.Headers.joined("retry-after"))
+        await self.breakers.record(member, response.StatusCode, None, retry_after)
 
     async def _send(
         self, context: RequestContext, options: ForwardOptions, member: str | None
@@ -278,6 +346,13 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         raise StreamBroken(str(error) or type(error).__name__) from None
     finally:
         answer.close()
+
+
+async def _buffered(context: RequestContext) -> None:
+    """Read a streaming request body whole, so that another attempt can send it again."""
+    stream, context.request_stream = context.request_stream, None
+    if stream is not None:
+        context.model.Request.Body = MessageBody(b"".join([chunk async for chunk in stream]))
 
 
 def _attempted(context: RequestContext, member: str, outcome: str) -> None:

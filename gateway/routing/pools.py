@@ -1,19 +1,52 @@
-"""Choosing a pool member for each attempt, as APIM balances a pool.
+"""Choosing a pool member for each attempt.
 
-Members are grouped by priority (lower first); a group is used only while every member of the
-groups before it has its circuit breaker open. Within a group, traffic is shared by weight
-(smooth weighted round-robin, so the shares hold over short runs too; equal or no weights are
-plain round-robin). A member whose breaker is open is skipped. Every attempt chooses again, so
-a retry goes to the next member. When no member can be used the pool is unavailable (503).
+APIM's strategies: members are grouped by priority (lower first); a group is used only while
+every member of the groups before it has its circuit breaker open. Within a group, traffic is
+shared by weight (smooth weighted round-robin, so the shares hold over short runs too; equal
+or no weights are plain round-robin). A member whose breaker is open is skipped. Every attempt
+chooses again, so a retry goes to the next member. When no member can be used the pool is
+unavailable (503).
+
+Ours, for pools of several providers (within the best usable priority group):
+- `cheapest`: the member whose price for this call (its prompt, counted offline, and its
+  output cap, at the member provider's rates for the requested model) is lowest; members
+  with no price for the model come last.
+- `fastest`: the member with the lowest moving average of its time to answer, except for one
+  call in `EXPLORE` that goes to another member, so a member that got faster is noticed.
+- `fallback` and `race` use the members in order (gateway.routing.strategies).
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
 from gateway.config.model import Backend, PoolMember
 from gateway.routing.breakers import Breakers
+
+EXPLORE = 10  # fastest: one call in this many tries another member
+SMOOTHING = 0.2  # weight of the newest latency in the moving average
+
+
+class Latencies:
+    """A moving average of each backend's time to answer, in this process."""
+
+    def __init__(self) -> None:
+        self.average: dict[str, float] = {}
+
+    def observe(self, backend: str, seconds: float) -> None:
+        old = self.average.get(backend)
+        self.average[backend] = seconds if old is None else old + SMOOTHING * (seconds - old)
+
+    def fastest(self, members: list[PoolMember]) -> PoolMember:
+        unmeasured = [m for m in members if m.backend not in self.average]
+        if unmeasured:  # measure everyone once before comparing
+            return unmeasured[0]
+        if len(members) > 1 and random.randrange(EXPLORE) == 0:
+            return random.choice(members)
+        return min(members, key=lambda m: self.average[m.backend])
 
 
 @dataclass
@@ -36,28 +69,61 @@ class _Group:
         return best
 
 
-class Pools:
-    def __init__(self, backends: dict[str, Backend], breakers: Breakers) -> None:
-        self.breakers = breakers
-        self.groups: dict[str, list[_Group]] = {}
-        for backend in backends.values():
-            if backend.is_pool:
-                ordered = sorted(backend.pool_members, key=lambda m: m.priority)
-                self.groups[backend.id] = [
-                    _Group(list(members)) for _, members in groupby(ordered, lambda m: m.priority)
-                ]
+# What a call would cost on a member (None: no price), for `cheapest`.
+CostOf = Callable[[str], float | None]
 
-    async def choose(self, pool: str, skipped: list[str] | None = None) -> str | None:
+
+class Pools:
+    def __init__(
+        self, backends: dict[str, Backend], breakers: Breakers, latencies: Latencies
+    ) -> None:
+        self.breakers = breakers
+        self.latencies = latencies
+        self.strategies = {b.id: b.pool_strategy for b in backends.values() if b.is_pool}
+        self.members = {b.id: b.pool_members for b in backends.values() if b.is_pool}
+        self.groups: dict[str, list[_Group]] = {}
+        for pool, members in self.members.items():
+            ordered = sorted(members, key=lambda m: m.priority)
+            self.groups[pool] = [
+                _Group(list(group)) for _, group in groupby(ordered, lambda m: m.priority)
+            ]
+
+    async def choose(
+        self, pool: str, skipped: list[str] | None = None, cost_of: CostOf | None = None
+    ) -> str | None:
         """The member backend for this attempt, or None when every member's breaker is open.
 
         Members passed over because their breaker is open are added to `skipped`."""
         for group in self.groups.get(pool, ()):
-            usable = []
-            for member in group.members:
-                if await self.breakers.open_for(member.backend) == 0:
-                    usable.append(member)
-                elif skipped is not None:
-                    skipped.append(member.backend)
-            if usable:
-                return group.pick(usable).backend
+            usable = await self.usable(group.members, skipped)
+            if not usable:
+                continue
+            strategy = self.strategies.get(pool)
+            if strategy == "fastest":
+                return self.latencies.fastest(usable).backend
+            if strategy == "cheapest" and cost_of is not None:
+                return _cheapest(usable, cost_of).backend
+            return group.pick(usable).backend
         return None
+
+    async def in_order(self, pool: str, skipped: list[str] | None = None) -> list[str]:
+        """The usable members in their declared order (fallback, race)."""
+        usable = await self.usable(list(self.members.get(pool, ())), skipped)
+        return [m.backend for m in usable]
+
+    async def usable(
+        self, members: list[PoolMember], skipped: list[str] | None
+    ) -> list[PoolMember]:
+        found = []
+        for member in members:
+            if await self.breakers.open_for(member.backend) == 0:
+                found.append(member)
+            elif skipped is not None:
+                skipped.append(member.backend)
+        return found
+
+
+def _cheapest(members: list[PoolMember], cost_of: CostOf) -> PoolMember:
+    costs = [(cost_of(m.backend), index, m) for index, m in enumerate(members)]
+    priced = [(cost, index, m) for cost, index, m in costs if cost is not None]
+    return min(priced)[2] if priced else members[0]

@@ -37,13 +37,12 @@ from gateway.statements.limits import StoreGuard, now, seconds_left, store_of
 from gateway.statements.llm_token_limit import (
     MINUTE,
     QUOTA_WINDOWS,
-    output_cap,
     request_json,
     request_model,
 )
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
-from gateway.tokens.tokenizer import prompt_tokens
+from gateway.tokens.tokenizer import output_cap, prompt_tokens
 
 NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
 

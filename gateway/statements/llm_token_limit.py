@@ -36,7 +36,7 @@ from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import StoreGuard, now, seconds_left, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
-from gateway.tokens.tokenizer import prompt_tokens
+from gateway.tokens.tokenizer import output_cap, prompt_tokens
 from gateway.tokens.usage import answer_usage
 
 MINUTE = Window(60)
@@ -171,15 +171,6 @@ class TokenLimit:
 
         request.on_complete.append(settle)
         return None
-
-
-def output_cap(body: dict[str, Any], default: int) -> int:
-    """The output tokens a request allows itself, by whichever name its API uses."""
-    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-    return default
 
 
 def _report(request: RequestContext, variable: str | None, header: str | None, value: int) -> None:

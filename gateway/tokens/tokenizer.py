@@ -135,3 +135,12 @@ def _parts_tokens(content: object, model: str) -> int:
     if isinstance(content, dict):
         return _parts_tokens(content.get("text") or content.get("content"), model)
     return count_text(str(content), model)
+
+
+def output_cap(body: dict[str, Any], default: int) -> int:
+    """The output tokens a request allows itself, by whichever name its API uses."""
+    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return default

@@ -36,7 +36,8 @@ CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 
 # Faults to inject into chat calls (POST /-/faults): every `every`-th call answers with
 # `mode`: "429" or "503" (with Retry-After: `retry_after`), "500", "hang" (no answer for 30 s),
-# or "reset" (the connection is cut: at once, or for a stream after its first chunk).
+# "slow" (a good answer 0.3 s late), or "reset" (the connection is cut: at once, or for a
+# stream after its first chunk).
 FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1}
 
 
@@ -69,6 +70,9 @@ async def chat(request: web.Request) -> web.StreamResponse:
     CALLS["chat"] += 1
     body = await request.json()
     mode = fault_now()
+    if mode == "slow":  # a slow member: answers well, 0.3 s late
+        await asyncio.sleep(0.3)
+        mode = "ok"
     if mode != "ok" and not (mode == "reset" and body.get("stream")):
         return await faulty(request, mode)
     if body.get("stream"):

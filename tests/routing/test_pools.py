@@ -7,7 +7,7 @@ from collections import Counter
 
 from gateway.config.model import Backend, BreakerRule, ConfigValue, PoolMember
 from gateway.routing.breakers import Breakers
-from gateway.routing.pools import Pools
+from gateway.routing.pools import Latencies, Pools
 from gateway.stores.memory import MemoryCounters
 
 RULE = (BreakerRule(interval=60, trip_duration=60, count=1, status_code_ranges=((500, 599),)),)
@@ -20,7 +20,7 @@ def pool(*members: PoolMember) -> tuple[Pools, Breakers]:
     }
     backends["pool"] = Backend("pool", pool_strategy="round-robin", pool_members=members)
     breakers = Breakers(backends, MemoryCounters())
-    return Pools(backends, breakers), breakers
+    return Pools(backends, breakers, Latencies()), breakers
 
 
 def picks(pools: Pools, count: int) -> Counter[str | None]:

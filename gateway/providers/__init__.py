@@ -1,0 +1,1 @@
+"""Translation between LLM provider APIs (OpenAI Chat Completions <-> Anthropic Messages)."""

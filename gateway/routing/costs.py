@@ -1,0 +1,40 @@
+"""What a call would cost on each backend, before it is sent: for `cheapest` and hedging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from gateway.config.model import GatewayConfig
+from gateway.runtime.context import RequestContext
+from gateway.tokens.prices import PriceTable
+from gateway.tokens.tokenizer import output_cap, prompt_tokens
+
+DEFAULT_OUTPUT = 1024  # output tokens assumed for a call that sets no maximum
+
+
+class CallCosts:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.providers = {b.id: b.provider for b in config.backends.values()}
+        self.prices = PriceTable(config.pricing)
+
+    def estimator(
+        self, context: RequestContext, prompt_only: bool = False
+    ) -> Callable[[str], float | None]:
+        """Dollars this call would cost on a backend (None: no price for its model there)."""
+        body = context.model.Request.Body
+        try:
+            request = json.loads(body.read(preserve=True)) if body is not None else {}
+        except (ValueError, UnicodeDecodeError):
+            request = {}
+        if not isinstance(request, dict):
+            request = {}
+        model = str(request.get("model") or "")
+        prompt = prompt_tokens(request, model) if model else 0
+        output = 0 if prompt_only else output_cap(request, DEFAULT_OUTPUT)
+
+        def cost_of(backend: str) -> float | None:
+            price = self.prices.find(self.providers.get(backend, ""), model) if model else None
+            return float(price.ceiling(prompt, output)) if price is not None else None
+
+        return cost_of

@@ -1,0 +1,328 @@
+"""What `llm-content-safety` sends to Azure AI Content Safety, and how it reads the answers.
+
+Pure functions (the prompt's texts, chunking, request bodies, verdicts) plus `call_service`,
+the one place that reaches the Content Safety backend: through the proxy transport's
+`post_json_to`, since steps never import an HTTP client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Any
+
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
+
+SOURCE = "llm-content-safety"
+API_VERSION = "2024-09-01"
+ANALYZE_PATH = f"/contentsafety/text:analyze?api-version={API_VERSION}"
+SHIELD_PATH = f"/contentsafety/text:shieldPrompt?api-version={API_VERSION}"
+# The service's limits: text:analyze takes 10,000 characters; text:shieldPrompt a user prompt
+# of 10,000 and at most five documents of 10,000 together. Characters are .NET's: UTF-16 units.
+MAX_CHARACTERS = 10_000
+MAX_DOCUMENTS = 5
+TIMEOUT = 30.0  # seconds per call to the service
+FOUR_LEVELS = "FourSeverityLevels"
+
+# Reasons in context.LastError (APIM documents none for this policy; these follow its style).
+CATEGORY_REASON = "ContentSafetyViolation"
+BLOCKLIST_REASON = "BlocklistMatch"
+SHIELD_REASON = "PromptShieldViolation"
+SERVICE_REASON = "ContentSafetyServiceError"
+
+
+# ---------------------------------------------------------------- the prompt's texts
+
+
+@dataclass(frozen=True, slots=True)
+class PromptTexts:
+    """The texts of a request's prompt, in order; `user` indexes the last user message."""
+
+    texts: tuple[str, ...]
+    user: int | None
+
+    @property
+    def whole(self) -> str:
+        """What text:analyze reads: every text, one after the other."""
+        return "\n".join(text for text in self.texts if text)
+
+    @property
+    def user_prompt(self) -> str:
+        return self.texts[self.user] if self.user is not None else ""
+
+    @property
+    def documents(self) -> list[str]:
+        return [text for i, text in enumerate(self.texts) if i != self.user and text]
+
+
+def prompt_texts(body: dict[str, Any]) -> PromptTexts | None:
+    """The prompt of a chat completions, Anthropic messages, legacy completions or responses
+    request; None when the body has none (then there is nothing to check)."""
+    texts: list[str] = []
+    user: int | None = None
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        if "system" in body:  # Anthropic's system prompt is a field, not a message
+            texts.append(_text(body["system"]))
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            if message.get("role") == "user":
+                user = len(texts)
+            texts.append(_text(message.get("content")))
+        return PromptTexts(tuple(texts), user)
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        return PromptTexts((prompt,), 0)
+    if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
+        return PromptTexts(("\n".join(prompt),), 0)
+    given = body.get("input")  # the Responses API
+    if isinstance(given, str | list):
+        if isinstance(body.get("instructions"), str):
+            texts.append(body["instructions"])
+        items = [{"role": "user", "content": given}] if isinstance(given, str) else given
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if item.get("role") == "user":
+                user = len(texts)
+            texts.append(_text(item.get("content")))
+        return PromptTexts(tuple(texts), user)
+    return None
+
+
+def _text(content: object) -> str:
+    """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    texts = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict):
+            if part.get("type") in ("text", "input_text", "output_text"):
+                texts.append(str(part.get("text") or ""))
+            elif part.get("type") == "tool_result":  # Anthropic: a tool's output
+                texts.append(_text(part.get("content")))
+    return " ".join(text for text in texts if text)
+
+
+# ---------------------------------------------------------------- chunks within the limits
+
+
+def units(text: str) -> int:
+    """Length as the service counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def chunks(text: str, limit: int = MAX_CHARACTERS) -> list[str]:
+    """`text` in pieces of at most `limit` units, cut at whitespace where there is some.
+
+    The whitespace a cut falls on is dropped; nothing else is lost or repeated.
+    """
+    if units(text) <= limit:
+        return [text] if text.strip() else []
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        window = text[start : start + limit]
+        if units(window) > limit:  # characters outside the BMP count twice
+            window = window[: _fitting(window, limit)]
+        end = start + len(window)
+        if end >= len(text):
+            piece, start = text[start:], len(text)
+        else:
+            cut = _last_space(text, start, end)
+            if cut is None:
+                piece, start = text[start:end], end
+            else:
+                piece, start = text[start:cut], cut + 1
+        if piece.strip():
+            pieces.append(piece)
+    return pieces
+
+
+def _fitting(window: str, limit: int) -> int:
+    """How many of the window's first characters fit in `limit` units (at least one)."""
+    count = 0
+    for i, character in enumerate(window):
+        count += 2 if ord(character) > 0xFFFF else 1
+        if count > limit:
+            return max(i, 1)
+    return len(window)
+
+
+def _last_space(text: str, start: int, end: int) -> int | None:
+    """The last whitespace at or before `end` (the first character left out), past `start`."""
+    for i in range(end, start, -1):
+        if text[i].isspace():
+            return i
+    return None
+
+
+def _batches(documents: list[str]) -> Iterator[list[str]]:
+    """Documents (each within the limit) grouped as one shieldPrompt call takes them."""
+    batch: list[str] = []
+    size = 0
+    for document in documents:
+        length = units(document)
+        if batch and (len(batch) == MAX_DOCUMENTS or size + length > MAX_CHARACTERS):
+            yield batch
+            batch, size = [], 0
+        batch.append(document)
+        size += length
+    if batch:
+        yield batch
+
+
+# ---------------------------------------------------------------- requests and verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One request's evaluated configuration."""
+
+    backend: str
+    shield: bool
+    output_type: str
+    categories: tuple[tuple[str, int], ...]  # (name, threshold), in the policy's order
+    blocklists: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    path: str
+    payload: dict[str, Any]
+
+
+def calls_for(prompt: PromptTexts, settings: Settings) -> list[Call]:
+    """Every call this prompt needs: text:analyze per chunk, text:shieldPrompt per batch."""
+    found: list[Call] = []
+    if settings.categories or settings.blocklists:
+        for piece in chunks(prompt.whole):
+            payload: dict[str, Any] = {"text": piece, "outputType": settings.output_type}
+            if settings.categories:
+                payload["categories"] = [name for name, _ in settings.categories]
+            if settings.blocklists:
+                payload["blocklistNames"] = list(settings.blocklists)
+                payload["haltOnBlocklistHit"] = True
+            found.append(Call(ANALYZE_PATH, payload))
+    if settings.shield:
+        prompts = chunks(prompt.user_prompt)
+        documents = [piece for text in prompt.documents for piece in chunks(text)]
+        for user_prompt, batch in zip_longest(prompts, _batches(documents)):
+            payload = {"userPrompt": user_prompt or "", "documents": batch or []}
+            found.append(Call(SHIELD_PATH, payload))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Why a prompt is blocked: the reason for context.LastError and the caller's message."""
+
+    reason: str
+    message: str
+
+
+def verdict(call: Call, answer: dict[str, Any], settings: Settings) -> Verdict | None:
+    """What one answer says about the prompt (None: nothing found). Raises ValueError when the
+    answer is not what the service sends."""
+    if call.path == SHIELD_PATH:
+        user = answer.get("userPromptAnalysis") or {}
+        documents = answer.get("documentsAnalysis") or []
+        if not isinstance(user, dict) or not isinstance(documents, list):
+            raise ValueError("unexpected shieldPrompt answer")
+        if user.get("attackDetected") is True:
+            return Verdict(SHIELD_REASON, "Prompt Shields detected an attack in the user prompt.")
+        if any(isinstance(d, dict) and d.get("attackDetected") is True for d in documents):
+            return Verdict(SHIELD_REASON, "Prompt Shields detected an attack in a message.")
+        return None
+    matches = answer.get("blocklistsMatch") or []
+    analysis = answer.get("categoriesAnalysis") or []
+    if not isinstance(matches, list) or not isinstance(analysis, list):
+        raise ValueError("unexpected text:analyze answer")
+    for match in matches:
+        if isinstance(match, dict):
+            name = str(match.get("blocklistName", ""))
+            item = str(match.get("blocklistItemId", ""))
+            return Verdict(
+                BLOCKLIST_REASON,
+                f"The request matched blocklist '{name}' (item '{item}').",
+            )
+    severities = {
+        str(entry.get("category")): int(entry.get("severity") or 0)
+        for entry in analysis
+        if isinstance(entry, dict)
+    }
+    for name, threshold in settings.categories:
+        severity = severities.get(name)
+        if severity is not None and severity >= threshold:
+            return Verdict(
+                CATEGORY_REASON,
+                f"The request was blocked by content safety: category {name} has severity "
+                f"{severity}, at or above the threshold {threshold} ({settings.output_type}).",
+            )
+    return None
+
+
+# ---------------------------------------------------------------- the call
+
+
+async def call_service(
+    request: RequestContext, backend: str, call: Call, policy_id: str | None
+) -> dict[str, Any]:
+    """POST one call to the Content Safety backend; its JSON answer, or a 500 PolicyError."""
+
+    def failure(reason: str, message: str) -> PolicyError:
+        return PolicyError(SOURCE, reason, message, status=500, policy_id=policy_id)
+
+    post = getattr(request.transport, "post_json_to", None)
+    if not callable(post):
+        raise failure(
+            "BackendConnectionFailure",
+            "llm-content-safety cannot call Content Safety: this gateway has no transport",
+        )
+    operation = call.path.split("?")[0].rsplit("/", 1)[-1]
+    body = json.dumps(call.payload).encode()
+    try:
+        status, raw = await post(backend, call.path, body, TIMEOUT)
+    except PolicyError as error:  # the transport's: no such backend, an unset secret
+        raise failure(error.reason, error.message) from None
+    except TimeoutError:
+        raise failure(
+            "Timeout",
+            f"Content Safety ({backend}) did not answer {operation} within {TIMEOUT:g} s.",
+        ) from None
+    except Exception as error:  # the HTTP client's errors: refused, reset, DNS, TLS
+        raise failure(
+            "BackendConnectionFailure",
+            f"Content Safety ({backend}) could not be reached for {operation}: "
+            f"{error or type(error).__name__}",
+        ) from None
+    if status != 200:
+        raise failure(
+            SERVICE_REASON,
+            f"Content Safety ({backend}) answered {operation} with {status}{_code(raw)}.",
+        )
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise failure(SERVICE_REASON, f"Content Safety ({backend}) sent an unreadable answer.")
+    return answer
+
+
+def _code(raw: bytes) -> str:
+    """The service's error code (`InvalidRequestBody`, ...), never its message."""
+    try:
+        error = json.loads(raw).get("error") or {}
+        code = error.get("code")
+    except (ValueError, AttributeError):
+        return ""
+    return f" ({code})" if isinstance(code, str) and code.isidentifier() else ""
