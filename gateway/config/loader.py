@@ -211,6 +211,7 @@ def _backend(backend_id: str, data: dict[str, Any], base: Path) -> Backend:
             if "backend" in m
         ),
         session_cookie=((pool or {}).get("session-affinity") or {}).get("cookie"),
+        models={str(k): str(v) for k, v in (data.get("models") or {}).items()},
         race_count=int((pool or {}).get("race-count", 2)),
         hedge_delay=float((pool or {}).get("hedge-delay", 0.0)),
     )

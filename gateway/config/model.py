@@ -90,6 +90,7 @@ class Backend:
     validate_certificate_name: bool = True
     pool_strategy: str | None = None  # set when this backend is a pool
     pool_members: tuple[PoolMember, ...] = ()
+    models: dict[str, str] = field(default_factory=dict)  # the client's model -> this backend's
     race_count: int = 2  # strategy race: members asked per call
     hedge_delay: float = 0.0  # strategy race: seconds before each further member is asked
     session_cookie: str | None = None

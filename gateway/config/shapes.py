@@ -139,6 +139,12 @@ POOL = Shape(
 BACKEND = Shape(
     "backend",
     (
+        Field(
+            "models",
+            "map",
+            "The model a client asks for -> the name this backend knows it by.",
+            item_kind="string",
+        ),
         Field("url", "url", "The backend's base URL; the operation path is appended."),
         Field("provider", "enum", choices=PROVIDERS, default="openai-compatible"),
         Field("credentials", "shape", shape=CREDENTIALS),

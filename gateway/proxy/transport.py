@@ -23,6 +23,7 @@ from yarl import URL
 
 from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.proxy.crossing import client_style, crossing_for
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.routing.breakers import Breakers
 from gateway.routing.costs import CallCosts
@@ -90,7 +91,7 @@ class AiohttpTransport:
         self._sessions.clear()
 
     def _target(
-        self, context: RequestContext, backend_id: str | None
+        self, context: RequestContext, backend_id: str | None, path: str | None = None
     ) -> tuple[aiohttp.ClientSession, URL, list[tuple[str, str]]]:
         """The session, the full URL and the credential headers for this request.
 
@@ -106,7 +107,7 @@ class AiohttpTransport:
             base, credentials, query_credentials = self._resolved(backend)
             query += query_credentials
             session = self._session(backend.id, backend.validate_certificate_chain)
-        url = base + quote(context.backend_path, safe="/%:@!$&'()*+,;=-._~")
+        url = base + quote(path or context.backend_path, safe="/%:@!$&'()*+,;=-._~")
         if query:
             url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
         return session, URL(url, encoded=True), credentials
@@ -282,15 +283,26 @@ class AiohttpTransport:
     async def _send(
         self, context: RequestContext, options: ForwardOptions, member: str | None
     ) -> None:
-        session, url, credentials = self._target(context, member)
+        crossing = None
+        if member is not None:
+            if context.request_stream is not None and client_style(context) is not None:
+                await _buffered(context)  # a chat body may have to be translated
+            backend = self.backends[member]
+            crossing = crossing_for(context, backend.provider, backend.models)
+        path = crossing.path if crossing is not None else None
+        session, url, credentials = self._target(context, member, path)
         if member is not None:
             credentials = credentials + await self._identity_header(member)
+        if crossing is not None:
+            credentials = credentials + crossing.headers
         request = context.model.Request
         dropped = HOP_BY_HOP.union([k.lower() for k, _ in credentials])
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None
-        if request.Body is not None:
+        if crossing is not None:
+            body = crossing.body
+        elif request.Body is not None:
             body = request.Body.read(preserve=True)
         elif context.request_stream is not None:
             body, context.request_stream = context.request_stream, None  # it streams once
@@ -326,15 +338,17 @@ class AiohttpTransport:
         if event_stream or not options.buffer_response:
             response.Body = None
             context.response_stream = _chunks(answer)
-            return
-        try:
-            response.Body = MessageBody(await answer.read())
-        except (TimeoutError, aiohttp.ClientError) as error:
-            raise _error(
-                "BackendConnectionFailure", f"The backend's answer broke off: {error}"
-            ) from None
-        finally:
-            answer.release()
+        else:
+            try:
+                response.Body = MessageBody(await answer.read())
+            except (TimeoutError, aiohttp.ClientError) as error:
+                raise _error(
+                    "BackendConnectionFailure", f"The backend's answer broke off: {error}"
+                ) from None
+            finally:
+                answer.release()
+        if crossing is not None:
+            crossing.translate_answer(context)
 
 
 async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

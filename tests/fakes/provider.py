@@ -66,9 +66,28 @@ async def faulty(request: web.Request, mode: str) -> web.StreamResponse:
     raise ConnectionResetError("injected reset")
 
 
+# The last request body each API got, so translation tests can see what arrived.
+LAST: dict[str, object] = {}
+TOOL_ARGUMENTS = ['{"city": ', '"Paris"}']  # a tool call's arguments, in two stream pieces
+
+
+async def last(request: web.Request) -> web.Response:
+    return web.json_response(LAST)
+
+
+def tool_name(body: dict) -> str | None:
+    """The first tool's name, when the request offers tools (either API's shape)."""
+    tools = body.get("tools") or []
+    if not tools:
+        return None
+    first = tools[0]
+    return str(first.get("function", {}).get("name") or first.get("name"))
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     CALLS["chat"] += 1
     body = await request.json()
+    LAST["chat"] = body
     mode = fault_now()
     if mode == "slow":  # a slow member: answers well, 0.3 s late
         await asyncio.sleep(0.3)
@@ -86,19 +105,19 @@ async def chat(request: web.Request) -> web.StreamResponse:
         "headers": {name: request.headers.get(name) for name in SEEN_HEADERS},
         "model": body.get("model"),
     }
+    message: dict = {"role": "assistant", "content": json.dumps(seen)}
+    # "filtered": the provider's content filter stopped the answer
+    finish = "content_filter" if body.get("model") == "filtered" else "stop"
+    if tool_name(body):  # offered tools: the model calls the first one
+        call = {"id": "call_1", "type": "function"}
+        call["function"] = {"name": tool_name(body), "arguments": "".join(TOOL_ARGUMENTS)}
+        message, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
     answer = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": 1700000000,
         "model": body.get("model", "fake"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": json.dumps(seen)},
-                # "filtered": the provider's content filter stopped the answer
-                "finish_reason": "content_filter" if body.get("model") == "filtered" else "stop",
-            }
-        ],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
     }
     return web.json_response(answer, headers={"x-upstream": "fake"})
@@ -126,6 +145,15 @@ async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> we
 
     # model "long" streams for 30 s: long enough for a client to walk away mid-stream.
     words = ["one", "two", "three"] if body.get("model") != "long" else ["word"] * 100
+    finish = "stop"
+    if tool_name(body):  # offered tools: a tool call streamed in pieces, as OpenAI does
+        words, finish = [], "tool_calls"
+        first = {"index": 0, "id": "call_1", "type": "function"}
+        first["function"] = {"name": tool_name(body), "arguments": ""}
+        await response.write(event({"role": "assistant", "tool_calls": [first]}))
+        for piece in TOOL_ARGUMENTS:
+            call = {"index": 0, "function": {"arguments": piece}}
+            await response.write(event({"tool_calls": [call]}))
     try:
         for word in words:
             await response.write(event({"content": word + " "}))
@@ -134,7 +162,7 @@ async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> we
                 request.transport.close()
                 raise ConnectionResetError("injected reset")
             await asyncio.sleep(0.3)
-        await response.write(event({}, finish="stop"))  # the last choice chunk, as OpenAI's
+        await response.write(event({}, finish=finish))  # the last choice chunk, as OpenAI's
         if (body.get("stream_options") or {}).get("include_usage"):  # only when asked, as OpenAI
             usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
             await response.write(event({}, usage))
@@ -206,16 +234,26 @@ async def stream_messages(request: web.Request, body: dict) -> web.StreamRespons
         "usage": {"input_tokens": 4, "output_tokens": 0},
     }
     await send("message_start", {"message": message})
-    await send("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-    for word in ("one", "two", "three"):
-        delta = {"type": "text_delta", "text": word + " "}
-        await send("content_block_delta", {"index": 0, "delta": delta})
-        await asyncio.sleep(0.3)
+    stop = "end_turn"
+    if tool_name(body):  # offered tools: a tool_use block with its input in pieces
+        stop = "tool_use"
+        block = {"type": "tool_use", "id": "toolu_1", "name": tool_name(body), "input": {}}
+        await send("content_block_start", {"index": 0, "content_block": block})
+        for piece in TOOL_ARGUMENTS:
+            delta = {"type": "input_json_delta", "partial_json": piece}
+            await send("content_block_delta", {"index": 0, "delta": delta})
+    else:
+        block = {"type": "text", "text": ""}
+        await send("content_block_start", {"index": 0, "content_block": block})
+        for word in ("one", "two", "three"):
+            delta = {"type": "text_delta", "text": word + " "}
+            await send("content_block_delta", {"index": 0, "delta": delta})
+            await asyncio.sleep(0.3)
     await send("content_block_stop", {"index": 0})
     await send(
         "message_delta",
         {
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "delta": {"stop_reason": stop, "stop_sequence": None},
             "usage": {"output_tokens": 3},
         },
     )
@@ -228,6 +266,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     """Anthropic's Messages API shape; the text is what the provider saw, as JSON."""
     CALLS["messages"] += 1
     body = await request.json()
+    LAST["messages"] = body
     if body.get("stream"):
         return await stream_messages(request, body)
     seen = {
@@ -242,6 +281,21 @@ async def messages(request: web.Request) -> web.StreamResponse:
         "model": body.get("model", "fake"),
         "content": [{"type": "text", "text": json.dumps(seen)}],
         "stop_reason": "end_turn",
+        **(
+            {
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": tool_name(body),
+                        "input": json.loads("".join(TOOL_ARGUMENTS)),
+                    }
+                ],
+                "stop_reason": "tool_use",
+            }
+            if tool_name(body)
+            else {}
+        ),
         "stop_sequence": None,
         "usage": {"input_tokens": 4, "output_tokens": 6},
     }
@@ -255,6 +309,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/-/streams", streams)
     app.router.add_get("/-/calls", calls)
+    app.router.add_get("/-/last", last)
     app.router.add_post("/-/faults", set_faults)
     app.router.add_get("/v1/items", items)
     app.router.add_post("/v1/embeddings", embeddings)

@@ -1,0 +1,156 @@
+"""A call in one API's style served by a backend of another: OpenAI chat <-> Anthropic messages.
+
+The client's API decides the style it speaks (its operation: `ChatCompletions_*` is OpenAI's
+chat, `Messages_*` Anthropic's); the backend's `provider` decides what it speaks (`anthropic`,
+or the OpenAI API for every other provider). When they differ, the request is translated on
+the way out (gateway.providers.translate) and the answer, buffered or streamed, errors
+included, on the way back, so the client and every outbound policy see its own style. The
+request itself is left as the client sent it, so another attempt translates it afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.expressions.model import MessageBody
+from gateway.providers.translate import (
+    ChatStreamToMessages,
+    MessagesStreamToChat,
+    TranslationError,
+    chat_request_to_messages,
+    chat_response_to_messages,
+    error_to_chat,
+    error_to_messages,
+    messages_request_to_chat,
+    messages_response_to_chat,
+    stream_include_usage,
+)
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+def client_style(context: RequestContext) -> str | None:
+    operation = context.model.Operation.Id
+    if operation.startswith("ChatCompletions_"):
+        return "openai"
+    if operation.startswith("Messages_"):
+        return "anthropic"
+    return None  # embeddings, models, ...: passed as they are
+
+
+def provider_style(provider: str) -> str | None:
+    if provider == "anthropic":
+        return "anthropic"
+    return None if provider == "http" else "openai"
+
+
+@dataclass
+class Crossing:
+    """How one attempt's request goes out and its answer comes back."""
+
+    path: str | None  # None: the path the client asked for
+    body: bytes
+    headers: list[tuple[str, str]]
+    translate_answer: Callable[[RequestContext], None]
+
+
+def crossing_for(
+    context: RequestContext, provider: str, model_map: dict[str, str]
+) -> Crossing | None:
+    """What this attempt changes on the way: a translation to the backend's API, or only the
+    model's name (`models` of the backend); None when the request goes as it is."""
+    spoken, served = client_style(context), provider_style(provider)
+    if spoken is None or served is None or (spoken == served and not model_map):
+        return None
+    body = context.model.Request.Body
+    try:
+        request = json.loads(body.read(preserve=True)) if body is not None else None
+        if not isinstance(request, dict):
+            raise TranslationError("the request body is not a JSON object")
+        model = str(request.get("model") or "")
+        if model in model_map:
+            request["model"] = model_map[model]
+        if spoken == served:
+            return Crossing(None, json.dumps(request).encode(), [], lambda _: None)
+        if spoken == "openai":
+            return _to_anthropic(request, model)
+        return _to_openai(request, model)
+    except TranslationError as error:
+        message = f"The request cannot be sent to this backend: {error}"
+        raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
+
+
+def _to_anthropic(request: dict[str, Any], model: str) -> Crossing:
+    include_usage = stream_include_usage(request)
+    translated = chat_request_to_messages(request)
+
+    def answer(context: RequestContext) -> None:
+        _translate(
+            context,
+            lambda: MessagesStreamToChat(include_usage, model or None),
+            messages_response_to_chat,
+            error_to_chat,
+        )
+
+    headers = [("anthropic-version", ANTHROPIC_VERSION), ("Content-Type", "application/json")]
+    return Crossing("/v1/messages", json.dumps(translated).encode(), headers, answer)
+
+
+def _to_openai(request: dict[str, Any], model: str) -> Crossing:
+    translated = messages_request_to_chat(request)
+    if translated.get("stream"):  # usage comes only when asked for; Anthropic always has it
+        translated["stream_options"] = {"include_usage": True}
+
+    def answer(context: RequestContext) -> None:
+        _translate(
+            context,
+            lambda: ChatStreamToMessages(model or None),
+            chat_response_to_messages,
+            error_to_messages,
+        )
+
+    headers = [("Content-Type", "application/json")]
+    return Crossing("/chat/completions", json.dumps(translated).encode(), headers, answer)
+
+
+def _translate(
+    context: RequestContext,
+    stream_translator: Callable[[], Any],
+    document: Callable[[dict[str, Any]], dict[str, Any]],
+    error: Callable[[int, bytes], bytes],
+) -> None:
+    response = context.model.Response
+    if context.response_stream is not None and response.StatusCode < 400:
+        context.response_stream = _translated_stream(context.response_stream, stream_translator())
+        return
+    raw = response.Body.read(preserve=True) if response.Body is not None else b""
+    if context.response_stream is not None:  # an error answered as a stream: rare, kept whole
+        return
+    if response.StatusCode >= 400:
+        response.Body = MessageBody(error(response.StatusCode, raw))
+    else:
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            return
+        response.Body = MessageBody(json.dumps(document(answer)).encode())
+    response.Headers.set("Content-Type", ["application/json"])
+    response.Headers.remove("Content-Length")
+
+
+async def _translated_stream(chunks: AsyncIterator[bytes], translator: Any) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            if out := translator.feed(chunk):
+                yield out
+        if rest := translator.close():
+            yield rest
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

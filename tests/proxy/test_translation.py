@@ -1,0 +1,148 @@
+"""A client of one API served by a backend of another, through a running gateway and the SDKs.
+
+The `openai` SDK talks to an OpenAI-style API whose backend is Anthropic-shaped, and the
+`anthropic` SDK to an Anthropic-style API whose backend is OpenAI-shaped: text and tool calls,
+buffered and streamed, usage and stop reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.proxy.processes import fake_provider, free_port, serving
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  claude: {{url: "http://127.0.0.1:{port}", provider: anthropic, models: {{gpt-4o: claude-sonnet-4}}}}
+  gpt: {{url: "http://127.0.0.1:{port}/v1", provider: openai, models: {{claude-x: gpt-4o}}}}
+apis:
+  chat: {{path: chat, style: openai, backend: claude, subscription-required: false}}
+  messages: {{path: messages, style: anthropic, backend: gpt, subscription-required: false}}
+"""
+    )
+    with fake_provider(port), serving(tmp_path, os.environ) as url:
+        yield url, port
+
+
+def last(port: int, kind: str) -> dict:
+    return httpx.get(f"http://127.0.0.1:{port}/-/last").json()[kind]
+
+
+def test_an_openai_client_is_served_by_an_anthropic_backend(gateway: tuple[str, int]) -> None:
+    url, port = gateway
+    client = openai.OpenAI(base_url=f"{url}/chat", api_key="-", max_retries=0)
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hello"},
+    ]
+    answer = client.chat.completions.create(model="gpt-4o", messages=messages, max_tokens=50)
+    sent = last(port, "messages")
+    assert (sent["model"], sent["system"], sent["max_tokens"]) == (
+        "claude-sonnet-4",
+        "Be brief.",
+        50,
+    )
+    assert json.loads(answer.choices[0].message.content or "{}")["version"] == "2023-06-01"
+    assert answer.choices[0].finish_reason == "stop"
+    assert answer.usage is not None and (
+        answer.usage.prompt_tokens,
+        answer.usage.completion_tokens,
+    ) == (4, 6)
+    stream = client.chat.completions.create(
+        model="gpt-4o", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "one two three "
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
+    finish = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
+    assert finish == ["stop"]
+
+
+def test_tool_calls_cross_from_anthropic_to_an_openai_client(gateway: tuple[str, int]) -> None:
+    url, _ = gateway
+    client = openai.OpenAI(base_url=f"{url}/chat", api_key="-", max_retries=0)
+    asked = [{"role": "user", "content": "Weather in Paris?"}]
+    answer = client.chat.completions.create(model="gpt-4o", messages=asked, tools=[WEATHER])
+    [call] = answer.choices[0].message.tool_calls or []
+    assert (call.function.name, json.loads(call.function.arguments)) == (
+        "get_weather",
+        {"city": "Paris"},
+    )
+    assert answer.choices[0].finish_reason == "tool_calls"
+    stream = client.chat.completions.create(
+        model="gpt-4o", messages=asked, tools=[WEATHER], stream=True
+    )
+    arguments, names = "", set()
+    for chunk in stream:
+        for delta in chunk.choices[0].delta.tool_calls or [] if chunk.choices else []:
+            arguments += (delta.function.arguments or "") if delta.function else ""
+            if delta.function and delta.function.name:
+                names.add(delta.function.name)
+    assert (names, json.loads(arguments)) == ({"get_weather"}, {"city": "Paris"})
+
+
+def test_an_anthropic_client_is_served_by_an_openai_backend(gateway: tuple[str, int]) -> None:
+    url, port = gateway
+    client = anthropic.Anthropic(base_url=f"{url}/messages", api_key="-", max_retries=0)
+    asked = [{"role": "user", "content": "Hello"}]
+    answer = client.messages.create(
+        model="claude-x", max_tokens=50, system="Be brief.", messages=asked
+    )
+    sent = last(port, "chat")
+    assert sent["model"] == "gpt-4o"
+    assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert answer.stop_reason == "end_turn"
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (5, 7)
+    with client.messages.stream(model="claude-x", max_tokens=50, messages=asked) as stream:
+        assert stream.get_final_text() == "one two three "
+        final = stream.get_final_message()
+    assert final.usage.output_tokens == 3  # the gateway asked the OpenAI backend for usage
+
+
+def test_tool_use_crosses_from_openai_to_an_anthropic_client(gateway: tuple[str, int]) -> None:
+    url, _ = gateway
+    client = anthropic.Anthropic(base_url=f"{url}/messages", api_key="-", max_retries=0)
+    tool = {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    asked = [{"role": "user", "content": "Weather in Paris?"}]
+    answer = client.messages.create(model="claude-x", max_tokens=50, messages=asked, tools=[tool])
+    [use] = [block for block in answer.content if block.type == "tool_use"]
+    assert (use.name, use.input, answer.stop_reason) == (
+        "get_weather",
+        {"city": "Paris"},
+        "tool_use",
+    )
+    with client.messages.stream(
+        model="claude-x", max_tokens=50, messages=asked, tools=[tool]
+    ) as stream:
+        final = stream.get_final_message()
+    [use] = [block for block in final.content if block.type == "tool_use"]
+    assert (use.input, final.stop_reason) == ({"city": "Paris"}, "tool_use")
