@@ -109,7 +109,7 @@ def make_cache(request: pytest.FixtureRequest) -> Callable[[], CacheStore]:
     return lambda: RedisCache(url)
 
 
-def clear_of_window_edge(period: float = 60.0, margin: float = 15.0) -> None:
+def clear_of_window_edge(period: float = 60.0, margin: float = 8.0) -> None:
     """Wait, if need be, until the current fixed window (of `period` seconds, aligned to the
     epoch as the limits' windows are) has at least `margin` seconds left, so that a test
     counting within one window does not straddle two."""

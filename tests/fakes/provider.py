@@ -318,4 +318,7 @@ def make_app() -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None)
+    # No grace on stop: a "hang" fault would hold shutdown for its 30 s.
+    web.run_app(
+        make_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, shutdown_timeout=0.1
+    )
