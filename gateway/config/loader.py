@@ -212,6 +212,8 @@ def _backend(backend_id: str, data: dict[str, Any], base: Path) -> Backend:
         ),
         session_cookie=((pool or {}).get("session-affinity") or {}).get("cookie"),
         models={str(k): str(v) for k, v in (data.get("models") or {}).items()},
+        api_version=str(data.get("api-version", "2024-10-21")),
+        api_key=_value(data.get("api-key"), base),
         race_count=int((pool or {}).get("race-count", 2)),
         hedge_delay=float((pool or {}).get("hedge-delay", 0.0)),
     )
@@ -408,6 +410,7 @@ class _Checker:
         """
         credentials = backend.credentials
         values: list[tuple[tuple[str, ...], ConfigValue | None]] = [(("url",), backend.url)]
+        values.append((("api-key",), backend.api_key))
         values += [(("credentials", "header", k), v) for k, v in credentials.headers.items()]
         values += [(("credentials", "query", k), v) for k, v in credentials.query.items()]
         if credentials.authorization is not None:

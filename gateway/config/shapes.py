@@ -145,6 +145,19 @@ BACKEND = Shape(
             "The model a client asks for -> the name this backend knows it by.",
             item_kind="string",
         ),
+        Field(
+            "api-key",
+            "string",
+            "The provider's key, sent as it expects: Authorization Bearer, or api-key "
+            "(azure-openai), or x-api-key (anthropic).",
+            secret=True,
+        ),
+        Field(
+            "api-version",
+            "string",
+            "azure-openai: the api-version sent for calls from OpenAI-style clients.",
+            default="2024-10-21",
+        ),
         Field("url", "url", "The backend's base URL; the operation path is appended."),
         Field("provider", "enum", choices=PROVIDERS, default="openai-compatible"),
         Field("credentials", "shape", shape=CREDENTIALS),

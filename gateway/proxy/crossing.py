@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.config.model import Backend
 from gateway.expressions.model import MessageBody
 from gateway.providers.translate import (
     ChatStreamToMessages,
@@ -54,35 +55,55 @@ class Crossing:
     """How one attempt's request goes out and its answer comes back."""
 
     path: str | None  # None: the path the client asked for
-    body: bytes
+    body: bytes | None  # None: the body as the client sent it
     headers: list[tuple[str, str]]
-    translate_answer: Callable[[RequestContext], None]
+    translate_answer: Callable[[RequestContext], None] = lambda _: None
+    query: list[tuple[str, str]] | None = None  # None: the query the client sent
 
 
-def crossing_for(
-    context: RequestContext, provider: str, model_map: dict[str, str]
-) -> Crossing | None:
-    """What this attempt changes on the way: a translation to the backend's API, or only the
-    model's name (`models` of the backend); None when the request goes as it is."""
-    spoken, served = client_style(context), provider_style(provider)
-    if spoken is None or served is None or (spoken == served and not model_map):
+def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
+    """What this attempt changes on the way: a translation to the backend's API, Azure's
+    deployment URLs to or from OpenAI's, or only the model's name (the backend's `models`);
+    None when the request goes as it is."""
+    spoken, served = client_style(context), provider_style(backend.provider)
+    if spoken is None or served is None:
+        return None
+    deployment = str(context.model.Request.MatchedParameters.get("deployment-id", ""))
+    to_azure = backend.provider == "azure-openai"
+    if spoken == served and not backend.models and bool(deployment) == to_azure:
         return None
     body = context.model.Request.Body
     try:
         request = json.loads(body.read(preserve=True)) if body is not None else None
         if not isinstance(request, dict):
             raise TranslationError("the request body is not a JSON object")
-        model = str(request.get("model") or "")
-        if model in model_map:
-            request["model"] = model_map[model]
+        model = str(request.get("model") or deployment)
+        request["model"] = backend.models.get(model, model)
         if spoken == served:
-            return Crossing(None, json.dumps(request).encode(), [], lambda _: None)
+            return _same_api(context, request, deployment, backend)
         if spoken == "openai":
             return _to_anthropic(request, model)
-        return _to_openai(request, model)
+        return _to_openai(request, model, backend)
     except TranslationError as error:
         message = f"The request cannot be sent to this backend: {error}"
         raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
+
+
+def _same_api(
+    context: RequestContext, request: dict[str, Any], deployment: str, backend: Backend
+) -> Crossing:
+    """OpenAI chat to OpenAI chat: the model renamed, and Azure's URLs where one side is Azure
+    (the deployment is the model; `api-version` is Azure's alone)."""
+    query = [(k, v) for k, v in context.model.Request.Url.Query.lines() if k != "api-version"]
+    if backend.provider == "azure-openai":
+        if deployment and request["model"] == deployment:  # Azure to Azure: only the name
+            return Crossing(None, json.dumps(request).encode(), [])
+        path = f"/deployments/{request['model']}/chat/completions"
+        query.append(("api-version", backend.api_version))
+        return Crossing(path, json.dumps(request).encode(), [], query=query)
+    if deployment:  # an Azure client, an OpenAI-shaped backend
+        return Crossing("/chat/completions", json.dumps(request).encode(), [], query=query)
+    return Crossing(None, json.dumps(request).encode(), [])
 
 
 def _to_anthropic(request: dict[str, Any], model: str) -> Crossing:
@@ -101,7 +122,7 @@ def _to_anthropic(request: dict[str, Any], model: str) -> Crossing:
     return Crossing("/v1/messages", json.dumps(translated).encode(), headers, answer)
 
 
-def _to_openai(request: dict[str, Any], model: str) -> Crossing:
+def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
     translated = messages_request_to_chat(request)
     if translated.get("stream"):  # usage comes only when asked for; Anthropic always has it
         translated["stream_options"] = {"include_usage": True}
@@ -115,7 +136,11 @@ def _to_openai(request: dict[str, Any], model: str) -> Crossing:
         )
 
     headers = [("Content-Type", "application/json")]
-    return Crossing("/chat/completions", json.dumps(translated).encode(), headers, answer)
+    body = json.dumps(translated).encode()
+    if backend.provider == "azure-openai":  # the deployment is the (renamed) model
+        path = f"/deployments/{translated.get('model', '')}/chat/completions"
+        return Crossing(path, body, headers, answer, [("api-version", backend.api_version)])
+    return Crossing("/chat/completions", body, headers, answer)
 
 
 def _translate(

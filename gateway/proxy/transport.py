@@ -91,14 +91,19 @@ class AiohttpTransport:
         self._sessions.clear()
 
     def _target(
-        self, context: RequestContext, backend_id: str | None, path: str | None = None
+        self,
+        context: RequestContext,
+        backend_id: str | None,
+        path: str | None = None,
+        query: list[tuple[str, str]] | None = None,
     ) -> tuple[aiohttp.ClientSession, URL, list[tuple[str, str]]]:
         """The session, the full URL and the credential headers for this request.
 
         The URL is assembled already percent-encoded (the base once, when first used), so
         the HTTP client is told not to parse and re-quote it on every request.
         """
-        query = context.model.Request.Url.Query.lines()
+        if query is None:
+            query = context.model.Request.Url.Query.lines()
         if context.backend_url is not None:  # set-backend-service base-url
             base, credentials = _encoded(context.backend_url), []
             session = self._session("url:" + urlsplit(base).netloc)
@@ -126,9 +131,12 @@ class AiohttpTransport:
                     f"backend '{backend.id}' is a pool; name one of its members here",
                 )
             try:
+                headers = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
+                if backend.api_key is not None:
+                    headers.append(_key_header(backend.provider, backend.api_key.resolve()))
                 found = (
                     _encoded(backend.url.resolve()),
-                    [(k, v.resolve()) for k, v in backend.credentials.headers.items()],
+                    headers,
                     [(k, v.resolve()) for k, v in backend.credentials.query.items()],
                 )
             except SecretUnavailable as error:
@@ -288,9 +296,10 @@ class AiohttpTransport:
             if context.request_stream is not None and client_style(context) is not None:
                 await _buffered(context)  # a chat body may have to be translated
             backend = self.backends[member]
-            crossing = crossing_for(context, backend.provider, backend.models)
+            crossing = crossing_for(context, backend)
         path = crossing.path if crossing is not None else None
-        session, url, credentials = self._target(context, member, path)
+        query = crossing.query if crossing is not None else None
+        session, url, credentials = self._target(context, member, path, query)
         if member is not None:
             credentials = credentials + await self._identity_header(member)
         if crossing is not None:
@@ -300,7 +309,7 @@ class AiohttpTransport:
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None
-        if crossing is not None:
+        if crossing is not None and crossing.body is not None:
             body = crossing.body
         elif request.Body is not None:
             body = request.Body.read(preserve=True)
@@ -360,6 +369,15 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         raise StreamBroken(str(error) or type(error).__name__) from None
     finally:
         answer.close()
+
+
+def _key_header(provider: str, key: str) -> tuple[str, str]:
+    """A provider's key, the way that provider reads it."""
+    if provider == "azure-openai":
+        return ("api-key", key)
+    if provider == "anthropic":
+        return ("x-api-key", key)
+    return ("Authorization", f"Bearer {key}")
 
 
 async def _buffered(context: RequestContext) -> None:

@@ -146,3 +146,41 @@ def test_tool_use_crosses_from_openai_to_an_anthropic_client(gateway: tuple[str,
         final = stream.get_final_message()
     [use] = [block for block in final.content if block.type == "tool_use"]
     assert (use.input, final.stop_reason) == ({"city": "Paris"}, "tool_use")
+
+
+def test_openai_and_azure_openai_clients_cross_over_deployments_and_api_versions(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  azure: {{url: "http://127.0.0.1:{port}/openai", provider: azure-openai, api-version: "2025-01-01",
+           models: {{gpt-4o: prod-gpt4o}}, api-key: azure-key}}
+  plain: {{url: "http://127.0.0.1:{port}/v1", provider: openai, api-key: plain-key}}
+apis:
+  chat: {{path: chat, style: openai, backend: azure, subscription-required: false}}
+  aoai: {{path: openai, style: azure-openai, backend: plain, subscription-required: false}}
+"""
+    )
+    with fake_provider(port), serving(tmp_path, os.environ) as url:
+        plain = openai.OpenAI(base_url=f"{url}/chat", api_key="-", max_retries=0)
+        answer = plain.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+        )
+        seen = json.loads(answer.choices[0].message.content or "{}")
+        assert seen["path"] == "/openai/deployments/prod-gpt4o/chat/completions"
+        assert seen["query"] == {"api-version": "2025-01-01"}
+        assert seen["headers"]["api-key"] == "azure-key"  # each provider's key, its own way
+        azure = openai.AzureOpenAI(
+            azure_endpoint=url, api_key="-", api_version="2024-10-21", max_retries=0
+        )
+        answer = azure.chat.completions.create(
+            model="my-deployment", messages=[{"role": "user", "content": "x"}]
+        )
+        seen = json.loads(answer.choices[0].message.content or "{}")
+    assert (seen["path"], seen["query"], seen["model"]) == (
+        "/v1/chat/completions",
+        {},
+        "my-deployment",
+    )
