@@ -117,6 +117,7 @@ class Traffic:
             keys=self.keys,
         )
         self.max_body = config.max_request_body
+        self.routing_headers = config.telemetry.routing_headers
         self.access_log = AccessLog() if config.telemetry.access_log else None
         self.admission = Admission(
             config,
@@ -220,7 +221,7 @@ class Traffic:
         context.request_stream = stream
         model = context.model
         reply = await run_pipeline(policy, context, scope="api")
-        if context.attempts and self.config.telemetry.routing_headers:
+        if self.routing_headers and _routed(context):
             context.response_headers += [
                 ("x-aigw-backend", context.backend_member or ""),
                 ("x-aigw-attempts", ", ".join(context.attempts)),
@@ -329,6 +330,13 @@ class Traffic:
     def too_large(self, style: str | None = None) -> LocalReply:
         message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
         return style_error(style, 413, message)
+
+
+def _routed(context: RequestContext) -> bool:
+    """Did this request go through a pool, or take more than one attempt? (Then its answer
+    says how; a lone backend's single attempt needs no headers.)"""
+    attempts = context.attempts
+    return len(attempts) > 1 or (bool(attempts) and context.backend_member != context.backend)
 
 
 def _has_llm_apis(config: GatewayConfig) -> bool:

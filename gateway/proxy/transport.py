@@ -280,13 +280,15 @@ class AiohttpTransport:
         except PolicyError as error:
             self.latencies.observe(member, time.monotonic() - started)
             _attempted(context, member, error.reason)
-            await self.breakers.record(member, None, error.reason, None)
+            if member in self.breakers.rules:
+                await self.breakers.record(member, None, error.reason, None)
             raise
         self.latencies.observe(member, time.monotonic() - started)
         response = context.model.Response
         _attempted(context, member, str(response.StatusCode))
-        retry_after = _seconds(response.Headers.joined("retry-after"))
-        await self.breakers.record(member, response.StatusCode, None, retry_after)
+        if member in self.breakers.rules:  # most backends have no breaker: no call at all
+            retry_after = _seconds(response.Headers.joined("retry-after"))
+            await self.breakers.record(member, response.StatusCode, None, retry_after)
 
     async def _send(
         self, context: RequestContext, options: ForwardOptions, member: str | None
@@ -390,6 +392,9 @@ async def _buffered(context: RequestContext) -> None:
 def _attempted(context: RequestContext, member: str, outcome: str) -> None:
     """Note an attempt for the answer's headers, the access log and the metrics."""
     context.attempts.append(f"{member}:{outcome}")
+    if member == context.backend and outcome[:1] == "2" and len(context.attempts) == 1:
+        return  # a lone backend's plain success: the access log says it; keep the path lean
+    context.model.Trace(f"[information] forward-request: {member} answered {outcome}")
     metrics = context.services.metrics
     if metrics is not None:
         dimensions = {"Backend ID": member, "outcome": outcome}

@@ -16,6 +16,7 @@ DEFAULT_OUTPUT = 1024  # output tokens assumed for a call that sets no maximum
 class CallCosts:
     def __init__(self, config: GatewayConfig) -> None:
         self.providers = {b.id: b.provider for b in config.backends.values()}
+        self.models = {b.id: b.models for b in config.backends.values()}
         self.prices = PriceTable(config.pricing)
 
     def estimator(
@@ -34,7 +35,11 @@ class CallCosts:
         output = 0 if prompt_only else output_cap(request, DEFAULT_OUTPUT)
 
         def cost_of(backend: str) -> float | None:
-            price = self.prices.find(self.providers.get(backend, ""), model) if model else None
+            """At the backend's prices for the model it serves the call with (its `models`)."""
+            if not model:
+                return None
+            served = self.models.get(backend, {}).get(model, model)
+            price = self.prices.find(self.providers.get(backend, ""), served)
             return float(price.ceiling(prompt, output)) if price is not None else None
 
         return cost_of

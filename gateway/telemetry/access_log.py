@@ -61,6 +61,8 @@ class AccessLog:
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        if model.traces:  # `trace` statements' messages and the backend attempts
+            entry["trace"] = model.traces
         if context.stream_error is not None:
             entry["error"] = "stream broke off: " + context.stream_error
         self._queue(entry)

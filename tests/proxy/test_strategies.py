@@ -132,3 +132,27 @@ def test_fastest_prefers_the_member_that_answers_soonest(
         served = [ask(gateway).headers["x-aigw-backend"] for _ in range(40)]
     assert served[:3] == ["m0", "m1", "m2"]  # each measured once
     assert served[3:].count("m1") >= 30  # then the fast one, bar some exploration
+
+
+def test_the_access_log_keeps_the_member_the_attempts_and_the_trace(
+    tmp_path: Path, members: list[int]
+) -> None:
+    import json
+
+    from tests.proxy.processes import output_of, start_gateway, stop
+
+    write_directory(tmp_path, members, "strategy: fallback")
+    faults(members[0], mode="500")
+    port = free_port()
+    gateway = start_gateway(tmp_path, port)
+    try:
+        assert ask(f"http://127.0.0.1:{port}").status_code == 200
+    finally:
+        stop(gateway)
+    [line] = [json.loads(x) for x in output_of(gateway).splitlines() if x.startswith("{")]
+    assert (line["backend"], line["member"], line["attempts"]) == (
+        "pool",
+        "m1",
+        ["m0:500", "m1:200"],
+    )
+    assert line["trace"][0] == "[information] forward-request: m0 answered 500"
