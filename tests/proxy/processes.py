@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -112,3 +112,23 @@ def fake_service(module: str, port: int, env: Mapping[str, str] | None = None) -
 def fake_provider(port: int, env: Mapping[str, str] | None = None) -> ContextManager[str]:
     """tests/fakes/provider.py: OpenAI-, Azure-OpenAI- and Anthropic-shaped answers."""
     return fake_service("tests.fakes.provider", port, env)
+
+
+@contextmanager
+def fake_providers(count: int) -> Iterator[list[int]]:
+    """`count` fake providers (pool members); yields their ports."""
+    ports = [free_port() for _ in range(count)]
+    with ExitStack() as stack:
+        for port in ports:
+            stack.enter_context(fake_provider(port))
+        yield ports
+
+
+def inject_faults(port: int, **settings: object) -> None:
+    """Make a fake provider fail on purpose (tests.fakes.provider FAULTS)."""
+    httpx.post(f"http://127.0.0.1:{port}/-/faults", json=settings).raise_for_status()
+
+
+def chat_calls(port: int) -> int:
+    """How many chat calls reached a fake provider."""
+    return int(httpx.get(f"http://127.0.0.1:{port}/-/calls").json()["chat"])

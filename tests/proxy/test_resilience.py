@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,13 @@ import openai
 import pytest
 
 from tests.conftest import REDIS_URL, require_redis
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import (
+    chat_calls,
+    fake_providers,
+    free_port,
+    inject_faults,
+    serving,
+)
 
 RETRY = """<policies>
     <inbound><base /><set-backend-service backend-id="pool" /></inbound>
@@ -34,19 +39,11 @@ RETRY = """<policies>
 @pytest.fixture
 def members() -> Iterator[list[int]]:
     """Three fake providers; yields their ports."""
-    ports = [free_port() for _ in range(3)]
-    with ExitStack() as stack:
-        for port in ports:
-            stack.enter_context(fake_provider(port))
+    with fake_providers(3) as ports:
         yield ports
 
 
-def faults(port: int, **settings: object) -> None:
-    httpx.post(f"http://127.0.0.1:{port}/-/faults", json=settings).raise_for_status()
-
-
-def chat_calls(port: int) -> int:
-    return int(httpx.get(f"http://127.0.0.1:{port}/-/calls").json()["chat"])
+faults = inject_faults
 
 
 def write_directory(

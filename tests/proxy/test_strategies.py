@@ -5,32 +5,30 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import (
+    chat_calls,
+    fake_providers,
+    free_port,
+    inject_faults,
+    serving,
+)
 
 PROVIDERS = ("groq", "mistral", "deepinfra")
 
 
 @pytest.fixture
 def members() -> Iterator[list[int]]:
-    ports = [free_port() for _ in range(3)]
-    with ExitStack() as stack:
-        for port in ports:
-            stack.enter_context(fake_provider(port))
+    """Three fake providers; yields their ports."""
+    with fake_providers(3) as ports:
         yield ports
 
 
-def faults(port: int, **settings: object) -> None:
-    httpx.post(f"http://127.0.0.1:{port}/-/faults", json=settings).raise_for_status()
-
-
-def chat_calls(port: int) -> int:
-    return int(httpx.get(f"http://127.0.0.1:{port}/-/calls").json()["chat"])
+faults = inject_faults
 
 
 def write_directory(root: Path, ports: list[int], pool: str, pricing: str = "") -> None:
