@@ -21,6 +21,7 @@ from gateway.providers.common import (
     dumps,
     error_body,
     fresh_id,
+    joined_text,
     messages_error,
     refuses_malformed,
     stop_reason,
@@ -49,7 +50,7 @@ def messages_request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise TranslationError("the request needs a `messages` array")
     messages: list[dict[str, Any]] = []
-    system = _system(body.get("system"))
+    system = joined_text(body.get("system"))
     if system:
         messages.append({"role": "system", "content": system})
     for message in body["messages"]:
@@ -59,7 +60,7 @@ def messages_request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
         elif role == "assistant":
             messages.extend(_assistant_messages(message.get("content")))
         elif role == "system":  # mid-conversation system messages (Opus 4.8+), kept in place
-            if text := _system(message.get("content")):
+            if text := joined_text(message.get("content")):
                 messages.append({"role": "system", "content": text})
         else:
             raise TranslationError(f"unsupported message role {role!r}")
@@ -99,14 +100,6 @@ def messages_request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
         json_schema = {"name": "output", "schema": schema, "strict": True}
         out["response_format"] = {"type": "json_schema", "json_schema": json_schema}
     return out
-
-
-def _system(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    if isinstance(system, list):
-        return "\n\n".join(b["text"] for b in system if isinstance(b, dict) and b.get("text"))
-    return ""
 
 
 def _user_messages(content: Any) -> list[dict[str, Any]]:

@@ -346,3 +346,12 @@ def parse_data_url(url: str) -> tuple[str, str]:
 
 def data_url(media_type: str, data: str) -> str:
     return f"data:{media_type};base64,{data}"
+
+
+def joined_text(content: Any) -> str:
+    """A string, or the text of a list of text blocks/parts joined by blank lines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n\n".join(p["text"] for p in content if isinstance(p, dict) and p.get("text"))
+    return ""

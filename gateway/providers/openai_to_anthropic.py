@@ -23,6 +23,7 @@ from gateway.providers.common import (
     error_body,
     finish_reason,
     fresh_id,
+    joined_text,
     nonnull,
     now,
     openai_sse,
@@ -73,7 +74,7 @@ def chat_request_to_messages(
         if role in ("system", "developer"):
             # Anthropic has one top-level system prompt; system messages placed later in the
             # conversation join it (their position is lost).
-            if text := _text(message.get("content")):
+            if text := joined_text(message.get("content")):
                 system.append(text)
         elif role == "user":
             _append(turns, "user", _user_blocks(message.get("content")))
@@ -145,14 +146,6 @@ def _compact(turn: dict[str, Any]) -> dict[str, Any]:
     if len(content) == 1 and content[0].keys() == {"type", "text"}:
         return {"role": turn["role"], "content": content[0]["text"]}  # as clients usually write
     return turn
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n\n".join(p["text"] for p in content if isinstance(p, dict) and p.get("text"))
-    return ""
 
 
 def _user_blocks(content: Any) -> list[dict[str, Any]]:

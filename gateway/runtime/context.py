@@ -48,6 +48,8 @@ class RequestContext:
     # What runs once the answer is final (after outbound, or after a stream's last chunk or
     # its abandonment): counting that needs the response, as APIM does "at the end of outbound".
     on_complete: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # The request body parsed as JSON, with the body it came from (statements.request_json).
+    parsed_body: tuple[object, dict[str, object]] | None = None
     # Why a streamed answer broke off after it started (None: it did not).
     stream_error: str | None = None
     # The provider's usage in the answer, once read (gateway.tokens.usage.answer_usage).

@@ -204,14 +204,22 @@ def _openai_style(request: RequestContext) -> bool:
 
 
 def request_json(request: RequestContext) -> dict[str, object]:
+    """The request body as a JSON object ({} when it is not one), parsed once per body: the
+    token and cost limits, the semantic cache and content safety all read it. A statement
+    that changes it writes a new body (so the next reader parses that one)."""
     body = request.model.Request.Body
     if body is None:
         return {}
+    parsed = request.parsed_body
+    if parsed is not None and parsed[0] is body:
+        return parsed[1]
     try:
         document = json.loads(body.read(preserve=True) or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        document = {}
+    found = document if isinstance(document, dict) else {}
+    request.parsed_body = (body, found)
+    return found
 
 
 def request_model(request: RequestContext, body: dict[str, object]) -> str:
