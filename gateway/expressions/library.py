@@ -173,12 +173,19 @@ def _dictionary_method(target: HeaderDictionary | dict, name: str, args: list[ob
     return linq.call(iterate(target), name, args, ())
 
 
+# Each model class's readable members, looked up on every member access.
+_MEMBERS: dict[type, frozenset[str]] = {}
+
+
 def member(target: object, name: str) -> object:
     """`target.name` for a value that is not a static type."""
     if target is None:
         raise ExpressionError(f"cannot read '{name}' of null (a null reference)")
     if isinstance(target, ModelObject):
-        if name in target.expression_members():
+        members = _MEMBERS.get(type(target))
+        if members is None:
+            members = _MEMBERS[type(target)] = target.expression_members()
+        if name in members:
             return getattr(target, name)
         raise ExpressionError(
             f"{type(target).__name__.removesuffix('Model')} has no member '{name}'"

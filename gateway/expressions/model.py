@@ -37,10 +37,13 @@ class HeaderDictionary(ModelObject):
     EXTRA_MEMBERS = frozenset({"Keys", "Values", "Count"})
 
     def __init__(self, values: Mapping[str, str | Iterable[str]] | None = None) -> None:
-        self._items: dict[str, tuple[str, list[str]]] = {}
+        self._built: dict[str, tuple[str, list[str]]] = {}
+        # Lines not yet indexed by name (from_lines): most requests' headers are only passed
+        # on, never looked up, so the index is made on first use.
+        self._pending: tuple[list[tuple[str, str]], frozenset[str]] | None = None
         for name, value in (values or {}).items():
             listed = [value] if isinstance(value, str) else list(value)
-            self._items[name.lower()] = (name, listed)
+            self._built[name.lower()] = (name, listed)
 
     @classmethod
     def from_lines(
@@ -48,20 +51,35 @@ class HeaderDictionary(ModelObject):
     ) -> HeaderDictionary:
         """From (name, value) pairs in order, leaving out the lower-case names in `dropped`."""
         headers = cls()
-        items = headers._items
-        for name, value in lines:
-            key = name.lower()
-            if key in dropped:
-                continue
-            found = items.get(key)
-            if found is None:
-                items[key] = (name, [value])
-            else:
-                found[1].append(value)
+        headers._pending = (list(lines), dropped)
         return headers
 
+    @property
+    def _items(self) -> dict[str, tuple[str, list[str]]]:
+        if self._pending is not None:
+            lines, dropped = self._pending
+            self._pending = None
+            items = self._built
+            for name, value in lines:
+                key = name.lower()
+                if key in dropped:
+                    continue
+                found = items.get(key)
+                if found is None:
+                    items[key] = (name, [value])
+                else:
+                    found[1].append(value)
+        return self._built
+
     def get(self, name: str) -> list[str] | None:
-        found = self._items.get(name.lower())
+        key = name.lower()
+        if self._pending is not None:  # a look-up or two need no index
+            lines, dropped = self._pending
+            if key in dropped:
+                return None
+            values = [value for line, value in lines if line.lower() == key]
+            return values or None
+        found = self._built.get(key)
         return found[1] if found else None
 
     def joined(self, name: str) -> str | None:
@@ -82,6 +100,9 @@ class HeaderDictionary(ModelObject):
 
     def lines(self) -> list[tuple[str, str]]:
         """(name, value) pairs, one per value: what goes on the wire."""
+        if self._pending is not None:  # not indexed yet: the lines as they came, in order
+            lines, dropped = self._pending
+            return [(name, value) for name, value in lines if name.lower() not in dropped]
         return [(name, value) for name, values in self._items.values() for value in values]
 
     @property

@@ -66,6 +66,7 @@ _PREFIXES = (
 
 
 @cache  # pure, and called while evaluating: keep string work off the request path
+@cache  # a handful of distinct names, asked on every evaluation of a member chain
 def simple_type(name: str) -> str:
     """`System.Text.Encoding` -> `Encoding`; `Newtonsoft.Json.Linq.JObject` -> `JObject`."""
     changed = True
@@ -146,6 +147,7 @@ _ALIASES = {
 }
 
 
+@cache
 @cache
 def canonical_type(name: str) -> str:
     name = simple_type(name)

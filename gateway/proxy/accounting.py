@@ -11,10 +11,10 @@ and `llm-cost` (dollars, as a float; absent when the model has no price row).
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from gateway.config.model import GatewayConfig
+from gateway.fastjson import loads
 from gateway.runtime.context import RequestContext
 from gateway.telemetry.metrics import Metrics
 from gateway.tokens.prices import Price, PriceTable
@@ -79,7 +79,7 @@ def _request_model(context: RequestContext) -> str:
         text = body.read(preserve=True)
         if text.startswith(b"{"):
             try:
-                model = json.loads(text).get("model")
+                model = loads(text).get("model")
             except (ValueError, AttributeError):
                 model = None
             if isinstance(model, str) and model:

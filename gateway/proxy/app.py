@@ -81,9 +81,9 @@ _SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
 
 def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        (key.encode("latin-1"), value.encode("latin-1"))
         for name, value in headers
-        if name.lower() not in _SERVER_OWNED
+        if (key := name.lower()) not in _SERVER_OWNED
     ]
 
 

@@ -27,9 +27,7 @@ class Incoming:
         self.path: str = scope["path"]
         # (lower-case name, value) as sent, and the first value of each name.
         self.lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        self.headers: dict[str, str] = {}
-        for name, value in self.lines:
-            self.headers.setdefault(name, value)
+        self.headers: dict[str, str] = dict(reversed(self.lines))  # the first of each name wins
         raw_query = scope.get("query_string", b"")
         self.query = (
             parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []

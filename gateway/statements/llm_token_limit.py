@@ -21,6 +21,7 @@ from typing import Any
 
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
+from gateway.fastjson import loads
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
@@ -214,7 +215,7 @@ def request_json(request: RequestContext) -> dict[str, object]:
     if parsed is not None and parsed[0] is body:
         return parsed[1]
     try:
-        document = json.loads(body.read(preserve=True) or b"{}")
+        document = loads(body.read(preserve=True) or b"{}")
     except (ValueError, UnicodeDecodeError):
         document = {}
     found = document if isinstance(document, dict) else {}

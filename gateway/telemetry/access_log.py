@@ -10,13 +10,13 @@ path without the query (where a key may travel); prompt and answer text are neve
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from gateway.fastjson import dumps
 from gateway.runtime.context import RequestContext
 
 if TYPE_CHECKING:
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class AccessLog:
@@ -85,7 +83,7 @@ class AccessLog:
         )
 
     def _queue(self, entry: dict[str, Any]) -> None:
-        self.pending.append(_encode(entry))
+        self.pending.append(dumps(entry))
         if len(self.pending) >= FLUSH_LINES:
             self.flush()
         elif not self.scheduled:

@@ -9,9 +9,10 @@ and `message_delta` the output.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from gateway.fastjson import loads
 
 if TYPE_CHECKING:
     from gateway.runtime.context import RequestContext
@@ -35,8 +36,8 @@ def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def from_usage_object(usage: dict[str, Any]) -> Usage:
-    """An OpenAI- or Anthropic-shaped `usage` object."""
+def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
+    """An OpenAI- or Anthropic-shaped `usage` object (of an answer naming `model`)."""
     if "prompt_tokens" in usage:  # OpenAI chat / completions / embeddings
         details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
@@ -45,6 +46,7 @@ def from_usage_object(usage: dict[str, Any]) -> Usage:
             completion=_int(usage.get("completion_tokens")),
             cached_prompt=_int(details.get("cached_tokens")),
             reasoning=_int(completion_details.get("reasoning_tokens")),
+            model=model,
         )
     if "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage:
         cached = _int(usage.get("cache_read_input_tokens"))
@@ -54,6 +56,7 @@ def from_usage_object(usage: dict[str, Any]) -> Usage:
             completion=_int(usage.get("output_tokens")),
             cached_prompt=cached,
             cache_write=written,
+            model=model,
         )
     details = usage.get("input_tokens_details") or {}
     output_details = usage.get("output_tokens_details") or {}
@@ -62,12 +65,13 @@ def from_usage_object(usage: dict[str, Any]) -> Usage:
         completion=_int(usage.get("output_tokens")),
         cached_prompt=_int(details.get("cached_tokens")),
         reasoning=_int(output_details.get("reasoning_tokens")),
+        model=model,
     )
 
 
 def from_json_body(body: bytes) -> Usage | None:
     try:
-        document = json.loads(body)
+        document = loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(document, dict):
@@ -78,7 +82,7 @@ def from_json_body(body: bytes) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     model = document.get("model")
-    return replace(from_usage_object(usage), model=model if isinstance(model, str) else "")
+    return from_usage_object(usage, model if isinstance(model, str) else "")
 
 
 def from_event_stream(body: bytes) -> Usage | None:
@@ -92,7 +96,7 @@ def from_event_stream(body: bytes) -> Usage | None:
         if not data or data == b"[DONE]":
             continue
         try:
-            event = json.loads(data)
+            event = loads(data)
         except (ValueError, UnicodeDecodeError):
             continue
         if not isinstance(event, dict):

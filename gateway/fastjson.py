@@ -1,0 +1,27 @@
+"""JSON on the request path: orjson's speed with the standard library's tolerance.
+
+Every request parses the provider's answer (for its usage) and writes an access-log line;
+orjson does each in a fraction of the standard library's time. What orjson refuses and the
+standard library reads (NaN and Infinity literals, integers beyond 64 bits) is read by the
+standard library, so no input is treated differently from before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON text; raises ValueError (json.JSONDecodeError) when it is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # the rare form orjson refuses, or a true error to raise
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (UTF-8 kept as is); values JSON has no form for are written as text."""
+    return orjson.dumps(value, default=str).decode()
