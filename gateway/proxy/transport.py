@@ -177,8 +177,7 @@ class AiohttpTransport:
         chosen = context.backend or ""
         while (backend := self._backend(chosen)).is_pool:
             skipped: list[str] = []
-            cost_of = self.costs.estimator(context) if backend.pool_strategy == "cheapest" else None
-            member = await self.pools.choose(backend.id, skipped, cost_of)
+            member = await self._choose(context, backend, skipped)
             context.attempts += [f"{name}:open" for name in skipped]
             if member is None:
                 _unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
@@ -190,6 +189,29 @@ class AiohttpTransport:
             _unavailable(context, f"Backend {chosen} is temporarily unavailable")
             return None
         return chosen
+
+    async def _choose(
+        self, context: RequestContext, backend: Backend, skipped: list[str]
+    ) -> str | None:
+        """A pool's member for this attempt, with the pool's session affinity if it has one.
+
+        The request's first attempt goes where the client's cookie pins it, while that member
+        is usable; a later attempt (a retry) chooses afresh, away from the member the attempt
+        before it went to. The answer's cookie follows the last attempt's member, so the
+        session's next call goes where this one ended (gateway.routing.affinity)."""
+        pool, affinity = backend.id, self.pools.affinity
+        cost_of = self.costs.estimator(context) if backend.pool_strategy == "cheapest" else None
+        if affinity.cookie(pool) is None:
+            return await self.pools.choose(pool, skipped, cost_of)
+        pin = affinity.pin(pool, context.model.Request.Headers.get("cookie"))
+        if pool not in context.affinity:
+            member = await self.pools.choose(pool, skipped, cost_of, pinned=pin.member)
+        else:
+            member = await self.pools.choose(pool, skipped, cost_of, avoid=context.backend_member)
+        if member is not None:
+            session = context.affinity.setdefault(pool, pin.session)
+            affinity.answer(context.response_headers, pool, session, pin.member, member)
+        return member
 
     async def post_json(self, backend_id: str, body: bytes, timeout: float) -> tuple[int, bytes]:
         """POST a JSON body to a backend's URL as configured, with its credentials.

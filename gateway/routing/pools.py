@@ -7,6 +7,12 @@ or no weights are plain round-robin). A member whose breaker is open is skipped.
 chooses again, so a retry goes to the next member. When no member can be used the pool is
 unavailable (503).
 
+Session affinity (gateway.routing.affinity): a call whose session is pinned to a member goes
+there while that member is usable and in the best usable priority group; otherwise the
+strategy chooses. A pinned call takes no round-robin turn, so calls without a session still
+share by weight. A session's retry is chosen afresh, but not on the member the attempt before
+it went to when its group has another usable one.
+
 Ours, for pools of several providers (within the best usable priority group):
 - `cheapest`: the member whose price for this call (its prompt, counted offline, and its
   output cap, at the member provider's rates for the requested model) is lowest; members
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from gateway.config.model import Backend, PoolMember
+from gateway.routing.affinity import Affinity
 from gateway.routing.breakers import Breakers
 
 EXPLORE = 10  # fastest: one call in this many tries another member
@@ -79,6 +86,7 @@ class Pools:
     ) -> None:
         self.breakers = breakers
         self.latencies = latencies
+        self.affinity = Affinity(backends)
         self.strategies = {b.id: b.pool_strategy for b in backends.values() if b.is_pool}
         self.members = {b.id: b.pool_members for b in backends.values() if b.is_pool}
         self.groups: dict[str, list[_Group]] = {}
@@ -89,15 +97,26 @@ class Pools:
             ]
 
     async def choose(
-        self, pool: str, skipped: list[str] | None = None, cost_of: CostOf | None = None
+        self,
+        pool: str,
+        skipped: list[str] | None = None,
+        cost_of: CostOf | None = None,
+        pinned: str | None = None,
+        avoid: str | None = None,
     ) -> str | None:
         """The member backend for this attempt, or None when every member's breaker is open.
 
-        Members passed over because their breaker is open are added to `skipped`."""
+        Members passed over because their breaker is open are added to `skipped`. `pinned`: the
+        member a session is pinned to, chosen when it is usable in the best usable group.
+        `avoid`: a member passed over when its group has another usable member."""
         for group in self.groups.get(pool, ()):
             usable = await self.usable(group.members, skipped)
             if not usable:
                 continue
+            if pinned is not None and any(m.backend == pinned for m in usable):
+                return pinned
+            if avoid is not None:
+                usable = [m for m in usable if m.backend != avoid] or usable
             strategy = self.strategies.get(pool)
             if strategy == "fastest":
                 return self.latencies.fastest(usable).backend

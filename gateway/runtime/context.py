@@ -62,6 +62,10 @@ class RequestContext:
     cache_plans: dict[str, object] = field(default_factory=dict)
     # Headers every answer to this request gets, whoever produced it (cors adds them).
     response_headers: list[tuple[str, str]] = field(default_factory=list)
+    # Session affinity (gateway.routing.affinity): each pool with a session cookie that an
+    # attempt of this request chose in -> the session id. A later attempt (a retry) finds its
+    # pool here and chooses afresh instead of following the client's cookie.
+    affinity: dict[str, str] = field(default_factory=dict)
 
     @property
     def variables(self) -> dict[str, object]:
