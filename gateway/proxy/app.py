@@ -140,6 +140,7 @@ class Traffic:
             for op_id, method, template in ops
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
+        self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
         self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
         self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
         self.product_models = {
@@ -269,7 +270,7 @@ class Traffic:
             Api=self.api_models[api.id],
             Operation=self.operation_models[(api.id, found.operation)],
             Product=self.product_models.get(admitted.product or ""),
-            Subscription=_subscription_model(admitted.subscription, key),
+            Subscription=self.subscription_model(admitted.subscription, key),
             Request=RequestModel(
                 Method=request.method,
                 Url=url,
@@ -288,6 +289,19 @@ class Traffic:
             backend=api.backend,
             backend_path=found.remainder,
         )
+
+    def subscription_model(
+        self, subscription: Subscription | None, key: str | None
+    ) -> SubscriptionModel | None:
+        """`context.Subscription`, made once per subscription and key (expressions only read
+        it; the keys that get this far are the configured ones, so the cache stays small)."""
+        if subscription is None:
+            return None
+        found = self.subscription_models.get((subscription.id, key or ""))
+        if found is None:
+            found = SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=key or "")
+            self.subscription_models[(subscription.id, key or "")] = found
+        return found
 
     async def preflight(self, request: Incoming, miss: RouteMiss) -> LocalReply | None:
         """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
@@ -346,14 +360,6 @@ def _has_llm_apis(config: GatewayConfig) -> bool:
 def _key_headers(api: Api) -> frozenset[str]:
     """Every header that may carry the API's subscription key (lower case)."""
     return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
-
-
-def _subscription_model(
-    subscription: Subscription | None, key: str | None
-) -> SubscriptionModel | None:
-    if subscription is None:
-        return None
-    return SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=key or "")
 
 
 async def _health(request: Request) -> Response:
