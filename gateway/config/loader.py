@@ -42,6 +42,7 @@ from gateway.stores.redis_urls import parse as parse_store_url
 
 _HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
 _STATUS_RANGE = re.compile(r"(\d{3})(?:-(\d{3}))?")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
 JSON = "application/json"
 _DEFAULT_KEY_NAMES = {"azure-openai": ("api-key", "api-key")}
 
@@ -183,6 +184,7 @@ def _backend(backend_id: str, data: dict[str, Any], base: Path) -> Backend:
     pool = data.get("pool")
     rules = (data.get("circuit-breaker") or {}).get("rules") or ()
     tls = data.get("tls") or {}
+    translation = data.get("translation") or {}
     return Backend(
         id=backend_id,
         url=_value(data.get("url"), base),
@@ -214,6 +216,8 @@ def _backend(backend_id: str, data: dict[str, Any], base: Path) -> Backend:
         models={str(k): str(v) for k, v in (data.get("models") or {}).items()},
         api_version=str(data.get("api-version", "2024-10-21")),
         api_key=_value(data.get("api-key"), base),
+        reasoning=translation.get("reasoning", "drop"),
+        sampling=translation.get("sampling", "map"),
         race_count=int((pool or {}).get("race-count", 2)),
         hedge_delay=float((pool or {}).get("hedge-delay", 0.0)),
     )
@@ -400,7 +404,28 @@ class _Checker:
                     "missing-key",
                     "a failure-condition needs 'count' or 'percentage'",
                 )
+        self.check_session_affinity(backend)
         self.check_secrets(backend)
+
+    def check_session_affinity(self, backend: Backend) -> None:
+        cookie = backend.session_cookie
+        if cookie is None:
+            return
+        where = self.at("backends", backend.id, "pool", "session-affinity", "cookie")
+        if not _COOKIE_NAME.fullmatch(cookie):
+            self.report.error(
+                where,
+                "invalid-value",
+                f"'{cookie}' cannot be a cookie name: use letters, digits and !#$%&'*+-.^_`|~ "
+                "(no spaces, quotes, separators or '=')",
+            )
+        elif backend.pool_strategy in ("fallback", "race"):
+            self.report.warning(
+                where,
+                "ignored-setting",
+                f"a {backend.pool_strategy} pool asks its members in their declared order, so "
+                "session-affinity has no effect here",
+            )
 
     def check_secrets(self, backend: Backend) -> None:
         """Warn about a URL or credential whose ${env:}/${file:} cannot be read here.

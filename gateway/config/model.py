@@ -93,6 +93,9 @@ class Backend:
     models: dict[str, str] = field(default_factory=dict)  # the client's model -> this backend's
     api_key: ConfigValue | None = None  # sent the provider's way (Bearer, api-key, x-api-key)
     api_version: str = "2024-10-21"  # azure-openai: the api-version calls from OpenAI clients get
+    # A chat call translated for this backend (translation: reasoning, sampling): "map" or "drop".
+    reasoning: str = "drop"  # reasoning_effort <-> thinking, and the answer's reasoning back
+    sampling: str = "map"  # temperature and top_p
     race_count: int = 2  # strategy race: members asked per call
     hedge_delay: float = 0.0  # strategy race: seconds before each further member is asked
     session_cookie: str | None = None

@@ -160,6 +160,34 @@ BACKEND = Shape(
         ),
         Field("url", "url", "The backend's base URL; the operation path is appended."),
         Field("provider", "enum", choices=PROVIDERS, default="openai-compatible"),
+        Field(
+            "translation",
+            "shape",
+            "How a chat call in another API's style (OpenAI <-> Anthropic) is translated for "
+            "this backend.",
+            shape=Shape(
+                "translation",
+                (
+                    Field(
+                        "reasoning",
+                        "enum",
+                        "map: OpenAI's reasoning_effort <-> Anthropic's thinking budget, and "
+                        "the answer's reasoning back (reasoning_content <-> thinking blocks); "
+                        "for backends whose models all reason. drop: left out both ways.",
+                        choices=("drop", "map"),
+                        default="drop",
+                    ),
+                    Field(
+                        "sampling",
+                        "enum",
+                        "map: temperature and top_p are sent. drop: left out, for models "
+                        "that reject them.",
+                        choices=("map", "drop"),
+                        default="map",
+                    ),
+                ),
+            ),
+        ),
         Field("credentials", "shape", shape=CREDENTIALS),
         Field("timeout", "duration", "Seconds to wait for response headers.", default=300),
         Field(

@@ -1,6 +1,6 @@
-"""What both translation directions share: SSE parsing, stop reasons, usage, errors, ids, media.
+"""What both translation directions share: tool calls, stop reasons, usage, errors, ids, media.
 
-Pure functions and small state machines: no I/O, standard library only.
+Pure functions: no I/O, standard library only.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import re
 import time
 import urllib.parse
 import uuid
@@ -90,79 +89,26 @@ def arguments_object(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-# --- Server-sent events ------------------------------------------------------------------------
-
-_EOL = re.compile(rb"\r\n?|\n")
-
-
-class SSEDecoder:
-    """Incremental SSE parsing: bytes in any chunking -> (event name, data) as each event ends.
-
-    As the SSE spec dispatches: CR, LF and CRLF end lines (a CR that ends a chunk waits for the
-    next one, as it may be the first half of a CRLF split between chunks), `:` lines are comments,
-    several `data:` lines join with "\\n", a blank line ends an event. Lines are split as bytes and
-    decoded whole, so a UTF-8 character cut between chunks is never decoded in halves.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._first = True
-        self._name = ""
-        self._data: list[str] = []
-
-    def feed(self, data: bytes) -> list[tuple[str, str]]:
-        # What was buffered holds no line end, but maybe a last CR that this chunk's LF completes:
-        # scanning from there keeps a long line fed in small pieces from being rescanned.
-        scan = max(len(self._buffer) - 1, 0)
-        self._buffer += data
-        events: list[tuple[str, str]] = []
-        start = 0
-        for match in _EOL.finditer(self._buffer, scan):
-            if match.group() == b"\r" and match.end() == len(self._buffer):
-                break  # maybe CRLF: decide when the next byte arrives
-            self._line(self._buffer[start : match.start()], events)
-            start = match.end()
-        self._buffer = self._buffer[start:]
-        return events
-
-    def close(self) -> list[tuple[str, str]]:
-        """Events still pending at the end of the body.
-
-        A last event lacking its blank line is still dispatched (the body has ended), but an
-        unterminated last line is dropped: it may have been cut in the middle.
-        """
-        events: list[tuple[str, str]] = []
-        if self._buffer.endswith(b"\r"):  # a line ended by a CR that was held back in feed()
-            self._line(self._buffer[:-1], events)
-        self._buffer = b""
-        self._line(b"", events)
-        return events
-
-    def _line(self, raw: bytes, events: list[tuple[str, str]]) -> None:
-        line = raw.decode("utf-8", errors="replace")
-        if self._first:
-            line, self._first = line.removeprefix("\ufeff"), False
-        if not line:
-            if self._data:
-                events.append((self._name or "message", "\n".join(self._data)))
-            self._name, self._data = "", []
-        elif not line.startswith(":"):
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                self._name = value
-            elif field == "data":
-                self._data.append(value)
-            # `id:` and `retry:` mean nothing to a translator; unknown fields are ignored (spec).
+def tool_use_block(call: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """An OpenAI tool call (of a request's history or of an answer) as Anthropic's block."""
+    function = call.get("function") or {}
+    return {
+        "type": "tool_use",
+        "id": block_id,
+        "name": function.get("name") or "",
+        "input": arguments_object(function.get("arguments")),
+    }
 
 
-def openai_sse(chunk: dict[str, Any]) -> str:
-    return f"data: {dumps(chunk)}\n\n"
-
-
-def anthropic_sse(event: dict[str, Any]) -> str:
-    # The Anthropic SDK skips events without an `event:` line, so the name is always written.
-    return f"event: {event['type']}\ndata: {dumps(event)}\n\n"
+def chat_tool_call(
+    block: dict[str, Any], call_id: Any, arguments: str | None = None
+) -> dict[str, Any]:
+    """An Anthropic tool_use block (of a request's history or of an answer) as OpenAI's call;
+    its arguments are the block's input as JSON unless given (a stream's first piece)."""
+    if arguments is None:
+        arguments = dumps(block.get("input") or {})
+    function = {"name": block.get("name") or "", "arguments": arguments}
+    return {"id": call_id, "type": "function", "function": function}
 
 
 # --- Stop reasons and usage --------------------------------------------------------------------

@@ -5,6 +5,7 @@ chat, `Messages_*` Anthropic's); the backend's `provider` decides what it speaks
 or the OpenAI API for every other provider). When they differ, the request is translated on
 the way out (gateway.providers.translate) and the answer, buffered or streamed, errors
 included, on the way back, so the client and every outbound policy see its own style. The
+backend's `translation` settings say whether reasoning and sampling fields cross too. The
 request itself is left as the client sent it, so another attempt translates it afresh.
 """
 
@@ -82,7 +83,7 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
         if spoken == served:
             return _same_api(context, request, deployment, backend)
         if spoken == "openai":
-            return _to_anthropic(request, model)
+            return _to_anthropic(request, model, backend)
         return _to_openai(request, model, backend)
     except TranslationError as error:
         message = f"The request cannot be sent to this backend: {error}"
@@ -106,15 +107,18 @@ def _same_api(
     return Crossing(None, json.dumps(request).encode(), [])
 
 
-def _to_anthropic(request: dict[str, Any], model: str) -> Crossing:
+def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
     include_usage = stream_include_usage(request)
-    translated = chat_request_to_messages(request)
+    reasoning = backend.reasoning == "map"
+    translated = chat_request_to_messages(
+        request, reasoning=reasoning, sampling=backend.sampling == "map"
+    )
 
     def answer(context: RequestContext) -> None:
         _translate(
             context,
-            lambda: MessagesStreamToChat(include_usage, model or None),
-            messages_response_to_chat,
+            lambda: MessagesStreamToChat(include_usage, model or None, reasoning=reasoning),
+            lambda document: messages_response_to_chat(document, reasoning=reasoning),
             error_to_chat,
         )
 
@@ -123,15 +127,16 @@ def _to_anthropic(request: dict[str, Any], model: str) -> Crossing:
 
 
 def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
-    translated = messages_request_to_chat(request)
-    if translated.get("stream"):  # usage comes only when asked for; Anthropic always has it
-        translated["stream_options"] = {"include_usage": True}
+    reasoning = backend.reasoning == "map"
+    translated = messages_request_to_chat(
+        request, reasoning=reasoning, sampling=backend.sampling == "map"
+    )
 
     def answer(context: RequestContext) -> None:
         _translate(
             context,
-            lambda: ChatStreamToMessages(model or None),
-            chat_response_to_messages,
+            lambda: ChatStreamToMessages(model or None, reasoning=reasoning),
+            lambda document: chat_response_to_messages(document, reasoning=reasoning),
             error_to_messages,
         )
 

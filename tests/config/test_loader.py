@@ -162,6 +162,20 @@ MISTAKES = [
         (4, 34),
         "duration",
     ),
+    (
+        "apis:\n  a: {path: x}\nbackends:\n  b: {url: 'https://x'}\n"
+        "  p: {pool: {services: [b], session-affinity: {cookie: 'my session'}}}\n",
+        "invalid-value",
+        (5, 56),
+        "cannot be a cookie name",
+    ),
+    (
+        "apis:\n  a: {path: x}\nbackends:\n  b: {url: 'https://x'}\n"
+        "  p: {pool: {strategy: race, services: [b], session-affinity: {cookie: s}}}\n",
+        "ignored-setting",
+        (5, 72),
+        "no effect",
+    ),
 ]
 
 

@@ -4,7 +4,9 @@
 
 The assistant's message content is a JSON object with the request's method, path, query and
 the headers that matter to the tests (credentials, keys), so tests can assert what the
-gateway sent upstream.
+gateway sent upstream. A request with an `x-fake-answer` header is answered with that text
+instead (chat and Anthropic messages; streamed in pieces of `x-fake-piece` characters, 20 by
+default, without pauses), for tests of what is done with an answer's text.
 """
 
 from __future__ import annotations
@@ -66,9 +68,31 @@ async def faulty(request: web.Request, mode: str) -> web.StreamResponse:
     raise ConnectionResetError("injected reset")
 
 
+ANSWER_HEADER, PIECE_HEADER = "x-fake-answer", "x-fake-piece"
+
+
+def given_pieces(request: web.Request) -> list[str] | None:
+    """The `x-fake-answer` text in stream pieces, or None when the request sets none."""
+    given = request.headers.get(ANSWER_HEADER)
+    if given is None:
+        return None
+    size = int(request.headers.get(PIECE_HEADER, "20"))
+    return [given[i : i + size] for i in range(0, len(given), size)]
+
+
 # The last request body each API got, so translation tests can see what arrived.
 LAST: dict[str, object] = {}
 TOOL_ARGUMENTS = ['{"city": ', '"Paris"}']  # a tool call's arguments, in two stream pieces
+# What a reasoning model thinks, in two stream pieces: for a chat request with reasoning_effort
+# (as `reasoning_content`, as DeepSeek and vLLM answer) and a messages request with thinking on.
+THOUGHT = ["Let me think ", "about it."]
+REASONING_TOKENS = 2
+
+
+def thinks(body: dict) -> bool:
+    """Whether the request asks for reasoning: reasoning_effort (OpenAI), thinking (Anthropic)."""
+    thinking = body.get("thinking") or {}
+    return bool(body.get("reasoning_effort")) or thinking.get("type") in ("enabled", "adaptive")
 
 
 async def last(request: web.Request) -> web.Response:
@@ -106,19 +130,25 @@ async def chat(request: web.Request) -> web.StreamResponse:
         "model": body.get("model"),
     }
     message: dict = {"role": "assistant", "content": json.dumps(seen)}
+    if ANSWER_HEADER in request.headers:
+        message["content"] = request.headers[ANSWER_HEADER]
     # "filtered": the provider's content filter stopped the answer
     finish = "content_filter" if body.get("model") == "filtered" else "stop"
     if tool_name(body):  # offered tools: the model calls the first one
         call = {"id": "call_1", "type": "function"}
         call["function"] = {"name": tool_name(body), "arguments": "".join(TOOL_ARGUMENTS)}
         message, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+    usage = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    if thinks(body):  # reasoning, counted inside completion_tokens as OpenAI counts it
+        message["reasoning_content"] = "".join(THOUGHT)
+        usage["completion_tokens_details"] = {"reasoning_tokens": REASONING_TOKENS}
     answer = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": 1700000000,
         "model": body.get("model", "fake"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+        "usage": usage,
     }
     return web.json_response(answer, headers={"x-upstream": "fake"})
 
@@ -146,6 +176,9 @@ async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> we
     # model "long" streams for 30 s: long enough for a client to walk away mid-stream.
     words = ["one", "two", "three"] if body.get("model") != "long" else ["word"] * 100
     finish = "stop"
+    if thinks(body):  # the reasoning streams first, as DeepSeek and vLLM stream it
+        for piece in THOUGHT:
+            await response.write(event({"reasoning_content": piece}))
     if tool_name(body):  # offered tools: a tool call streamed in pieces, as OpenAI does
         words, finish = [], "tool_calls"
         first = {"index": 0, "id": "call_1", "type": "function"}
@@ -154,17 +187,22 @@ async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> we
         for piece in TOOL_ARGUMENTS:
             call = {"index": 0, "function": {"arguments": piece}}
             await response.write(event({"tool_calls": [call]}))
+    pieces, pause = [word + " " for word in words], 0.3
+    if (given := given_pieces(request)) is not None:
+        pieces, pause = given, 0.0
     try:
-        for word in words:
-            await response.write(event({"content": word + " "}))
+        for piece in pieces:
+            await response.write(event({"content": piece}))
             if cut:  # a fault after the first byte: the connection breaks mid-stream
                 assert request.transport is not None
                 request.transport.close()
                 raise ConnectionResetError("injected reset")
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(pause)
         await response.write(event({}, finish=finish))  # the last choice chunk, as OpenAI's
         if (body.get("stream_options") or {}).get("include_usage"):  # only when asked, as OpenAI
             usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+            if thinks(body):
+                usage["completion_tokens_details"] = {"reasoning_tokens": REASONING_TOKENS}
             await response.write(event({}, usage))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -235,21 +273,38 @@ async def stream_messages(request: web.Request, body: dict) -> web.StreamRespons
     }
     await send("message_start", {"message": message})
     stop = "end_turn"
+    index = 0
+    if thinks(body):  # a thinking block with its signature, then a redacted one, as Claude does
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+        await send("content_block_start", {"index": 0, "content_block": block})
+        for piece in THOUGHT:
+            delta = {"type": "thinking_delta", "thinking": piece}
+            await send("content_block_delta", {"index": 0, "delta": delta})
+        delta = {"type": "signature_delta", "signature": "c2lnbmVk"}
+        await send("content_block_delta", {"index": 0, "delta": delta})
+        await send("content_block_stop", {"index": 0})
+        block = {"type": "redacted_thinking", "data": "b3BhcXVl"}
+        await send("content_block_start", {"index": 1, "content_block": block})
+        await send("content_block_stop", {"index": 1})
+        index = 2
     if tool_name(body):  # offered tools: a tool_use block with its input in pieces
         stop = "tool_use"
         block = {"type": "tool_use", "id": "toolu_1", "name": tool_name(body), "input": {}}
-        await send("content_block_start", {"index": 0, "content_block": block})
+        await send("content_block_start", {"index": index, "content_block": block})
         for piece in TOOL_ARGUMENTS:
             delta = {"type": "input_json_delta", "partial_json": piece}
-            await send("content_block_delta", {"index": 0, "delta": delta})
+            await send("content_block_delta", {"index": index, "delta": delta})
     else:
         block = {"type": "text", "text": ""}
-        await send("content_block_start", {"index": 0, "content_block": block})
-        for word in ("one", "two", "three"):
-            delta = {"type": "text_delta", "text": word + " "}
-            await send("content_block_delta", {"index": 0, "delta": delta})
-            await asyncio.sleep(0.3)
-    await send("content_block_stop", {"index": 0})
+        await send("content_block_start", {"index": index, "content_block": block})
+        pieces, pause = ["one ", "two ", "three "], 0.3
+        if (given := given_pieces(request)) is not None:
+            pieces, pause = given, 0.0
+        for piece in pieces:
+            delta = {"type": "text_delta", "text": piece}
+            await send("content_block_delta", {"index": index, "delta": delta})
+            await asyncio.sleep(pause)
+    await send("content_block_stop", {"index": index})
     await send(
         "message_delta",
         {
@@ -279,7 +334,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         "type": "message",
         "role": "assistant",
         "model": body.get("model", "fake"),
-        "content": [{"type": "text", "text": json.dumps(seen)}],
+        "content": [{"type": "text", "text": request.headers.get(ANSWER_HEADER, json.dumps(seen))}],
         "stop_reason": "end_turn",
         **(
             {
@@ -299,6 +354,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
         "stop_sequence": None,
         "usage": {"input_tokens": 4, "output_tokens": 6},
     }
+    if thinks(body):  # thinking first, then a redacted block, as Claude answers
+        answer["content"] = [
+            {"type": "thinking", "thinking": "".join(THOUGHT), "signature": "c2lnbmVk"},
+            {"type": "redacted_thinking", "data": "b3BhcXVl"},
+            *answer["content"],
+        ]
     return web.json_response(answer)
 
 

@@ -2,7 +2,7 @@
 
 The `openai` SDK talks to an OpenAI-style API whose backend is Anthropic-shaped, and the
 `anthropic` SDK to an Anthropic-style API whose backend is OpenAI-shaped: text and tool calls,
-buffered and streamed, usage and stop reasons.
+buffered and streamed, usage and stop reasons, and reasoning where the backend maps it.
 """
 
 from __future__ import annotations
@@ -37,9 +37,17 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, int]]:
 backends:
   claude: {{url: "http://127.0.0.1:{port}", provider: anthropic, models: {{gpt-4o: claude-sonnet-4}}}}
   gpt: {{url: "http://127.0.0.1:{port}/v1", provider: openai, models: {{claude-x: gpt-4o}}}}
+  thinking-claude: {{url: "http://127.0.0.1:{port}", provider: anthropic,
+                    translation: {{reasoning: map}}}}
+  reasoning-gpt: {{url: "http://127.0.0.1:{port}/v1", provider: openai,
+                  translation: {{reasoning: map, sampling: drop}}}}
 apis:
   chat: {{path: chat, style: openai, backend: claude, subscription-required: false}}
   messages: {{path: messages, style: anthropic, backend: gpt, subscription-required: false}}
+  thinking-chat: {{path: thinking-chat, style: openai, backend: thinking-claude,
+                  subscription-required: false}}
+  reasoning-messages: {{path: reasoning-messages, style: anthropic, backend: reasoning-gpt,
+                       subscription-required: false}}
 """
     )
     with fake_provider(port), serving(tmp_path, os.environ) as url:
@@ -146,6 +154,102 @@ def test_tool_use_crosses_from_openai_to_an_anthropic_client(gateway: tuple[str,
         final = stream.get_final_message()
     [use] = [block for block in final.content if block.type == "tool_use"]
     assert (use.input, final.stop_reason) == ({"city": "Paris"}, "tool_use")
+
+
+THOUGHT = "Let me think about it."  # what the fake provider thinks when asked to
+
+
+def test_reasoning_effort_becomes_thinking_and_comes_back_as_reasoning_content(
+    gateway: tuple[str, int],
+) -> None:
+    url, port = gateway
+    client = openai.OpenAI(base_url=f"{url}/thinking-chat", api_key="-", max_retries=0)
+    asked = [{"role": "user", "content": "Hello"}]
+    answer = client.chat.completions.create(
+        model="claude-sonnet-4", messages=asked, reasoning_effort="low", temperature=0.5
+    )
+    sent = last(port, "messages")
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert sent["max_tokens"] == 1024 + 4096  # room for the answer after the budget
+    assert "temperature" not in sent  # Anthropic refuses it with thinking on
+    message = answer.choices[0].message
+    assert (message.model_extra or {})["reasoning_content"] == THOUGHT
+    assert json.loads(message.content or "{}")["path"] == "/v1/messages"
+    # Anthropic's usage does not say how many of the output tokens were thinking: none invented.
+    assert answer.usage is not None and answer.usage.completion_tokens_details is None
+    stream = client.chat.completions.create(
+        model="claude-sonnet-4", messages=asked, reasoning_effort="low", stream=True
+    )
+    deltas = [c.choices[0].delta for c in stream if c.choices]
+    assert "".join(getattr(d, "reasoning_content", None) or "" for d in deltas) == THOUGHT
+    assert "".join(d.content or "" for d in deltas) == "one two three "
+
+
+def test_reasoning_effort_is_dropped_for_a_backend_that_does_not_map_it(
+    gateway: tuple[str, int],
+) -> None:
+    url, port = gateway
+    client = openai.OpenAI(base_url=f"{url}/chat", api_key="-", max_retries=0)
+    answer = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "Hello"}],
+        reasoning_effort="high",
+        temperature=0.5,
+    )
+    sent = last(port, "messages")
+    assert "thinking" not in sent and sent["max_tokens"] == 4096 and sent["temperature"] == 0.5
+    assert "reasoning_content" not in (answer.choices[0].message.model_extra or {})
+
+
+def test_thinking_becomes_reasoning_effort_and_comes_back_as_a_thinking_block(
+    gateway: tuple[str, int],
+) -> None:
+    url, port = gateway
+    client = anthropic.Anthropic(base_url=f"{url}/reasoning-messages", api_key="-", max_retries=0)
+    asked = [{"role": "user", "content": "Hello"}]
+    thinking = {"type": "enabled", "budget_tokens": 2048}
+    answer = client.messages.create(
+        model="gpt-5",
+        max_tokens=4096,
+        messages=asked,
+        thinking=thinking,
+        extra_body={"temperature": 1.0},  # sampling: drop keeps it from the backend
+    )
+    sent = last(port, "chat")
+    assert sent["reasoning_effort"] == "medium"  # 2048 tokens: nearer 4096 than 1024
+    assert "temperature" not in sent
+    first, text = answer.content
+    assert (first.type, getattr(first, "thinking", None), getattr(first, "signature", None)) == (
+        "thinking",
+        THOUGHT,
+        "",
+    )
+    assert text.type == "text" and json.loads(text.text)["path"] == "/v1/chat/completions"
+    # The reasoning tokens stay inside output_tokens, as both providers count them.
+    assert answer.usage.output_tokens == 7
+    assert answer.usage.output_tokens_details is not None
+    assert answer.usage.output_tokens_details.thinking_tokens == 2
+    with client.messages.stream(
+        model="gpt-5", max_tokens=4096, messages=asked, thinking=thinking
+    ) as stream:
+        thoughts = [e.thinking for e in stream if e.type == "thinking"]
+        final = stream.get_final_message()
+    assert "".join(thoughts) == THOUGHT
+    assert [block.type for block in final.content] == ["thinking", "text"]
+    assert final.content[1].type == "text" and final.content[1].text == "one two three "
+
+
+def test_thinking_is_dropped_for_a_backend_that_does_not_map_it(gateway: tuple[str, int]) -> None:
+    url, port = gateway
+    client = anthropic.Anthropic(base_url=f"{url}/messages", api_key="-", max_retries=0)
+    answer = client.messages.create(
+        model="claude-x",
+        max_tokens=4096,
+        messages=[{"role": "user", "content": "Hello"}],
+        thinking={"type": "enabled", "budget_tokens": 2048},
+    )
+    assert "reasoning_effort" not in last(port, "chat")
+    assert [block.type for block in answer.content] == ["text"]
 
 
 def test_openai_and_azure_openai_clients_cross_over_deployments_and_api_versions(
