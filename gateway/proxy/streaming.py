@@ -5,6 +5,14 @@ it registers an `after_stream` action instead. The proxy forwards every chunk th
 arrives, keeps a copy only when some action is registered, and after the last chunk puts the
 whole body in `context.Response.Body` and runs the actions. The client has its answer by
 then; an action's failure is logged, not sent.
+
+A stream that does not complete is never passed off as complete: its status went out with
+its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
+`message_stop`, `context.stream_error` set (the access log's `error`) and
+`aigw_stream_failures_total` counted by `reason`. Either the upstream broke off
+(`StreamBroken`; reason `BackendConnectionFailure`, which also feeds the member's circuit
+breaker, in gateway.proxy.transport) or a step screening the stream refused the rest of it
+(a `PolicyError` raised from the stream, e.g. llm-content-safety's answer checks; its reason).
 """
 
 from __future__ import annotations
@@ -15,9 +23,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import StreamBroken
 
 log = logging.getLogger("aigw.proxy")
+
+BROKEN_REASON = "BackendConnectionFailure"  # as forward-request names a buffered body cut short
 
 
 async def pass_through(
@@ -39,9 +50,16 @@ async def pass_through(
             # Never passed off as a complete answer: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
             context.stream_error = str(error)
-            _count_failure(context)
+            _count_failure(context, BROKEN_REASON)
             log.warning("a streamed answer broke off: %s", error)
             yield error_event(context, f"The upstream stream broke off: {error}")
+            return
+        except PolicyError as error:
+            # A step screening the stream refused the rest (its status went out already).
+            context.stream_error = f"{error.source} ({error.reason}): {error.message}"
+            _count_failure(context, error.reason)
+            log.warning("a streamed answer was stopped: %s", context.stream_error)
+            yield error_event(context, error.message, error.reason, error.status)
             return
         if hidden is not None and (rest := hidden.rest()):
             yield rest
@@ -58,21 +76,31 @@ async def pass_through(
             await complete(context)
 
 
-def error_event(context: RequestContext, message: str) -> bytes:
-    """An error event in the stream format of the request's API style."""
+def error_event(
+    context: RequestContext, message: str, code: str = "stream_broken", status: int = 502
+) -> bytes:
+    """An error event in the stream format of the request's API style.
+
+    `code` says why (OpenAI style's `code`: `stream_broken` for an upstream cut short, else a
+    policy's reason, with `type: policy_error`); `status` is what the answer's status would
+    have been (Anthropic's error type: `permission_error` for a 403, else `api_error`).
+    """
     if context.model.Operation.Id.startswith("Messages_"):  # Anthropic's Messages API
-        error = {"type": "error", "error": {"type": "api_error", "message": message}}
+        kind = "permission_error" if status == 403 else "api_error"
+        error = {"type": "error", "error": {"type": kind, "message": message}}
         return b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"
-    error = {"error": {"message": message, "type": "upstream_error", "code": "stream_broken"}}
+    kind = "upstream_error" if code == "stream_broken" else "policy_error"
+    error = {"error": {"message": message, "type": kind, "code": code}}
     return b"data: " + json.dumps(error).encode() + b"\n\n"
 
 
-def _count_failure(context: RequestContext) -> None:
+def _count_failure(context: RequestContext, reason: str) -> None:
     metrics = context.services.metrics
     if metrics is not None:
         dimensions = {
             "API ID": context.model.Api.Id,
             "Backend ID": context.backend_member or context.backend or "",
+            "reason": reason,
         }
         metrics.add("aigw", "stream_failures", 1, dimensions)
 

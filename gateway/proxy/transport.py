@@ -10,11 +10,8 @@ upstream (the proxy removed it before the pipeline ran).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +20,7 @@ from yarl import URL
 
 from gateway.config.model import Backend, GatewayConfig, SecretUnavailable
 from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.proxy.attempts import attempted, breaking_counted, retry_after_seconds, unavailable
 from gateway.proxy.crossing import client_style, crossing_for
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.routing.breakers import Breakers
@@ -54,6 +52,24 @@ def _encoded(base: str) -> str:
 def _timeout(seconds: float) -> aiohttp.ClientTimeout:
     """One timeout object per distinct value: policies use a handful."""
     return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+
+
+# Requests to one operation share their path and URL: quoting and parsing them again on every
+# request showed in profiles. Bounded, as paths come from clients.
+@lru_cache(maxsize=4096)
+def _quoted_path(path: str) -> str:
+    return quote(path, safe="/%:@!$&'()*+,;=-._~")
+
+
+@lru_cache(maxsize=4096)
+def _url(encoded: str) -> URL:
+    return URL(encoded, encoded=True)
+
+
+@lru_cache(maxsize=256)
+def _not_copied(credential_names: tuple[str, ...]) -> frozenset[str]:
+    """The client headers not sent on: hop-by-hop ones and those the credentials replace."""
+    return HOP_BY_HOP.union(name.lower() for name in credential_names)
 
 
 def _error(reason: str, message: str, status: int = 500) -> PolicyError:
@@ -112,10 +128,10 @@ class AiohttpTransport:
             base, credentials, query_credentials = self._resolved(backend)
             query += query_credentials
             session = self._session(backend.id, backend.validate_certificate_chain)
-        url = base + quote(path or context.backend_path, safe="/%:@!$&'()*+,;=-._~")
+        url = base + _quoted_path(path or context.backend_path)
         if query:
             url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
-        return session, URL(url, encoded=True), credentials
+        return session, _url(url), credentials
 
     def _resolved(self, backend: Backend) -> tuple[str, Headers, Headers]:
         """URL and credentials with their `${env:}`/`${file:}` read once, on first use.
@@ -180,13 +196,13 @@ class AiohttpTransport:
             member = await self._choose(context, backend, skipped)
             context.attempts += [f"{name}:open" for name in skipped]
             if member is None:
-                _unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
+                unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
                 return None
             chosen = member
         if chosen != context.backend or not self.backends[chosen].breaker_rules:
             return chosen  # a pool skipped open members already
         if await self.breakers.open_for(chosen) > 0:
-            _unavailable(context, f"Backend {chosen} is temporarily unavailable")
+            unavailable(context, f"Backend {chosen} is temporarily unavailable")
             return None
         return chosen
 
@@ -213,41 +229,25 @@ class AiohttpTransport:
             affinity.answer(context.response_headers, pool, session, pin.member, member)
         return member
 
-    async def post_json(self, backend_id: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-        """POST a JSON body to a backend's URL as configured, with its credentials.
-
-        For calls the gateway makes on its own account (a semantic cache's embeddings): the
-        URL is the backend's whole URL, as APIM's embeddings backends are.
-        """
-        backend = self._backend(backend_id)
-        base, credentials, query = self._resolved(backend)
-        if query:
-            base += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
-        headers = [*credentials, *await self._identity_header(backend_id)]
-        # The sessions do not decompress (answers pass through as sent): ask for plain bytes.
-        headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
-        session = self._session(backend.id, backend.validate_certificate_chain)
-        async with session.post(
-            URL(base, encoded=True), data=body, headers=headers, timeout=_timeout(timeout)
-        ) as answer:
-            return answer.status, await answer.read()
-
-    async def post_json_to(
-        self, backend_id: str, path: str, body: bytes, timeout: float
+    async def post_json(
+        self, backend_id: str, body: bytes, timeout: float, path: str = ""
     ) -> tuple[int, bytes]:
-        """`post_json` with `path` (and its own query, if any) appended to the backend's URL.
+        """POST a JSON body to a backend's URL as configured (with `path` appended), with its
+        credentials.
 
-        For services whose backend URL is an endpoint with several operations under it
-        (Content Safety's `/contentsafety/text:analyze?api-version=...`). `path` goes as given,
-        already percent-encoded; the backend's query credentials follow the path's own query.
+        For calls the gateway makes on its own account: a semantic cache's embeddings (the
+        backend's whole URL, as APIM's embeddings backends are) and Content Safety's
+        operations (`/contentsafety/text:analyze?api-version=...` under its endpoint). `path`
+        goes as given, already percent-encoded; query credentials follow any query it has.
         """
         backend = self._backend(backend_id)
         base, credentials, query = self._resolved(backend)
         url = base + path
         if query:
-            url += "&" if "?" in path else "?"
+            url += "&" if "?" in url else "?"
             url += "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
         headers = [*credentials, *await self._identity_header(backend_id)]
+        # The sessions do not decompress (answers pass through as sent): ask for plain bytes.
         headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
         session = self._session(backend.id, backend.validate_certificate_chain)
         async with session.post(
@@ -275,7 +275,7 @@ class AiohttpTransport:
         members = await self.pools.in_order(pool.id, skipped)
         context.attempts += [f"{name}:open" for name in skipped]
         if not members:
-            _unavailable(context, f"Backend pool {pool.id} is temporarily unavailable")
+            unavailable(context, f"Backend pool {pool.id} is temporarily unavailable")
             return
         await _buffered(context)  # every member may need the body
 
@@ -301,16 +301,20 @@ class AiohttpTransport:
             await self._send(context, options, member)
         except PolicyError as error:
             self.latencies.observe(member, time.monotonic() - started)
-            _attempted(context, member, error.reason)
+            attempted(context, member, error.reason)
             if member in self.breakers.rules:
                 await self.breakers.record(member, None, error.reason, None)
             raise
         self.latencies.observe(member, time.monotonic() - started)
         response = context.model.Response
-        _attempted(context, member, str(response.StatusCode))
+        attempted(context, member, str(response.StatusCode))
         if member in self.breakers.rules:  # most backends have no breaker: no call at all
-            retry_after = _seconds(response.Headers.joined("retry-after"))
+            retry_after = retry_after_seconds(response.Headers.joined("retry-after"))
             await self.breakers.record(member, response.StatusCode, None, retry_after)
+            if context.response_stream is not None:  # it may still break: that counts too
+                context.response_stream = breaking_counted(
+                    context.response_stream, self.breakers, member
+                )
 
     async def _send(
         self, context: RequestContext, options: ForwardOptions, member: str | None
@@ -329,7 +333,7 @@ class AiohttpTransport:
         if crossing is not None:
             credentials = credentials + crossing.headers
         request = context.model.Request
-        dropped = HOP_BY_HOP.union([k.lower() for k, _ in credentials])
+        dropped = _not_copied(tuple(k for k, _ in credentials))
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None
@@ -409,38 +413,3 @@ async def _buffered(context: RequestContext) -> None:
     stream, context.request_stream = context.request_stream, None
     if stream is not None:
         context.model.Request.Body = MessageBody(b"".join([chunk async for chunk in stream]))
-
-
-def _attempted(context: RequestContext, member: str, outcome: str) -> None:
-    """Note an attempt for the answer's headers, the access log and the metrics."""
-    context.attempts.append(f"{member}:{outcome}")
-    if member == context.backend and outcome[:1] == "2" and len(context.attempts) == 1:
-        return  # a lone backend's plain success: the access log says it; keep the path lean
-    context.model.Trace(f"[information] forward-request: {member} answered {outcome}")
-    metrics = context.services.metrics
-    if metrics is not None:
-        dimensions = {"Backend ID": member, "outcome": outcome}
-        metrics.add("aigw", "backend_attempts", 1, dimensions)
-
-
-def _unavailable(context: RequestContext, message: str) -> None:
-    """APIM's answer when a backend's breaker is open or no pool member can be used."""
-    response = context.model.Response
-    response.StatusCode, response.StatusReason = 503, message
-    response.Headers = HeaderDictionary({"Content-Type": "application/json"})
-    body = json.dumps({"statusCode": 503, "message": message}).encode()
-    response.Body = MessageBody(body)
-
-
-def _seconds(retry_after: str | None) -> float | None:
-    """A Retry-After header's delay: seconds, or an HTTP date."""
-    if not retry_after:
-        return None
-    text = retry_after.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

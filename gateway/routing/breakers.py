@@ -2,10 +2,12 @@
 
 A rule counts a call as failed when its status is in `status-code-ranges` or its error reason
 is in `error-reasons` (`Timeout`, `BackendConnectionFailure`: the reasons forward-request
-raises). The breaker trips when `count` failures fall within `interval` (or, with
-`percentage`, when at least that share of at least `MIN_CALLS` calls failed), and stays open
-for `trip-duration`, or for the answer's Retry-After when `accept-retry-after` is set. While
-it is open, the backend gets no calls: a pool skips it, a lone backend answers 503.
+raises; a streamed answer that breaks off after its headers is a `BackendConnectionFailure`
+too, as a buffered answer cut short is). The breaker trips when `count` failures fall within
+`interval` (or, with `percentage`, when at least that share of at least `MIN_CALLS` calls
+failed), and stays open for `trip-duration`, or for the answer's Retry-After when
+`accept-retry-after` is set. While it is open, the backend gets no calls: a pool skips it, a
+lone backend answers 503.
 
 Counts and the open mark live in the counter store, so replicas sharing Redis agree on which
 backend is open. Each replica reads a backend's mark at most once per `REFRESH` seconds (and
@@ -56,12 +58,22 @@ class Breakers:
         return max(known[1] - now, 0.0)
 
     async def record(
-        self, backend: str, status: int | None, reason: str | None, retry_after: float | None
+        self,
+        backend: str,
+        status: int | None,
+        reason: str | None,
+        retry_after: float | None,
+        *,
+        counted: bool = False,
     ) -> None:
-        """Count a call's outcome against the backend's rules; trip the breaker if one says so."""
+        """Count a call's outcome against the backend's rules; trip the breaker if one says so.
+
+        `counted`: the call was counted already, when its headers came (a streamed answer that
+        broke off later): only its failure is added, so a percentage rule sees it once."""
         for index, rule in enumerate(self.rules.get(backend, ())):
+            is_failure = failed(rule, status, reason)
             try:
-                await self._record(backend, index, rule, failed(rule, status, reason), retry_after)
+                await self._record(backend, index, rule, is_failure, retry_after, counted)
             except StoreUnavailable as error:
                 log.warning("breaker of %s not updated: %s", backend, error)
 
@@ -72,12 +84,19 @@ class Breakers:
         rule: BreakerRule,
         is_failure: bool,
         retry_after: float | None,
+        counted: bool = False,
     ) -> None:
         window = Window(rule.interval)
         now = time.time()
         prefix = f"breaker:{backend}:{index}"
+        if not is_failure and counted:
+            return
         if rule.percentage is not None:
-            total = (await self.store.add(prefix + ":calls", 1, window, now)).value
+            calls = prefix + ":calls"
+            if counted:
+                total = (await self.store.peek(calls, window, now)).value
+            else:
+                total = (await self.store.add(calls, 1, window, now)).value
         if not is_failure:
             return
         failures = (await self.store.add(prefix + ":failures", 1, window, now)).value

@@ -45,6 +45,10 @@ class RequestContext:
     # What outbound steps that need a streamed answer whole do once its last chunk has gone
     # to the client (gateway.proxy.streaming): they never delay a chunk.
     after_stream: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
+    # What checks the backend's answer as soon as forward-request has it (its usage already
+    # accounted), before outbound: a check raises PolicyError to refuse a whole answer, or
+    # wraps `response_stream` to screen a streamed one (llm-content-safety's answers).
+    answer_checks: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)
     # What runs once the answer is final (after outbound, or after a stream's last chunk or
     # its abandonment): counting that needs the response, as APIM does "at the end of outbound".
     on_complete: list[Callable[[RequestContext], Awaitable[None]]] = field(default_factory=list)

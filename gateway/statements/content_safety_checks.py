@@ -1,12 +1,14 @@
 """What `llm-content-safety` sends to Azure AI Content Safety, and how it reads the answers.
 
-Pure functions (the prompt's texts, chunking, request bodies, verdicts) plus `call_service`,
-the one place that reaches the Content Safety backend: through the proxy transport's
-`post_json_to`, since steps never import an HTTP client.
+Pure functions (the prompt's texts, chunking, windows, request bodies, verdicts) plus
+`call_service`, the one place that reaches the Content Safety backend (through the proxy
+transport's `post_json`, since steps never import an HTTP client), and `screen`, which runs
+a text's calls and turns their answers into a 403 or a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ SHIELD_PATH = f"/contentsafety/text:shieldPrompt?api-version={API_VERSION}"
 MAX_CHARACTERS = 10_000
 MAX_DOCUMENTS = 5
 TIMEOUT = 30.0  # seconds per call to the service
+CONCURRENT_CALLS = 4  # calls to the service in flight per text screened
 FOUR_LEVELS = "FourSeverityLevels"
 
 # Reasons in context.LastError (APIM documents none for this policy; these follow its style).
@@ -66,13 +69,13 @@ def prompt_texts(body: dict[str, Any]) -> PromptTexts | None:
     messages = body.get("messages")
     if isinstance(messages, list):
         if "system" in body:  # Anthropic's system prompt is a field, not a message
-            texts.append(_text(body["system"]))
+            texts.append(content_text(body["system"]))
         for message in messages:
             if not isinstance(message, dict):
                 continue
             if message.get("role") == "user":
                 user = len(texts)
-            texts.append(_text(message.get("content")))
+            texts.append(content_text(message.get("content")))
         return PromptTexts(tuple(texts), user)
     prompt = body.get("prompt")
     if isinstance(prompt, str):
@@ -89,13 +92,14 @@ def prompt_texts(body: dict[str, Any]) -> PromptTexts | None:
                 continue
             if item.get("role") == "user":
                 user = len(texts)
-            texts.append(_text(item.get("content")))
+            texts.append(content_text(item.get("content")))
         return PromptTexts(tuple(texts), user)
     return None
 
 
-def _text(content: object) -> str:
-    """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined."""
+def content_text(content: object) -> str:
+    """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined.
+    The model's answers are read with it too (gateway.statements.content_safety_answers)."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
@@ -108,7 +112,7 @@ def _text(content: object) -> str:
             if part.get("type") in ("text", "input_text", "output_text"):
                 texts.append(str(part.get("text") or ""))
             elif part.get("type") == "tool_result":  # Anthropic: a tool's output
-                texts.append(_text(part.get("content")))
+                texts.append(content_text(part.get("content")))
     return " ".join(text for text in texts if text)
 
 
@@ -180,6 +184,13 @@ def _batches(documents: list[str]) -> Iterator[list[str]]:
         yield batch
 
 
+def windows(text: str, size: int, overlap: int) -> list[str]:
+    """`text` in windows of `size` new characters, each after the `overlap` characters before
+    it (so a phrase cut by a window's end is whole in the next one). A streamed answer's
+    windows (gateway.statements.content_safety_answers) are exactly these."""
+    return [text[max(start - overlap, 0) : start + size] for start in range(0, len(text), size)]
+
+
 # ---------------------------------------------------------------- requests and verdicts
 
 
@@ -202,16 +213,7 @@ class Call:
 
 def calls_for(prompt: PromptTexts, settings: Settings) -> list[Call]:
     """Every call this prompt needs: text:analyze per chunk, text:shieldPrompt per batch."""
-    found: list[Call] = []
-    if settings.categories or settings.blocklists:
-        for piece in chunks(prompt.whole):
-            payload: dict[str, Any] = {"text": piece, "outputType": settings.output_type}
-            if settings.categories:
-                payload["categories"] = [name for name, _ in settings.categories]
-            if settings.blocklists:
-                payload["blocklistNames"] = list(settings.blocklists)
-                payload["haltOnBlocklistHit"] = True
-            found.append(Call(ANALYZE_PATH, payload))
+    found = analyze_calls(prompt.whole, settings)
     if settings.shield:
         prompts = chunks(prompt.user_prompt)
         documents = [piece for text in prompt.documents for piece in chunks(text)]
@@ -221,17 +223,36 @@ def calls_for(prompt: PromptTexts, settings: Settings) -> list[Call]:
     return found
 
 
+def analyze_calls(text: str, settings: Settings) -> list[Call]:
+    """text:analyze for each chunk of `text` (none without categories or blocklists)."""
+    if not (settings.categories or settings.blocklists):
+        return []
+    found = []
+    for piece in chunks(text):
+        payload: dict[str, Any] = {"text": piece, "outputType": settings.output_type}
+        if settings.categories:
+            payload["categories"] = [name for name, _ in settings.categories]
+        if settings.blocklists:
+            payload["blocklistNames"] = list(settings.blocklists)
+            payload["haltOnBlocklistHit"] = True
+        found.append(Call(ANALYZE_PATH, payload))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Why a prompt is blocked: the reason for context.LastError and the caller's message."""
+    """Why a text is blocked: the reason for context.LastError and the caller's message."""
 
     reason: str
     message: str
 
 
-def verdict(call: Call, answer: dict[str, Any], settings: Settings) -> Verdict | None:
-    """What one answer says about the prompt (None: nothing found). Raises ValueError when the
-    answer is not what the service sends."""
+def verdict(
+    call: Call, answer: dict[str, Any], settings: Settings, subject: str = "request"
+) -> Verdict | None:
+    """What one answer of the service says about the text (None: nothing found); `subject`
+    names what was checked in the message: the request, or the model's answer. Raises
+    ValueError when the answer is not what the service sends."""
     if call.path == SHIELD_PATH:
         user = answer.get("userPromptAnalysis") or {}
         documents = answer.get("documentsAnalysis") or []
@@ -252,7 +273,7 @@ def verdict(call: Call, answer: dict[str, Any], settings: Settings) -> Verdict |
             item = str(match.get("blocklistItemId", ""))
             return Verdict(
                 BLOCKLIST_REASON,
-                f"The request matched blocklist '{name}' (item '{item}').",
+                f"The {subject} matched blocklist '{name}' (item '{item}').",
             )
     severities = {
         str(entry.get("category")): int(entry.get("severity") or 0)
@@ -264,13 +285,52 @@ def verdict(call: Call, answer: dict[str, Any], settings: Settings) -> Verdict |
         if severity is not None and severity >= threshold:
             return Verdict(
                 CATEGORY_REASON,
-                f"The request was blocked by content safety: category {name} has severity "
+                f"The {subject} was blocked by content safety: category {name} has severity "
                 f"{severity}, at or above the threshold {threshold} ({settings.output_type}).",
             )
     return None
 
 
-# ---------------------------------------------------------------- the call
+# ---------------------------------------------------------------- the calls
+
+
+async def screen(
+    request: RequestContext,
+    settings: Settings,
+    calls: list[Call],
+    policy_id: str | None,
+    subject: str = "request",
+) -> None:
+    """Run `calls` (at most CONCURRENT_CALLS at a time); raise the 403 PolicyError of the first
+    finding, else the 500 of a failed call. A finding wins over a failure: a text found harmful
+    in one chunk is blocked even when another chunk could not be checked."""
+    if not calls:
+        return
+    gate = asyncio.Semaphore(CONCURRENT_CALLS)
+
+    async def check(call: Call) -> Verdict | None:
+        async with gate:
+            answer = await call_service(request, settings.backend, call, policy_id)
+        try:
+            return verdict(call, answer, settings, subject)
+        except (ValueError, TypeError):
+            raise PolicyError(
+                SOURCE,
+                SERVICE_REASON,
+                f"Content Safety ({settings.backend}) sent an unexpected answer.",
+                status=500,
+                policy_id=policy_id,
+            ) from None
+
+    outcomes = await asyncio.gather(*(check(c) for c in calls), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Verdict):
+            raise PolicyError(
+                SOURCE, outcome.reason, outcome.message, status=403, policy_id=policy_id
+            )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def call_service(
@@ -281,7 +341,7 @@ async def call_service(
     def failure(reason: str, message: str) -> PolicyError:
         return PolicyError(SOURCE, reason, message, status=500, policy_id=policy_id)
 
-    post = getattr(request.transport, "post_json_to", None)
+    post = getattr(request.transport, "post_json", None)
     if not callable(post):
         raise failure(
             "BackendConnectionFailure",
@@ -290,7 +350,7 @@ async def call_service(
     operation = call.path.split("?")[0].rsplit("/", 1)[-1]
     body = json.dumps(call.payload).encode()
     try:
-        status, raw = await post(backend, call.path, body, TIMEOUT)
+        status, raw = await post(backend, body, TIMEOUT, path=call.path)
     except PolicyError as error:  # the transport's: no such backend, an unset secret
         raise failure(error.reason, error.message) from None
     except TimeoutError:

@@ -60,6 +60,8 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
                 accounting.account(request)  # before outbound: its policies see the cost
             else:
                 request.on_complete.append(accounting.account_stream)
+        for check in request.answer_checks:  # after the accounting: a refused answer still counts
+            await check(request)
         status = request.model.Response.StatusCode
         if fail_on_error and status >= 400:
             raise PolicyError(

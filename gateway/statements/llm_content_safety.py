@@ -1,70 +1,42 @@
-"""`llm-content-safety`: screen prompts with Azure AI Content Safety before they are forwarded.
+"""`llm-content-safety`: screen prompts, and optionally the model's answers, with Azure AI
+Content Safety.
 
-    <llm-content-safety backend-id="content-safety" shield-prompt="true">
+    <llm-content-safety backend-id="content-safety" shield-prompt="true"
+            enforce-on-completions="true" window-size="1000" window-overlap-size="100">
         <categories output-type="EightSeverityLevels">
             <category name="Hate" threshold="4" />
-            <category name="Violence" threshold="4" />
         </categories>
         <blocklists><id>banned-terms</id></blocklists>
     </llm-content-safety>
 
-`backend-id` names a gateway.yaml backend whose URL is the Content Safety endpoint
-(`https://<name>.cognitiveservices.azure.com`) with its credentials (an
-`Ocp-Apim-Subscription-Key` header, or managed identity for `https://cognitiveservices.azure.com`).
-
-Inbound only. The text analysed is the request's prompt: for chat completions the text of every
-message (string contents and text parts), for Anthropic messages the `system` prompt and the
-messages' text, for legacy completions `prompt`, for the Responses API `instructions` and
-`input`. As APIM does, the texts are concatenated (one per line) and sent to
-`text:analyze?api-version=2024-09-01` with the configured categories, `outputType` and
-`blocklistNames` (`haltOnBlocklistHit: true`). The service takes 10,000 characters per call, so
-longer text is cut into chunks of at most 10,000 (at whitespace where there is some) and each
-is analysed; the calls run concurrently, and a finding in any chunk blocks. With
-`shield-prompt` true, `text:shieldPrompt` also gets the last user message as `userPrompt` and
-the other messages as `documents` (in more calls, when they exceed its limits).
-
-A category blocks when its severity is at or above its threshold (FourSeverityLevels severities
-are 0, 2, 4, 6; EightSeverityLevels 0 to 7). A blocked request gets 403 and never reaches the
-backend; `context.LastError.Source` is `llm-content-safety` and `Reason` one of (our names, in
-APIM's style, since APIM documents none):
-
-- `ContentSafetyViolation`: a category at or above its threshold (the message names the
-  category, its severity and the threshold, never the prompt's text);
-- `BlocklistMatch`: a blocklist item matched (the message names the blocklist and item id);
-- `PromptShieldViolation`: Prompt Shields detected an attack.
-
-A finding wins over a failed call of the same request. When Content Safety cannot give an
-answer the request fails with 500, as APIM's does: `Timeout` (30 s per call),
-`BackendConnectionFailure` (nothing listens, no such backend, no transport), or
-`ContentSafetyServiceError` (a non-200 answer such as a 401 for a wrong key, or an unreadable
-one). `backend-id`, `shield-prompt`, `output-type`, the categories and the blocklist ids may be
-expressions, evaluated per request. A request without a prompt (no messages) passes at once.
-
-`enforce-on-completions="true"` (checking the answers too) is not supported yet: the gateway
-refuses to load a policy that asks for it, rather than silently not checking.
+Inbound. The prompt's text goes to `text:analyze` (and `text:shieldPrompt` with
+`shield-prompt`) before the request is forwarded; a finding is a 403 with reason
+`ContentSafetyViolation`, `BlocklistMatch` or `PromptShieldViolation`, a service failure a 500.
+With `enforce-on-completions`, the statement also registers a check of the backend's answer
+(gateway.statements.content_safety_answers): a whole answer is replaced by the same 403, a
+stream is screened window by window and ends with an error event when a window is refused.
+What is analysed, how text is cut, and the unverified parts of APIM's answer checks are in
+docs/content-safety.md; the service calls are gateway.statements.content_safety_checks.
 """
 
 from __future__ import annotations
 
-import asyncio
-
+from gateway.diagnostics import Report
 from gateway.expressions.values import to_text
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import INBOUND
-from gateway.statements.compiling import CompileContext, CompileFailure
+from gateway.statements.compiling import CompileContext
+from gateway.statements.content_safety_answers import AnswerPlan
 from gateway.statements.content_safety_checks import (
     FOUR_LEVELS,
-    SERVICE_REASON,
+    MAX_CHARACTERS,
     SOURCE,
-    Call,
     Settings,
-    Verdict,
-    call_service,
     calls_for,
     prompt_texts,
-    verdict,
+    screen,
 )
 from gateway.statements.llm_token_limit import request_json
 from gateway.statements.spec import (
@@ -78,19 +50,28 @@ from gateway.statements.spec import (
 
 CATEGORY_NAMES = ("Hate", "SelfHarm", "Sexual", "Violence")
 OUTPUT_TYPES = (FOUR_LEVELS, "EightSeverityLevels")
-CONCURRENT_CALLS = 4  # calls to the service in flight per request
+
+
+def check(node: Node, report: Report) -> None:
+    """A literal overlap must be less than a literal window (expressions: per request)."""
+    window, overlap = node.attr("window-size"), node.attr("window-overlap-size")
+    if window is None or overlap is None or window.is_expression or overlap.is_expression:
+        return
+    size, over = window.text.strip(), overlap.text.strip()
+    if size.isdigit() and over.isdigit() and int(over) >= int(size):
+        report.error(
+            node.attributes["window-overlap-size"].location,
+            "invalid-value",
+            f"window-overlap-size ({over}) must be less than window-size ({size})",
+        )
 
 
 def compile_llm_content_safety(node: Node, context: CompileContext) -> Step:
-    enforce = node.attr("enforce-on-completions")
-    if enforce is not None and enforce.text.strip().lower() != "false":
-        raise CompileFailure(
-            enforce.location,
-            "not-implemented",
-            "llm-content-safety checks prompts only; enforce-on-completions is not supported yet",
-        )
     backend_id = context.value(node.attr("backend-id"), "")
     shield_prompt = context.condition(node.attr("shield-prompt"), False)
+    enforce = context.condition(node.attr("enforce-on-completions"), False)
+    window_size = context.value(node.attr("window-size"), None)
+    overlap_size = context.value(node.attr("window-overlap-size"), None)
     categories_node = node.child("categories")
     output_type = context.value(
         categories_node.attr("output-type") if categories_node is not None else None, FOUR_LEVELS
@@ -132,39 +113,36 @@ def compile_llm_content_safety(node: Node, context: CompileContext) -> Step:
         ids = tuple(i for i in (to_text(b(request)).strip() for b in blocklists) if i)
         return Settings(backend, shield_prompt(request), kind, tuple(chosen), ids)
 
+    def size_of(request: RequestContext, name: str, value: object, least: int) -> int | None:
+        if value is None:
+            return None
+        text = to_text(value).strip()
+        if not (text.isascii() and text.isdigit()) or not least <= int(text) <= MAX_CHARACTERS:
+            raise invalid(f"{name} must be a whole number {least}-{MAX_CHARACTERS}, not '{text}'")
+        return int(text)
+
+    def plan_of(request: RequestContext, settings: Settings) -> AnswerPlan:
+        window = size_of(request, "window-size", window_size(request), 1)
+        overlap = size_of(request, "window-overlap-size", overlap_size(request), 0)
+        if window is not None and overlap is not None and overlap >= window:
+            raise invalid(
+                f"window-overlap-size ({overlap}) must be less than window-size ({window})"
+            )
+        return AnswerPlan(settings, window, overlap, policy_id)
+
     async def llm_content_safety(request: RequestContext) -> LocalReply | None:
+        settings: Settings | None = None
+        if enforce(request):
+            settings = settings_of(request)
+            if settings.categories or settings.blocklists:  # what an answer is analysed for
+                request.answer_checks.append(plan_of(request, settings).check)
+                # A compressed answer could not be read: ask for a plain one.
+                request.model.Request.Headers.set("Accept-Encoding", ["identity"])
         prompt = prompt_texts(request_json(request))
         if prompt is None or not any(text.strip() for text in prompt.texts):
             return None
-        settings = settings_of(request)
-        calls = calls_for(prompt, settings)
-        if not calls:
-            return None
-        gate = asyncio.Semaphore(CONCURRENT_CALLS)
-
-        async def check(call: Call) -> Verdict | None:
-            async with gate:
-                answer = await call_service(request, settings.backend, call, policy_id)
-            try:
-                return verdict(call, answer, settings)
-            except (ValueError, TypeError):
-                raise PolicyError(
-                    SOURCE,
-                    SERVICE_REASON,
-                    f"Content Safety ({settings.backend}) sent an unexpected answer.",
-                    status=500,
-                    policy_id=policy_id,
-                ) from None
-
-        outcomes = await asyncio.gather(*(check(c) for c in calls), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, Verdict):
-                raise PolicyError(
-                    SOURCE, outcome.reason, outcome.message, status=403, policy_id=policy_id
-                )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        settings = settings or settings_of(request)
+        await screen(request, settings, calls_for(prompt, settings), policy_id)
         return None
 
     return llm_content_safety
@@ -180,7 +158,8 @@ CATEGORY = ChildSpec(
 
 SPEC = StatementSpec(
     names=("llm-content-safety",),
-    summary="Blocks (403) prompts that Content Safety rates at or above the thresholds.",
+    summary="Blocks (403) prompts, and answers with enforce-on-completions, that Content Safety "
+    "rates at or above the thresholds.",
     sections=INBOUND,
     attributes=(
         POLICY_ID,
@@ -190,7 +169,23 @@ SPEC = StatementSpec(
             "enforce-on-completions",
             Kind.BOOL,
             default="false",
-            doc="Checking the answers too is not supported yet: only false is accepted.",
+            doc="Also analyse the backend's answer (streamed answers in windows).",
+        ),
+        AttributeSpec(
+            "window-size",
+            Kind.INT,
+            minimum=1,
+            maximum=MAX_CHARACTERS,
+            doc="Characters of answer text per analysis; unset: a whole answer at once, "
+            "a streamed one in windows of 1000.",
+        ),
+        AttributeSpec(
+            "window-overlap-size",
+            Kind.INT,
+            minimum=0,
+            maximum=MAX_CHARACTERS - 1,
+            doc="Characters of the previous window each window also holds; unset: a tenth "
+            "of the window.",
         ),
     ),
     children=(
@@ -209,6 +204,7 @@ SPEC = StatementSpec(
         ),
         ChildSpec("blocklists", max_count=1, children=(ChildSpec("id", text=TextSpec()),)),
     ),
+    check=check,
     compile=compile_llm_content_safety,
     reads_request_body=True,  # the prompt is what is checked
 )

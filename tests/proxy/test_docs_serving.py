@@ -100,3 +100,12 @@ def test_the_resilience_page_lints_clean(
         monkeypatch.setenv(name, "set")
     code = main(["lint", "--format", "json", str(build(tmp_path, "resilience.md"))])
     assert (code, json.loads(capsys.readouterr().out)) == (0, [])
+
+
+def test_the_content_safety_page_lints_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CONTENT_SAFETY_KEY", "OPENAI_API_KEY"):
+        monkeypatch.setenv(name, "set")
+    code = main(["lint", "--format", "json", str(build(tmp_path, "content-safety.md"))])
+    assert (code, json.loads(capsys.readouterr().out)) == (0, [])

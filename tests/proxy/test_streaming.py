@@ -1,13 +1,28 @@
-"""Streamed answers: chunks pass at once; actions that need the whole body run after the last."""
+"""Streamed answers: chunks pass at once; actions that need the whole body run after the last;
+a stream that does not complete ends with an error event, and one that breaks off counts
+against its backend's circuit breaker."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-from gateway.expressions.model import ContextModel
-from gateway.proxy.streaming import pass_through
+import httpx
+import openai
+import pytest
+
+from gateway.config.model import Backend, BreakerRule
+from gateway.expressions.model import ApiModel, ContextModel, OperationModel
+from gateway.proxy.streaming import UsageChunkFilter, pass_through
+from gateway.routing.breakers import Breakers
 from gateway.runtime.context import RequestContext
+from gateway.runtime.services import Services
+from gateway.runtime.step import PolicyError
+from gateway.runtime.transport import StreamBroken
+from gateway.stores.memory import MemoryCounters
+from tests.proxy.processes import chat_calls, fake_provider, free_port, inject_faults, serving
 
 
 def test_chunks_pass_before_the_after_stream_actions_see_the_whole_body() -> None:
@@ -58,8 +73,6 @@ def test_without_actions_nothing_is_kept() -> None:
 
 
 def test_the_usage_event_the_gateway_asked_for_is_hidden_however_chunks_split() -> None:
-    from gateway.proxy.streaming import UsageChunkFilter
-
     stream = (
         b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\n'
         b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n'
@@ -70,3 +83,170 @@ def test_the_usage_event_the_gateway_asked_for_is_hidden_however_chunks_split() 
         hidden = UsageChunkFilter()
         out = b"".join(hidden.feed(stream[i : i + size]) for i in range(0, len(stream), size))
         assert out + hidden.rest() == expected
+
+
+# ------------------------------------------------------------------ a stream that does not complete
+
+
+def _stream_of(*parts: bytes, then: BaseException | None = None) -> AsyncIterator[bytes]:
+    async def upstream() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+        if then is not None:
+            raise then
+
+    return upstream()
+
+
+class Counted:
+    """Metrics that remember what was added."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[str, float, dict[str, str]]] = []
+
+    def add(self, namespace: str, name: str, value: float, dimensions: dict[str, str]) -> None:
+        self.added.append((name, value, dict(dimensions)))
+
+
+def _context(operation: str = "ChatCompletions_Create") -> tuple[RequestContext, Counted]:
+    metrics = Counted()
+    model = ContextModel(
+        Api=ApiModel(Id="chat"), Operation=OperationModel(Id=operation, Name=operation)
+    )
+    context = RequestContext(model, services=Services(metrics=metrics))  # type: ignore[arg-type]
+    context.backend = "east"
+    return context, metrics
+
+
+def test_a_policy_that_stops_a_stream_ends_it_with_its_reason_in_the_clients_format() -> None:
+    blocked = PolicyError(
+        "llm-content-safety",
+        "ContentSafetyViolation",
+        "The answer was blocked by content safety: category Hate has severity 6.",
+        status=403,
+    )
+
+    async def scenario(operation: str) -> tuple[list[bytes], RequestContext, Counted]:
+        context, metrics = _context(operation)
+        chunks = _stream_of(b'data: {"choices":[{"delta":{"content":"fine"}}]}\n\n', then=blocked)
+        return [c async for c in pass_through(chunks, context)], context, metrics
+
+    received, context, metrics = asyncio.run(scenario("ChatCompletions_Create"))
+    assert received[0].startswith(b'data: {"choices"')
+    error = json.loads(received[-1].removeprefix(b"data: "))["error"]
+    assert (error["type"], error["code"]) == ("policy_error", "ContentSafetyViolation")
+    assert b"[DONE]" not in b"".join(received)
+    assert context.stream_error == (
+        "llm-content-safety (ContentSafetyViolation): The answer was blocked by content "
+        "safety: category Hate has severity 6."
+    )
+    assert metrics.added == [
+        (
+            "stream_failures",
+            1,
+            {"API ID": "chat", "Backend ID": "east", "reason": "ContentSafetyViolation"},
+        )
+    ]
+    anthropic, _, _ = asyncio.run(scenario("Messages_Create"))
+    name, data = anthropic[-1].split(b"\n", 1)
+    assert name == b"event: error"
+    assert json.loads(data.removeprefix(b"data: "))["error"]["type"] == "permission_error"
+
+
+def test_an_upstream_cut_short_is_counted_with_the_reason_the_breaker_gets() -> None:
+    async def scenario() -> tuple[list[bytes], Counted]:
+        context, metrics = _context()
+        chunks = _stream_of(b"data: {}\n\n", then=StreamBroken("reset by peer"))
+        return [c async for c in pass_through(chunks, context)], metrics
+
+    received, metrics = asyncio.run(scenario())
+    assert b'"code": "stream_broken"' in received[-1] and b'"upstream_error"' in received[-1]
+    assert metrics.added[0][2]["reason"] == "BackendConnectionFailure"
+
+
+def test_a_broken_stream_already_counted_as_a_call_adds_only_its_failure() -> None:
+    rule = BreakerRule(
+        interval=60, trip_duration=60, percentage=50, error_reasons=("BackendConnectionFailure",)
+    )
+    backend = Backend(id="east", breaker_rules=(rule,))
+
+    async def scenario() -> float:
+        breakers = Breakers({"east": backend}, MemoryCounters())
+        for _ in range(4):  # four calls whose headers said 200 ...
+            await breakers.record("east", 200, None, None)
+        for _ in range(2):  # ... two of which then broke off: 2 of 4 failed, not 2 of 6
+            await breakers.record("east", None, "BackendConnectionFailure", None, counted=True)
+        await breakers.record("east", 200, None, None)  # a fifth call: 2 of 5 (40 %) stays closed
+        closed = await breakers.open_for("east")
+        assert closed == 0
+        await breakers.record("east", None, "BackendConnectionFailure", None, counted=True)
+        return await breakers.open_for("east")  # 3 of 5: open
+
+    assert asyncio.run(scenario()) > 0
+
+
+def test_a_member_whose_streams_break_trips_its_breaker(tmp_path: Path) -> None:
+    """Streams reset after their first chunk are failures of the backend (reason
+    BackendConnectionFailure): two within the interval trip a count-2 rule, and the next call
+    gets APIM's 503 without reaching the backend."""
+    port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  flaky:
+    url: "http://127.0.0.1:{port}/v1"
+    circuit-breaker:
+      rules:
+        - failure-condition: {{count: 2, interval: 60, error-reasons: [BackendConnectionFailure]}}
+          trip-duration: 60
+apis:
+  chat: {{path: chat, style: openai, backend: flaky, subscription-required: false}}
+"""
+    )
+    with fake_provider(port), serving(tmp_path) as gateway:
+        inject_faults(port, mode="reset")
+        client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
+        for _ in range(2):
+            stream = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            with pytest.raises(openai.APIError, match="broke off"):
+                list(stream)
+        assert chat_calls(port) == 2
+        inject_faults(port, mode="ok")
+        refused = httpx.post(
+            f"{gateway}/chat/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert refused.status_code == 503
+        assert refused.json()["message"] == "Backend flaky is temporarily unavailable"
+        assert chat_calls(port) == 2  # the open breaker kept the call away
+
+
+def test_a_stream_that_ends_well_does_not_count_against_the_breaker(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  steady:
+    url: "http://127.0.0.1:{port}/v1"
+    circuit-breaker:
+      rules:
+        - failure-condition: {{count: 1, interval: 60, error-reasons: [BackendConnectionFailure]}}
+          trip-duration: 60
+apis:
+  chat: {{path: chat, style: openai, backend: steady, subscription-required: false}}
+"""
+    )
+    with fake_provider(port), serving(tmp_path) as gateway:
+        client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
+        for _ in range(2):
+            chunks = client.chat.completions.create(
+                model="m",
+                messages=[{"role": "user", "content": "hi"}],
+                stream=True,
+                extra_headers={"x-fake-answer": "all is well"},
+            )
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+                "all is well"
+            )

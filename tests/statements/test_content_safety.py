@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -21,13 +23,16 @@ import openai
 import pytest
 
 from gateway.cli import main
-from gateway.diagnostics import Report
-from gateway.expressions.model import ContextModel, HeaderDictionary, MessageBody, RequestModel
-from gateway.policy.compiler import Compiler
-from gateway.policy.expression_check import ExpressionChecker
-from gateway.policy.xml_reader import read_xml
+from gateway.expressions.model import (
+    ContextModel,
+    HeaderDictionary,
+    MessageBody,
+    RequestModel,
+    ResponseModel,
+)
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
+from gateway.statements.content_safety_answers import AnswerPlan, DeltaText, Windows, answer_text
 from gateway.statements.content_safety_checks import (
     ANALYZE_PATH,
     SHIELD_PATH,
@@ -36,9 +41,16 @@ from gateway.statements.content_safety_checks import (
     chunks,
     prompt_texts,
     units,
+    windows,
 )
-from gateway.statements.registry import default_registry
-from tests.proxy.processes import fake_provider, fake_service, free_port, serving
+from tests.proxy.processes import (
+    fake_provider,
+    fake_service,
+    free_port,
+    output_of,
+    start_gateway,
+    stop,
+)
 from tests.statements.test_message_steps import compile_policy
 
 # ------------------------------------------------------------------ the prompt's texts
@@ -119,14 +131,14 @@ def test_shield_documents_are_batched_within_the_limits() -> None:
 
 
 class StubTransport:
-    """Answers post_json_to from a function; records the calls."""
+    """Answers post_json from a function; records the calls."""
 
     def __init__(self, answer: object) -> None:
         self.answer = answer
         self.calls: list[tuple[str, str, dict]] = []
 
-    async def post_json_to(
-        self, backend_id: str, path: str, body: bytes, timeout: float
+    async def post_json(
+        self, backend_id: str, body: bytes, timeout: float, path: str = ""
     ) -> tuple[int, bytes]:
         self.calls.append((backend_id, path, json.loads(body)))
         if isinstance(self.answer, BaseException):
@@ -199,18 +211,286 @@ def test_a_finding_wins_over_a_failure_in_another_chunk() -> None:
     )
 
 
-def test_enforce_on_completions_is_refused_rather_than_ignored() -> None:
-    report = Report()
-    document = read_xml(
-        '<policies><inbound><llm-content-safety backend-id="cs" enforce-on-completions="true" />'
-        "</inbound></policies>",
-        "p.xml",
-        report,
+def lint(tmp_path: Path, capsys: pytest.CaptureFixture[str], attributes: str) -> list[dict]:
+    """`aigw lint` on a lone file holding one llm-content-safety with these attributes."""
+    path = tmp_path / "policy.xml"
+    path.write_text(
+        f'<policies><inbound><llm-content-safety backend-id="cs" {attributes} />'
+        "</inbound></policies>"
     )
-    assert document is not None
-    Compiler(default_registry(), ExpressionChecker({}), report).document(document.root)
-    [diagnostic] = report.errors
-    assert diagnostic.rule == "not-implemented" and "enforce-on-completions" in diagnostic.message
+    main(["lint", "--format", "json", str(path)])
+    return [d for d in json.loads(capsys.readouterr().out) if d["severity"] == "error"]
+
+
+def test_enforce_on_completions_and_its_windows_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = 'enforce-on-completions="true" window-size="500" window-overlap-size="50"'
+    assert lint(tmp_path, capsys, given) == []
+    assert compile_policy(
+        f'<policies><inbound><llm-content-safety backend-id="cs" {given} /></inbound></policies>'
+    )
+    [overlap] = lint(tmp_path, capsys, 'window-size="50" window-overlap-size="50"')
+    assert "must be less than window-size" in overlap["message"]
+    [zero] = lint(tmp_path, capsys, 'window-size="0"')
+    assert "window-size" in zero["message"]
+
+
+# ------------------------------------------------------------------ answers, in process
+
+TEXT = (
+    "The weather is mild and the sky is clear today. Nothing much happens in the valley, "
+    "where the river runs slowly past the old mill and the bakery opens at seven. "
+) * 4
+
+
+def test_a_streamed_answer_is_cut_into_the_windows_of_its_whole_text() -> None:
+    for size, overlap in ((50, 10), (7, 0), (100, 99), (len(TEXT), 5)):
+        expected = windows(TEXT, size, overlap)
+        assert "".join(w[overlap:] if i else w for i, w in enumerate(expected)) == TEXT
+        for step in (1, 3, 64, 1000):
+            cut = Windows(size, overlap)
+            seen = [w for i in range(0, len(TEXT), step) for w in cut.add(TEXT[i : i + step])]
+            if last := cut.rest():
+                seen.append(last)
+            assert seen == expected, (size, overlap, step)
+    # Each window holds the `overlap` characters before it: a word cut at a window's end is
+    # whole in the next window.
+    assert windows("abcdefghij", 4, 2) == ["abcd", "cdefgh", "ghij"]
+
+
+def test_the_text_of_an_answer_in_each_api_leaves_tool_calls_out() -> None:
+    chat = {
+        "choices": [
+            {"message": {"role": "assistant", "content": "first"}},
+            {
+                "message": {
+                    "content": None,
+                    "tool_calls": [{"function": {"arguments": '{"x": "hateword"}'}}],
+                }
+            },
+        ]
+    }
+    assert answer_text(chat) == "first"
+    assert answer_text({"choices": [{"text": "once upon"}, {"text": "a time"}]}) == (
+        "once upon\na time"
+    )
+    claude = {
+        "type": "message",
+        "content": [
+            {"type": "thinking", "thinking": "hateword"},
+            {"type": "text", "text": "Hello"},
+            {"type": "tool_use", "input": {"q": "hateword"}},
+            {"type": "text", "text": "there"},
+        ],
+    }
+    assert answer_text(claude) == "Hello there"
+    responses = {
+        "output": [
+            {"type": "reasoning", "summary": []},
+            {"type": "function_call", "arguments": '{"q": "hateword"}'},
+            {"type": "message", "content": [{"type": "output_text", "text": "Done."}]},
+        ]
+    }
+    assert answer_text(responses) == "Done."
+    assert answer_text({"error": {"message": "x"}}) == answer_text([1]) == ""
+
+
+def test_the_text_each_streamed_event_adds() -> None:
+    deltas = DeltaText()
+
+    def chunk(choices: list[dict]) -> bytes:
+        return b"data: " + json.dumps({"choices": choices}).encode() + b"\n\n"
+
+    assert deltas.of(chunk([{"index": 0, "delta": {"role": "assistant"}}])) == ""
+    assert deltas.of(chunk([{"index": 0, "delta": {"content": "Hel"}}])) == "Hel"
+    tool = {"tool_calls": [{"function": {"arguments": "hateword"}}]}
+    assert deltas.of(chunk([{"index": 0, "delta": tool}])) == ""
+    # A second choice's text is kept apart from the first's, not run into it.
+    assert deltas.of(chunk([{"index": 1, "delta": {"content": "lo"}}])) == "\nlo"
+    assert deltas.of(chunk([{"index": 0, "text": "legacy"}])) == "\nlegacy"
+    assert deltas.of(b"data: [DONE]\n\n") == deltas.of(b": keep-alive\n\n") == ""
+    anthropic = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}
+    assert (
+        deltas.of(b"event: content_block_delta\r\ndata: " + json.dumps(anthropic).encode()) == "Hi"
+    )
+    thinking = {"type": "content_block_delta", "delta": {"type": "thinking_delta", "thinking": "x"}}
+    assert deltas.of(b"data: " + json.dumps(thinking).encode()) == ""
+    responses = {"type": "response.output_text.delta", "delta": "Yes"}
+    assert deltas.of(b"data:" + json.dumps(responses).encode()) == "Yes"
+
+
+def rate(path: str, body: dict) -> tuple[int, bytes]:
+    """A Content Safety stand-in: "hateword" is Hate 6, anything else is clean."""
+    severity = 6 if "hateword" in body["text"] else 0
+    return 200, json.dumps(
+        {"categoriesAnalysis": [{"category": "Hate", "severity": severity}]}
+    ).encode()
+
+
+SETTINGS = Settings("cs", False, "FourSeverityLevels", (("Hate", 4),), ())
+USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+
+
+def answered(
+    answer: dict, status: int = 200, headers: dict[str, str] | None = None
+) -> RequestContext:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
+    return RequestContext(
+        ContextModel(
+            Request=RequestModel(Method="POST", Body=MessageBody(json.dumps(body).encode())),
+            Response=ResponseModel(
+                StatusCode=status,
+                Headers=HeaderDictionary(
+                    headers or {"Content-Type": "application/json", "x-upstream": "fake"}
+                ),
+                Body=MessageBody(json.dumps(answer).encode()),
+            ),
+        ),
+        transport=StubTransport(rate),  # type: ignore[arg-type]
+    )
+
+
+def chat_answer(text: str) -> dict:
+    return {"choices": [{"message": {"content": text}}], "usage": USAGE}
+
+
+def test_a_flagged_answer_is_refused_and_its_usage_was_read_first() -> None:
+    plan = AnswerPlan(SETTINGS, None, None, "safety")
+    clean = answered(chat_answer("A calm answer."))
+    asyncio.run(plan.check(clean))
+    assert clean.transport.calls[0][2]["text"] == "A calm answer."  # type: ignore[union-attr]
+    flagged = answered(chat_answer("You are a hateword."))
+    with pytest.raises(PolicyError) as blocked:
+        asyncio.run(plan.check(flagged))
+    error = blocked.value
+    assert (error.source, error.reason, error.status, error.policy_id) == (
+        "llm-content-safety",
+        "ContentSafetyViolation",
+        403,
+        "safety",
+    )
+    assert error.message.startswith("The answer was blocked by content safety: category Hate")
+    assert "hateword" not in error.message
+    assert flagged.usage_read and flagged.usage is not None and flagged.usage.total == 12
+    assert flagged.model.Response.Headers.Count == 0  # the refusal is the gateway's
+
+
+def test_answers_not_to_screen_make_no_call() -> None:
+    plan = AnswerPlan(SETTINGS, None, None, None)
+    for context in (
+        answered(chat_answer("hateword"), status=500),  # an error is no model answer
+        answered({"choices": [{"message": {"content": None, "tool_calls": []}}]}),
+        answered({"data": [{"embedding": [0.1]}]}),
+    ):
+        asyncio.run(plan.check(context))
+        assert context.transport.calls == []  # type: ignore[union-attr]
+
+
+def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
+    plan = AnswerPlan(SETTINGS, None, None, None)
+    context = answered(chat_answer("fine"), headers={"Content-Encoding": "br"})
+    with pytest.raises(PolicyError) as failed:
+        asyncio.run(plan.check(context))
+    assert (failed.value.status, failed.value.reason) == (500, "ContentSafetyServiceError")
+    assert context.model.Response.Headers.get("Content-Encoding") is None  # not on the refusal
+
+
+def test_a_window_size_cuts_a_whole_answer_too() -> None:
+    context = answered(chat_answer(TEXT))
+    asyncio.run(AnswerPlan(SETTINGS, 100, 10, None).check(context))
+    sent = [call[2]["text"] for call in context.transport.calls]  # type: ignore[union-attr]
+    assert sent == windows(TEXT, 100, 10)
+
+
+def sse(text: str) -> bytes:
+    return (
+        b"data: "
+        + json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]}).encode()
+        + b"\n\n"
+    )
+
+
+def test_a_streamed_answer_passes_a_window_at_a_time_and_stops_at_a_flagged_one() -> None:
+    pieces = ["The sky ", "is clear ", "and calm. ", "You are ", "a hatew", "ord, ", "truly. "]
+    events: list[str] = []
+
+    async def upstream() -> AsyncIterator[bytes]:
+        yield b'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
+        for piece in pieces:
+            events.append(f"upstream {piece!r}")
+            event = sse(piece)
+            yield event[:9]  # events split across chunks are put together again
+            yield event[9:]
+        yield b"data: [DONE]\n\n"
+
+    async def scenario() -> RequestContext:
+        context = answered({}, headers={"Content-Type": "text/event-stream"})
+        context.response_stream = upstream()
+        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
+        assert context.response_stream is not None
+        with pytest.raises(PolicyError) as blocked:
+            async for chunk in context.response_stream:
+                for line in chunk.split(b"\n\n"):
+                    if b"content" in line:
+                        events.append(
+                            f"client {json.loads(line[6:])['choices'][0]['delta']['content']!r}"
+                        )
+        assert blocked.value.reason == "ContentSafetyViolation"
+        return context
+
+    context = asyncio.run(scenario())
+    # Windows of 20 new characters after the 5 before them: "The sky is clear and",
+    # "r and" + " calm. You are a hat", "a hat" + "eword, truly. " (flagged). A piece passes
+    # once the window its text ends in has passed: "and calm. " ends in the second one.
+    assert events == [
+        "upstream 'The sky '",
+        "upstream 'is clear '",
+        "upstream 'and calm. '",
+        "client 'The sky '",
+        "client 'is clear '",
+        "upstream 'You are '",
+        "upstream 'a hatew'",
+        "client 'and calm. '",
+        "client 'You are '",
+        "upstream 'ord, '",
+        "upstream 'truly. '",
+    ]
+    sent = [call[2]["text"] for call in context.transport.calls]  # type: ignore[union-attr]
+    assert sent == windows("".join(pieces), 20, 5)
+    assert sent == ["The sky is clear and", "r and calm. You are a hat", "a hateword, truly. "]
+    # The cut stream's tokens count: the prompt and what was produced, counted offline.
+    assert context.usage_read and context.usage is not None
+    assert context.usage.prompt > 0 and context.usage.completion > 0
+
+
+def test_windows_that_passed_go_out_even_when_the_whole_stream_came_in_one_chunk() -> None:
+    pieces = ["The sky ", "is clear ", "and calm. ", "You are ", "a hateword, ", "truly. "]
+
+    async def upstream() -> AsyncIterator[bytes]:
+        yield b"".join(sse(piece) for piece in pieces) + b"data: [DONE]\n\n"
+
+    async def scenario() -> list[bytes]:
+        context = answered({}, headers={"Content-Type": "text/event-stream"})
+        context.response_stream = upstream()
+        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
+        assert context.response_stream is not None
+        received = []
+        with pytest.raises(PolicyError):
+            async for chunk in context.response_stream:
+                received.append(chunk)
+        return received
+
+    assert b"".join(asyncio.run(scenario())) == b"".join(sse(piece) for piece in pieces[:4])
+
+
+def test_an_answer_that_cannot_be_checked_is_a_500() -> None:
+    context = answered(chat_answer("fine"))
+    context.transport = StubTransport(TimeoutError())  # type: ignore[assignment]
+    with pytest.raises(PolicyError) as failed:
+        asyncio.run(AnswerPlan(SETTINGS, None, None, "safety").check(context))
+    assert (failed.value.status, failed.value.reason) == (500, "Timeout")
+    assert context.usage is not None and context.usage.total == 12  # counted all the same
 
 
 # ------------------------------------------------------------------ through running gateways
@@ -228,6 +508,10 @@ STANDARD = """<llm-content-safety backend-id="content-safety">
     </categories>
     <blocklists><id>banned-terms</id></blocklists>
 </llm-content-safety>"""
+
+TOKEN_METRIC = (
+    """<llm-emit-token-metric namespace="llm"><dimension name="API ID" /></llm-emit-token-metric>"""
+)
 
 REASON_HEADER = """<set-header name="x-error-reason" exists-action="override">
     <value>@(context.LastError.Source + "/" + context.LastError.Reason)</value>
@@ -253,14 +537,39 @@ POLICIES = {
     ),
     "down": policy(STANDARD.replace('"content-safety"', '"content-safety-down"'), REASON_HEADER),
     "claude": policy(STANDARD),
+    # The answers too, in windows of 60 characters with 20 before (small, so that a short
+    # answer spans several), and the tokens of every call as metrics.
+    "answers": policy(
+        STANDARD.replace(
+            'backend-id="content-safety"',
+            'backend-id="content-safety" enforce-on-completions="true" window-size="60" '
+            'window-overlap-size="20"',
+        )
+        + TOKEN_METRIC,
+        REASON_HEADER,
+    ),
+    "claude-answers": policy(
+        STANDARD.replace(
+            'backend-id="content-safety"',
+            'backend-id="content-safety" enforce-on-completions="true" window-size="60" '
+            'window-overlap-size="20"',
+        )
+        + TOKEN_METRIC
+    ),
 }
+ANTHROPIC_APIS = ("claude", "claude-answers")
 
 
 def write_directory(root: Path, provider: int, safety: int, nothing: int) -> None:
     apis = "\n".join(
         f"  {name}: {{path: {name}, style: openai, backend: llm, subscription-required: false}}"
         for name in POLICIES
-        if name != "claude"
+        if name not in ANTHROPIC_APIS
+    )
+    apis += "".join(
+        f"\n  {name}: {{path: {name}, style: anthropic, backend: anthropic, "
+        "subscription-required: false}"
+        for name in ANTHROPIC_APIS
     )
     (root / "gateway.yaml").write_text(
         textwrap.dedent(
@@ -275,7 +584,7 @@ def write_directory(root: Path, provider: int, safety: int, nothing: int) -> Non
             """
         )
         + apis
-        + "\n  claude: {path: claude, style: anthropic, backend: anthropic, subscription-required: false}\n"
+        + "\n"
     )
     (root / "apis").mkdir()
     for name, text in POLICIES.items():
@@ -283,8 +592,16 @@ def write_directory(root: Path, provider: int, safety: int, nothing: int) -> Non
 
 
 class Services:
-    def __init__(self, gateway: str, provider: str, safety: str) -> None:
+    def __init__(
+        self,
+        gateway: str,
+        provider: str,
+        safety: str,
+        admin: str = "",
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.gateway, self.provider, self.safety = gateway, provider, safety
+        self.admin, self.process = admin, process
 
     def client(self, api: str, **headers: str) -> openai.OpenAI:
         return openai.OpenAI(
@@ -303,6 +620,22 @@ class Services:
     def safety_requests(self) -> list[dict]:
         return httpx.get(f"{self.safety}/-/requests").json()
 
+    def tokens(self, api: str) -> dict[str, float]:
+        """The prompt and completion tokens llm-emit-token-metric counted for an API so far."""
+        text = httpx.get(f"{self.admin}/metrics").text
+        found = {"prompt": 0.0, "completion": 0.0}
+        for kind in found:
+            for line in text.splitlines():
+                if line.startswith(f"llm_{kind}_tokens_total{{") and f'API_ID="{api}"' in line:
+                    found[kind] = float(line.rsplit(" ", 1)[1])
+        return found
+
+    def log_lines(self) -> list[dict]:
+        assert self.process is not None
+        return [
+            json.loads(line) for line in output_of(self.process).splitlines() if line[:1] == "{"
+        ]
+
 
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
@@ -315,12 +648,18 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 @pytest.fixture(scope="module")
 def services(directory: tuple[Path, dict[str, int]]) -> Iterator[Services]:
     root, ports = directory
+    port, admin = free_port(), free_port()
     with (
         fake_provider(ports["provider"]) as provider,
         fake_service("tests.fakes.content_safety", ports["safety"]) as safety,
-        serving(root, os.environ) as gateway,
     ):
-        yield Services(gateway, provider, safety)
+        gateway = start_gateway(root, port, os.environ, admin)
+        try:
+            yield Services(
+                f"http://127.0.0.1:{port}", provider, safety, f"http://127.0.0.1:{admin}", gateway
+            )
+        finally:
+            stop(gateway)
 
 
 def ask(client: openai.OpenAI, *messages: str | dict) -> str:
@@ -461,3 +800,137 @@ def test_anthropic_messages_are_checked_system_prompt_included(services: Service
             system="You are a hateword.",
             messages=[{"role": "user", "content": "hello"}],
         )
+
+
+# ------------------------------------------------------------------ answers, through running gateways
+
+CALM = "The weather is mild and the sky is clear today. "  # 48 characters
+# Windows of 60 new characters: the third (characters 120-180, with 20 before) holds the
+# hateword; the client gets the first 120 characters and nothing after. The fake provider
+# streams the answer in pieces of 20 characters (tests/fakes/provider.py `x-fake-answer`).
+FLAGGED = (CALM * 3 + "You are a hateword. " + CALM).strip()
+PASSED = 120
+CLEAN, LONGER = (CALM * 2).strip(), (CALM * 3).strip()
+
+
+def answering(text: str) -> dict[str, dict[str, str]]:
+    return {"extra_headers": {"x-fake-answer": text}}
+
+
+HELLO = [{"role": "user", "content": "Tell me about the weather."}]
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """A stream's counting runs right after its last chunk: give it a moment."""
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_clean_answer_passes_once_each_window_was_checked(services: Services) -> None:
+    client = services.client("answers")
+    checked = services.safety_calls()["analyze"]
+    answer = client.chat.completions.create(model="gpt-4o", messages=HELLO, **answering(CLEAN))
+    assert answer.choices[0].message.content == CLEAN
+    # The prompt, then the answer's two windows (95 characters: 0-60, then 40-95).
+    assert services.safety_calls()["analyze"] == checked + 3
+    streamed = client.chat.completions.create(
+        model="gpt-4o", messages=HELLO, stream=True, **answering(LONGER)
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == LONGER
+
+
+def test_a_flagged_answer_becomes_a_403_and_its_tokens_still_count(services: Services) -> None:
+    client = services.client("answers")
+    before, tokens = services.provider_calls(), services.tokens("answers")
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, **answering(FLAGGED))
+    error = caught.value
+    assert error.response.headers["x-error-reason"] == "llm-content-safety/ContentSafetyViolation"
+    assert error.response.json() == {
+        "statusCode": 403,
+        "message": "The answer was blocked by content safety: category Hate has severity 6, "
+        "at or above the threshold 4 (FourSeverityLevels).",
+    }
+    assert "x-upstream" not in error.response.headers  # the refusal is the gateway's
+    assert services.provider_calls() == before + 1  # the backend answered: it was asked
+    # The provider's usage in the refused answer (5 prompt, 7 completion) was counted.
+    assert services.tokens("answers") == {
+        "prompt": tokens["prompt"] + 5,
+        "completion": tokens["completion"] + 7,
+    }
+    with pytest.raises(openai.PermissionDeniedError) as listed:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, **answering("forbiddenterm"))
+    assert listed.value.response.headers["x-error-reason"] == "llm-content-safety/BlocklistMatch"
+
+
+def test_a_flagged_stream_ends_with_an_error_after_the_windows_that_passed(
+    services: Services,
+) -> None:
+    tokens = services.tokens("answers")
+    body = {"model": "gpt-4o", "messages": HELLO, "stream": True}
+    with httpx.stream(
+        "POST",
+        f"{services.gateway}/answers/chat/completions",
+        json=body,
+        headers={"x-fake-answer": FLAGGED},
+        timeout=30,
+    ) as answer:
+        assert answer.status_code == 200  # it went out with the first event
+        events = [line[6:] for line in answer.iter_lines() if line.startswith("data: ")]
+    chunks = [json.loads(event) for event in events]
+    text = "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c.get("choices")
+    )
+    assert text == FLAGGED[:PASSED]  # the windows that passed reached the client ...
+    assert "hateword" not in "".join(events)  # ... the flagged one did not
+    assert chunks[-1]["error"]["code"] == "ContentSafetyViolation"
+    assert chunks[-1]["error"]["type"] == "policy_error"
+    assert "[DONE]" not in events
+    # The SDK raises on it, after the text that passed.
+    stream = services.client("answers").chat.completions.create(
+        model="gpt-4o", messages=HELLO, stream=True, **answering(FLAGGED)
+    )
+    received = []
+    with pytest.raises(openai.APIError, match="The answer was blocked by content safety"):
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+    assert "".join(received) == FLAGGED[:PASSED]
+    # Both cut streams' tokens count: the prompt and the text produced, counted offline.
+    wait_for(lambda: services.tokens("answers")["completion"] > tokens["completion"])
+    now = services.tokens("answers")
+    assert now["prompt"] > tokens["prompt"]
+    # The access log says why the stream broke off; its status is the one sent, 200.
+    wait_for(lambda: any("llm-content-safety" in str(e.get("error")) for e in services.log_lines()))
+    [logged, *_] = [e for e in services.log_lines() if "llm-content-safety" in str(e.get("error"))]
+    assert logged["status"] == 200 and logged["api"] == "answers"
+    assert logged["error"].startswith(
+        "stream broke off: llm-content-safety (ContentSafetyViolation): The answer was blocked"
+    )
+    assert logged["completion_tokens"] > 0
+
+
+def test_anthropic_answers_are_checked_streamed_or_not(services: Services) -> None:
+    client = anthropic.Anthropic(
+        base_url=f"{services.gateway}/claude-answers", api_key="-", max_retries=0
+    )
+    clean = client.messages.create(
+        model="claude-x", max_tokens=100, messages=HELLO, **answering(CLEAN)
+    )
+    assert clean.content[0].text == CLEAN  # type: ignore[union-attr]
+    with pytest.raises(anthropic.PermissionDeniedError):
+        client.messages.create(
+            model="claude-x", max_tokens=100, messages=HELLO, **answering(FLAGGED)
+        )
+    stream = client.messages.create(
+        model="claude-x", max_tokens=100, messages=HELLO, stream=True, **answering(FLAGGED)
+    )
+    received: list[str] = []
+    with pytest.raises(anthropic.APIStatusError, match="blocked by content safety") as caught:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                received.append(event.delta.text)
+            assert event.type != "message_stop"
+    assert "".join(received) == FLAGGED[:PASSED]
+    assert "permission_error" in str(caught.value)

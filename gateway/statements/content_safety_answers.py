@@ -1,0 +1,334 @@
+"""`llm-content-safety enforce-on-completions="true"`: screening the model's answer.
+
+The inbound statement leaves an `AnswerPlan` in `context.answer_checks`; forward-request runs
+it as soon as the backend has answered (after the usage was accounted, before outbound). Only
+a 200 answer is screened, and only its text: chat completions' `choices[].message.content`
+(tool-call arguments are not text), legacy completions' `choices[].text`, Anthropic's `text`
+content blocks (not `tool_use`, not `thinking`), the Responses API's `output_text` parts.
+
+- A whole answer (JSON) is analysed at once, as a prompt is (in chunks of the service's
+  10,000 characters), or in windows when `window-size` is set. A finding raises the same
+  403 PolicyError a prompt's would (so on-error runs, and the caller gets APIM's envelope);
+  the backend's headers go with its answer.
+- A streamed answer (text/event-stream) is screened as it arrives: its text is gathered, and
+  each time `window-size` new characters have come, the window (with the `overlap`
+  characters before it) is analysed; the rest at the end. An event is held back until every
+  window its text falls in has passed, so no unscreened text reaches the client; events
+  without text (the role, the usage, `[DONE]`) wait for the text before them. A finding
+  raises PolicyError out of the stream, which gateway.proxy.streaming turns into the
+  client's error event (the status, 200, went out with the first event).
+- An answer `buffer-response="false"` streams that is not an event stream is read whole
+  first, then screened as a whole answer: it has no text before its end.
+
+A blocked answer's tokens still count: a whole answer's usage is read before it is replaced;
+a stream's is the provider's when it came before the block, else the prompt and the text
+produced so far, counted offline (gateway.tokens.tokenizer), since the stream is cut there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import PolicyError
+from gateway.runtime.transport import StreamBroken
+from gateway.statements.content_safety_checks import (
+    SERVICE_REASON,
+    SOURCE,
+    Settings,
+    analyze_calls,
+    content_text,
+    screen,
+    windows,
+)
+from gateway.statements.llm_token_limit import request_json, request_model
+from gateway.tokens.tokenizer import count_text, prompt_tokens
+from gateway.tokens.usage import Usage, answer_usage, from_event_stream
+
+# A streamed answer's windows when the policy sets none (APIM's are not documented): about
+# a paragraph, so the client sees the answer in paragraph-sized steps; the overlap, when not
+# set, is a tenth of the window.
+STREAM_WINDOW = 1000
+SUBJECT = "answer"  # what the refusal's message says was blocked
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPlan:
+    """What the inbound statement evaluated for screening this request's answer (made only
+    when the settings have categories or blocklists: an answer gets no Prompt Shields)."""
+
+    settings: Settings
+    window: int | None  # window-size; None: not set
+    overlap: int | None  # window-overlap-size; None: not set
+    policy_id: str | None
+
+    def sizes(self, streamed: bool) -> tuple[int, int] | None:
+        """(window, overlap) to cut the answer's text in; None: the whole text at once."""
+        window = self.window or (STREAM_WINDOW if streamed else None)
+        if window is None:
+            return None
+        return window, self.overlap if self.overlap is not None else window // 10
+
+    async def check(self, request: RequestContext) -> None:
+        """Screen the answer forward-request just got (a context.answer_checks action)."""
+        response = request.model.Response
+        if response.StatusCode != 200:
+            return
+        try:
+            await self._check(request)
+        except PolicyError:
+            # The refusal is the gateway's: none of the backend's headers (its encoding, its
+            # request ids) describe it, as none describe a refused prompt's.
+            response.Headers = HeaderDictionary()
+            raise
+
+    async def _check(self, request: RequestContext) -> None:
+        response = request.model.Response
+        encoding = (response.Headers.joined("content-encoding") or "identity").strip().lower()
+        if encoding != "identity":  # the inbound statement asked for none: fail closed
+            raise self._failure(
+                f"The backend's answer is encoded ({encoding}): it cannot be screened."
+            )
+        stream = request.response_stream
+        content_type = response.Headers.joined("content-type") or ""
+        if stream is not None and content_type.startswith("text/event-stream"):
+            request.response_stream = screened(stream, request, self)
+            return
+        if stream is not None:  # buffer-response="false" on a plain answer: read it whole
+            request.response_stream = None
+            try:
+                response.Body = MessageBody(b"".join([chunk async for chunk in stream]))
+            except StreamBroken as error:
+                raise PolicyError(
+                    "forward-request",
+                    "BackendConnectionFailure",
+                    f"The backend's answer broke off: {error}",
+                    policy_id=self.policy_id,
+                ) from None
+        body = response.Body.read(preserve=True) if response.Body is not None else b""
+        try:
+            text = answer_text(json.loads(body))
+        except (ValueError, UnicodeDecodeError):
+            return  # not JSON: not a model's answer, which has no text to check
+        sizes = self.sizes(streamed=False)
+        pieces = windows(text, *sizes) if sizes is not None else [text]
+        calls = [call for piece in pieces for call in analyze_calls(piece, self.settings)]
+        if not calls:
+            return
+        answer_usage(request)  # read now: a refusal replaces the answer
+        await screen(request, self.settings, calls, self.policy_id, SUBJECT)
+
+    async def screen_window(self, request: RequestContext, window: str) -> None:
+        calls = analyze_calls(window, self.settings)
+        await screen(request, self.settings, calls, self.policy_id, SUBJECT)
+
+    def _failure(self, message: str) -> PolicyError:
+        return PolicyError(SOURCE, SERVICE_REASON, message, status=500, policy_id=self.policy_id)
+
+
+# ---------------------------------------------------------------- a whole answer's text
+
+
+def answer_text(document: object) -> str:
+    """The text of a chat completion, legacy completion, Responses API or Anthropic answer."""
+    if not isinstance(document, dict):
+        return ""
+    texts: list[str] = []
+    choices = document.get("choices")
+    if isinstance(choices, list):  # chat completions, legacy completions
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            message = choice.get("message")
+            if isinstance(message, dict):
+                texts.append(content_text(message.get("content")))
+            elif isinstance(choice.get("text"), str):
+                texts.append(choice["text"])
+    elif isinstance(document.get("output"), list):  # the Responses API
+        for item in document["output"]:
+            if isinstance(item, dict) and item.get("type") == "message":
+                texts.append(content_text(item.get("content")))
+    elif isinstance(document.get("content"), list):  # Anthropic's messages
+        texts.append(content_text(document["content"]))
+    return "\n".join(text for text in texts if text)
+
+
+# ---------------------------------------------------------------- a streamed answer's text
+
+_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+class Events:
+    """An event stream's bytes, in any chunking, as whole events, each kept as it was sent."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self.pending + chunk
+        events: list[bytes] = []
+        start = 0
+        for match in _BLANK_LINE.finditer(data):
+            events.append(data[start : match.end()])
+            start = match.end()
+        self.pending = data[start:]
+        return events
+
+    def rest(self) -> bytes:
+        """What followed the last blank line (a last event the stream did not end)."""
+        rest, self.pending = self.pending, b""
+        return rest
+
+
+class DeltaText:
+    """The answer text one streamed event adds, in the client's format: OpenAI chat
+    (`choices[].delta.content`) or legacy completions (`choices[].text`), Anthropic
+    (`text_delta`), the Responses API (`response.output_text.delta`)."""
+
+    def __init__(self) -> None:
+        self.choice: object = None  # the choice the last text belonged to
+
+    def of(self, event: bytes) -> str:
+        lines = [line[5:] for line in event.splitlines() if line.startswith(b"data:")]
+        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
+        if not data or data == b"[DONE]":
+            return ""
+        try:
+            parsed = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        if not isinstance(parsed, dict):
+            return ""
+        kind = parsed.get("type")
+        if kind == "content_block_delta":
+            delta = parsed.get("delta")
+            if isinstance(delta, dict) and delta.get("type") == "text_delta":
+                return str(delta.get("text") or "")
+            return ""
+        if kind == "response.output_text.delta":
+            return str(parsed.get("delta") or "")
+        choices = parsed.get("choices")
+        if not isinstance(choices, list):
+            return ""
+        texts: list[str] = []
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            text = content_text(delta.get("content")) if isinstance(delta, dict) else None
+            if text is None and isinstance(choice.get("text"), str):
+                text = choice["text"]
+            if not text:
+                continue
+            if self.choice is not None and choice.get("index") != self.choice:
+                texts.append("\n")  # several choices (n > 1): never run one into another
+            self.choice = choice.get("index")
+            texts.append(text)
+        return "".join(texts)
+
+
+class Windows:
+    """A streamed text cut, as it grows, into the windows `windows()` cuts from it whole."""
+
+    def __init__(self, size: int, overlap: int) -> None:
+        self.size, self.overlap = size, overlap
+        self.pending: list[str] = []  # text not in a window yet
+        self.pending_length = 0
+        self.carry = ""  # the end of the last window, which the next one starts with
+        self.screened = 0  # characters in the windows handed out
+
+    def add(self, piece: str) -> list[str]:
+        """The windows `piece` completes (usually none)."""
+        self.pending.append(piece)
+        self.pending_length += len(piece)
+        if self.pending_length < self.size:
+            return []
+        text = "".join(self.pending)
+        due = []
+        while len(text) >= self.size:
+            due.append(self._window(text[: self.size]))
+            text = text[self.size :]
+        self.pending, self.pending_length = ([text] if text else []), len(text)
+        return due
+
+    def rest(self) -> str:
+        """The last window: whatever came after the last full one ("" when nothing did)."""
+        text = "".join(self.pending)
+        self.pending, self.pending_length = [], 0
+        return self._window(text) if text else ""
+
+    def _window(self, new: str) -> str:
+        window = self.carry + new
+        self.carry = window[max(len(window) - self.overlap, 0) :] if self.overlap else ""
+        self.screened += len(new)
+        return window
+
+
+async def screened(
+    chunks: AsyncIterator[bytes], request: RequestContext, plan: AnswerPlan
+) -> AsyncIterator[bytes]:
+    """`chunks` as the client may see them: each event once the text up to its end passed."""
+    sizes = plan.sizes(streamed=True)
+    assert sizes is not None
+    cut, deltas, text = Events(), DeltaText(), Windows(*sizes)
+    held: deque[tuple[int, bytes]] = deque()  # (the text's length at the event's end, event)
+    received: list[bytes] = []  # for the usage, if a window is blocked
+    produced: list[str] = []
+    length = 0
+
+    def take(event: bytes) -> list[str]:
+        """Hold the event back; the windows its text completes."""
+        nonlocal length
+        piece = deltas.of(event)
+        produced.append(piece)
+        length += len(piece)
+        held.append((length, event))
+        return text.add(piece) if piece else []
+
+    def passed() -> bytes:
+        out = []
+        while held and held[0][0] <= text.screened:
+            out.append(held.popleft()[1])
+        return b"".join(out)
+
+    try:
+        async for chunk in chunks:
+            received.append(chunk)
+            for event in cut.feed(chunk):
+                for window in take(event):  # each window's events go as soon as it passed
+                    await plan.screen_window(request, window)
+                    if out := passed():
+                        yield out
+            if out := passed():  # events without text after text that passed
+                yield out
+        for window in take(cut.rest()) if cut.pending else ():
+            await plan.screen_window(request, window)
+        if last := text.rest():
+            await plan.screen_window(request, last)
+        if out := passed():
+            yield out
+    except PolicyError:
+        _count_cut(request, b"".join(received), "".join(produced))
+        raise
+    finally:  # a client gone, or a block: the upstream answer is closed at once
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _count_cut(request: RequestContext, received: bytes, produced: str) -> None:
+    """A stream cut by a block still used tokens: the provider's count when its usage came
+    before the cut (all of it, when the last window was blocked; an Anthropic stream's input
+    comes first), else the prompt and the text produced so far, counted offline."""
+    given = from_event_stream(received) or Usage()
+    body = request_json(request)
+    model = request_model(request, body)
+    prompt = given.prompt or prompt_tokens(body, model)
+    completion = max(given.completion, count_text(produced, model) if produced else 0)
+    request.usage = replace(given, prompt=prompt, completion=completion)
+    request.usage_read = True
