@@ -275,7 +275,10 @@ class Traffic:
                 Method=request.method,
                 Url=url,
                 OriginalUrl=url,
-                Headers=HeaderDictionary.from_lines(request.lines, self.key_headers[api.id]),
+                Headers=HeaderDictionary.from_lines(
+                    request.lines if api.style == "http" else _plain_answer(request.lines),
+                    self.key_headers[api.id],
+                ),
                 IpAddress=request.client_ip,
                 MatchedParameters=found.parameters,
                 Body=body,
@@ -360,6 +363,16 @@ def _has_llm_apis(config: GatewayConfig) -> bool:
 def _key_headers(api: Api) -> frozenset[str]:
     """Every header that may carry the API's subscription key (lower case)."""
     return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+
+
+def _plain_answer(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A model API's request asks the provider for an uncompressed answer, whatever the
+    client accepts: the gateway reads the answer (usage, cost, caches, translation, content
+    safety) and its backend sessions pass answers through undecoded. (Names are lower case.)"""
+    return [*(line for line in lines if line[0] != "accept-encoding"), _IDENTITY]
+
+
+_IDENTITY = ("Accept-Encoding", "identity")
 
 
 async def _health(request: Request) -> Response:

@@ -98,7 +98,13 @@ class AiohttpTransport:
             connector = aiohttp.TCPConnector(
                 limit=0, ttl_dns_cache=300, ssl=None if verify else False
             )
-            session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+            # Answers pass through as sent, so the backend is asked for exactly the encodings
+            # the client asked for: no Accept-Encoding of aiohttp's own.
+            session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("Accept-Encoding",),
+            )
             self._sessions[key] = session
         return session
 

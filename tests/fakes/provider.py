@@ -27,6 +27,7 @@ SEEN_HEADERS = (
     "x-model",
     "x-product",
     "content-length",
+    "accept-encoding",
 )
 
 
@@ -150,7 +151,10 @@ async def chat(request: web.Request) -> web.StreamResponse:
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
-    return web.json_response(answer, headers={"x-upstream": "fake"})
+    response = web.json_response(answer, headers={"x-upstream": "fake"})
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.enable_compression(web.ContentCoding.gzip)  # as api.openai.com does
+    return response
 
 
 async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> web.StreamResponse:
