@@ -25,6 +25,7 @@ from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import StreamBroken
+from gateway.tokens.stream_text import count_cut_stream
 
 log = logging.getLogger("aigw.proxy")
 
@@ -50,6 +51,8 @@ async def pass_through(
             # Never passed off as a complete answer: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
             context.stream_error = str(error)
+            if kept is not None:  # it used tokens: what it reported, else what it produced
+                count_cut_stream(context, b"".join(kept))
             _count_failure(context, BROKEN_REASON)
             log.warning("a streamed answer broke off: %s", error)
             yield error_event(context, f"The upstream stream broke off: {error}")

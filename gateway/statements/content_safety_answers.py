@@ -22,16 +22,15 @@ content blocks (not `tool_use`, not `thinking`), the Responses API's `output_tex
 
 A blocked answer's tokens still count: a whole answer's usage is read before it is replaced;
 a stream's is the provider's when it came before the block, else the prompt and the text
-produced so far, counted offline (gateway.tokens.tokenizer), since the stream is cut there.
+produced so far, counted offline (gateway.tokens.stream_text), since the stream is cut there.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.runtime.context import RequestContext
@@ -42,13 +41,11 @@ from gateway.statements.content_safety_checks import (
     SOURCE,
     Settings,
     analyze_calls,
-    content_text,
     screen,
     windows,
 )
-from gateway.statements.llm_token_limit import request_json, request_model
-from gateway.tokens.tokenizer import count_text, prompt_tokens
-from gateway.tokens.usage import Usage, answer_usage, from_event_stream
+from gateway.tokens.stream_text import DeltaText, Events, content_text, count_cut_stream
+from gateway.tokens.usage import answer_usage
 
 # A streamed answer's windows when the policy sets none (APIM's are not documented): about
 # a paragraph, so the client sees the answer in paragraph-sized steps; the overlap, when not
@@ -158,80 +155,6 @@ def answer_text(document: object) -> str:
     return "\n".join(text for text in texts if text)
 
 
-# ---------------------------------------------------------------- a streamed answer's text
-
-_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-
-
-class Events:
-    """An event stream's bytes, in any chunking, as whole events, each kept as it was sent."""
-
-    def __init__(self) -> None:
-        self.pending = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        data = self.pending + chunk
-        events: list[bytes] = []
-        start = 0
-        for match in _BLANK_LINE.finditer(data):
-            events.append(data[start : match.end()])
-            start = match.end()
-        self.pending = data[start:]
-        return events
-
-    def rest(self) -> bytes:
-        """What followed the last blank line (a last event the stream did not end)."""
-        rest, self.pending = self.pending, b""
-        return rest
-
-
-class DeltaText:
-    """The answer text one streamed event adds, in the client's format: OpenAI chat
-    (`choices[].delta.content`) or legacy completions (`choices[].text`), Anthropic
-    (`text_delta`), the Responses API (`response.output_text.delta`)."""
-
-    def __init__(self) -> None:
-        self.choice: object = None  # the choice the last text belonged to
-
-    def of(self, event: bytes) -> str:
-        lines = [line[5:] for line in event.splitlines() if line.startswith(b"data:")]
-        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
-        if not data or data == b"[DONE]":
-            return ""
-        try:
-            parsed = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            return ""
-        if not isinstance(parsed, dict):
-            return ""
-        kind = parsed.get("type")
-        if kind == "content_block_delta":
-            delta = parsed.get("delta")
-            if isinstance(delta, dict) and delta.get("type") == "text_delta":
-                return str(delta.get("text") or "")
-            return ""
-        if kind == "response.output_text.delta":
-            return str(parsed.get("delta") or "")
-        choices = parsed.get("choices")
-        if not isinstance(choices, list):
-            return ""
-        texts: list[str] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                continue
-            delta = choice.get("delta")
-            text = content_text(delta.get("content")) if isinstance(delta, dict) else None
-            if text is None and isinstance(choice.get("text"), str):
-                text = choice["text"]
-            if not text:
-                continue
-            if self.choice is not None and choice.get("index") != self.choice:
-                texts.append("\n")  # several choices (n > 1): never run one into another
-            self.choice = choice.get("index")
-            texts.append(text)
-        return "".join(texts)
-
-
 class Windows:
     """A streamed text cut, as it grows, into the windows `windows()` cuts from it whole."""
 
@@ -313,22 +236,9 @@ async def screened(
         if out := passed():
             yield out
     except PolicyError:
-        _count_cut(request, b"".join(received), "".join(produced))
+        count_cut_stream(request, b"".join(received))
         raise
     finally:  # a client gone, or a block: the upstream answer is closed at once
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-
-
-def _count_cut(request: RequestContext, received: bytes, produced: str) -> None:
-    """A stream cut by a block still used tokens: the provider's count when its usage came
-    before the cut (all of it, when the last window was blocked; an Anthropic stream's input
-    comes first), else the prompt and the text produced so far, counted offline."""
-    given = from_event_stream(received) or Usage()
-    body = request_json(request)
-    model = request_model(request, body)
-    prompt = given.prompt or prompt_tokens(body, model)
-    completion = max(given.completion, count_text(produced, model) if produced else 0)
-    request.usage = replace(given, prompt=prompt, completion=completion)
-    request.usage_read = True

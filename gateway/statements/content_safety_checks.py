@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
+from gateway.tokens.stream_text import content_text
 
 SOURCE = "llm-content-safety"
 API_VERSION = "2024-09-01"
@@ -95,25 +96,6 @@ def prompt_texts(body: dict[str, Any]) -> PromptTexts | None:
             texts.append(content_text(item.get("content")))
         return PromptTexts(tuple(texts), user)
     return None
-
-
-def content_text(content: object) -> str:
-    """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined.
-    The model's answers are read with it too (gateway.statements.content_safety_answers)."""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    texts = []
-    for part in content:
-        if isinstance(part, str):
-            texts.append(part)
-        elif isinstance(part, dict):
-            if part.get("type") in ("text", "input_text", "output_text"):
-                texts.append(str(part.get("text") or ""))
-            elif part.get("type") == "tool_result":  # Anthropic: a tool's output
-                texts.append(content_text(part.get("content")))
-    return " ".join(text for text in texts if text)
 
 
 # ---------------------------------------------------------------- chunks within the limits

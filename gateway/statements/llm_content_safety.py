@@ -38,7 +38,6 @@ from gateway.statements.content_safety_checks import (
     prompt_texts,
     screen,
 )
-from gateway.statements.llm_token_limit import request_json
 from gateway.statements.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -47,6 +46,7 @@ from gateway.statements.spec import (
     StatementSpec,
     TextSpec,
 )
+from gateway.tokens.requests import request_json
 
 CATEGORY_NAMES = ("Hate", "SelfHarm", "Sexual", "Violence")
 OUTPUT_TYPES = (FOUR_LEVELS, "EightSeverityLevels")

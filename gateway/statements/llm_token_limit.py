@@ -21,7 +21,6 @@ from typing import Any
 
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
-from gateway.fastjson import loads
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
@@ -37,6 +36,7 @@ from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import StoreGuard, now, seconds_left, store_of, whole_number
 from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
+from gateway.tokens.requests import request_json, request_model
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
 from gateway.tokens.usage import answer_usage
 
@@ -202,33 +202,6 @@ def ask_for_stream_usage(request: RequestContext, body: dict[str, Any]) -> None:
 def _openai_style(request: RequestContext) -> bool:
     """OpenAI-style operations carry the Azure OpenAI operation IDs; Anthropic's do not."""
     return not request.model.Operation.Id.startswith("Messages_")
-
-
-def request_json(request: RequestContext) -> dict[str, object]:
-    """The request body as a JSON object ({} when it is not one), parsed once per body: the
-    token and cost limits, the semantic cache and content safety all read it. A statement
-    that changes it writes a new body (so the next reader parses that one)."""
-    body = request.model.Request.Body
-    if body is None:
-        return {}
-    parsed = request.parsed_body
-    if parsed is not None and parsed[0] is body:
-        return parsed[1]
-    try:
-        document = loads(body.read(preserve=True) or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        document = {}
-    found = document if isinstance(document, dict) else {}
-    request.parsed_body = (body, found)
-    return found
-
-
-def request_model(request: RequestContext, body: dict[str, object]) -> str:
-    """The model: the body's, else the Azure deployment the URL names."""
-    model = body.get("model")
-    if isinstance(model, str) and model:
-        return model
-    return str(request.model.Request.MatchedParameters.get("deployment-id", ""))
 
 
 def compile_token_limit(node: Node, context: CompileContext) -> Step:

@@ -36,7 +36,7 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import number, whole_number
-from gateway.statements.llm_token_limit import request_json
+from gateway.tokens.requests import request_json
 
 PLAN = "semantic"
 HEADER = "x-aigw-cache"

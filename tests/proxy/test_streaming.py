@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from gateway.config.model import Backend, BreakerRule
-from gateway.expressions.model import ApiModel, ContextModel, OperationModel
+from gateway.expressions.model import ApiModel, ContextModel, MessageBody, OperationModel
 from gateway.proxy.streaming import UsageChunkFilter, pass_through
 from gateway.routing.breakers import Breakers
 from gateway.runtime.context import RequestContext
@@ -22,6 +22,7 @@ from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
 from gateway.runtime.transport import StreamBroken
 from gateway.stores.memory import MemoryCounters
+from gateway.tokens.tokenizer import count_text
 from tests.proxy.processes import chat_calls, fake_provider, free_port, inject_faults, serving
 
 
@@ -162,6 +163,50 @@ def test_an_upstream_cut_short_is_counted_with_the_reason_the_breaker_gets() -> 
     received, metrics = asyncio.run(scenario())
     assert b'"code": "stream_broken"' in received[-1] and b'"upstream_error"' in received[-1]
     assert metrics.added[0][2]["reason"] == "BackendConnectionFailure"
+
+
+def test_a_broken_stream_still_counts_the_tokens_it_used() -> None:
+    """OpenAI-style streams report usage only at their end: one cut short is counted offline,
+    its prompt and the text it produced; an Anthropic stream's own input count is kept."""
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me a story."}]}
+
+    async def scenario(operation: str, *events: bytes) -> RequestContext:
+        context, _ = _context(operation)
+        context.model.Request.Body = MessageBody(json.dumps(request).encode())
+        seen: list[object] = []
+
+        async def account(done: RequestContext) -> None:
+            seen.append(done.usage)
+
+        context.on_complete.append(account)
+        chunks = _stream_of(*events, then=StreamBroken("reset by peer"))
+        _ = [c async for c in pass_through(chunks, context)]
+        assert seen == [context.usage]  # what the accounting and the access log read
+        return context
+
+    openai_style = asyncio.run(
+        scenario(
+            "ChatCompletions_Create",
+            b'data: {"choices":[{"index":0,"delta":{"content":"Once upon a time, "}}]}\n\n',
+            b'data: {"choices":[{"index":0,"delta":{"content":"there was a gateway"}}]}\n\n',
+        )
+    )
+    assert openai_style.usage is not None
+    assert openai_style.usage.prompt > 0
+    assert openai_style.usage.completion == count_text(
+        "Once upon a time, there was a gateway", "gpt-4o"
+    )
+    start = {"type": "message_start", "message": {"usage": {"input_tokens": 42}}}
+    delta = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Once"}}
+    anthropic_style = asyncio.run(
+        scenario(
+            "Messages_Create",
+            b"event: message_start\ndata: " + json.dumps(start).encode() + b"\n\n",
+            b"event: content_block_delta\ndata: " + json.dumps(delta).encode() + b"\n\n",
+        )
+    )
+    assert anthropic_style.usage is not None
+    assert (anthropic_style.usage.prompt, anthropic_style.usage.completion) == (42, 1)
 
 
 def test_a_broken_stream_already_counted_as_a_call_adds_only_its_failure() -> None:

@@ -32,7 +32,7 @@ from gateway.expressions.model import (
 )
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
-from gateway.statements.content_safety_answers import AnswerPlan, DeltaText, Windows, answer_text
+from gateway.statements.content_safety_answers import AnswerPlan, Windows, answer_text
 from gateway.statements.content_safety_checks import (
     ANALYZE_PATH,
     SHIELD_PATH,
@@ -43,6 +43,7 @@ from gateway.statements.content_safety_checks import (
     units,
     windows,
 )
+from gateway.tokens.stream_text import DeltaText
 from tests.proxy.processes import (
     fake_provider,
     fake_service,

@@ -1,0 +1,127 @@
+"""The text a streamed model answer carries, and what a stream cut short used.
+
+A stream's events are cut from its bytes however they were chunked (`Events`); each event's
+text is read in the client's format (`DeltaText`: OpenAI chat and completions, Anthropic
+messages, the Responses API). `count_cut_stream` counts a stream that did not finish: the
+broken stream's honest accounting, and content safety's blocked answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from gateway.tokens.requests import request_json, request_model
+from gateway.tokens.tokenizer import count_text, prompt_tokens
+from gateway.tokens.usage import Usage, from_event_stream
+
+if TYPE_CHECKING:
+    from gateway.runtime.context import RequestContext
+
+_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+class Events:
+    """An event stream's bytes, in any chunking, as whole events, each kept as it was sent."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self.pending + chunk
+        events: list[bytes] = []
+        start = 0
+        for match in _BLANK_LINE.finditer(data):
+            events.append(data[start : match.end()])
+            start = match.end()
+        self.pending = data[start:]
+        return events
+
+    def rest(self) -> bytes:
+        """What followed the last blank line (a last event the stream did not end)."""
+        rest, self.pending = self.pending, b""
+        return rest
+
+
+class DeltaText:
+    """The answer text one streamed event adds, in the client's format: OpenAI chat
+    (`choices[].delta.content`) or legacy completions (`choices[].text`), Anthropic
+    (`text_delta`), the Responses API (`response.output_text.delta`)."""
+
+    def __init__(self) -> None:
+        self.choice: object = None  # the choice the last text belonged to
+
+    def of(self, event: bytes) -> str:
+        lines = [line[5:] for line in event.splitlines() if line.startswith(b"data:")]
+        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
+        if not data or data == b"[DONE]":
+            return ""
+        try:
+            parsed = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        if not isinstance(parsed, dict):
+            return ""
+        kind = parsed.get("type")
+        if kind == "content_block_delta":
+            delta = parsed.get("delta")
+            if isinstance(delta, dict) and delta.get("type") == "text_delta":
+                return str(delta.get("text") or "")
+            return ""
+        if kind == "response.output_text.delta":
+            return str(parsed.get("delta") or "")
+        choices = parsed.get("choices")
+        if not isinstance(choices, list):
+            return ""
+        texts: list[str] = []
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            text = content_text(delta.get("content")) if isinstance(delta, dict) else None
+            if text is None and isinstance(choice.get("text"), str):
+                text = choice["text"]
+            if not text:
+                continue
+            if self.choice is not None and choice.get("index") != self.choice:
+                texts.append("\n")  # several choices (n > 1): never run one into another
+            self.choice = choice.get("index")
+            texts.append(text)
+        return "".join(texts)
+
+
+def content_text(content: object) -> str:
+    """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined.
+    Prompts and answers alike."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    texts = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict):
+            if part.get("type") in ("text", "input_text", "output_text"):
+                texts.append(str(part.get("text") or ""))
+            elif part.get("type") == "tool_result":  # Anthropic: a tool's output
+                texts.append(content_text(part.get("content")))
+    return " ".join(text for text in texts if text)
+
+
+def count_cut_stream(request: RequestContext, received: bytes) -> None:
+    """The usage of a streamed answer cut short, by the upstream or by a policy, made the
+    request's usage: it still used tokens. The provider's own count where its usage came
+    before the cut (an Anthropic stream reports its input first), else the prompt and the
+    text produced so far, counted offline."""
+    given = from_event_stream(received) or Usage()
+    body = request_json(request)
+    model = request_model(request, body)
+    events, deltas = Events(), DeltaText()
+    produced = "".join(deltas.of(event) for event in [*events.feed(received), events.rest()])
+    prompt = given.prompt or prompt_tokens(body, model)
+    completion = max(given.completion, count_text(produced, model) if produced else 0)
+    request.usage = replace(given, prompt=prompt, completion=completion)
+    request.usage_read = True
