@@ -37,12 +37,12 @@ from gateway.config.reader import ReadResult, read_document
 from gateway.config.shapes import GATEWAY
 from gateway.diagnostics import Diagnostic, Location, Report
 from gateway.policy.suggest import nearest
+from gateway.routing.affinity import COOKIE_NAME
 from gateway.stores.redis_urls import BadStoreUrl
 from gateway.stores.redis_urls import parse as parse_store_url
 
 _HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
 _STATUS_RANGE = re.compile(r"(\d{3})(?:-(\d{3}))?")
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
 JSON = "application/json"
 _DEFAULT_KEY_NAMES = {"azure-openai": ("api-key", "api-key")}
 
@@ -412,7 +412,7 @@ class _Checker:
         if cookie is None:
             return
         where = self.at("backends", backend.id, "pool", "session-affinity", "cookie")
-        if not _COOKIE_NAME.fullmatch(cookie):
+        if not COOKIE_NAME.fullmatch(cookie):
             self.report.error(
                 where,
                 "invalid-value",

@@ -300,10 +300,11 @@ class Traffic:
         it; the keys that get this far are the configured ones, so the cache stays small)."""
         if subscription is None:
             return None
-        found = self.subscription_models.get((subscription.id, key or ""))
+        cached = (subscription.id, key or "")
+        found = self.subscription_models.get(cached)
         if found is None:
-            found = SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=key or "")
-            self.subscription_models[(subscription.id, key or "")] = found
+            found = SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=cached[1])
+            self.subscription_models[cached] = found
         return found
 
     async def preflight(self, request: Incoming, miss: RouteMiss) -> LocalReply | None:

@@ -40,8 +40,8 @@ log = logging.getLogger("aigw.affinity")
 TAG_BYTES = 6  # 12 hex digits: pools have at most a few dozen members
 _KEY = b"aigw-session-affinity-v1"
 _VALUE = re.compile(r"([A-Za-z0-9_-]{16})\.([0-9a-f]{12})")
-# RFC 6265's cookie-name: an RFC 7230 token.
-_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 6265's cookie-name: an RFC 7230 token (the config loader checks names with it too).
+COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def tag(pool: str, member: str, url: str = "") -> str:
@@ -98,7 +98,7 @@ class Affinity:
             name = pool.session_cookie
             if not pool.is_pool or name is None:
                 continue
-            if not _NAME.fullmatch(name):
+            if not COOKIE_NAME.fullmatch(name):
                 log.warning(
                     "pool %s: session-affinity cookie %r is not a valid cookie name; "
                     "its calls are balanced without affinity",

@@ -36,21 +36,11 @@ class CompileFailure(Exception):
         self.message = message
 
 
-class Constant:
-    """An evaluator of a value known at load: statements may read `.value` and do at load
-    what they would otherwise do per request."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def __call__(self, _: RequestContext) -> object:
-        return self.value
-
-
 def constant(value: object) -> Evaluator:
-    return Constant(value)
+    def evaluate(_: RequestContext) -> object:
+        return value
+
+    return evaluate
 
 
 @dataclass

@@ -10,7 +10,7 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import EXISTS_ACTION, VALUE_CHILD
-from gateway.statements.compiling import CompileContext, Constant
+from gateway.statements.compiling import CompileContext
 from gateway.statements.messages import MULTI_LINE_HEADERS, TRANSPORT_HEADERS, message_of
 from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
@@ -22,9 +22,6 @@ def header_writer(node: Node, context: CompileContext) -> HeaderWriter:
     name = context.value(node.attr("name"), "")
     action = context.value(node.attr("exists-action"), "override")
     values = [context.value(v.text, "") for v in node.children_named("value")]
-    fixed = [to_text(e.value) for e in (name, action, *values) if isinstance(e, Constant)]
-    if len(fixed) == 2 + len(values):  # no expressions: decide what can be decided now
-        return _fixed_writer(fixed[0], fixed[1] or "override", fixed[2:])
 
     def write(request: RequestContext, headers: HeaderDictionary) -> None:
         header = to_text(name(request))
@@ -41,24 +38,6 @@ def header_writer(node: Node, context: CompileContext) -> HeaderWriter:
         if how == "append":
             headers.append(header, lines)
         else:
-            headers.set(header, lines)
-
-    return write
-
-
-def _fixed_writer(header: str, how: str, texts: list[str]) -> HeaderWriter:
-    """A header change with no expressions in it, decided at load."""
-    key = header.lower()
-    lines = texts if key in MULTI_LINE_HEADERS else [",".join(texts)]
-
-    def write(request: RequestContext, headers: HeaderDictionary) -> None:
-        if key in TRANSPORT_HEADERS:
-            return  # APIM ignores changes to transport headers
-        if how == "delete":
-            headers.remove(header)
-        elif how == "append":
-            headers.append(header, lines)
-        elif how != "skip" or headers.get(header) is None:
             headers.set(header, lines)
 
     return write

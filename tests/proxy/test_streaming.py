@@ -230,24 +230,30 @@ def test_a_broken_stream_already_counted_as_a_call_adds_only_its_failure() -> No
     assert asyncio.run(scenario()) > 0
 
 
+def _breaker_gateway(root: Path, port: int, backend: str, count: int) -> None:
+    """A gateway.yaml: one backend at `port` whose breaker trips at `count` broken calls."""
+    rule = f"{{count: {count}, interval: 60, error-reasons: [BackendConnectionFailure]}}"
+    (root / "gateway.yaml").write_text(
+        f"""
+backends:
+  {backend}:
+    url: "http://127.0.0.1:{port}/v1"
+    circuit-breaker:
+      rules:
+        - failure-condition: {rule}
+          trip-duration: 60
+apis:
+  chat: {{path: chat, style: openai, backend: {backend}, subscription-required: false}}
+"""
+    )
+
+
 def test_a_member_whose_streams_break_trips_its_breaker(tmp_path: Path) -> None:
     """Streams reset after their first chunk are failures of the backend (reason
     BackendConnectionFailure): two within the interval trip a count-2 rule, and the next call
     gets APIM's 503 without reaching the backend."""
     port = free_port()
-    (tmp_path / "gateway.yaml").write_text(
-        f"""
-backends:
-  flaky:
-    url: "http://127.0.0.1:{port}/v1"
-    circuit-breaker:
-      rules:
-        - failure-condition: {{count: 2, interval: 60, error-reasons: [BackendConnectionFailure]}}
-          trip-duration: 60
-apis:
-  chat: {{path: chat, style: openai, backend: flaky, subscription-required: false}}
-"""
-    )
+    _breaker_gateway(tmp_path, port, "flaky", count=2)
     with fake_provider(port), serving(tmp_path) as gateway:
         inject_faults(port, mode="reset")
         client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
@@ -270,19 +276,7 @@ apis:
 
 def test_a_stream_that_ends_well_does_not_count_against_the_breaker(tmp_path: Path) -> None:
     port = free_port()
-    (tmp_path / "gateway.yaml").write_text(
-        f"""
-backends:
-  steady:
-    url: "http://127.0.0.1:{port}/v1"
-    circuit-breaker:
-      rules:
-        - failure-condition: {{count: 1, interval: 60, error-reasons: [BackendConnectionFailure]}}
-          trip-duration: 60
-apis:
-  chat: {{path: chat, style: openai, backend: steady, subscription-required: false}}
-"""
-    )
+    _breaker_gateway(tmp_path, port, "steady", count=1)
     with fake_provider(port), serving(tmp_path) as gateway:
         client = openai.OpenAI(base_url=f"{gateway}/chat", api_key="-", max_retries=0)
         for _ in range(2):
