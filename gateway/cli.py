@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gateway.diagnostics import DiagnosticError
+from gateway.common.diagnostics import DiagnosticError
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.diagnostics import DiagnosticError, Report
+from gateway.common.diagnostics import DiagnosticError, Report
 from gateway.policy.loader import raw_markup_tags
 from gateway.policy.source import read_policy_file
 from gateway.policy.writer import to_xml, to_yaml
-from gateway.statements.registry import default_registry
+from gateway.statements import default_registry
 
 
 def convert_file(path: Path, *, to: str | None = None) -> str:

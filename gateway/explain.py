@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gateway.diagnostics import DiagnosticError
+from gateway.common.diagnostics import DiagnosticError
+from gateway.common.suggest import nearest
 from gateway.load import inspect_directory
 from gateway.policy.loader import Target
-from gateway.policy.suggest import nearest
 from gateway.policy.tree import Node
 from gateway.policy.writer import to_xml
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.common.diagnostics import DiagnosticError, Location, Report
 from gateway.config.loader import load_gateway_config
 from gateway.config.model import GatewayConfig, SecretUnavailable
 from gateway.config.styles import BUILT_IN_OPERATIONS
-from gateway.diagnostics import DiagnosticError, Location, Report
 from gateway.policy.compiler import Compiler
 from gateway.policy.directory import GATEWAY_FILE, discover
 from gateway.policy.expression_check import ExpressionChecker
@@ -25,9 +25,10 @@ from gateway.policy.loader import (
     effective_documents,
     read_documents,
 )
+from gateway.policy.registry import Registry
 from gateway.policy.tree import Node
 from gateway.runtime.step import CompiledPolicy
-from gateway.statements.registry import Registry, default_registry
+from gateway.statements import default_registry
 
 
 @dataclass

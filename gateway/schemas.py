@@ -12,8 +12,9 @@ import json
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from gateway.statements.registry import Registry, default_registry
-from gateway.statements.spec import AttributeSpec, ChildSpec, StatementSpec, TextSpec
+from gateway.policy.registry import Registry
+from gateway.policy.spec import AttributeSpec, ChildSpec, StatementSpec, TextSpec
+from gateway.statements import default_registry
 
 _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 _XS = "http://www.w3.org/2001/XMLSchema"

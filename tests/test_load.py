@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.diagnostics import DiagnosticError
+from gateway.common.diagnostics import DiagnosticError
 from gateway.expressions.model import ContextModel
 from gateway.load import load_gateway
 from gateway.policy.loader import Target

@@ -1,7 +1,8 @@
 """Which cache a statement uses: APIM's `caching-type` over the gateway's two caches.
 
 `internal` is the in-process cache (each replica its own); `external` is Redis, shared by
-every replica, when gateway.yaml names one (`stores.cache`, else a Redis `stores.default`).
+every replica, when gateway.yaml names one (`stores.cache`, else a Redis `stores.default`;
+gateway.proxy.wiring builds them).
 `prefer-external` (APIM's default) takes Redis when there is one and the process otherwise; so
 does `external` when no Redis is configured. The semantic caches have no caching-type (as in
 APIM) and behave as `prefer-external`.
@@ -14,11 +15,9 @@ from typing import Protocol
 
 import numpy as np
 
-from gateway.caching.memory import DEFAULT_MAX_BYTES, MemoryCache
+from gateway.caching.memory import MemoryCache
 from gateway.caching.store import CacheStore
-from gateway.caching.vectors import DEFAULT_MAX_ENTRIES, MemoryVectors
-from gateway.config.model import GatewayConfig
-from gateway.stores.redis_urls import is_redis_url
+from gateway.caching.vectors import MemoryVectors
 
 
 class VectorIndex(Protocol):
@@ -58,33 +57,6 @@ class Caches:
             await self.external.close()
         if self.external_vectors is not None:
             await self.external_vectors.close()
-
-
-def external_cache_url(config: GatewayConfig) -> str | None:
-    """The Redis URL caches share, if gateway.yaml names one."""
-    for name in ("cache", "default"):
-        setting = config.stores.get(name)
-        if setting is not None:
-            url = setting.resolve().strip()
-            if is_redis_url(url):
-                return url
-            if name == "cache":  # `cache: memory` keeps caches in the process
-                return None
-    return None
-
-
-def caches_for(config: GatewayConfig) -> Caches:
-    url = external_cache_url(config)
-    internal = MemoryCache(config.cache_max_bytes or DEFAULT_MAX_BYTES)
-    entries = config.cache_partition_entries or DEFAULT_MAX_ENTRIES
-    vectors = MemoryVectors(entries)
-    if url is None:
-        return Caches(internal, internal_vectors=vectors)
-    from gateway.caching.redis_cache import RedisCache
-    from gateway.caching.redis_vectors import RedisVectors
-
-    shared = RedisVectors(url, entries)
-    return Caches(internal, RedisCache(url), internal_vectors=vectors, external_vectors=shared)
 
 
 # A request context without a gateway (tests, `aigw` tools) caches in this process.

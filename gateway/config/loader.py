@@ -11,7 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gateway.common.diagnostics import Diagnostic, Location, Report
+from gateway.common.suggest import nearest
 from gateway.config.model import (
+    COOKIE_NAME,
     DEFAULT_MAX_REQUEST_BODY,
     ENTRA_AUTHORITY,
     Api,
@@ -35,9 +38,6 @@ from gateway.config.openapi import OpenApiError, import_operations
 from gateway.config.reader import Path as KeyPath
 from gateway.config.reader import ReadResult, read_document
 from gateway.config.shapes import GATEWAY
-from gateway.diagnostics import Diagnostic, Location, Report
-from gateway.policy.suggest import nearest
-from gateway.routing.affinity import COOKIE_NAME
 from gateway.stores.redis_urls import BadStoreUrl
 from gateway.stores.redis_urls import parse as parse_store_url
 

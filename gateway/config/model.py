@@ -7,11 +7,13 @@ machine without the environment variables works, and nothing secret is resolved 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.common.diagnostics import Location
 from gateway.config.reader import SECRET_REFERENCE
-from gateway.diagnostics import Location
+from gateway.tokens.prices import Price
 
 
 class SecretUnavailable(Exception):
@@ -69,6 +71,10 @@ class Credentials:
     authorization: tuple[str, ConfigValue | None] | None = None
     managed_identity_resource: str | None = None
     managed_identity_client_id: str | None = None
+
+
+# RFC 6265's cookie-name (an RFC 7230 token): what a pool's session-affinity cookie may be named.
+COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +187,18 @@ class PriceRow:
     cache_write: float | None = None
     reasoning: float | None = None
     date: str = ""
+
+    def price(self) -> Price:
+        return Price.of(
+            self.provider,
+            self.model,
+            self.input,
+            self.output,
+            self.cached_input,
+            self.cache_write,
+            self.reasoning,
+            self.date,
+        )
 
 
 @dataclass(frozen=True, slots=True)

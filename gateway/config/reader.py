@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from gateway.common.diagnostics import Location, Report
+from gateway.common.literals import parse_duration
+from gateway.common.suggest import nearest
+from gateway.common.yaml_loader import LOADER
 from gateway.config.shapes import Field, Shape
-from gateway.diagnostics import Location, Report
-from gateway.policy.suggest import nearest
-from gateway.policy.values import parse_duration
-from gateway.policy.yaml_reader import FAST_LOADER
 
 SECRET_REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ANY_REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -237,7 +237,7 @@ def _label(at: Path) -> str:
 
 def read_document(text: str, path: str, shape: Shape, report: Report) -> ReadResult | None:
     try:
-        root = yaml.compose(text, Loader=FAST_LOADER)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)

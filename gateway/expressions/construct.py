@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from gateway.expressions import ast as A
 from gateway.expressions.regex import RegexObject
@@ -19,8 +19,8 @@ from gateway.expressions.values import (
     unwrap,
 )
 
-if TYPE_CHECKING:
-    from gateway.expressions.interpreter import Interpreter, Scope
+# Evaluates a sub-expression in the scope of the `new` being built (the interpreter's).
+Evaluate = Callable[[A.Node], object]
 
 CONSTRUCTIBLE = frozenset(
     """JObject JArray JProperty JValue List Dictionary HashSet Random StringBuilder Uri
@@ -29,25 +29,25 @@ CONSTRUCTIBLE = frozenset(
 )
 
 
-def construct(interpreter: Interpreter, node: A.New, scope: Scope) -> object:
-    args = [interpreter.eval(a.value, scope) for a in node.args]
+def construct(node: A.New, evaluate: Evaluate) -> object:
+    args = [evaluate(a.value) for a in node.args]
     if node.type is None:
         if node.entries:
-            return {str(k): interpreter.eval(v, scope) for k, v in node.entries}
-        return [interpreter.eval(item, scope) for item in node.items]
+            return {str(k): evaluate(v) for k, v in node.entries}
+        return [evaluate(item) for item in node.items]
     kind = canonical_type(node.type.name)
     if node.type.array:
         if node.array_size is not None:
-            size = unwrap(interpreter.eval(node.array_size, scope))
+            size = unwrap(evaluate(node.array_size))
             fill = 0 if kind in ("byte", "int", "long") else None
             return [fill] * int(size)  # type: ignore[call-overload]
-        return [interpreter.eval(item, scope) for item in node.items]
+        return [evaluate(item) for item in node.items]
     value = _instance(kind, args)
     for item in node.items:
-        _add(interpreter, value, item, scope)
+        _add(value, item, evaluate)
     for key, item in node.entries:
-        target_key = key if isinstance(key, str) else interpreter.eval(key, scope)
-        item_value = interpreter.eval(item, scope)
+        target_key = key if isinstance(key, str) else evaluate(key)
+        item_value = evaluate(item)
         if isinstance(value, JObject):
             value.items[to_text(target_key)] = to_token(item_value)
         elif isinstance(value, dict):
@@ -98,17 +98,17 @@ def _instance(kind: str, args: list[object]) -> object:
     raise ExpressionError(f"'new {kind}' is not available in policy expressions")
 
 
-def _add(interpreter: Interpreter, target: object, item: A.Node, scope: Scope) -> None:
+def _add(target: object, item: A.Node, evaluate: Evaluate) -> None:
     if isinstance(item, A.New) and item.type is None and len(item.items) == 2:
-        key = interpreter.eval(item.items[0], scope)
-        value = interpreter.eval(item.items[1], scope)
+        key = evaluate(item.items[0])
+        value = evaluate(item.items[1])
         if isinstance(target, JObject):
             target.items[to_text(key)] = to_token(value)
             return
         if isinstance(target, dict):
             target[to_text(key)] = value
             return
-    value = interpreter.eval(item, scope)
+    value = evaluate(item)
     if isinstance(target, JArray):
         target.items.append(to_token(value))
     elif isinstance(target, JObject) and isinstance(value, JProperty):

@@ -16,6 +16,7 @@ from gateway.expressions import json_methods as J
 from gateway.expressions import library as L
 from gateway.expressions import statics as S
 from gateway.expressions.coerce import OutResult, iterate
+from gateway.expressions.construct import construct
 from gateway.expressions.conversions import cast, is_instance, try_cast
 from gateway.expressions.model import ContextModel, HeaderDictionary, ModelObject
 from gateway.expressions.regex import RegexMatch
@@ -403,9 +404,7 @@ class Interpreter:
         return invoke
 
     def new(self, node: A.New, scope: Scope) -> object:
-        from gateway.expressions.construct import construct
-
-        return construct(self, node, scope)
+        return construct(node, lambda inner: self.eval(inner, scope))
 
     def typeof(self, node: A.TypeOf, scope: Scope) -> object:
         return str(node.type)

@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.diagnostics import Diagnostic, Location, Report, Severity
+from gateway.common.diagnostics import Diagnostic, Location, Report, Severity
 from gateway.load import inspect_directory
 from gateway.policy.compiler import Compiler
 from gateway.policy.directory import find_policies_directory
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.loader import raw_markup_tags
+from gateway.policy.registry import Registry
 from gateway.policy.source import is_policy_file, read_policy_file
 from gateway.policy.validate import DocumentValidator
-from gateway.statements.registry import Registry, default_registry
+from gateway.statements import default_registry
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from gateway.diagnostics import Diagnostic
+from gateway.common.diagnostics import Diagnostic
 
 
 def format_text(diagnostics: Sequence[Diagnostic]) -> str:

@@ -7,13 +7,13 @@ a gateway that silently ignored `rate-limit` would be worse than one that refuse
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions import Expression, ExpressionSyntaxError
+from gateway.policy.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 from gateway.policy.expression_check import ExpressionChecker, substitute_named_values
+from gateway.policy.registry import Registry
 from gateway.policy.tree import Node, Value
 from gateway.runtime.step import Chain, CompiledPolicy, Step
-from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
-from gateway.statements.registry import Registry
 
 NOT_IMPLEMENTED = "not-implemented"
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
 from gateway.policy.source import is_policy_file
-from gateway.statements.spec import Scope
+from gateway.policy.spec import Scope
 
 GATEWAY_FILE = "gateway.yaml"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions import Expression, ExpressionSyntaxError, compile_expression
 from gateway.policy.tree import Value
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
+from gateway.common.suggest import nearest
 from gateway.policy.directory import Layout, ScopeFile
 from gateway.policy.expression_check import ExpressionChecker
+from gateway.policy.registry import Registry
 from gateway.policy.scopes import inline_fragments, merge
 from gateway.policy.source import read_policy_file
-from gateway.policy.suggest import nearest
+from gateway.policy.spec import Multiplicity, Section
 from gateway.policy.tree import Document, Node
 from gateway.policy.validate import DocumentValidator, References, iter_statements
-from gateway.statements.registry import Registry
-from gateway.statements.spec import Multiplicity, Section
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from gateway.diagnostics import Location
+from gateway.common.diagnostics import Location
+from gateway.policy.spec import Section
 from gateway.policy.tree import Node
-from gateway.statements.spec import Section
 
 SECTIONS = tuple(s.value for s in Section)
 DEFAULT_GLOBAL_PATH = "<built-in default global policy>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
 from gateway.policy.tree import Document
 from gateway.policy.xml_reader import read_xml
 from gateway.policy.yaml_reader import read_yaml

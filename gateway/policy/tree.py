@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gateway.diagnostics import Location
+from gateway.common.diagnostics import Location
 
 
 @dataclass(slots=True)

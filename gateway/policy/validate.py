@@ -13,14 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
+from gateway.common.suggest import nearest
 from gateway.expressions.scan import scan_expressions
 from gateway.policy.expression_check import NAMED_VALUE
-from gateway.policy.suggest import nearest
-from gateway.policy.tree import Attribute, Document, Node, Value
-from gateway.policy.values import check_literal
-from gateway.statements.registry import Registry
-from gateway.statements.spec import (
+from gateway.policy.literal_check import check_literal
+from gateway.policy.registry import Registry
+from gateway.policy.spec import (
     AttributeSpec,
     ChildSpec,
     Multiplicity,
@@ -29,6 +28,7 @@ from gateway.statements.spec import (
     StatementSpec,
     TextSpec,
 )
+from gateway.policy.tree import Attribute, Document, Node, Value
 
 SECTION_ORDER = tuple(Section)
 _PLACEHOLDER = re.compile(r"\{[\w-]+\}|[A-Z][A-Z0-9_]+")

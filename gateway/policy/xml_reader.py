@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
 from gateway.expressions.scan import Span, decode_entity, is_whole_expression, scan_expressions
 from gateway.policy.tree import Attribute, Document, Node, Value
 

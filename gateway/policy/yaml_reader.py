@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import yaml
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
+from gateway.common.yaml_loader import LOADER
 from gateway.expressions.scan import is_whole_expression
 from gateway.policy.tree import Attribute, Document, Node, Value
 
 SECTIONS = ("inbound", "backend", "outbound", "on-error")
-# libyaml's parser when PyYAML was built with it (10x faster); both keep line and column.
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TEXT_KEY = "text"
 CHILDREN_KEY = "children"
 
@@ -133,7 +132,7 @@ def _is_null(node: yaml.Node) -> bool:
 def read_yaml(text: str, path: str, report: Report) -> Document | None:
     """Parse policy YAML. Problems go to `report`; returns None when nothing usable was read."""
     try:
-        root = yaml.compose(text, Loader=FAST_LOADER)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.caching.caches import caches_for
 from gateway.config.model import Api, GatewayConfig, Subscription
 from gateway.expressions.model import (
     ApiModel,
@@ -36,7 +35,7 @@ from gateway.expressions.model import (
 )
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
-from gateway.proxy.accounting import Accounting
+from gateway.proxy.accounting import Accounting, Prices
 from gateway.proxy.admission import STYLE_KEY_HEADERS, Admission, Admitted, Denied
 from gateway.proxy.embeddings import GatewayEmbeddings
 from gateway.proxy.identity import IdentityTokens
@@ -46,18 +45,21 @@ from gateway.proxy.limits import BodyTooLarge
 from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 from gateway.proxy.samples import OperationSamples
 from gateway.proxy.side_calls import AiohttpSideCalls
-from gateway.proxy.streaming import complete, pass_through
+from gateway.proxy.streaming import pass_through
 from gateway.proxy.styles import style_error
 from gateway.proxy.transport import AiohttpTransport
+from gateway.proxy.wiring import caches_for, counter_store
 from gateway.routing.breakers import Breakers
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.forwarding import ForwardOptions
+from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.services import Services
 from gateway.runtime.step import LocalReply
-from gateway.stores.factory import counter_store
 from gateway.telemetry.access_log import AccessLog
 from gateway.telemetry.metrics import Metrics
+from gateway.tokens.prices import PriceTable
 
 log = logging.getLogger("aigw.proxy")
 
@@ -96,25 +98,28 @@ class Traffic:
         self.policies = gateway.policies
         self.tokens = IdentityTokens(config.identity)
         self.counters = counter_store(config)
+        prices = PriceTable(row.price() for row in config.pricing)
         self.transport = AiohttpTransport(
-            config, self.tokens, Breakers(config.backends, self.counters)
+            config, self.tokens, Breakers(config.backends, self.counters), prices
         )
         self.side_calls = AiohttpSideCalls(config)
         self.keys = JwksKeys(config)
         self.caches = caches_for(config)
         self.embeddings = GatewayEmbeddings(config, self.transport)
+        self.accounting = Accounting(metrics) if _has_llm_apis(config) else None
         self.services = Services(
             counters=self.counters,
             metrics=metrics,
             caches=self.caches,
             embeddings=self.embeddings,
-            accounting=Accounting(config, metrics) if _has_llm_apis(config) else None,
+            prices=Prices(config, prices) if self.accounting is not None else None,
             reserved_output_tokens=config.reserved_output_tokens,
             on_store_failure=config.on_store_failure,
             side_calls=self.side_calls,
+            backend_calls=self.transport,
             samples=OperationSamples(config),
-            tokens=self.tokens,
-            keys=self.keys,
+            bearer_tokens=self.tokens,
+            signing_keys=self.keys,
         )
         self.max_body = config.max_request_body
         self.routing_headers = config.telemetry.routing_headers
@@ -173,7 +178,9 @@ class Traffic:
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
             if self.access_log is not None:
-                self.access_log.write_refused(request, 500, request.started)
+                self.access_log.write_refused(
+                    request.method, request.path, request.client_ip, 500, request.started
+                )
             return JSONResponse(
                 {
                     "statusCode": 500,
@@ -230,7 +237,7 @@ class Traffic:
         if context.response_stream is not None:
             if reply is None:
                 if self.access_log is not None:
-                    context.on_complete.append(self.access_log.action(model.Response.StatusCode))
+                    context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
@@ -242,8 +249,8 @@ class Traffic:
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
         if self.access_log is not None:
-            context.on_complete.append(self.access_log.action(reply.status))
-        await complete(context)
+            context.defer(Phase.DONE, self.access_log.action(reply.status))
+        await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         return reply
 
@@ -287,11 +294,17 @@ class Traffic:
         )
         return RequestContext(
             model,
-            transport=self.transport,
+            forward=self.forward,
             services=self.services,
             backend=api.backend,
             backend_path=found.remainder,
         )
+
+    async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
+        """The backend call forward-request makes, its usage accounted as its response comes."""
+        await self.transport.forward(context, options)
+        if self.accounting is not None:
+            self.accounting.forwarded(context)
 
     def subscription_model(
         self, subscription: Subscription | None, key: str | None
@@ -336,7 +349,9 @@ class Traffic:
     def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
         """`reply`, answered before any policy ran; logged as such."""
         if self.access_log is not None:
-            self.access_log.write_refused(request, reply.status, request.started, api)
+            self.access_log.write_refused(
+                request.method, request.path, request.client_ip, reply.status, request.started, api
+            )
         return reply
 
     def route_miss(self, found: RouteMiss) -> LocalReply:

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.routing.breakers import Breakers
 from gateway.runtime.context import RequestContext
-from gateway.runtime.transport import StreamBroken
+from gateway.runtime.forwarding import StreamBroken
 
 
 def attempted(context: RequestContext, member: str, outcome: str) -> None:

@@ -1,10 +1,10 @@
 """Passing a streamed answer through, and letting outbound steps see it once it has ended.
 
 A step that needs the whole answer (token counting, cache store) cannot hold a stream back:
-it registers an `after_stream` action instead. The proxy forwards every chunk the moment it
-arrives, keeps a copy only when some action is registered, and after the last chunk puts the
-whole body in `context.Response.Body` and runs the actions. The client has its answer by
-then; an action's failure is logged, not sent.
+it defers an action to `Phase.STREAM_END` or `Phase.DONE` instead. The proxy forwards every
+chunk the moment it arrives, keeps a copy only when some action is deferred, and after the
+last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
+its answer by then; an action's failure is logged, not sent.
 
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from gateway.expressions.model import MessageBody
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.forwarding import StreamBroken
+from gateway.runtime.llm_call import count_cut_stream
+from gateway.runtime.phases import run_phase
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import StreamBroken
-from gateway.tokens.stream_text import count_cut_stream
 
 log = logging.getLogger("aigw.proxy")
 
@@ -35,7 +36,7 @@ BROKEN_REASON = "BackendConnectionFailure"  # as forward-request names a buffere
 async def pass_through(
     chunks: AsyncIterator[bytes], context: RequestContext
 ) -> AsyncIterator[bytes]:
-    kept: list[bytes] | None = [] if context.after_stream or context.on_complete else None
+    kept: list[bytes] | None = [] if context.has_deferred(Phase.STREAM_END, Phase.DONE) else None
     hidden = UsageChunkFilter() if context.hide_stream_usage else None
     finished = False
     try:
@@ -75,8 +76,8 @@ async def pass_through(
             # What was produced counts, even when the client walked away.
             context.model.Response.Body = MessageBody(b"".join(kept))
             if finished:
-                await _run_all(context.after_stream, context)
-            await complete(context)
+                await run_phase(context, Phase.STREAM_END)
+            await run_phase(context, Phase.DONE)
 
 
 def error_event(
@@ -106,22 +107,6 @@ def _count_failure(context: RequestContext, reason: str) -> None:
             "reason": reason,
         }
         metrics.add("aigw", "stream_failures", 1, dimensions)
-
-
-async def complete(context: RequestContext) -> None:
-    """Run the request's on-complete actions (counting at the end of outbound), once."""
-    actions, context.on_complete = context.on_complete, []
-    await _run_all(actions, context)
-
-
-async def _run_all(
-    actions: list[Callable[[RequestContext], Awaitable[None]]], context: RequestContext
-) -> None:
-    for action in actions:
-        try:
-            await action(context)
-        except Exception:
-            log.exception("an action after the answer failed")
 
 
 class UsageChunkFilter:

@@ -28,10 +28,11 @@ from gateway.routing.costs import CallCosts
 from gateway.routing.pools import Latencies, Pools
 from gateway.routing.strategies import fallback, race
 from gateway.runtime.context import RequestContext
-from gateway.runtime.services import Tokens, TokenUnavailable
+from gateway.runtime.forwarding import ForwardOptions, StreamBroken
+from gateway.runtime.services import BearerTokens, TokenUnavailable
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import ForwardOptions, StreamBroken
 from gateway.stores.memory import MemoryCounters
+from gateway.tokens.prices import PriceTable
 
 # Never copied from the client's request to the backend's: the transport owns them.
 HOP_BY_HOP = frozenset(
@@ -80,15 +81,16 @@ class AiohttpTransport:
     def __init__(
         self,
         config: GatewayConfig,
-        tokens: Tokens | None = None,
+        tokens: BearerTokens | None = None,
         breakers: Breakers | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.backends = config.backends
         self.tokens = tokens
         self.breakers = breakers or Breakers(config.backends, MemoryCounters())
         self.latencies = Latencies()
         self.pools = Pools(config.backends, self.breakers, self.latencies)
-        self.costs = CallCosts(config)
+        self.costs = CallCosts(config, prices or PriceTable())
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._secrets: dict[str, tuple[str, Headers, Headers]] = {}
 

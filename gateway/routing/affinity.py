@@ -33,15 +33,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gateway.config.model import Backend
+from gateway.config.model import COOKIE_NAME, Backend
 
 log = logging.getLogger("aigw.affinity")
 
 TAG_BYTES = 6  # 12 hex digits: pools have at most a few dozen members
 _KEY = b"aigw-session-affinity-v1"
 _VALUE = re.compile(r"([A-Za-z0-9_-]{16})\.([0-9a-f]{12})")
-# RFC 6265's cookie-name: an RFC 7230 token (the config loader checks names with it too).
-COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def tag(pool: str, member: str, url: str = "") -> str:

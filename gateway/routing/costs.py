@@ -14,10 +14,10 @@ DEFAULT_OUTPUT = 1024  # output tokens assumed for a call that sets no maximum
 
 
 class CallCosts:
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, prices: PriceTable) -> None:
         self.providers = {b.id: b.provider for b in config.backends.values()}
         self.models = {b.id: b.models for b in config.backends.values()}
-        self.prices = PriceTable(config.pricing)
+        self.prices = prices
 
     def estimator(
         self, context: RequestContext, prompt_only: bool = False

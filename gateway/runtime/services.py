@@ -1,24 +1,24 @@
-"""What steps may ask of the running gateway beyond the request: side calls, samples, tokens.
+"""What steps may ask of the running gateway beyond the request: stores, caches, side calls.
 
-Like `Transport`, these are protocols: steps never import the HTTP client or the identity
-code; the proxy puts a `Services` on each request context (the same object for all of them).
+The stores and caches are lower packages' own contracts (gateway.stores.counters,
+gateway.caching). The rest are protocols declared here and implemented above (the proxy,
+telemetry): steps never import the HTTP client, the identity code or OpenTelemetry. The proxy
+puts one `Services` on every request context.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
+
+from gateway.caching.caches import Caches
+from gateway.expressions.model import ResponseModel
+from gateway.stores.counters import CounterStore
+from gateway.tokens.prices import Price
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from gateway.caching.caches import Caches
-    from gateway.expressions.model import ResponseModel
-    from gateway.runtime.context import RequestContext
-    from gateway.stores.counters import CounterStore
-    from gateway.telemetry.metrics import Metrics
 
 
 class SideCalls(Protocol):
@@ -36,12 +36,23 @@ class SideCalls(Protocol):
         body: bytes | None,
         timeout: float,
     ) -> ResponseModel:
-        """Send and read the whole answer; raises `TimeoutError` or `ConnectionError`."""
+        """Send and read the whole response; raises `TimeoutError` or `ConnectionError`."""
+        ...
+
+
+class BackendCalls(Protocol):
+    """Calls the gateway makes to a configured backend on its own account (Content Safety)."""
+
+    async def post_json(
+        self, backend_id: str, body: bytes, timeout: float, path: str = ""
+    ) -> tuple[int, bytes]:
+        """POST `body` to the backend's URL (`path` appended) with its credentials: the status
+        and the body. Raises `PolicyError` for an unknown backend or an unset secret."""
         ...
 
 
 class Samples(Protocol):
-    """Example answers of operations, for `mock-response`."""
+    """Example responses of operations, for `mock-response`."""
 
     def example(
         self, api: str, operation: str, status: int, content_type: str | None
@@ -50,7 +61,7 @@ class Samples(Protocol):
         ...
 
 
-class Tokens(Protocol):
+class BearerTokens(Protocol):
     """Bearer tokens for `authentication-managed-identity`."""
 
     async def token(self, resource: str, client_id: str | None) -> str:
@@ -58,22 +69,18 @@ class Tokens(Protocol):
         ...
 
 
-class Accounting(Protocol):
-    """Usage and cost of each LLM call, once its answer is complete."""
+class TokenUnavailable(Exception):
+    """No token could be had for a resource; the message says what to configure."""
 
-    def account(self, context: RequestContext) -> None: ...
 
-    def cost_of(self, context: RequestContext, model: str, answer: bytes) -> Decimal | None:
-        """What a provider's JSON answer cost (None: no usage in it, or no price)."""
+class SigningKeys(Protocol):
+    """Signing keys published at OpenID configuration / JWKS URLs, for `validate-jwt`."""
+
+    authority: str  # Entra's host, for validate-azure-ad-token
+
+    async def signing_keys(self, url: str, *, refresh: bool = False) -> list[dict[str, object]]:
+        """The JWKS `keys` behind an OpenID configuration or JWKS URL (cached)."""
         ...
-
-    def ceiling(
-        self, context: RequestContext, model: str, prompt: int, output: int
-    ) -> Decimal | None:
-        """The most a call can cost in dollars (None when the model has no price)."""
-        ...
-
-    async def account_stream(self, context: RequestContext) -> None: ...
 
 
 class Embeddings(Protocol):
@@ -88,18 +95,21 @@ class Embeddings(Protocol):
         ...
 
 
-class TokenUnavailable(Exception):
-    """No token could be had for a resource; the message says what to configure."""
+class Prices(Protocol):
+    """The price table gateway.yaml and the shipped prices make (gateway.tokens.prices)."""
 
-
-class Keys(Protocol):
-    """Signing keys published at OpenID configuration / JWKS URLs, for `validate-jwt`."""
-
-    authority: str  # Entra's host, for validate-azure-ad-token
-
-    async def signing_keys(self, url: str, *, refresh: bool = False) -> list[dict[str, object]]:
-        """The JWKS `keys` behind an OpenID configuration or JWKS URL (cached)."""
+    def price(self, backend: str, api: str, model: str) -> Price | None:
+        """`model`'s price at `backend`'s provider (by the API's style when `backend` is '' or
+        unknown); None when it has no price."""
         ...
+
+
+class Metrics(Protocol):
+    """Counters by name and dimensions (gateway.telemetry.metrics)."""
+
+    def add(
+        self, namespace: str, name: str, value: float, dimensions: Mapping[str, str]
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +122,9 @@ class Services:
     metrics: Metrics | None = None  # emit-metric, llm-emit-token-metric
     caches: Caches | None = None  # cache-lookup/-store, cache-*-value, semantic caches
     embeddings: Embeddings | None = None  # the semantic caches' embedders
-    accounting: Accounting | None = None  # usage and cost of every LLM call
+    prices: Prices | None = None  # cost limits, the semantic cache's saved cost
     side_calls: SideCalls | None = None
+    backend_calls: BackendCalls | None = None
     samples: Samples | None = None
-    tokens: Tokens | None = None
-    keys: Keys | None = None
+    bearer_tokens: BearerTokens | None = None
+    signing_keys: SigningKeys | None = None

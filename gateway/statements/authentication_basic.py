@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.statements.common import INBOUND
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 SPEC = StatementSpec(
     names=("authentication-basic",),

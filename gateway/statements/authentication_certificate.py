@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
 from gateway.statements.common import INBOUND
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 
 def check(node: Node, report: Report) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import TokenUnavailable
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import INBOUND, name_only
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 SOURCE = "authentication-managed-identity"
 
@@ -33,7 +33,7 @@ def token_getter(node: Node, context: CompileContext) -> TokenGetter:
     policy_id = node.attr_text("id")
 
     async def get(request: RequestContext) -> str | None:
-        tokens = request.services.tokens
+        tokens = request.services.bearer_tokens
         wanted = to_text(resource(request))
         client = client_id(request)
         try:

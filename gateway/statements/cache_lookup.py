@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.statements.common import CACHING_TYPE, INBOUND
-from gateway.statements.response_cache import compile_cache_lookup
-from gateway.statements.spec import (
+from gateway.policy.spec import (
     POLICY_ID,
     AttributeSpec,
     ChildSpec,
@@ -13,6 +11,8 @@ from gateway.statements.spec import (
     StatementSpec,
     TextSpec,
 )
+from gateway.statements.common import CACHING_TYPE, INBOUND
+from gateway.statements.response_cache import compile_cache_lookup
 
 SPEC = StatementSpec(
     names=("cache-lookup",),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.statements.cache_values import compile_cache_lookup_value
 from gateway.statements.common import CACHING_TYPE, attribute_or_child
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 KEY_CHILD, check = attribute_or_child("key")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 from gateway.statements.common import DURATION_SECONDS, OUTBOUND
 from gateway.statements.response_cache import compile_cache_store
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 
 SPEC = StatementSpec(
     names=("cache-store",),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.statements.cache_values import compile_cache_store_value
 from gateway.statements.common import CACHING_TYPE, DURATION_SECONDS, attribute_or_child
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 VALUE_CHILDREN, check = attribute_or_child("key", "value")
 

@@ -12,10 +12,10 @@ from gateway.caching.caches import LOCAL
 from gateway.caching.store import CacheStore
 from gateway.caching.values import decode, encode
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext, Evaluator
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext, Evaluator
 from gateway.statements.limits import whole_number
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from gateway.common.literals import parse_bool
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.policy.values import parse_bool
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import INBOUND, VALUE_CHILD
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 
 def compile_check_header(node: Node, context: CompileContext) -> Step:

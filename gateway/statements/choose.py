@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import Chain, LocalReply, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 
 
 def compile_choose(node: Node, context: CompileContext) -> Step:

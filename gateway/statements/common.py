@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
+from gateway.policy.spec import AttributeSpec, CheckFunction, ChildSpec, Kind, Section, TextSpec
 from gateway.policy.tree import Node
-from gateway.statements.spec import (
-    AttributeSpec,
-    CheckFunction,
-    ChildSpec,
-    Kind,
-    Section,
-    TextSpec,
-)
 
 if TYPE_CHECKING:
-    from gateway.statements.compiling import CompileContext
+    from gateway.policy.compiling import CompileContext
 
 INBOUND = frozenset({Section.INBOUND})
 OUTBOUND = frozenset({Section.OUTBOUND})

@@ -1,7 +1,7 @@
 """`llm-content-safety enforce-on-completions="true"`: screening the model's answer.
 
-The inbound statement leaves an `AnswerPlan` in `context.answer_checks`; forward-request runs
-it as soon as the backend has answered (after the usage was accounted, before outbound). Only
+The inbound statement defers an `AnswerPlan`'s check to `Phase.RESPONSE`: it runs as soon as
+the backend has answered (after the usage was accounted, before outbound). Only
 a 200 answer is screened, and only its text: chat completions' `choices[].message.content`
 (tool-call arguments are not text), legacy completions' `choices[].text`, Anthropic's `text`
 content blocks (not `tool_use`, not `thinking`), the Responses API's `output_text` parts.
@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.runtime.context import RequestContext
+from gateway.runtime.forwarding import StreamBroken
+from gateway.runtime.llm_call import count_cut_stream, response_usage
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import StreamBroken
 from gateway.statements.content_safety_checks import (
     SERVICE_REASON,
     SOURCE,
@@ -44,8 +45,7 @@ from gateway.statements.content_safety_checks import (
     screen,
     windows,
 )
-from gateway.tokens.stream_text import DeltaText, Events, content_text, count_cut_stream
-from gateway.tokens.usage import answer_usage
+from gateway.tokens.stream_text import DeltaText, Events, content_text
 
 # A streamed answer's windows when the policy sets none (APIM's are not documented): about
 # a paragraph, so the client sees the answer in paragraph-sized steps; the overlap, when not
@@ -72,7 +72,7 @@ class AnswerPlan:
         return window, self.overlap if self.overlap is not None else window // 10
 
     async def check(self, request: RequestContext) -> None:
-        """Screen the answer forward-request just got (a context.answer_checks action)."""
+        """Screen the answer forward-request just got (a `Phase.RESPONSE` action)."""
         response = request.model.Response
         if response.StatusCode != 200:
             return
@@ -117,7 +117,7 @@ class AnswerPlan:
         calls = [call for piece in pieces for call in analyze_calls(piece, self.settings)]
         if not calls:
             return
-        answer_usage(request)  # read now: a refusal replaces the answer
+        response_usage(request)  # read now: a refusal replaces the answer
         await screen(request, self.settings, calls, self.policy_id, SUBJECT)
 
     async def screen_window(self, request: RequestContext, window: str) -> None:

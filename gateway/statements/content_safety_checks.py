@@ -1,9 +1,9 @@
 """What `llm-content-safety` sends to Azure AI Content Safety, and how it reads the answers.
 
 Pure functions (the prompt's texts, chunking, windows, request bodies, verdicts) plus
-`call_service`, the one place that reaches the Content Safety backend (through the proxy
-transport's `post_json`, since steps never import an HTTP client), and `screen`, which runs
-a text's calls and turns their answers into a 403 or a 500.
+`call_service`, the one place that reaches the Content Safety backend (through the gateway's
+`backend_calls` service, since steps never import an HTTP client), and `screen`, which runs a
+text's calls and turns their answers into a 403 or a 500.
 """
 
 from __future__ import annotations
@@ -323,8 +323,8 @@ async def call_service(
     def failure(reason: str, message: str) -> PolicyError:
         return PolicyError(SOURCE, reason, message, status=500, policy_id=policy_id)
 
-    post = getattr(request.transport, "post_json", None)
-    if not callable(post):
+    calls = request.services.backend_calls
+    if calls is None:
         raise failure(
             "BackendConnectionFailure",
             "llm-content-safety cannot call Content Safety: this gateway has no transport",
@@ -332,7 +332,7 @@ async def call_service(
     operation = call.path.split("?")[0].rsplit("/", 1)[-1]
     body = json.dumps(call.payload).encode()
     try:
-        status, raw = await post(backend, body, TIMEOUT, path=call.path)
+        status, raw = await calls.post_json(backend, body, TIMEOUT, path=call.path)
     except PolicyError as error:  # the transport's: no such backend, an unset secret
         raise failure(error.reason, error.message) from None
     except TimeoutError:

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
-from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, child_texts
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import (
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import (
     POLICY_ID,
     AttributeSpec,
     ChildSpec,
@@ -26,6 +22,10 @@ from gateway.statements.spec import (
     StatementSpec,
     TextSpec,
 )
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.common import INBOUND, child_texts
 
 DEFAULT_METHODS = ("GET", "POST")
 

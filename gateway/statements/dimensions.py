@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
-from gateway.statements.compiling import CompileContext
 
 
 def _product(request: RequestContext) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import DIMENSION
-from gateway.statements.compiling import CompileContext
 from gateway.statements.dimensions import compile_dimensions
-from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 
 
 def compile_emit_metric(node: Node, context: CompileContext) -> Step:

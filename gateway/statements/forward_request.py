@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
+from gateway.common.literals import parse_bool
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 from gateway.policy.tree import Node
-from gateway.policy.values import parse_bool
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.forwarding import ForwardOptions
+from gateway.runtime.phases import run_phase
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.runtime.transport import ForwardOptions
 from gateway.statements.common import BACKEND
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
 
 
 def check(node: Node, report: Report) -> None:
@@ -39,7 +40,7 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
     policy_id = node.attr_text("id")
 
     async def forward_request(request: RequestContext) -> LocalReply | None:
-        if request.transport is None:
+        if request.forward is None:
             raise PolicyError(
                 "forward-request",
                 "BackendConnectionFailure",
@@ -53,15 +54,8 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
             # Held whole, so that a retry can send it again.
             stream, request.request_stream = request.request_stream, None
             request.model.Request.Body = MessageBody(b"".join([c async for c in stream]))
-        await request.transport.forward(request, options)
-        accounting = request.services.accounting
-        if accounting is not None:
-            if request.response_stream is None:
-                accounting.account(request)  # before outbound: its policies see the cost
-            else:
-                request.on_complete.append(accounting.account_stream)
-        for check in request.answer_checks:  # after the accounting: a refused answer still counts
-            await check(request)
+        await request.forward(request, options)  # the response arrives with its usage accounted
+        await run_phase(request, Phase.RESPONSE)
         status = request.model.Response.StatusCode
         if fail_on_error and status >= 400:
             raise PolicyError(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gateway.policy.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
+from gateway.policy.spec import AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.step import Step
-from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
-from gateway.statements.spec import AttributeSpec, StatementSpec
 
 
 def compile_include_fragment(node: Node, context: CompileContext) -> Step:

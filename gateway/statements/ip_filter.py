@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext, CompileFailure
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import INBOUND
-from gateway.statements.compiling import CompileContext, CompileFailure
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    StatementSpec,
-    TextSpec,
-)
 
 
 def check(node: Node, report: Report) -> None:

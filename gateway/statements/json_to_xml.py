@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Section, StatementSpec
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Section, StatementSpec
 
 CONVERSION_SECTIONS = frozenset({Section.INBOUND, Section.OUTBOUND, Section.ON_ERROR})
 

@@ -19,11 +19,11 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from gateway.expressions.model import UserModel
 from gateway.expressions.strings import Jwt
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
 from gateway.statements.common import child_texts
-from gateway.statements.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 SYMMETRIC = ["HS256", "HS384", "HS512"]
@@ -100,7 +100,7 @@ class TokenRules:
 
     async def _keys_for(self, request: RequestContext, header: dict[str, Any]) -> list[Any]:
         candidates = list(self.keys)
-        service = request.services.keys
+        service = request.services.signing_keys
         if service is None:
             return candidates
         kid = header.get("kid")

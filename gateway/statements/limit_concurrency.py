@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 # Requests currently inside a limit-concurrency, per key value. Per gateway process, as in
 # APIM (per gateway instance); the event loop is single-threaded, so a dict is enough.

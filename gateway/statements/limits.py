@@ -17,10 +17,10 @@ from datetime import timedelta
 from pathlib import PurePath
 
 from gateway.expressions.values import format_timespan, to_text
+from gateway.policy.compiling import CompileContext
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.step import PolicyError
-from gateway.statements.compiling import CompileContext
 from gateway.stores.counters import Count, CounterStore, StoreUnavailable, Window
 from gateway.stores.memory import MemoryCounters
 
@@ -186,6 +186,11 @@ def now() -> float:
     return time.time()
 
 
+class CountedKeys(set[str]):
+    """The quota counters this request has counted already: APIM counts a key once per
+    request, however many scopes' quotas name it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Quota:
     """Calls and/or kilobytes per window under one counter key (quota, quota-by-key)."""
@@ -214,9 +219,10 @@ class Quota:
         """
         store = store_of(request)
         calls_key, bandwidth_key = "quota-calls:" + key, "quota-kb:" + key
-        if self.calls is not None and calls_key not in request.counted:  # once per request
+        counted = request.state.setdefault(CountedKeys)
+        if self.calls is not None and calls_key not in counted:  # once per request
             if count_now and condition(request):
-                request.counted.add(calls_key)
+                counted.add(calls_key)
                 operation = store.consume(
                     calls_key, amount(request), self.calls, self.window, now()
                 )
@@ -236,16 +242,16 @@ class Quota:
         async def count_when_done(done: RequestContext) -> None:
             if not condition(done):
                 return
-            if self.calls is not None and not count_now and calls_key not in done.counted:
-                done.counted.add(calls_key)
+            if self.calls is not None and not count_now and calls_key not in counted:
+                counted.add(calls_key)
                 await self.guard.count(done, store.add(calls_key, amount(done), self.window, now()))
-            if self.kilobytes is not None and bandwidth_key not in done.counted:
-                done.counted.add(bandwidth_key)
+            if self.kilobytes is not None and bandwidth_key not in counted:
+                counted.add(bandwidth_key)
                 used = kilobytes(done)
                 await self.guard.count(done, store.add(bandwidth_key, used, self.window, now()))
 
         if self.kilobytes is not None or not count_now:
-            request.on_complete.append(count_when_done)
+            request.defer(Phase.DONE, count_when_done)
 
 
 def instance_id(node: Node) -> str:

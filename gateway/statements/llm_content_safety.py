@@ -21,13 +21,15 @@ docs/content-safety.md; the service calls are gateway.statements.content_safety_
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec, TextSpec
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.llm_call import request_json
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import INBOUND
-from gateway.statements.compiling import CompileContext
 from gateway.statements.content_safety_answers import AnswerPlan
 from gateway.statements.content_safety_checks import (
     FOUR_LEVELS,
@@ -38,15 +40,6 @@ from gateway.statements.content_safety_checks import (
     prompt_texts,
     screen,
 )
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    StatementSpec,
-    TextSpec,
-)
-from gateway.tokens.requests import request_json
 
 CATEGORY_NAMES = ("Hate", "SelfHarm", "Sexual", "Violence")
 OUTPUT_TYPES = (FOUR_LEVELS, "EightSeverityLevels")
@@ -135,7 +128,7 @@ def compile_llm_content_safety(node: Node, context: CompileContext) -> Step:
         if enforce(request):
             settings = settings_of(request)
             if settings.categories or settings.blocklists:  # what an answer is analysed for
-                request.answer_checks.append(plan_of(request, settings).check)
+                request.defer(Phase.RESPONSE, plan_of(request, settings).check)
                 # A compressed answer could not be read: ask for a plain one.
                 request.model.Request.Headers.set("Accept-Encoding", ["identity"])
         prompt = prompt_texts(request_json(request))

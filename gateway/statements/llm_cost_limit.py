@@ -21,8 +21,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext, CompileFailure
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.llm_call import price_of, request_json, request_model
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import (
     COUNTER_KEY,
@@ -32,15 +35,8 @@ from gateway.statements.common import (
     name_only,
     rate_and_quota_check,
 )
-from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.limits import StoreGuard, now, seconds_left, store_of
-from gateway.statements.llm_token_limit import (
-    MINUTE,
-    QUOTA_WINDOWS,
-    request_json,
-    request_model,
-)
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
 
@@ -95,15 +91,14 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
     async def reserve(request: RequestContext, key: str) -> int:
         """Take the call's most possible cost from every limit (0: no reservation made)."""
         reserve_output = request.services.reserved_output_tokens
-        accounting = request.services.accounting
-        if reserve_output is None or accounting is None:
+        if reserve_output is None or request.services.prices is None:
             return 0
         body = request_json(request)
         model = request_model(request, body)
-        prompt = prompt_tokens(body, model)
-        ceiling = accounting.ceiling(request, model, prompt, output_cap(body, reserve_output))
-        if ceiling is None:
+        price = price_of(request, model)
+        if price is None:
             return 0
+        ceiling = price.ceiling(prompt_tokens(body, model), output_cap(body, reserve_output))
         nanos = int(ceiling * NANO)
         store = store_of(request)
         taken: list[tuple[str, Window]] = []
@@ -147,7 +142,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
                 if remaining_header:
                     done.response_headers.append((remaining_header, f"{lowest:.6f}"))
 
-        request.on_complete.append(spend)
+        request.defer(Phase.DONE, spend)
         return None
 
     return llm_cost_limit

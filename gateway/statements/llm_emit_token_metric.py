@@ -7,14 +7,14 @@ Completion Tokens, Total Tokens, and Prompt Cached Tokens when the provider repo
 
 from __future__ import annotations
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.llm_call import response_usage
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import DIMENSION, INBOUND
-from gateway.statements.compiling import CompileContext
 from gateway.statements.dimensions import compile_dimensions
-from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
-from gateway.tokens.usage import answer_usage
 
 
 def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
@@ -28,7 +28,7 @@ def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
         dimensions = dimensions_of(request)
 
         async def emit(done: RequestContext) -> None:
-            usage = answer_usage(done)
+            usage = response_usage(done)
             if usage is None:
                 return
             metrics.add(namespace, "Prompt Tokens", usage.prompt, dimensions)
@@ -37,7 +37,7 @@ def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
             if usage.cached_prompt:
                 metrics.add(namespace, "Prompt Cached Tokens", usage.cached_prompt, dimensions)
 
-        request.on_complete.append(emit)
+        request.defer(Phase.DONE, emit)
         return None
 
     return emit_token_metric

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.statements.common import INBOUND
-from gateway.statements.semantic_cache import compile_semantic_cache_lookup
-from gateway.statements.spec import (
+from gateway.policy.spec import (
     POLICY_ID,
     AttributeSpec,
     ChildSpec,
@@ -14,6 +12,8 @@ from gateway.statements.spec import (
     StatementSpec,
     TextSpec,
 )
+from gateway.statements.common import INBOUND
+from gateway.statements.semantic_cache import compile_semantic_cache_lookup
 
 SPEC = StatementSpec(
     names=("llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup"),

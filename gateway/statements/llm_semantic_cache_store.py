@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, Multiplicity, StatementSpec
 from gateway.statements.common import DURATION_SECONDS, OUTBOUND
 from gateway.statements.semantic_cache import compile_semantic_cache_store
-from gateway.statements.spec import POLICY_ID, Multiplicity, StatementSpec
 
 SPEC = StatementSpec(
     names=("llm-semantic-cache-store", "azure-openai-semantic-cache-store"),

@@ -21,8 +21,11 @@ from typing import Any
 
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.llm_call import request_json, request_model, response_usage
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.common import (
     COUNTER_KEY,
@@ -32,13 +35,9 @@ from gateway.statements.common import (
     name_only,
     rate_and_quota_check,
 )
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import StoreGuard, now, seconds_left, store_of, whole_number
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Count, Window
-from gateway.tokens.requests import request_json, request_model
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
-from gateway.tokens.usage import answer_usage
 
 MINUTE = Window(60)
 QUOTA_WINDOWS = {
@@ -159,7 +158,7 @@ class TokenLimit:
 
         async def settle(done: RequestContext) -> None:
             """Count the provider's usage (less what was taken up front) and report."""
-            usage = answer_usage(done)
+            usage = response_usage(done)
             used = usage.total if usage is not None else estimated
             for counter in counters:
                 operation = store.add(counter.name, used - estimated, counter.window, now())
@@ -170,7 +169,7 @@ class TokenLimit:
                     )
             _report(done, self.consumed_variable, self.consumed_header, used)
 
-        request.on_complete.append(settle)
+        request.defer(Phase.DONE, settle)
         return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec, TextSpec
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec, TextSpec
 
 SPEC = StatementSpec(
     names=("log-to-eventhub",),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Section, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.replies import reason_phrase
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, Section, StatementSpec
 
 
 def compile_mock_response(node: Node, context: CompileContext) -> Step:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
-from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
-from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, ON_STORE_FAILURE
-from gateway.statements.compiling import CompileContext
-from gateway.statements.limits import Quota, StoreGuard, instance_id, matches, scoped_elements
-from gateway.statements.spec import (
+from gateway.common.diagnostics import Report
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import (
     POLICY_ID,
     AttributeSpec,
     ChildSpec,
@@ -18,6 +13,11 @@ from gateway.statements.spec import (
     Scope,
     StatementSpec,
 )
+from gateway.policy.tree import Node
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.common import INBOUND, ON_STORE_FAILURE
+from gateway.statements.limits import Quota, StoreGuard, instance_id, matches, scoped_elements
 from gateway.stores.counters import Window
 
 CALLS = AttributeSpec("calls", Kind.INT, minimum=1, expression=False)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext, CompileFailure
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND, ON_STORE_FAILURE
-from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.limits import Quota, StoreGuard, whole_number
 from gateway.statements.quota import BANDWIDTH, CALLS, check, optional_integer
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
 
 SOURCE = "quota-by-key"

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import (
+    POLICY_ID,
+    AttributeSpec,
+    ChildSpec,
+    Kind,
+    Multiplicity,
+    Scope,
+    StatementSpec,
+)
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import (
     LimitOutputs,
     StoreGuard,
@@ -15,15 +24,6 @@ from gateway.statements.limits import (
     now,
     scoped_elements,
     store_of,
-)
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    Multiplicity,
-    Scope,
-    StatementSpec,
 )
 from gateway.stores.counters import Window
 

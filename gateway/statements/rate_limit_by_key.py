@@ -9,13 +9,13 @@ the 429 then arrives one call late, as in APIM.
 from __future__ import annotations
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import LimitOutputs, StoreGuard, now, store_of, whole_number
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.stores.counters import Window
 
 SOURCE = "rate-limit-by-key"
@@ -48,7 +48,7 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
                     add = whole_number(amount(done), "increment-count", SOURCE, policy_id)
                     await guard.count(done, store.add(key, add, window, now()))
 
-            request.on_complete.append(count_when_done)
+            request.defer(Phase.DONE, count_when_done)
             outputs.passed(request, limit, count.value if count is not None else 0)
             return None
         if not condition(request):

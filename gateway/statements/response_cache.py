@@ -17,14 +17,13 @@ from urllib.parse import urlencode
 
 from gateway.caching.responses import CachedResponse, response_key
 from gateway.caching.store import CacheStore
+from gateway.policy.compiling import CompileContext
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.cache_values import cache_of
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import whole_number
 
-PLAN = "response"
 HIT_HEADER = "x-aigw-cache"
 
 
@@ -81,7 +80,7 @@ def compile_cache_lookup(node: Node, context: CompileContext) -> Step:
             return None
         store = cache_of(request, caching_type)
         plan = ResponsePlan(key_of(request), store, downstream, must_revalidate(request))
-        request.cache_plans[PLAN] = plan
+        request.state.put(plan)
         found = await store.get(plan.key)
         if found is None:
             return None
@@ -100,8 +99,8 @@ def compile_cache_store(node: Node, context: CompileContext) -> Step:
     source, policy_id = node.tag, node.attr_text("id")
 
     async def cache_store(request: RequestContext) -> LocalReply | None:
-        plan = request.cache_plans.get(PLAN)
-        if not isinstance(plan, ResponsePlan):
+        plan = request.state.get(ResponsePlan)
+        if plan is None:
             return None  # no cache-lookup ran, or the request is not cacheable
         response = request.model.Response
         wanted = cache_response(request) if cache_response else response.StatusCode == 200
@@ -123,7 +122,7 @@ def compile_cache_store(node: Node, context: CompileContext) -> Step:
             await plan.store.set(plan.key, entry.encode(), seconds)
 
         if request.response_stream is not None:  # kept once the whole stream has gone
-            request.after_stream.append(keep)
+            request.defer(Phase.STREAM_END, keep)
         else:
             await keep(request)
         return None

@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import random
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import whole_number
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 
 def wait_before(attempt: int, interval: int, delta: int | None, cap: int | None) -> float:

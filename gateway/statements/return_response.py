@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from gateway.expressions.model import HeaderDictionary, ResponseModel
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, StatementSpec, as_child
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements import set_body, set_header, set_status
 from gateway.statements.common import name_only
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, StatementSpec, as_child
 
 
 def compile_return_response(node: Node, context: CompileContext) -> Step:

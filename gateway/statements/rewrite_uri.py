@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote
 
+from gateway.common.literals import parse_bool
 from gateway.expressions.model import HeaderDictionary
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
-from gateway.policy.values import parse_bool
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import INBOUND
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 

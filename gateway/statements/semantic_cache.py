@@ -31,14 +31,14 @@ from gateway.caching.guard import GuardChecks, conflict
 from gateway.caching.prompts import prompt_of
 from gateway.caching.store import CacheStore
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
 from gateway.policy.tree import Node
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.llm_call import price_of, request_json
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
 from gateway.statements.limits import number, whole_number
-from gateway.tokens.requests import request_json
+from gateway.tokens.usage import from_usage_object
 
-PLAN = "semantic"
 HEADER = "x-aigw-cache"
 SCORE_HEADER = "x-aigw-cache-score"
 GUARD_CHECKS = ("numbers", "quoted", "negations", "entities", "opposites")
@@ -126,14 +126,14 @@ def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
         if shadow(request):
             result = "shadow-hit" if found is not None else "shadow-miss"
             metrics.lookup(result, refused)
-            request.cache_plans[PLAN] = plan
+            request.state.put(plan)
             request.response_headers.append((HEADER, result))
             if found is not None:
                 request.response_headers.append((SCORE_HEADER, f"{score:.4f}"))
             return None
         if found is None:
             metrics.lookup("guarded" if refused else "miss", refused)
-            request.cache_plans[PLAN] = plan
+            request.state.put(plan)
             return None
         entry = json.loads(found)
         metrics.lookup("hit")
@@ -215,12 +215,11 @@ class _Metrics:
         else:
             tokens = int(usage.get("total_tokens", 0))
         metrics.add("aigw", "cache_saved_tokens", tokens, self.dimensions)
-        accounting = self.request.services.accounting
         model = str(answer.get("model", ""))
-        if accounting is not None and model:
-            cost = accounting.cost_of(self.request, model, json.dumps(answer).encode())
-            if cost is not None:
-                metrics.add("aigw", "cache_saved_cost", float(cost), self.dimensions)
+        price = price_of(self.request, model) if model else None
+        saved = from_usage_object(usage, model)
+        if price is not None:
+            metrics.add("aigw", "cache_saved_cost", float(price.cost(saved)), self.dimensions)
 
 
 def compile_semantic_cache_store(node: Node, context: CompileContext) -> Step:
@@ -228,8 +227,8 @@ def compile_semantic_cache_store(node: Node, context: CompileContext) -> Step:
     source, policy_id = node.tag, node.attr_text("id")
 
     async def semantic_cache_store(request: RequestContext) -> LocalReply | None:
-        plan = request.cache_plans.get(PLAN)
-        if not isinstance(plan, SemanticPlan) or request.model.Response.StatusCode != 200:
+        plan = request.state.get(SemanticPlan)
+        if plan is None or request.model.Response.StatusCode != 200:
             return None
         seconds = whole_number(duration(request), "duration", source, policy_id)
         streamed = request.response_stream is not None
@@ -248,7 +247,7 @@ def compile_semantic_cache_store(node: Node, context: CompileContext) -> Step:
                 await plan.vectors.add(plan.partition, entry_id, plan.vector, seconds)
 
         if streamed:
-            request.after_stream.append(keep)
+            request.defer(Phase.STREAM_END, keep)
         else:
             await keep(request)
         return None

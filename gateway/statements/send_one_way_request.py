@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
 from gateway.statements.send_request import MODE, REQUEST_CHILDREN, request_builder
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 log = logging.getLogger("aigw.policy")
 

@@ -14,6 +14,16 @@ from urllib.parse import urlsplit
 
 from gateway.expressions.model import HeaderDictionary
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext, CompileFailure
+from gateway.policy.spec import (
+    POLICY_ID,
+    AttributeSpec,
+    ChildSpec,
+    Kind,
+    StatementSpec,
+    TextSpec,
+    as_child,
+)
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import SideCalls
@@ -23,16 +33,6 @@ from gateway.statements import (
     authentication_managed_identity,
     set_body,
     set_header,
-)
-from gateway.statements.compiling import CompileContext, CompileFailure
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    StatementSpec,
-    TextSpec,
-    as_child,
 )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.expressions.model import MessageBody
+from gateway.policy.compiling import CompileContext, CompileFailure
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import NOT_ON_ERROR
-from gateway.statements.compiling import CompileContext, CompileFailure
 from gateway.statements.messages import body_bytes, message_of
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec, TextSpec
 
 
 def body_builder(node: Node, context: CompileContext) -> Callable[[RequestContext], bytes]:

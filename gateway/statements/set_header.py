@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from gateway.expressions.model import HeaderDictionary
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import EXISTS_ACTION, VALUE_CHILD
-from gateway.statements.compiling import CompileContext
 from gateway.statements.messages import MULTI_LINE_HEADERS, TRANSPORT_HEADERS, message_of
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 HeaderWriter = Callable[[RequestContext, HeaderDictionary], None]
 

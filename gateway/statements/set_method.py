@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, Kind, Section, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, Kind, Section, StatementSpec, TextSpec
 
 
 def compile_set_method(node: Node, context: CompileContext) -> Step:

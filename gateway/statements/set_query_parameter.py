@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.common import EXISTS_ACTION, INBOUND_BACKEND, VALUE_CHILD
-from gateway.statements.compiling import CompileContext
 from gateway.statements.set_header import header_writer
-from gateway.statements.spec import POLICY_ID, AttributeSpec, StatementSpec
 
 
 def compile_set_query_parameter(node: Node, context: CompileContext) -> Step:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from gateway.expressions.model import ResponseModel
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 StatusWriter = Callable[[RequestContext, ResponseModel], None]
 

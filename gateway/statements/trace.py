@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.values import to_text
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.compiling import CompileContext
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    StatementSpec,
-    TextSpec,
-)
 
 
 def check(node: Node, report: Report) -> None:

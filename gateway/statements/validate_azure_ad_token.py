@@ -8,6 +8,8 @@ issuer forms (v1 and v2 tokens), and the calling application (`appid`/`azp`) che
 from __future__ import annotations
 
 from gateway.config.model import ENTRA_AUTHORITY
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
@@ -18,14 +20,12 @@ from gateway.statements.common import (
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.compiling import CompileContext
 from gateway.statements.jwt_rules import (
     TokenRules,
     claim_rules,
     reject_decryption_keys,
     token_source,
 )
-from gateway.statements.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSpec, TextSpec
 from gateway.statements.validate_jwt import failure_settings
 
 SOURCE = "validate-azure-ad-token"
@@ -44,7 +44,7 @@ def compile_validate_azure_ad_token(node: Node, context: CompileContext) -> Step
     )
 
     async def validate_azure_ad_token(request: RequestContext) -> LocalReply | None:
-        keys = request.services.keys
+        keys = request.services.signing_keys
         if not rules.key_urls:  # the Entra host is the gateway's: known at the first request
             authority = keys.authority if keys is not None else ENTRA_AUTHORITY
             rules.key_urls = [f"{authority}/{tenant}/v2.0/.well-known/openid-configuration"]

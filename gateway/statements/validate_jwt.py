@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
+from gateway.policy.compiling import CompileContext
+from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec, TextSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
@@ -14,21 +16,12 @@ from gateway.statements.common import (
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.compiling import CompileContext
 from gateway.statements.jwt_rules import (
     TokenRules,
     claim_rules,
     inline_key,
     reject_decryption_keys,
     token_source,
-)
-from gateway.statements.spec import (
-    POLICY_ID,
-    AttributeSpec,
-    ChildSpec,
-    Kind,
-    StatementSpec,
-    TextSpec,
 )
 
 TOKEN_SOURCES = ("header-name", "query-parameter-name", "token-value")

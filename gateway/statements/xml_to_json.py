@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.statements.json_to_xml import CONVERSION_SECTIONS
-from gateway.statements.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 
 SPEC = StatementSpec(
     names=("xml-to-json",),

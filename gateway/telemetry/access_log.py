@@ -14,13 +14,10 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from gateway.fastjson import dumps
+from gateway.common.fastjson import dumps
 from gateway.runtime.context import RequestContext
-
-if TYPE_CHECKING:
-    from gateway.proxy.incoming import Incoming
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -66,19 +63,25 @@ class AccessLog:
         self._queue(entry)
 
     def write_refused(
-        self, request: Incoming, status: int, started: float, api: str | None = None
+        self,
+        method: str,
+        path: str,
+        client_ip: str,
+        status: int,
+        started: float,
+        api: str | None = None,
     ) -> None:
         """A request answered before it had a context: no route, no key, too large..."""
         self._queue(
             {
                 "time": round(started, 3),
                 "request_id": str(uuid.uuid4()),
-                "method": request.method,
-                "path": request.path,
+                "method": method,
+                "path": path,
                 "status": status,
                 "duration_ms": round((time.time() - started) * 1000, 3),
                 "api": api,
-                "client_ip": request.client_ip,
+                "client_ip": client_ip,
             }
         )
 

@@ -9,11 +9,11 @@ priced as `gpt-4o`, `gpt-4o-mini-...` as `gpt-4o-mini`).
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 
-from gateway.config.model import PriceRow
 from gateway.tokens.usage import Usage
 
 MILLION = Decimal(1_000_000)
@@ -29,6 +29,30 @@ class Price:
     cache_write: Decimal | None = None
     reasoning: Decimal | None = None
     date: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        provider: str,
+        model: str,
+        input: object,
+        output: object,
+        cached_input: object = None,
+        cache_write: object = None,
+        reasoning: object = None,
+        date: str = "",
+    ) -> Price:
+        """A price from numbers or their text (dollars per million tokens; None or "": none)."""
+        return cls(
+            provider,
+            model,
+            Decimal(str(input).strip()),
+            Decimal(str(output).strip()),
+            _decimal(cached_input),
+            _decimal(cache_write),
+            _decimal(reasoning),
+            date,
+        )
 
     def cost(self, usage: Usage) -> Decimal:
         """Dollars for this usage: each kind of token at its own price."""
@@ -62,37 +86,27 @@ def shipped_prices() -> list[Price]:
     text = resources.files("gateway.tokens").joinpath("prices.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     return [
-        Price(
-            provider=row["provider"],
-            model=row["model"],
-            input=Decimal(row["input"]),
-            output=Decimal(row["output"]),
-            cached_input=_decimal(row["cached_input"]),
-            cache_write=_decimal(row["cache_write"]),
-            reasoning=_decimal(row["reasoning"]),
-            date=row["date"],
+        Price.of(
+            row["provider"],
+            row["model"],
+            row["input"],
+            row["output"],
+            row["cached_input"],
+            row["cache_write"],
+            row["reasoning"],
+            row["date"],
         )
         for row in rows
     ]
 
 
 class PriceTable:
-    def __init__(self, extra: tuple[PriceRow, ...] = ()) -> None:
+    def __init__(self, extra: Iterable[Price] = ()) -> None:
+        """The shipped prices, with `extra` rows (gateway.yaml's `pricing`) added or winning."""
         self._rows: dict[tuple[str, str], Price] = {
-            (p.provider, p.model.lower()): p for p in shipped_prices()
+            (p.provider, p.model.lower()): p for p in [*shipped_prices(), *extra]
         }
         self._found: dict[tuple[str, str], Price | None] = {}
-        for row in extra:  # gateway.yaml's rows win
-            self._rows[(row.provider, row.model.lower())] = Price(
-                row.provider,
-                row.model,
-                Decimal(str(row.input)),
-                Decimal(str(row.output)),
-                _decimal(row.cached_input),
-                _decimal(row.cache_write),
-                _decimal(row.reasoning),
-                row.date,
-            )
 
     def find(self, provider: str, model: str) -> Price | None:
         """The row for a provider's model (cached: a gateway sees a handful of models)."""

@@ -1,24 +1,14 @@
-"""The text a streamed model answer carries, and what a stream cut short used.
+"""The text a streamed model answer carries.
 
 A stream's events are cut from its bytes however they were chunked (`Events`); each event's
 text is read in the client's format (`DeltaText`: OpenAI chat and completions, Anthropic
-messages, the Responses API). `count_cut_stream` counts a stream that did not finish: the
-broken stream's honest accounting, and content safety's blocked answers.
+messages, the Responses API).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
-from gateway.tokens.requests import request_json, request_model
-from gateway.tokens.tokenizer import count_text, prompt_tokens
-from gateway.tokens.usage import Usage, from_event_stream
-
-if TYPE_CHECKING:
-    from gateway.runtime.context import RequestContext
 
 _BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
@@ -109,19 +99,3 @@ def content_text(content: object) -> str:
             elif part.get("type") == "tool_result":  # Anthropic: a tool's output
                 texts.append(content_text(part.get("content")))
     return " ".join(text for text in texts if text)
-
-
-def count_cut_stream(request: RequestContext, received: bytes) -> None:
-    """The usage of a streamed answer cut short, by the upstream or by a policy, made the
-    request's usage: it still used tokens. The provider's own count where its usage came
-    before the cut (an Anthropic stream reports its input first), else the prompt and the
-    text produced so far, counted offline."""
-    given = from_event_stream(received) or Usage()
-    body = request_json(request)
-    model = request_model(request, body)
-    events, deltas = Events(), DeltaText()
-    produced = "".join(deltas.of(event) for event in [*events.feed(received), events.rest()])
-    prompt = given.prompt or prompt_tokens(body, model)
-    completion = max(given.completion, count_text(produced, model) if produced else 0)
-    request.usage = replace(given, prompt=prompt, completion=completion)
-    request.usage_read = True

@@ -10,12 +10,9 @@ and `message_delta` the output.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gateway.fastjson import loads
-
-if TYPE_CHECKING:
-    from gateway.runtime.context import RequestContext
+from gateway.common.fastjson import loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +113,7 @@ def from_event_stream(body: bytes) -> Usage | None:
     return found
 
 
-def from_answer(body: bytes, content_type: str) -> Usage | None:
+def from_response(body: bytes, content_type: str) -> Usage | None:
     if content_type.startswith("text/event-stream"):
         return from_event_stream(body)
     return from_json_body(body)
-
-
-def answer_usage(context: RequestContext) -> Usage | None:
-    """The usage in the request's (complete) answer, read once and kept on the context."""
-    if context.usage_read:
-        return context.usage
-    response = context.model.Response
-    body = response.Body.read(preserve=True) if response.Body is not None else b""
-    context.usage = from_answer(body, response.Headers.joined("content-type") or "")
-    context.usage_read = True
-    return context.usage

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.common.diagnostics import Diagnostic
 from gateway.config.loader import load_gateway_config
 from gateway.config.model import ConfigValue, GatewayConfig, SecretUnavailable
-from gateway.diagnostics import Diagnostic
 
 VALID = """
 stores:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.policy.xml_reader import read_xml
 from gateway.policy.yaml_reader import read_yaml
 from tests.conftest import REPO

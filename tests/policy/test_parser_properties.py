@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.policy.xml_reader import read_xml
 from gateway.policy.yaml_reader import read_yaml
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.policy.scopes import DEFAULT_GLOBAL_PATH, inline_fragments, merge
 from gateway.policy.tree import Node
 from gateway.policy.xml_reader import read_xml

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.policy.tree import Document
 from gateway.policy.xml_reader import read_xml
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.policy.loader import raw_markup_tags
 from gateway.policy.source import read_policy_text
 from gateway.policy.writer import to_xml, to_yaml
 from gateway.policy.xml_reader import read_xml
 from gateway.policy.yaml_reader import read_yaml
-from gateway.statements.registry import default_registry
+from gateway.statements import default_registry
 from tests.conftest import REPO, corpus_files
 
 RAW = raw_markup_tags(default_registry())

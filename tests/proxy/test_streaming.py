@@ -17,10 +17,10 @@ from gateway.config.model import Backend, BreakerRule
 from gateway.expressions.model import ApiModel, ContextModel, MessageBody, OperationModel
 from gateway.proxy.streaming import UsageChunkFilter, pass_through
 from gateway.routing.breakers import Breakers
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.forwarding import StreamBroken
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import StreamBroken
 from gateway.stores.memory import MemoryCounters
 from gateway.tokens.tokenizer import count_text
 from tests.proxy.processes import chat_calls, fake_provider, free_port, inject_faults, serving
@@ -44,7 +44,8 @@ def test_chunks_pass_before_the_after_stream_actions_see_the_whole_body() -> Non
 
     async def scenario() -> list[bytes]:
         context = RequestContext(ContextModel())
-        context.after_stream += [failing, count_tokens]
+        context.defer(Phase.STREAM_END, failing)
+        context.defer(Phase.STREAM_END, count_tokens)
         received = []
         async for chunk in pass_through(upstream(), context):
             events.append(f"client {chunk!r}")
@@ -178,7 +179,7 @@ def test_a_broken_stream_still_counts_the_tokens_it_used() -> None:
         async def account(done: RequestContext) -> None:
             seen.append(done.usage)
 
-        context.on_complete.append(account)
+        context.defer(Phase.DONE, account)
         chunks = _stream_of(*events, then=StreamBroken("reset by peer"))
         _ = [c async for c in pass_through(chunks, context)]
         assert seen == [context.usage]  # what the accounting and the access log read

@@ -31,6 +31,7 @@ from gateway.expressions.model import (
     ResponseModel,
 )
 from gateway.runtime.context import RequestContext
+from gateway.runtime.services import Services as GatewayServices
 from gateway.runtime.step import PolicyError
 from gateway.statements.content_safety_answers import AnswerPlan, Windows, answer_text
 from gateway.statements.content_safety_checks import (
@@ -165,7 +166,7 @@ def run_step(body: dict, transport: object | None, policy: str = POLICY) -> Requ
                 Body=MessageBody(json.dumps(body).encode()),
             )
         ),
-        transport=transport,  # type: ignore[arg-type]
+        services=GatewayServices(backend_calls=transport),  # type: ignore[arg-type]
     )
     asyncio.run(compiled.inbound.run(request))
     return request
@@ -348,7 +349,7 @@ def answered(
                 Body=MessageBody(json.dumps(answer).encode()),
             ),
         ),
-        transport=StubTransport(rate),  # type: ignore[arg-type]
+        services=GatewayServices(backend_calls=StubTransport(rate)),
     )
 
 
@@ -360,7 +361,7 @@ def test_a_flagged_answer_is_refused_and_its_usage_was_read_first() -> None:
     plan = AnswerPlan(SETTINGS, None, None, "safety")
     clean = answered(chat_answer("A calm answer."))
     asyncio.run(plan.check(clean))
-    assert clean.transport.calls[0][2]["text"] == "A calm answer."  # type: ignore[union-attr]
+    assert clean.services.backend_calls.calls[0][2]["text"] == "A calm answer."  # type: ignore[union-attr]
     flagged = answered(chat_answer("You are a hateword."))
     with pytest.raises(PolicyError) as blocked:
         asyncio.run(plan.check(flagged))
@@ -385,7 +386,7 @@ def test_answers_not_to_screen_make_no_call() -> None:
         answered({"data": [{"embedding": [0.1]}]}),
     ):
         asyncio.run(plan.check(context))
-        assert context.transport.calls == []  # type: ignore[union-attr]
+        assert context.services.backend_calls.calls == []  # type: ignore[union-attr]
 
 
 def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
@@ -400,7 +401,7 @@ def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
 def test_a_window_size_cuts_a_whole_answer_too() -> None:
     context = answered(chat_answer(TEXT))
     asyncio.run(AnswerPlan(SETTINGS, 100, 10, None).check(context))
-    sent = [call[2]["text"] for call in context.transport.calls]  # type: ignore[union-attr]
+    sent = [call[2]["text"] for call in context.services.backend_calls.calls]  # type: ignore[union-attr]
     assert sent == windows(TEXT, 100, 10)
 
 
@@ -457,7 +458,7 @@ def test_a_streamed_answer_passes_a_window_at_a_time_and_stops_at_a_flagged_one(
         "upstream 'ord, '",
         "upstream 'truly. '",
     ]
-    sent = [call[2]["text"] for call in context.transport.calls]  # type: ignore[union-attr]
+    sent = [call[2]["text"] for call in context.services.backend_calls.calls]  # type: ignore[union-attr]
     assert sent == windows("".join(pieces), 20, 5)
     assert sent == ["The sky is clear and", "r and calm. You are a hat", "a hateword, truly. "]
     # The cut stream's tokens count: the prompt and what was produced, counted offline.
@@ -487,7 +488,7 @@ def test_windows_that_passed_go_out_even_when_the_whole_stream_came_in_one_chunk
 
 def test_an_answer_that_cannot_be_checked_is_a_500() -> None:
     context = answered(chat_answer("fine"))
-    context.transport = StubTransport(TimeoutError())  # type: ignore[assignment]
+    context.services = GatewayServices(backend_calls=StubTransport(TimeoutError()))
     with pytest.raises(PolicyError) as failed:
         asyncio.run(AnswerPlan(SETTINGS, None, None, "safety").check(context))
     assert (failed.value.status, failed.value.reason) == (500, "Timeout")

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 
 from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel
-from gateway.proxy.streaming import complete
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy
@@ -35,7 +35,7 @@ def test_spend_is_counted_from_each_calls_cost_and_refused_once_spent(
             reply = await run_pipeline(CompiledPolicy(inbound=policy.inbound), request)
             if reply is None:
                 request.variables["llm-cost"] = cost  # what accounting sets for the call
-                await complete(request)
+                await run_phase(request, Phase.DONE)
                 statuses.append(200)
                 last_left = request.variables["left"]
             else:
@@ -62,7 +62,7 @@ def test_a_spent_quota_is_403(make_store: Callable[[], CounterStore], key: str) 
             reply = await run_pipeline(CompiledPolicy(inbound=policy.inbound), request)
             if reply is None:
                 request.variables["llm-cost"] = 0.75
-                await complete(request)
+                await run_phase(request, Phase.DONE)
             statuses.append(reply.status if reply is not None else 200)
         await store.close()
         return statuses

@@ -7,14 +7,14 @@ import textwrap
 
 import pytest
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel
 from gateway.policy.compiler import Compiler
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import CompiledPolicy, PolicyError
-from gateway.statements.registry import default_registry
+from gateway.statements import default_registry
 
 POLICY = """
 <policies>

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from gateway.expressions.model import ContextModel
 from gateway.runtime.context import RequestContext
-from gateway.runtime.transport import ForwardOptions
+from gateway.runtime.forwarding import ForwardOptions
 from tests.statements.test_message_steps import compile_policy
 
 
@@ -34,7 +34,7 @@ def test_buffer_request_body_holds_a_streamed_body_whole() -> None:
             f"<policies><backend><forward-request {attribute} /></backend></policies>"
         )
         transport = RecordingTransport()
-        context = RequestContext(ContextModel(), transport=transport, request_stream=chunks())
+        context = RequestContext(ContextModel(), forward=transport.forward, request_stream=chunks())
         asyncio.run(policy.backend.run(context))
         assert (transport.body == b"a" * 70_000 + b"b") is expected
         assert transport.streamed is not expected

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.model import ContextModel
 from gateway.policy.compiler import Compiler
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
 from gateway.runtime.context import RequestContext
+from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.step import PolicyError
-from gateway.runtime.transport import ForwardOptions
-from gateway.statements.registry import default_registry
+from gateway.statements import default_registry
 from tests.statements.test_message_steps import compile_policy
 
 
@@ -44,7 +44,7 @@ def test_third_concurrent_request_gets_429_and_slots_free_after() -> None:
         transport = SlowTransport()
 
         def request(tenant: str) -> RequestContext:
-            context = RequestContext(ContextModel(), transport=transport)
+            context = RequestContext(ContextModel(), forward=transport.forward)
             context.model.Request.Headers.set("x-tenant", [tenant])
             return context
 

@@ -19,8 +19,8 @@ from gateway.expressions.model import (
     ResponseModel,
     SubscriptionModel,
 )
-from gateway.proxy.streaming import complete
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply, PolicyError
@@ -53,7 +53,7 @@ async def call(
     if reply is None:
         request.model.Response.StatusCode = status
         request.model.Response.Body = MessageBody(b"x" * 3000)
-        await complete(request)
+        await run_phase(request, Phase.DONE)
     return reply
 
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from gateway.diagnostics import Report
+from gateway.common.diagnostics import Report
 from gateway.expressions.model import (
     ContextModel,
     HeaderDictionary,
@@ -20,7 +20,7 @@ from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import Chain, CompiledPolicy, LocalReply, PolicyError
-from gateway.statements.registry import default_registry
+from gateway.statements import default_registry
 
 
 def compile_policy(text: str) -> CompiledPolicy:

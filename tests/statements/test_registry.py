@@ -8,11 +8,11 @@ import re
 import pytest
 from lxml import etree
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
+from gateway.policy.spec import ChildSpec, Kind
 from gateway.policy.tree import Attribute, Node, Value
 from gateway.schemas import policy_json_schema, policy_xsd
-from gateway.statements.registry import default_registry
-from gateway.statements.spec import ChildSpec, Kind
+from gateway.statements import default_registry
 from tests.conftest import REPO
 
 REFERENCE = REPO.parent / "shared" / "reference" / "apim-policies.md"

@@ -13,8 +13,8 @@ from gateway.expressions.model import (
     RequestModel,
     ResponseModel,
 )
-from gateway.proxy.streaming import complete
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply
@@ -30,7 +30,7 @@ def token_policy(key: str, attributes: str, tag: str = "llm-token-limit") -> Com
     )
 
 
-def answer_usage(total_prompt: int, completion: int) -> bytes:
+def response_usage(total_prompt: int, completion: int) -> bytes:
     usage = {"prompt_tokens": total_prompt, "completion_tokens": completion}
     return json.dumps({"choices": [], "usage": usage}).encode()
 
@@ -58,7 +58,7 @@ async def call(
     if reply is None:
         request.model.Response.Headers.set("Content-Type", [content_type])
         request.model.Response.Body = MessageBody(answer)
-        await complete(request)
+        await run_phase(request, Phase.DONE)
     return reply, request
 
 
@@ -73,11 +73,11 @@ def test_without_estimation_the_overrun_blocks_the_next_call(
             'remaining-tokens-header-name="x-left" tokens-consumed-header-name="x-used" '
             'remaining-tokens-variable-name="left"',
         )
-        first, request = await call(policy, store, PROMPT, answer_usage(120, 30))
+        first, request = await call(policy, store, PROMPT, response_usage(120, 30))
         assert first is None  # forwarded although it turned out to cost 150
         assert ("x-used", "150") in request.response_headers
         assert ("x-left", "0") in request.response_headers and request.variables["left"] == 0
-        second, refused = await call(policy, store, PROMPT, answer_usage(1, 1))
+        second, refused = await call(policy, store, PROMPT, response_usage(1, 1))
         assert second is not None and second.status == 429
         assert refused.model.LastError.Reason == "TokenLimitExceeded"
         assert json.loads(second.body)["message"].startswith(
@@ -99,11 +99,11 @@ def test_with_estimation_a_prompt_that_does_not_fit_is_refused_before_forwarding
             'tokens-per-minute="25" estimate-prompt-tokens="true" '
             'tokens-consumed-variable-name="used"',
         )
-        first, request = await call(policy, store, PROMPT, answer_usage(10, 5))
+        first, request = await call(policy, store, PROMPT, response_usage(10, 5))
         assert first is None and request.variables["used"] == 15  # settled to the real usage
-        second, _ = await call(policy, store, PROMPT, answer_usage(10, 5))
+        second, _ = await call(policy, store, PROMPT, response_usage(10, 5))
         assert second is None  # 15 + 10 estimated = 25: fits
-        third, _ = await call(policy, store, PROMPT, answer_usage(10, 5))
+        third, _ = await call(policy, store, PROMPT, response_usage(10, 5))
         assert third is not None and third.status == 429  # 30 + 10 > 25
         await store.close()
 
@@ -118,9 +118,9 @@ def test_a_spent_token_quota_is_403(make_store: Callable[[], CounterStore], key:
             'token-quota="100" token-quota-period="Monthly" estimate-prompt-tokens="false" '
             'remaining-quota-tokens-variable-name="quota-left"',
         )
-        _, request = await call(policy, store, PROMPT, answer_usage(60, 40))
+        _, request = await call(policy, store, PROMPT, response_usage(60, 40))
         assert request.variables["quota-left"] == 0
-        refused, context = await call(policy, store, PROMPT, answer_usage(1, 1))
+        refused, context = await call(policy, store, PROMPT, response_usage(1, 1))
         assert refused is not None and refused.status == 403
         assert context.model.LastError.Reason == "TokenQuotaExceeded"
         await store.close()

@@ -54,7 +54,7 @@ def check(policy_text: str, headers: dict[str, str], keys: Any = None) -> Any:
     policy = compile_policy(policy_text)
     context = new_context(headers)
     if keys is not None:
-        context.services = Services(keys=keys)
+        context.services = Services(signing_keys=keys)
     asyncio.run(policy.inbound.run(context))
     return context
 
@@ -221,12 +221,12 @@ def test_es_keys_from_an_openid_configuration_are_fetched_once() -> None:
             token = jwt.encode(claims(), EC_KEY, algorithm="ES256", headers={"kid": "k1"})
             for _ in range(3):
                 context = new_context({"Authorization": f"Bearer {token}"})
-                context.services = Services(keys=keys)
+                context.services = Services(signing_keys=keys)
                 await policy.inbound.run(context)
             assert fetches[0] == 1  # cached
             unknown = jwt.encode(claims(), EC_KEY, algorithm="ES256", headers={"kid": "k9"})
             context = new_context({"Authorization": f"Bearer {unknown}"})
-            context.services = Services(keys=keys)
+            context.services = Services(signing_keys=keys)
             with pytest.raises(PolicyError) as caught:
                 await policy.inbound.run(context)
             assert caught.value.reason == "TokenSignatureKeyNotFound"
@@ -265,7 +265,7 @@ def test_validate_azure_ad_token(extra: dict[str, Any], reason: str | None) -> N
             body = claims(iss=issuer) | extra
             token = jwt.encode(body, RSA_KEY, algorithm="RS256", headers={"kid": "entra-1"})
             context = new_context({"Authorization": f"Bearer {token}"})
-            context.services = Services(keys=keys)
+            context.services = Services(signing_keys=keys)
             policy = compile_policy(AAD_POLICY)
             try:
                 if reason is None:

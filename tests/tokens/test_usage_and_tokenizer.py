@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gateway.tokens.tokenizer import count_text, encoding, encoding_for, prompt_tokens
-from gateway.tokens.usage import Usage, from_answer
+from gateway.tokens.usage import Usage, from_response
 
 
 def test_openai_chat_usage_with_cached_and_reasoning_details() -> None:
@@ -20,7 +20,7 @@ def test_openai_chat_usage_with_cached_and_reasoning_details() -> None:
             "completion_tokens_details": {"reasoning_tokens": 12},
         }
     }
-    usage = from_answer(json.dumps(body).encode(), "application/json")
+    usage = from_response(json.dumps(body).encode(), "application/json")
     assert usage == Usage(prompt=120, completion=30, cached_prompt=100, reasoning=12)
     assert usage.total == 150
 
@@ -34,7 +34,7 @@ def test_anthropic_usage_counts_cache_reads_and_writes_as_prompt() -> None:
             "cache_creation_input_tokens": 20,
         }
     }
-    usage = from_answer(json.dumps(body).encode(), "application/json")
+    usage = from_response(json.dumps(body).encode(), "application/json")
     assert usage == Usage(prompt=130, completion=5, cached_prompt=100, cache_write=20)
 
 
@@ -44,7 +44,9 @@ def test_openai_stream_usage_is_the_last_chunks() -> None:
         b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}\n\n'
         b"data: [DONE]\n\n"
     )
-    assert from_answer(stream, "text/event-stream; charset=utf-8") == Usage(prompt=5, completion=3)
+    assert from_response(stream, "text/event-stream; charset=utf-8") == Usage(
+        prompt=5, completion=3
+    )
 
 
 def test_anthropic_stream_usage_joins_start_and_delta() -> None:
@@ -53,17 +55,17 @@ def test_anthropic_stream_usage_joins_start_and_delta() -> None:
         b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"x"}}\n\n'
         b'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":3}}\n\n'
     )
-    assert from_answer(stream, "text/event-stream") == Usage(prompt=4, completion=3)
+    assert from_response(stream, "text/event-stream") == Usage(prompt=4, completion=3)
 
 
 def test_responses_api_usage() -> None:
     body = {"usage": {"input_tokens": 9, "output_tokens": 8, "total_tokens": 17}}
-    assert from_answer(json.dumps(body).encode(), "application/json") == Usage(9, 8)
+    assert from_response(json.dumps(body).encode(), "application/json") == Usage(9, 8)
 
 
 def test_no_usage_is_none() -> None:
-    assert from_answer(b"not json", "application/json") is None
-    assert from_answer(b"{}", "application/json") is None
+    assert from_response(b"not json", "application/json") is None
+    assert from_response(b"{}", "application/json") is None
 
 
 @pytest.mark.parametrize(
@@ -120,7 +122,9 @@ def test_cost_prices_each_kind_of_token_exactly() -> None:
     written = Usage(prompt=1100, completion=10, cached_prompt=0, cache_write=1000)
     assert sonnet.cost(written) == Decimal("0.0042")  # 100 x 3 + 1000 x 3.75 + 10 x 15
     assert table.find("openai", "unknown-model") is None
-    own = PriceTable((PriceRow("openai", "gpt-4o-mini", input=1, output=2, date="2026-12-01"),))
+    own = PriceTable(
+        (PriceRow("openai", "gpt-4o-mini", input=1, output=2, date="2026-12-01").price(),)
+    )
     override = own.find("openai", "gpt-4o-mini")
     assert override is not None and override.cost(Usage(prompt=1_000_000)) == Decimal(1)
     # The most a call can cost (reserve-and-settle): each kind at its dearest rate.

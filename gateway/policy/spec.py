@@ -14,10 +14,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.diagnostics import Report
+    from gateway.common.diagnostics import Report
+    from gateway.policy.compiling import CompileContext
     from gateway.policy.tree import Node
     from gateway.runtime.step import Step
-    from gateway.statements.compiling import CompileContext
 
 
 class Section(StrEnum):

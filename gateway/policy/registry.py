@@ -1,20 +1,13 @@
-"""The registry: every statement module's declaration, looked up by name or alias.
+"""The registry: statement declarations, looked up by name or alias.
 
-Statement modules are discovered, not listed: a module of this package that defines `SPEC`
-is a statement. The registry is the single source of truth for the linter, the compiler,
-`aigw schemas` and the docs.
+The registry is the single source of truth for the linter, the compiler, `aigw schemas` and
+the docs. `gateway.statements.default_registry()` builds the one of every statement module.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from functools import cache
-
-from gateway.policy.suggest import nearest
-from gateway.statements.spec import StatementSpec
-
-_NOT_STATEMENTS = frozenset({"spec", "registry", "compiling", "common"})
+from gateway.common.suggest import nearest
+from gateway.policy.spec import StatementSpec
 
 
 class Registry:
@@ -41,18 +34,3 @@ class Registry:
     def suggest(self, name: str) -> str | None:
         """The known name closest to `name`, for "did you mean" messages."""
         return nearest(name, self._by_name)
-
-
-@cache
-def default_registry() -> Registry:
-    import gateway.statements as package
-
-    specs = []
-    for module_info in pkgutil.iter_modules(package.__path__):
-        if module_info.name in _NOT_STATEMENTS:
-            continue
-        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
-        spec = getattr(module, "SPEC", None)
-        if isinstance(spec, StatementSpec):
-            specs.append(spec)
-    return Registry(specs)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.diagnostics import Location, Report
+from gateway.common.diagnostics import Location, Report
 from gateway.expressions import Expression, ExpressionError, ExpressionSyntaxError
 from gateway.expressions.values import truthy
 from gateway.policy.tree import Node, Value
