@@ -21,7 +21,8 @@ from gateway.stores.redis import RedisCounters
 from tests.redis_servers import cluster, sentinel
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "apim-corpus"
+# 199 public APIM policy documents, copied with their sources and licence (tests/data/README.md).
+CORPUS = REPO / "tests" / "data" / "apim-corpus"
 
 
 def corpus_files() -> list[Path]:

@@ -1,9 +1,10 @@
 """Fact guard for the semantic cache: refuse a hit when two similar prompts differ in a fact.
 
-Small embedders score "convert 100 USD to EUR" vs "convert 100 EUR to USD" at 0.99 (see
-shared/reference/embedded-options.md, 1.3). `conflict(cached, asked)` names the first fact the two
-prompts differ in, or returns None. Pure, dependency-free, microseconds, linear in prompt length.
-It leans one way on purpose: a false conflict costs a cache miss, a missed one a wrong answer.
+Small embedders cannot tell "convert 100 USD to EUR" from "convert 100 EUR to USD": the shipped
+MiniLM scores the pair at cosine 0.98, and static word-vector models, blind to word order, at 1.0.
+`conflict(cached, asked)` names the first fact the two prompts differ in, or returns None. Pure,
+dependency-free, microseconds, linear in prompt length. It leans one way on purpose: a false
+conflict costs a cache miss, a missed one a wrong answer.
 
 - quoted: "...", '...', curly quotes, backticks; a multiset, case-sensitive. A quote the other
   prompt has unquoted (whole words, any case) still matches.
