@@ -95,6 +95,7 @@ class Target:
     server: str  # the key of the process that serves it
     url: str
     auth: str | None = None  # the Authorization header the client sends
+    chain: str | None = None  # a gateway's: the bench/chains directory it serves
 
 
 @dataclass(frozen=True)
@@ -129,32 +130,24 @@ def median_row(rows: list[Row]) -> Row:
     )
 
 
+def gateway_target(name: str, chain: str, server: str | None = None, port: int = 0) -> Target:
+    """A gateway serving bench/chains/<chain>; every chain but pass-through checks the key."""
+    return Target(
+        name,
+        server or chain,
+        f"http://{HOST}:{port or GATEWAYS[chain][0]}{GATEWAY_PATH}",
+        auth=None if chain == "passthrough" else f"Bearer {SUBSCRIPTION_KEY}",
+        chain=chain,
+    )
+
+
 TARGETS = (
     Target("nginx direct", "nginx", f"http://{HOST}:{NGINX_PORT}{CHAT_PATH}"),
     Target("bare forwarder", "bare", f"http://{HOST}:{BARE_PORT}{CHAT_PATH}"),
-    Target(
-        "gateway pass-through",
-        "passthrough",
-        f"http://{HOST}:{PASSTHROUGH_PORTS[0]}{GATEWAY_PATH}",
-    ),
-    Target(
-        "gateway typical",
-        "typical",
-        f"http://{HOST}:{TYPICAL_PORTS[0]}{GATEWAY_PATH}",
-        auth=f"Bearer {SUBSCRIPTION_KEY}",
-    ),
-    Target(
-        "typical + token limit, metrics (memory)",
-        "tokens-memory",
-        f"http://{HOST}:{GATEWAYS['tokens-memory'][0]}{GATEWAY_PATH}",
-        auth=f"Bearer {SUBSCRIPTION_KEY}",
-    ),
-    Target(
-        "typical + token limit, metrics (Redis)",
-        "tokens-redis",
-        f"http://{HOST}:{GATEWAYS['tokens-redis'][0]}{GATEWAY_PATH}",
-        auth=f"Bearer {SUBSCRIPTION_KEY}",
-    ),
+    gateway_target("gateway pass-through", "passthrough"),
+    gateway_target("gateway typical", "typical"),
+    gateway_target("typical + token limit, metrics (memory)", "tokens-memory"),
+    gateway_target("typical + token limit, metrics (Redis)", "tokens-redis"),
 )
 
 
@@ -168,7 +161,13 @@ class Servers:
         self.workdir = workdir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> int:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        cwd: Path = REPO,
+    ) -> int:
         log = (self.workdir / f"{name}.log").open("wb")
         process = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *command],
@@ -176,7 +175,7 @@ class Servers:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop them in order
         )
         log.close()
@@ -196,18 +195,21 @@ class Servers:
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
-    def stop(self) -> None:
-        for process in self.processes.values():
+    def stop(self, names: Iterable[str] | None = None) -> None:
+        """End the named processes (default: all), waiting for each; kill what lingers."""
+        names = list(self.processes) if names is None else list(names)
+        chosen = {name: self.processes[name] for name in names}
+        for process in chosen.values():
             if process.poll() is None:
                 process.terminate()
         deadline = time.monotonic() + 10
-        for process in self.processes.values():
+        for name, process in chosen.items():
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        self.processes.clear()
+            del self.processes[name]
 
 
 def require_tools() -> None:
@@ -221,40 +223,70 @@ def require_tools() -> None:
         raise BenchError("needs 2 cores: the servers run on core 0, wrk on core 1")
 
 
-def require_free_ports() -> None:
-    ports = (NGINX_PORT, BARE_PORT, *(port for pair in GATEWAYS.values() for port in pair))
-    taken = [port for port in ports if _listening(port)]
+def require_free_ports(ports: Iterable[int] = ()) -> None:
+    """Fail when a port is taken (default: every port this script serves on)."""
+    ports = list(ports) or [
+        NGINX_PORT,
+        BARE_PORT,
+        *(port for pair in GATEWAYS.values() for port in pair),
+    ]
+    taken = [port for port in ports if listening(port)]
     if taken:
         raise BenchError(f"ports already in use: {taken}; stop whatever listens there")
 
 
-def _listening(port: int) -> bool:
+def listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex((HOST, port)) == 0
 
 
 def start_all(servers: Servers) -> None:
+    start_nginx(servers)
+    servers.start(
+        "bare", [sys.executable, str(BENCH / "bare_forwarder.py"), "--port", str(BARE_PORT)]
+    )
+    for name, ports in GATEWAYS.items():
+        start_gateway(servers, name, BENCH / "chains" / name, ports)
+    wait_until(servers, "nginx", lambda: listening(NGINX_PORT))
+    wait_until(servers, "bare", lambda: listening(BARE_PORT))
+    for name, (port, _) in GATEWAYS.items():
+        wait_healthy(servers, name, port)
+
+
+def start_nginx(servers: Servers) -> None:
+    """nginx on NGINX_PORT (bench/nginx.conf), its files under the servers' workdir."""
     prefix = servers.workdir / "nginx"
     prefix.mkdir()
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
     nginx += ["-c", str(BENCH / "nginx.conf"), "-g", f"pid {prefix / 'nginx.pid'};"]
     servers.start("nginx", nginx)
-    servers.start(
-        "bare", [sys.executable, str(BENCH / "bare_forwarder.py"), "--port", str(BARE_PORT)]
-    )
-    env = {
+
+
+def gateway_env(tree: Path) -> dict[str, str]:
+    """The environment under which `python -m gateway` imports the gateway package of `tree`.
+
+    Run it with `tree` as the working directory too: `python -m` puts the working directory
+    first on sys.path, ahead of PYTHONPATH (and PYTHONPATH comes before any installed copy).
+    """
+    return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])),
     }
-    for name, (port, admin) in GATEWAYS.items():
-        command = [sys.executable, "-m", "gateway.cli", "run", str(BENCH / "chains" / name)]
-        command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
-        servers.start(name, command, env)
-    wait_until(servers, "nginx", lambda: _listening(NGINX_PORT))
-    wait_until(servers, "bare", lambda: _listening(BARE_PORT))
-    for name, (port, _) in GATEWAYS.items():
-        wait_until(servers, name, lambda port=port: _healthy(f"http://{HOST}:{port}/-/health"))
+
+
+def start_gateway(
+    servers: Servers, name: str, chain: Path, ports: tuple[int, int], tree: Path = REPO
+) -> None:
+    """`python -m gateway.cli run CHAIN` with the code of `tree` (default: this work tree)."""
+    port, admin = ports
+    command = [sys.executable, "-m", "gateway.cli", "run", str(chain)]
+    command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
+    servers.start(name, command, gateway_env(tree), cwd=tree)
+
+
+def wait_healthy(servers: Servers, name: str, port: int) -> None:
+    wait_until(servers, name, lambda: _healthy(f"http://{HOST}:{port}/-/health"))
 
 
 def wait_until(servers: Servers, name: str, ready: Callable[[], bool]) -> None:
@@ -318,11 +350,12 @@ def verify(target: Target) -> list[str]:
         )
     if json.loads(answer.body).get("object") != "chat.completion":
         raise BenchError(f"{target.name}: not the canned chat completion: {answer.body[:300]!r}")
-    if target.server in GATEWAYS:
+    if target.chain is not None:
         expect(target, answer, "x-bench-auth", BACKEND_AUTH)  # nginx echoes what it was sent
-    if target.server.startswith("tokens-") and answer.header("x-tokens-left") is None:
+    chain = target.chain or ""
+    if chain.startswith("tokens-") and answer.header("x-tokens-left") is None:
         raise BenchError(f"{target.name}: the token limit did not run (no x-tokens-left)")
-    if target.server != "passthrough" and target.server in GATEWAYS:
+    if chain and chain != "passthrough":
         expect(target, answer, "x-bench-team", "bench-team")
         expect(target, answer, "x-bench-route", "default")
         fast = post(target.url, target.auth, {"x-mode": "fast"})  # the choose's other branch
@@ -447,7 +480,8 @@ def measure(target: Target, pid: int, duration: float, warmup: float) -> Row:
 # -- report ---------------------------------------------------------------------------------
 
 
-def machine(load: tuple[float, float, float]) -> list[str]:
+def machine(load: tuple[float, float, float], code: str | None = None) -> list[str]:
+    """The machine, the stack's versions and the code measured (default: this work tree's)."""
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -466,7 +500,7 @@ def machine(load: tuple[float, float, float]) -> list[str]:
         f" servers on core {SERVER_CORE}, wrk on core {CLIENT_CORE})",
         f"- Python {platform.python_version()} on Linux {platform.release()}; {versions}",
         f"- {nginx.removeprefix('nginx version: ')}; {wrk_version.split(' [')[0]}",
-        f"- gateway code: {code_version()}",
+        f"- gateway code: {code or code_version()}",
         f"- load average before the benchmark (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in load)}",
     ]
 
