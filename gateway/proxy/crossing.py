@@ -1,12 +1,13 @@
 """A call in one API's style served by a backend of another: OpenAI chat <-> Anthropic messages.
 
-The client's API decides the style it speaks (its operation: `ChatCompletions_*` is OpenAI's
-chat, `Messages_*` Anthropic's); the backend's `provider` decides what it speaks (`anthropic`,
-or the OpenAI API for every other provider). When they differ, the request is translated on
-the way out (gateway.providers.translate) and the answer, buffered or streamed, errors
-included, on the way back, so the client and every outbound policy see its own style. The
-backend's `translation` settings say whether reasoning and sampling fields cross too. The
-request itself is left as the client sent it, so another attempt translates it afresh.
+The client's API decides the style it speaks (`context.style`: the chat operation of an
+OpenAI- or Azure-OpenAI-style API is OpenAI's chat, an Anthropic-style API speaks Anthropic's
+messages); the backend's `provider` decides what it speaks (`anthropic`, or the OpenAI API
+for every other provider). When they differ, the request is translated on the way out
+(gateway.providers.translate) and the response, buffered or streamed, errors included, on the
+way back, so the client and every outbound policy see its own style. The backend's
+`translation` settings say whether reasoning and sampling fields cross too. The request
+itself is left as the client sent it, so another attempt translates it afresh.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 
 def client_style(context: RequestContext) -> str | None:
-    operation = context.model.Operation.Id
-    if operation.startswith("ChatCompletions_"):
-        return "openai"
-    if operation.startswith("Messages_"):
+    """The API a chat call is written in, when the request is one: OpenAI's chat (the chat
+    operation of an OpenAI- or Azure-OpenAI-style API) or Anthropic's messages."""
+    if context.style == "anthropic":
         return "anthropic"
-    return None  # embeddings, models, ...: passed as they are
+    chat = context.model.Operation.Id == "ChatCompletions_Create"
+    if chat and context.style in ("openai", "azure-openai"):
+        return "openai"
+    return None  # embeddings, models, http APIs: passed as they are
 
 
 def provider_style(provider: str) -> str | None:

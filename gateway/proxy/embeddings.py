@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gateway.config.model import GatewayConfig
-from gateway.proxy.transport import AiohttpTransport
+from gateway.runtime.services import BackendCalls
 
 log = logging.getLogger("aigw.embeddings")
 
@@ -77,8 +77,8 @@ class LocalEmbedder:
 
 
 class GatewayEmbeddings:
-    def __init__(self, config: GatewayConfig, transport: AiohttpTransport) -> None:
-        self.transport = transport
+    def __init__(self, config: GatewayConfig, backend_calls: BackendCalls) -> None:
+        self.backend_calls = backend_calls
         self.specs = {name: EmbedderSpec(name, backend=name) for name in config.backends}
         for name, entry in config.embedders.items():
             dimensions = entry.get("dimensions")
@@ -119,7 +119,7 @@ class GatewayEmbeddings:
         if spec.dimensions:
             body["dimensions"] = spec.dimensions
         assert spec.backend is not None
-        status, answer = await self.transport.post_json(
+        status, answer = await self.backend_calls.post_json(
             spec.backend, json.dumps(body).encode(), BACKEND_TIMEOUT
         )
         if status != 200:

@@ -11,7 +11,7 @@ its first chunk, so it ends with an error event in the client's API format, no `
 `message_stop`, `context.stream_error` set (the access log's `error`) and
 `aigw_stream_failures_total` counted by `reason`. Either the upstream broke off
 (`StreamBroken`; reason `BackendConnectionFailure`, which also feeds the member's circuit
-breaker, in gateway.proxy.transport) or a step screening the stream refused the rest of it
+breaker, in gateway.proxy.forwarder) or a step screening the stream refused the rest of it
 (a `PolicyError` raised from the stream, e.g. llm-content-safety's answer checks; its reason).
 """
 
@@ -89,7 +89,7 @@ def error_event(
     policy's reason, with `type: policy_error`); `status` is what the answer's status would
     have been (Anthropic's error type: `permission_error` for a 403, else `api_error`).
     """
-    if context.model.Operation.Id.startswith("Messages_"):  # Anthropic's Messages API
+    if context.style == "anthropic":  # Anthropic's Messages API
         kind = "permission_error" if status == 403 else "api_error"
         error = {"type": "error", "error": {"type": kind, "message": message}}
         return b"event: error\ndata: " + json.dumps(error).encode() + b"\n\n"

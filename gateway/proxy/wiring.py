@@ -1,6 +1,10 @@
-"""The composition root: the stores, caches and services gateway.yaml asks for, built once.
+"""The composition root: the stores, caches, backend calls and services gateway.yaml asks
+for, built once per serving process and closed together.
 
-Lower packages know nothing of gateway.yaml; this module reads it and builds their parts.
+The lower packages know nothing of gateway.yaml; here it is read and their parts are built:
+the counter store and the caches (in the process or in Redis), the backend sessions,
+credentials, member choice and forwarding, the side-call clients, the price table, the
+embedders, and the one `Services` every request context carries.
 """
 
 from __future__ import annotations
@@ -9,9 +13,75 @@ from gateway.caching.caches import Caches
 from gateway.caching.memory import DEFAULT_MAX_BYTES, MemoryCache
 from gateway.caching.vectors import DEFAULT_MAX_ENTRIES, MemoryVectors
 from gateway.config.model import GatewayConfig
+from gateway.proxy.accounting import Accounting, Prices
+from gateway.proxy.credentials import Credentials
+from gateway.proxy.embeddings import GatewayEmbeddings
+from gateway.proxy.forwarder import Forwarder
+from gateway.proxy.identity import IdentityTokens
+from gateway.proxy.jwks import JwksKeys
+from gateway.proxy.samples import OperationSamples
+from gateway.proxy.sessions import Sessions
+from gateway.proxy.side_calls import AiohttpSideCalls
+from gateway.proxy.upstream import Upstream
+from gateway.routing.breakers import Breakers
+from gateway.routing.costs import CallCosts
+from gateway.routing.members import Members
+from gateway.routing.pools import Latencies
+from gateway.runtime.services import Metrics, Services
 from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis_urls import is_redis_url
+from gateway.telemetry.access_log import AccessLog
+from gateway.tokens.prices import PriceTable
+
+
+class Wiring:
+    """Every part a serving gateway builds from its configuration, once."""
+
+    def __init__(self, config: GatewayConfig, metrics: Metrics | None = None) -> None:
+        self.counters = counter_store(config)
+        self.caches = caches_for(config)
+        self.bearer_tokens = IdentityTokens(config.identity)
+        self.signing_keys = JwksKeys(config)
+        self.side_calls = AiohttpSideCalls(config)
+        self.sessions = Sessions()
+        self.upstream = Upstream(config.backends, self.sessions, Credentials(self.bearer_tokens))
+        prices = PriceTable(row.price() for row in config.pricing)
+        costs = CallCosts(config, prices)
+        latencies = Latencies()
+        members = Members(
+            config.backends, Breakers(config.backends, self.counters), latencies, costs
+        )
+        serves_llm = any(api.style != "http" for api in config.apis.values())
+        accounting = Accounting(metrics) if serves_llm else None
+        self.forwarder = Forwarder(members, self.upstream, latencies, costs, accounting, metrics)
+        self.embeddings = GatewayEmbeddings(config, self.upstream)
+        self.access_log = AccessLog() if config.telemetry.access_log else None
+        self.services = Services(
+            counters=self.counters,
+            reserved_output_tokens=config.reserved_output_tokens,
+            on_store_failure=config.on_store_failure,
+            metrics=metrics,
+            caches=self.caches,
+            embeddings=self.embeddings,
+            prices=Prices(config, prices) if serves_llm else None,
+            side_calls=self.side_calls,
+            backend_calls=self.upstream,
+            samples=OperationSamples(config),
+            bearer_tokens=self.bearer_tokens,
+            signing_keys=self.signing_keys,
+        )
+
+    async def close(self) -> None:
+        await self.sessions.close()
+        await self.side_calls.close()
+        await self.bearer_tokens.close()
+        await self.signing_keys.close()
+        await self.counters.close()
+        await self.caches.close()
+        self.embeddings.close()
+        if self.access_log is not None:
+            self.access_log.flush()
 
 
 def counter_store(config: GatewayConfig) -> CounterStore:
@@ -39,6 +109,7 @@ def external_cache_url(config: GatewayConfig) -> str | None:
 
 
 def caches_for(config: GatewayConfig) -> Caches:
+    """The in-process cache, and Redis's when gateway.yaml names one."""
     url = external_cache_url(config)
     internal = MemoryCache(config.cache_max_bytes or DEFAULT_MAX_BYTES)
     entries = config.cache_partition_entries or DEFAULT_MAX_ENTRIES

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from gateway.config.model import Backend, BreakerRule
+from gateway.runtime.forwarding import StreamBroken
 from gateway.stores.counters import CounterStore, StoreUnavailable, Window
 
 log = logging.getLogger("aigw.breakers")
@@ -112,3 +116,35 @@ class Breakers:
         await self.store.hold("breaker:" + backend, seconds)
         self._known[backend] = (time.monotonic(), time.monotonic() + seconds)
         log.warning("circuit breaker of %s is open for %.0f s", backend, seconds)
+
+
+def retry_after_seconds(retry_after: str | None) -> float | None:
+    """A Retry-After header's delay: seconds, or an HTTP date."""
+    if not retry_after:
+        return None
+    text = retry_after.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+async def breaking_counted(
+    chunks: AsyncIterator[bytes], breakers: Breakers, member: str
+) -> AsyncIterator[bytes]:
+    """A member's streamed response that breaks off after its headers (counted then as the
+    call's outcome) is a failure of that member: `BackendConnectionFailure`, the reason a
+    buffered response cut short gets. The client's side is gateway.proxy.streaming's."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except StreamBroken:
+        await breakers.record(member, None, "BackendConnectionFailure", None, counted=True)
+        raise
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

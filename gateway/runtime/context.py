@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gateway.expressions.model import ContextModel
+from gateway.expressions.model import ContextModel, MessageBody
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.services import Services
 from gateway.runtime.state import StatementState
@@ -50,6 +50,9 @@ Forward = Callable[["RequestContext", ForwardOptions], Awaitable[None]]
 @dataclass
 class RequestContext:
     model: ContextModel
+    # The API's style (gateway.yaml): openai, azure-openai, anthropic or http. Decided once,
+    # by the proxy: which error shapes, stream formats and translations the client gets.
+    style: str = "http"
     section: str = "inbound"
     forward: Forward | None = None  # how forward-request reaches backends
     services: Services = NO_SERVICES  # stores, caches, side calls, samples, tokens, keys
@@ -96,3 +99,10 @@ class RequestContext:
 
     def has_deferred(self, *phases: Phase) -> bool:
         return any(self.deferred.get(phase) for phase in phases)
+
+    async def hold_request_body(self) -> None:
+        """Read a streaming request body whole, so that another attempt (a retry, another
+        pool member) or a translation can use it again."""
+        stream, self.request_stream = self.request_stream, None
+        if stream is not None:
+            self.model.Request.Body = MessageBody(b"".join([chunk async for chunk in stream]))

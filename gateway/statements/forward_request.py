@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from gateway.common.diagnostics import Report
 from gateway.common.literals import parse_bool
-from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
@@ -50,10 +49,8 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
         ms = milliseconds(request)
         timeout = float(to_text(ms)) / 1000 if ms is not None else float(to_text(seconds(request)))
         options = ForwardOptions(timeout, follow, buffer_response, fail_on_error)
-        if buffer_request and request.request_stream is not None:
-            # Held whole, so that a retry can send it again.
-            stream, request.request_stream = request.request_stream, None
-            request.model.Request.Body = MessageBody(b"".join([c async for c in stream]))
+        if buffer_request:
+            await request.hold_request_body()
         await request.forward(request, options)  # the response arrives with its usage accounted
         await run_phase(request, Phase.RESPONSE)
         status = request.model.Response.StatusCode

@@ -36,6 +36,7 @@ apis:
     backend: provider
     subscription-required: false
     operations: [{{id: chat, method: POST, url-template: /chat/completions}}]
+  chat: {{path: chat, style: openai, backend: provider, subscription-required: false}}
 """
 
 
@@ -106,11 +107,13 @@ def test_a_body_over_the_limit_gets_413_before_any_policy(gateway: str) -> None:
     assert openai_style.json()["error"]["type"] == "request_too_large"
 
 
-def test_a_chunked_body_over_the_limit_gets_413_too(gateway: str) -> None:
-    def chunks() -> Iterator[bytes]:
-        for _ in range(10):
-            yield b"y" * 500
+def chunks() -> Iterator[bytes]:
+    """A 5,000-byte body sent without a length (chunked)."""
+    for _ in range(10):
+        yield b"y" * 500
 
+
+def test_a_chunked_body_over_the_limit_gets_413_too(gateway: str) -> None:
     read_by_a_policy = httpx.post(f"{gateway}/shop/upload", content=chunks())
     assert "content-length" not in read_by_a_policy.request.headers
     assert read_by_a_policy.status_code == 413
@@ -118,3 +121,14 @@ def test_a_chunked_body_over_the_limit_gets_413_too(gateway: str) -> None:
     assert streamed_to_the_backend.status_code == 413
     fits = httpx.post(f"{gateway}/relay/chat/completions", content=iter([b'{"model": "m"}']))
     assert fits.status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_gets_413_in_the_apis_own_shape(gateway: str) -> None:
+    """A body without a length is found too large while it is read: the 413 then has the
+    API's error shape too, as a declared length's has (an OpenAI-style API: OpenAI's)."""
+    refused = httpx.post(f"{gateway}/chat/chat/completions", content=chunks())
+    assert "content-length" not in refused.request.headers
+    assert refused.status_code == 413
+    assert refused.json()["error"]["type"] == "request_too_large"
+    shop = httpx.post(f"{gateway}/shop/upload", content=chunks())
+    assert shop.json()["statusCode"] == 413

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.config.styles import BUILT_IN_OPERATIONS
-from gateway.proxy.routing import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
+from gateway.proxy.router import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
 
 
 def api(

@@ -115,7 +115,8 @@ def _context(operation: str = "ChatCompletions_Create") -> tuple[RequestContext,
     model = ContextModel(
         Api=ApiModel(Id="chat"), Operation=OperationModel(Id=operation, Name=operation)
     )
-    context = RequestContext(model, services=Services(metrics=metrics))  # type: ignore[arg-type]
+    style = "anthropic" if operation.startswith("Messages_") else "openai"
+    context = RequestContext(model, style=style, services=Services(metrics=metrics))  # type: ignore[arg-type]
     context.backend = "east"
     return context, metrics
 

@@ -9,12 +9,14 @@ import pytest
 
 from gateway.config.model import Backend, BreakerRule, ConfigValue, GatewayConfig, PoolMember
 from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel
-from gateway.proxy.transport import AiohttpTransport
 from gateway.routing.affinity import Affinity, cookie_values
 from gateway.routing.breakers import Breakers
+from gateway.routing.costs import CallCosts
+from gateway.routing.members import Members
 from gateway.routing.pools import Latencies, Pools
 from gateway.runtime.context import RequestContext
 from gateway.stores.memory import MemoryCounters
+from gateway.tokens.prices import PriceTable
 
 RULE = (BreakerRule(interval=60, trip_duration=60, count=1, status_code_ranges=((500, 599),)),)
 MEMBERS = ("east", "west", "north")
@@ -181,13 +183,15 @@ def set_cookies(context: RequestContext) -> list[str]:
     return [value for name, value in context.response_headers if name == "Set-Cookie"]
 
 
-def test_the_transport_pins_the_first_attempt_and_lets_a_retry_move() -> None:
-    transport = AiohttpTransport(GatewayConfig(apis={}, backends=backends()))
-    affinity = transport.pools.affinity
+def test_the_member_choice_pins_the_first_attempt_and_lets_a_retry_move() -> None:
+    found = backends()
+    costs = CallCosts(GatewayConfig(apis={}, backends=found), PriceTable())
+    members = Members(found, Breakers(found, MemoryCounters()), Latencies(), costs)
+    affinity = members.pools.affinity
 
     async def scenario() -> None:
         fresh = request("unrelated=1; SessionId=garbage")
-        first = await transport._member(fresh)
+        first = await members.choose(fresh)
         assert first is not None
         [cookie] = set_cookies(fresh)
         value = cookie.split(";")[0].split("=", 1)[1]
@@ -195,31 +199,30 @@ def test_the_transport_pins_the_first_attempt_and_lets_a_retry_move() -> None:
 
         pinned = request(f"SessionId={value}")
         for _ in range(6):
-            assert await transport._member(pinned) == first
+            assert await members.choose(pinned) == first
             assert set_cookies(pinned) == []
             pinned.affinity.clear()  # each is a new request of the same session
 
         # A retry: the first attempt is pinned, the next goes elsewhere and the cookie follows.
         retried = request(f"SessionId={value}")
-        assert await transport._member(retried) == first
+        assert await members.choose(retried) == first
         retried.backend_member = first  # what the attempt records
-        second = await transport._member(retried)
+        second = await members.choose(retried)
         assert second not in (None, first)
         session = value.split(".")[0]
         assert set_cookies(retried) == [affinity.set_cookie("pool", second, session)]
         retried.backend_member = second
-        third = await transport._member(retried)
+        third = await members.choose(retried)
         assert third != second
         expected = [] if third == first else [affinity.set_cookie("pool", third, session)]
         assert set_cookies(retried) == expected
 
         # The pinned member's breaker opens: the session moves and is told so.
-        await transport.breakers.record(first, 500, None, None)
+        await members.breakers.record(first, 500, None, None)
         moved = request(f"SessionId={value}")
-        elsewhere = await transport._member(moved)
+        elsewhere = await members.choose(moved)
         assert elsewhere not in (None, first)
         assert moved.attempts == [f"{first}:open"]
         assert set_cookies(moved) == [affinity.set_cookie("pool", elsewhere, session)]
 
     asyncio.run(scenario())
-    asyncio.run(transport.close())

@@ -1,0 +1,133 @@
+"""The request context (APIM's `context`) of a routed, admitted request.
+
+Everything that can be is made at load: the API, operation and product models (expressions
+only read them), the headers and query names that may carry a subscription key; a request
+builds its own URL, headers and context around them.
+"""
+
+from __future__ import annotations
+
+from gateway.config.model import Api, GatewayConfig, Subscription
+from gateway.expressions.model import (
+    ApiModel,
+    ContextModel,
+    DeploymentModel,
+    HeaderDictionary,
+    MessageBody,
+    OperationModel,
+    ProductModel,
+    RequestModel,
+    ResponseModel,
+    SubscriptionModel,
+    UrlModel,
+)
+from gateway.proxy.admission import STYLE_KEY_HEADERS, Admitted
+from gateway.proxy.incoming import Incoming
+from gateway.proxy.router import RouteMatch
+from gateway.runtime.context import Forward, RequestContext
+from gateway.runtime.services import Services
+
+# Operations as (id, method, URL template), by API id.
+Operations = dict[str, list[tuple[str, str, str]]]
+
+
+class ContextFactory:
+    def __init__(
+        self, config: GatewayConfig, operations: Operations, services: Services, forward: Forward
+    ) -> None:
+        self.services = services
+        self.forward = forward
+        self.api_models = {
+            api.id: ApiModel(Id=api.id, Name=api.name, Path=api.path)
+            for api in config.apis.values()
+        }
+        self.operation_models = {
+            (api, op_id): OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template)
+            for api, ops in operations.items()
+            for op_id, method, template in ops
+        }
+        self.product_models = {
+            p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
+            for p in config.products.values()
+        }
+        self.deployment = DeploymentModel()  # the same for every request: read-only
+        self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
+        self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
+        self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
+
+    def new(
+        self,
+        request: Incoming,
+        api: Api,
+        found: RouteMatch,
+        admitted: Admitted,
+        key: str | None,
+        body: MessageBody | None,
+    ) -> RequestContext:
+        """The context of `request`, routed to `found` of `api` and admitted as `admitted`;
+        the subscription key's header and query parameter are left out."""
+        host, port = request.host_and_port()
+        url = UrlModel(
+            Scheme=request.scheme,
+            Host=host,
+            Port=port,
+            Path=request.path,
+            Query=HeaderDictionary.from_lines(request.query, self.key_queries[api.id]),
+        )
+        model = ContextModel(
+            Deployment=self.deployment,
+            Api=self.api_models[api.id],
+            Operation=self.operation_models[(api.id, found.operation)],
+            Product=self.product_models.get(admitted.product or ""),
+            Subscription=self.subscription_model(admitted.subscription, key),
+            Request=RequestModel(
+                Method=request.method,
+                Url=url,
+                OriginalUrl=url,
+                Headers=HeaderDictionary.from_lines(
+                    request.lines if api.style == "http" else _plain_response(request.lines),
+                    self.key_headers[api.id],
+                ),
+                IpAddress=request.client_ip,
+                MatchedParameters=found.parameters,
+                Body=body,
+            ),
+            Response=ResponseModel(Headers=HeaderDictionary()),
+        )
+        return RequestContext(
+            model,
+            style=api.style,
+            forward=self.forward,
+            services=self.services,
+            backend=api.backend,
+            backend_path=found.remainder,
+        )
+
+    def subscription_model(
+        self, subscription: Subscription | None, key: str | None
+    ) -> SubscriptionModel | None:
+        """`context.Subscription`, made once per subscription and key (expressions only read
+        it; the keys that get this far are the configured ones, so the cache stays small)."""
+        if subscription is None:
+            return None
+        cached = (subscription.id, key or "")
+        found = self.subscription_models.get(cached)
+        if found is None:
+            found = SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=cached[1])
+            self.subscription_models[cached] = found
+        return found
+
+
+def _key_headers(api: Api) -> frozenset[str]:
+    """Every header that may carry the API's subscription key (lower case)."""
+    return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+
+
+def _plain_response(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A model API's request asks the provider for an uncompressed response, whatever the
+    client accepts: the gateway reads the response (usage, cost, caches, translation, content
+    safety) and its backend sessions pass responses through undecoded. (Names are lower case.)"""
+    return [*(line for line in lines if line[0] != "accept-encoding"), _IDENTITY]
+
+
+_IDENTITY = ("Accept-Encoding", "identity")

@@ -1,0 +1,68 @@
+"""A backend's URL and credentials, with their `${env:}`/`${file:}` read once, on first use.
+
+Not at start: a gateway with one unset key still serves its other backends. A failure is not
+kept, so setting the secret and reloading is all a fix takes. The provider's `api-key` goes
+the way that provider reads it; `credentials.managed-identity` adds a bearer token for the
+backend's resource, from the gateway's token service.
+"""
+
+from __future__ import annotations
+
+from gateway.config.model import Backend, SecretUnavailable
+from gateway.proxy.sessions import encoded
+from gateway.routing.members import no_backend
+from gateway.runtime.services import BearerTokens, TokenUnavailable
+
+Headers = list[tuple[str, str]]
+
+
+class Credentials:
+    def __init__(self, tokens: BearerTokens | None = None) -> None:
+        self.tokens = tokens
+        self._resolved: dict[str, tuple[str, Headers, Headers]] = {}
+
+    def resolved(self, backend: Backend) -> tuple[str, Headers, Headers]:
+        """The backend's encoded base URL, credential headers and credential query."""
+        found = self._resolved.get(backend.id)
+        if found is None:
+            if backend.url is None:  # a pool: only forward-request chooses members
+                raise no_backend(f"backend '{backend.id}' is a pool; name one of its members here")
+            try:
+                headers = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
+                if backend.api_key is not None:
+                    headers.append(key_header(backend.provider, backend.api_key.resolve()))
+                found = (
+                    encoded(backend.url.resolve()),
+                    headers,
+                    [(k, v.resolve()) for k, v in backend.credentials.query.items()],
+                )
+            except SecretUnavailable as error:
+                raise no_backend(f"backend '{backend.id}' cannot be called: {error}") from None
+            self._resolved[backend.id] = found
+        return found
+
+    async def identity(self, backend: Backend) -> Headers:
+        """`credentials.managed-identity`: a bearer token for the backend's resource."""
+        resource = backend.credentials.managed_identity_resource
+        if resource is None:
+            return []
+        try:
+            if self.tokens is None:
+                raise TokenUnavailable("this gateway has no token service")
+            token = await self.tokens.token(
+                resource, backend.credentials.managed_identity_client_id
+            )
+        except TokenUnavailable as error:
+            raise no_backend(
+                f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}"
+            ) from None
+        return [("Authorization", f"Bearer {token}")]
+
+
+def key_header(provider: str, key: str) -> tuple[str, str]:
+    """A provider's key, the way that provider reads it."""
+    if provider == "azure-openai":
+        return ("api-key", key)
+    if provider == "anthropic":
+        return ("x-api-key", key)
+    return ("Authorization", f"Bearer {key}")

@@ -1,0 +1,117 @@
+"""The backend call forward-request makes: each attempt's member, the call, what it leaves.
+
+A pool's member is chosen per attempt (gateway.routing.members); `fallback` and `race` pools
+use several members for one call (gateway.routing.strategies). Every attempt's outcome feeds
+its backend's circuit breaker and moving latency, and is recorded: `x-aigw-attempts`, the
+access log, the trace and `aigw_backend_attempts_total`. The response's usage is accounted as
+it comes (gateway.proxy.accounting).
+"""
+
+from __future__ import annotations
+
+import time
+
+from gateway.config.model import Backend
+from gateway.proxy.accounting import Accounting
+from gateway.proxy.upstream import Upstream
+from gateway.routing.breakers import Breakers, breaking_counted, retry_after_seconds
+from gateway.routing.costs import CallCosts
+from gateway.routing.members import Members
+from gateway.routing.pools import Latencies
+from gateway.routing.strategies import fallback, race
+from gateway.runtime.context import RequestContext
+from gateway.runtime.forwarding import ForwardOptions
+from gateway.runtime.services import Metrics
+from gateway.runtime.step import PolicyError
+
+
+class Forwarder:
+    def __init__(
+        self,
+        members: Members,
+        upstream: Upstream,
+        latencies: Latencies,
+        costs: CallCosts,
+        accounting: Accounting | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.members = members
+        self.breakers: Breakers = members.breakers
+        self.upstream = upstream
+        self.latencies = latencies
+        self.costs = costs
+        self.accounting = accounting
+        self.metrics = metrics
+
+    async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
+        """The request's `forward` function: the call, its usage accounted as it comes."""
+        await self._forward(context, options)
+        if self.accounting is not None:
+            self.accounting.forwarded(context)
+
+    async def _forward(self, context: RequestContext, options: ForwardOptions) -> None:
+        if context.backend_url is not None:  # set-backend-service base-url: no backend entity
+            await self.upstream.send(context, options, None)
+            return
+        backend = self.members.backend(context.backend)
+        if backend.is_pool and backend.pool_strategy in ("fallback", "race"):
+            await self._several(backend, context, options)
+            return
+        member = await self.members.choose(context)
+        if member is not None:
+            await self._attempt(context, options, member)
+
+    async def _several(
+        self, pool: Backend, context: RequestContext, options: ForwardOptions
+    ) -> None:
+        """fallback and race: one call, several members (gateway.routing.strategies)."""
+        members = await self.members.in_order(context, pool)
+        if not members:
+            return
+        await context.hold_request_body()  # every member may need the body
+
+        async def attempt(each: RequestContext, member: str) -> None:
+            await self._attempt(each, options, member)
+
+        if pool.pool_strategy == "fallback":
+            await fallback(members, context, attempt)
+            return
+        hedged = await race(members, pool.race_count, pool.hedge_delay, context, attempt)
+        cost_of = self.costs.estimator(context, prompt_only=True)
+        spent = sum(cost_of(member) or 0.0 for member in hedged)
+        context.variables["llm-hedging-cost"] = spent
+        if self.metrics is not None and spent:
+            self.metrics.add("aigw", "hedging_cost", spent, {"Backend ID": pool.id})
+
+    async def _attempt(self, context: RequestContext, options: ForwardOptions, member: str) -> None:
+        """One call to one backend; its outcome feeds the breaker, the latency, the log."""
+        context.backend_member = member
+        started = time.monotonic()
+        try:
+            await self.upstream.send(context, options, member)
+        except PolicyError as error:
+            self.latencies.observe(member, time.monotonic() - started)
+            self._attempted(context, member, error.reason)
+            if member in self.breakers.rules:
+                await self.breakers.record(member, None, error.reason, None)
+            raise
+        self.latencies.observe(member, time.monotonic() - started)
+        response = context.model.Response
+        self._attempted(context, member, str(response.StatusCode))
+        if member in self.breakers.rules:  # most backends have no breaker: no call at all
+            retry_after = retry_after_seconds(response.Headers.joined("retry-after"))
+            await self.breakers.record(member, response.StatusCode, None, retry_after)
+            if context.response_stream is not None:  # it may still break: that counts too
+                context.response_stream = breaking_counted(
+                    context.response_stream, self.breakers, member
+                )
+
+    def _attempted(self, context: RequestContext, member: str, outcome: str) -> None:
+        """Note an attempt for the response's headers, the access log and the metrics."""
+        context.attempts.append(f"{member}:{outcome}")
+        if member == context.backend and outcome[:1] == "2" and len(context.attempts) == 1:
+            return  # a lone backend's plain success: the access log says it; keep the path lean
+        context.model.Trace(f"[information] forward-request: {member} answered {outcome}")
+        if self.metrics is not None:
+            dimensions = {"Backend ID": member, "outcome": outcome}
+            self.metrics.add("aigw", "backend_attempts", 1, dimensions)

@@ -1,0 +1,234 @@
+"""The traffic listener's request handler: route, admit, build the context, run, respond.
+
+Everything that can be is prepared at load (routes, the admission index, the context models,
+the compiled chains per target); a request does lookups, builds its own context and runs its
+chains. The answer is the policies' local reply, or the backend's response as outbound left
+it, whole or streamed chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from gateway.expressions.model import MessageBody
+from gateway.load import LoadedGateway, operations_of
+from gateway.policy.loader import Target
+from gateway.proxy.admission import Admission, Admitted, Denied
+from gateway.proxy.contexts import ContextFactory
+from gateway.proxy.incoming import Incoming
+from gateway.proxy.limits import BodyTooLarge
+from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.streaming import pass_through
+from gateway.proxy.styles import style_error
+from gateway.proxy.wiring import Wiring
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.phases import run_phase
+from gateway.runtime.pipeline import run_pipeline
+from gateway.runtime.replies import error_reply
+from gateway.runtime.step import LocalReply
+
+log = logging.getLogger("aigw.proxy")
+
+# Bodies up to this size are read whole before the backend call: one bytes payload costs
+# the HTTP client less than a stream. Larger ones stream (unless a policy reads them).
+SMALL_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A backend response passed to the client chunk by chunk."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    chunks: AsyncIterator[bytes]
+
+
+# Headers the server writes itself: the backend's copies would repeat them.
+_SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
+
+
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [
+        (key.encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers
+        if (key := name.lower()) not in _SERVER_OWNED
+    ]
+
+
+class Traffic:
+    def __init__(self, gateway: LoadedGateway, wiring: Wiring) -> None:
+        config = gateway.config
+        self.config = config
+        self.policies = gateway.policies
+        self.max_body = config.max_request_body
+        self.routing_headers = config.telemetry.routing_headers
+        self.access_log = wiring.access_log
+        self.admission = Admission(
+            config,
+            lambda subscription, why: log.warning(
+                "subscription %s has an unusable key: %s", subscription.id, why
+            ),
+        )
+        operations = operations_of(config)
+        self.router = Router(
+            ApiRoutes(api.id, api.path, tuple(operation_route(*op) for op in operations[api.id]))
+            for api in config.apis.values()
+        )
+        self.contexts = ContextFactory(
+            config, operations, wiring.services, wiring.forwarder.forward
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
+        response = await self.respond(Incoming(scope, receive))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Incoming) -> Response:
+        try:
+            reply = await self.handle(request)
+        except Exception:  # the promise: an answer in APIM's shape, never a traceback
+            activity = uuid.uuid4()
+            log.exception("request %s failed", activity)
+            if self.access_log is not None:
+                self.access_log.write_refused(
+                    request.method, request.path, request.client_ip, 500, request.started
+                )
+            return JSONResponse(
+                {
+                    "statusCode": 500,
+                    "message": "Internal server error",
+                    "activityId": str(activity),
+                },
+                status_code=500,
+            )
+        if isinstance(reply, Streamed):
+            streamed = StreamingResponse(reply.chunks, reply.status)
+            streamed.raw_headers.extend(_raw(reply.headers))
+            return streamed
+        response = Response(reply.body, reply.status)
+        response.raw_headers.extend(_raw(reply.headers))
+        return response
+
+    async def handle(self, request: Incoming) -> LocalReply | Streamed:
+        found = self.router.match(request.method, request.path)
+        if isinstance(found, RouteMiss):
+            return await self.preflight(request, found) or self.refused(
+                request, self.route_miss(found), found.api
+            )
+        api = self.config.apis[found.api]
+        key = self.admission.key_from(api, request.headers, request.first_query_values)
+        admitted = self.admission.admit(api.id, key)
+        if isinstance(admitted, Denied):
+            realm = f"https://{request.netloc}/{api.path}"
+            challenge = (
+                f'AzureApiManagementKey realm="{realm}",name="{api.key_header}",type="header"'
+            )
+            denied = error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
+            return self.refused(request, denied, api.id)
+        policy = self.policies[Target(api.id, found.operation, admitted.product)]
+        length = request.headers.get("content-length", "")
+        size = int(length) if length.isdigit() else None
+        if size is not None and size > self.max_body:
+            return self.refused(request, self.too_large(api.style), api.id)
+        try:
+            body = stream = None
+            # A policy that may read the body, or a small body, is read whole; a large one that
+            # no policy reads streams to the backend as it arrives.
+            if policy.reads_request_body or (size is not None and size <= SMALL_BODY):
+                body = MessageBody(await request.body(self.max_body) if request.has_body else b"")
+            elif request.has_body:
+                stream = request.stream(self.max_body)
+            context = self.contexts.new(request, api, found, admitted, key, body)
+            context.request_stream = stream
+            reply = await run_pipeline(policy, context, scope="api")
+        except BodyTooLarge:  # a body without a length, found too large while it was read
+            return self.refused(request, self.too_large(api.style), api.id)
+        return await self.answer(context, reply)
+
+    async def answer(
+        self, context: RequestContext, reply: LocalReply | None
+    ) -> LocalReply | Streamed:
+        """What the client gets once the pipeline has run: its local reply, or the backend's
+        response as outbound left it; the request's DONE actions run once it is final."""
+        model = context.model
+        if self.routing_headers and _routed(context):
+            context.response_headers += [
+                ("x-aigw-backend", context.backend_member or ""),
+                ("x-aigw-attempts", ", ".join(context.attempts)),
+            ]
+        if context.response_stream is not None:
+            if reply is None:
+                if self.access_log is not None:
+                    context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
+                headers = model.Response.Headers.lines() + context.response_headers
+                chunks = pass_through(context.response_stream, context)
+                return Streamed(model.Response.StatusCode, headers, chunks)
+            await context.response_stream.aclose()  # a policy answered instead: drop the stream
+        if reply is None:
+            response = model.Response
+            content = response.Body.read(preserve=True) if response.Body is not None else b""
+            reply = LocalReply(
+                response.StatusCode, response.StatusReason, response.Headers.lines(), content
+            )
+        if self.access_log is not None:
+            context.defer(Phase.DONE, self.access_log.action(reply.status))
+        await run_phase(context, Phase.DONE)
+        reply.headers.extend(context.response_headers)
+        return reply
+
+    async def preflight(self, request: Incoming, miss: RouteMiss) -> LocalReply | None:
+        """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
+
+        The operation is the one the browser asks about (`Access-Control-Request-Method`);
+        browsers send no subscription key on a preflight, so the API's own scope answers.
+        None when this is no preflight, or no cors statement covers that operation.
+        """
+        asked = request.headers.get("access-control-request-method")
+        if request.method != "OPTIONS" or miss.status != 405 or not asked:
+            return None
+        if "origin" not in request.headers:
+            return None
+        found = self.router.match(asked, request.path)
+        if isinstance(found, RouteMiss):
+            return None
+        policy = self.policies.get(Target(found.api, found.operation, None))
+        if policy is None or not policy.preflight:
+            return None
+        api = self.config.apis[found.api]
+        context = self.contexts.new(request, api, found, Admitted(None, None), None, None)
+        context.preflight = True
+        reply = await policy.preflight.run(context) or LocalReply(200, "OK")
+        if self.access_log is not None:
+            self.access_log.write(context, reply.status)
+        return reply
+
+    def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
+        """`reply`, answered before any policy ran; logged as such."""
+        if self.access_log is not None:
+            self.access_log.write_refused(
+                request.method, request.path, request.client_ip, reply.status, request.started, api
+            )
+        return reply
+
+    def route_miss(self, found: RouteMiss) -> LocalReply:
+        headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
+        message = "Method not allowed" if found.status == 405 else "Resource not found"
+        style = self.config.apis[found.api].style if found.api else None
+        return style_error(style, found.status, message, headers)
+
+    def too_large(self, style: str | None = None) -> LocalReply:
+        message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
+        return style_error(style, 413, message)
+
+
+def _routed(context: RequestContext) -> bool:
+    """Did this request go through a pool, or take more than one attempt? (Then its response
+    says how; a lone backend's single attempt needs no headers.)"""
+    attempts = context.attempts
+    return len(attempts) > 1 or (bool(attempts) and context.backend_member != context.backend)

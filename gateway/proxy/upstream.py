@@ -1,0 +1,191 @@
+"""One attempt's call to one backend, and the calls the gateway makes to backends itself.
+
+The backend's URL is joined with the path after the API suffix and the (policy-changed)
+query. The backend's own credentials replace anything the client sent for them; the
+subscription key never travels upstream (the proxy removed it before the pipeline ran). A
+call in another API's style than the backend's is translated on the way (gateway.proxy.crossing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from gateway.config.model import Backend
+from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.proxy.credentials import Credentials, Headers
+from gateway.proxy.crossing import client_style, crossing_for
+from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
+from gateway.proxy.sessions import Sessions, encoded, parsed, quoted_path, timeout, with_query
+from gateway.routing.members import no_backend
+from gateway.runtime.context import RequestContext
+from gateway.runtime.forwarding import ForwardOptions, StreamBroken
+from gateway.runtime.step import PolicyError
+
+# Never copied from the client's request to the backend's: the gateway owns them.
+HOP_BY_HOP = frozenset(
+    """connection keep-alive proxy-authenticate proxy-authorization te trailers
+    transfer-encoding upgrade host content-length""".split()
+)
+
+
+@lru_cache(maxsize=256)
+def _not_copied(credential_names: tuple[str, ...]) -> frozenset[str]:
+    """The client headers not sent on: hop-by-hop ones and those the credentials replace."""
+    return HOP_BY_HOP.union(name.lower() for name in credential_names)
+
+
+def _error(reason: str, message: str) -> PolicyError:
+    return PolicyError("forward-request", reason, message, status=500)
+
+
+class Upstream:
+    def __init__(
+        self, backends: Mapping[str, Backend], sessions: Sessions, credentials: Credentials
+    ) -> None:
+        self.backends = backends
+        self.sessions = sessions
+        self.credentials = credentials
+
+    def _backend(self, backend_id: str) -> Backend:
+        backend = self.backends.get(backend_id)
+        if backend is None:
+            raise no_backend(f"there is no backend '{backend_id}'")
+        return backend
+
+    async def send(
+        self, context: RequestContext, options: ForwardOptions, member: str | None
+    ) -> None:
+        """Send the request to `member` (None: the URL set-backend-service set); put the
+        response in `context.model.Response`, a stream in `context.response_stream`."""
+        crossing = None
+        if member is not None:
+            if context.request_stream is not None and client_style(context) is not None:
+                await context.hold_request_body()  # a chat body may have to be translated
+            crossing = crossing_for(context, self.backends[member])
+        path = crossing.path if crossing is not None else None
+        query = crossing.query if crossing is not None else None
+        session, url, credentials = await self._target(context, member, path, query)
+        if crossing is not None:
+            credentials = credentials + crossing.headers
+        request = context.model.Request
+        dropped = _not_copied(tuple(k for k, _ in credentials))
+        headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
+        headers += credentials
+        body: bytes | AsyncIterator[bytes] | None = None
+        if crossing is not None and crossing.body is not None:
+            body = crossing.body
+        elif request.Body is not None:
+            body = request.Body.read(preserve=True)
+        elif context.request_stream is not None:
+            body, context.request_stream = context.request_stream, None  # it streams once
+            length = request.Headers.joined("content-length")
+            if length is not None:  # keep it, so the body goes as sent rather than chunked
+                headers.append(("Content-Length", length))
+        try:
+            response = await session.request(
+                request.Method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=options.follow_redirects,
+                timeout=timeout(options.timeout),
+            )
+        except TimeoutError:
+            raise _error(
+                "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
+            ) from None
+        except aiohttp.ClientError as error:
+            if caused_by_too_large(error):
+                raise BodyTooLarge from None
+            host = url.raw_authority
+            raise _error(
+                "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"
+            ) from None
+        await _read(context, options, response)
+        if crossing is not None:
+            crossing.translate_answer(context)
+
+    async def _target(
+        self,
+        context: RequestContext,
+        member: str | None,
+        path: str | None,
+        query: list[tuple[str, str]] | None,
+    ) -> tuple[aiohttp.ClientSession, URL, Headers]:
+        """The session, the full URL and the credential headers of this attempt."""
+        if query is None:
+            query = context.model.Request.Url.Query.lines()
+        if member is None:  # set-backend-service base-url
+            base, credentials = encoded(context.backend_url or ""), []
+            session = self.sessions.get("url:" + urlsplit(base).netloc)
+        else:
+            backend = self._backend(member)
+            base, credentials, query_credentials = self.credentials.resolved(backend)
+            query = query + query_credentials
+            credentials = credentials + await self.credentials.identity(backend)
+            session = self.sessions.get(backend.id, backend.validate_certificate_chain)
+        url = with_query(base + quoted_path(path or context.backend_path), query)
+        return session, parsed(url), credentials
+
+    async def post_json(
+        self, backend_id: str, body: bytes, timeout_seconds: float, path: str = ""
+    ) -> tuple[int, bytes]:
+        """POST a JSON body to a backend's URL as configured (with `path` appended), with its
+        credentials: the gateway's `BackendCalls` service.
+
+        For calls the gateway makes on its own account: a semantic cache's embeddings (the
+        backend's whole URL, as APIM's embeddings backends are) and Content Safety's
+        operations (`/contentsafety/text:analyze?api-version=...` under its endpoint). `path`
+        goes as given, already percent-encoded; query credentials follow any query it has.
+        """
+        backend = self._backend(backend_id)
+        base, credentials, query = self.credentials.resolved(backend)
+        headers = [*credentials, *await self.credentials.identity(backend)]
+        # The sessions do not decompress (responses pass through as sent): ask for plain bytes.
+        headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
+        session = self.sessions.get(backend.id, backend.validate_certificate_chain)
+        url = URL(with_query(base + path, query), encoded=True)
+        async with session.post(
+            url, data=body, headers=headers, timeout=timeout(timeout_seconds)
+        ) as response:
+            return response.status, await response.read()
+
+
+async def _read(
+    context: RequestContext, options: ForwardOptions, answer: aiohttp.ClientResponse
+) -> None:
+    """The backend's response into the context: whole, or as a stream (server-sent events,
+    or `buffer-response="false"`)."""
+    response = context.model.Response
+    response.StatusCode = answer.status
+    response.StatusReason = answer.reason or ""
+    response.Headers = HeaderDictionary.from_lines(answer.headers.items(), HOP_BY_HOP)
+    event_stream = answer.headers.get("Content-Type", "").startswith("text/event-stream")
+    if event_stream or not options.buffer_response:
+        response.Body = None
+        context.response_stream = _chunks(answer)
+        return
+    try:
+        response.Body = MessageBody(await answer.read())
+    except (TimeoutError, aiohttp.ClientError) as error:
+        raise _error(
+            "BackendConnectionFailure", f"The backend's answer broke off: {error}"
+        ) from None
+    finally:
+        answer.release()
+
+
+async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The response's body as it arrives; closing early (a client gone) closes the upstream."""
+    try:
+        async for chunk in answer.content.iter_any():
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise StreamBroken(str(error) or type(error).__name__) from None
+    finally:
+        answer.close()
