@@ -53,15 +53,18 @@ class StaticType:
         self.name = S.canonical_type(name)
 
 
-class Scope:
+class Locals:
+    """The local variables of one lexical scope (a block, a loop body, a lambda), chained to
+    those of the scope around it."""
+
     __slots__ = ("names", "parent")
 
-    def __init__(self, parent: Scope | None = None) -> None:
+    def __init__(self, parent: Locals | None = None) -> None:
         self.names: dict[str, object] = {}
         self.parent = parent
 
-    def find(self, name: str) -> Scope | None:
-        scope: Scope | None = self
+    def find(self, name: str) -> Locals | None:
+        scope: Locals | None = self
         while scope is not None:
             if name in scope.names:
                 return scope
@@ -75,7 +78,7 @@ class Interpreter:
         self.budget = budget
 
     def run(self, node: A.Node) -> object:
-        scope = Scope()
+        scope = Locals()
         if isinstance(node, A.Block):
             try:
                 self.block(node, scope)
@@ -86,15 +89,15 @@ class Interpreter:
 
     # -- statements ---------------------------------------------------------------------------
 
-    def block(self, node: A.Block, scope: Scope) -> None:
-        inner = Scope(scope)
+    def block(self, node: A.Block, scope: Locals) -> None:
+        inner = Locals(scope)
         for statement in node.statements:
             if isinstance(statement, A.LocalFunction):  # hoisted, as in C#
                 _local_function(self, statement, inner)
         for statement in node.statements:
             self.execute(statement, inner)
 
-    def execute(self, node: A.Node, scope: Scope) -> None:
+    def execute(self, node: A.Node, scope: Locals) -> None:
         self.tick()
         kind = type(node)
         if kind is A.ExprStatement:
@@ -109,23 +112,23 @@ class Interpreter:
             self.block(node, scope)  # type: ignore[arg-type]
         elif kind is A.If:
             if truthy(self.eval(node.condition, scope)):  # type: ignore[attr-defined]
-                self.execute(node.then, Scope(scope))  # type: ignore[attr-defined]
+                self.execute(node.then, Locals(scope))  # type: ignore[attr-defined]
             elif node.otherwise is not None:  # type: ignore[attr-defined]
-                self.execute(node.otherwise, Scope(scope))  # type: ignore[attr-defined]
+                self.execute(node.otherwise, Locals(scope))  # type: ignore[attr-defined]
         else:
             handler = _STATEMENTS.get(kind)
             if handler is None:
                 raise ExpressionError(f"unsupported statement {kind.__name__}")
             handler(self, node, scope)
 
-    def for_each(self, node: A.ForEach, scope: Scope) -> None:
+    def for_each(self, node: A.ForEach, scope: Locals) -> None:
         for item in iterate(self.eval(node.iterable, scope)):
-            inner = Scope(scope)
+            inner = Locals(scope)
             inner.names[node.name] = item
             if self.loop_body(node.body, inner):
                 break
 
-    def loop_body(self, body: A.Node, scope: Scope) -> bool:
+    def loop_body(self, body: A.Node, scope: Locals) -> bool:
         """Run one iteration; True when the loop must stop (break)."""
         try:
             self.execute(body, scope)
@@ -135,8 +138,8 @@ class Interpreter:
             pass
         return False
 
-    def for_loop(self, node: A.For, scope: Scope) -> None:
-        inner = Scope(scope)
+    def for_loop(self, node: A.For, scope: Locals) -> None:
+        inner = Locals(scope)
         for init in node.init:
             if isinstance(init, A.Declare):
                 self.execute(init, inner)
@@ -144,26 +147,26 @@ class Interpreter:
                 self.eval(init, inner)
         while node.condition is None or truthy(self.eval(node.condition, inner)):
             self.tick()
-            if self.loop_body(node.body, Scope(inner)):
+            if self.loop_body(node.body, Locals(inner)):
                 break
             for update in node.update:
                 self.eval(update, inner)
 
-    def while_loop(self, node: A.While, scope: Scope) -> None:
-        if node.do_while and self.loop_body(node.body, Scope(scope)):
+    def while_loop(self, node: A.While, scope: Locals) -> None:
+        if node.do_while and self.loop_body(node.body, Locals(scope)):
             return
         while truthy(self.eval(node.condition, scope)):
             self.tick()
-            if self.loop_body(node.body, Scope(scope)):
+            if self.loop_body(node.body, Locals(scope)):
                 break
 
-    def try_statement(self, node: A.Try, scope: Scope) -> None:
+    def try_statement(self, node: A.Try, scope: Locals) -> None:
         try:
             self.block(node.body, scope)
         except ExpressionError as error:
             if node.handler is None:
                 raise
-            inner = Scope(scope)
+            inner = Locals(scope)
             if node.catch_name:
                 inner.names[node.catch_name] = _ErrorInfo(error.message)
             self.block(node.handler, inner)
@@ -171,7 +174,7 @@ class Interpreter:
             if node.final is not None:
                 self.block(node.final, scope)
 
-    def switch(self, node: A.Switch, scope: Scope) -> None:
+    def switch(self, node: A.Switch, scope: Locals) -> None:
         value = unwrap(self.eval(node.value, scope))
         chosen = None
         for labels, body in node.cases:
@@ -183,7 +186,7 @@ class Interpreter:
                 break
         if chosen is None:
             return
-        inner = Scope(scope)
+        inner = Locals(scope)
         try:
             for statement in chosen:
                 self.execute(statement, inner)
@@ -197,14 +200,14 @@ class Interpreter:
 
     # -- expressions --------------------------------------------------------------------------
 
-    def eval(self, node: A.Node, scope: Scope) -> Any:
+    def eval(self, node: A.Node, scope: Locals) -> Any:
         self.tick()
         handler = _EXPRESSIONS.get(type(node))
         if handler is None:
             raise ExpressionError(f"unsupported expression {type(node).__name__}")
         return handler(self, node, scope)
 
-    def name(self, node: A.Name, scope: Scope) -> object:
+    def name(self, node: A.Name, scope: Locals) -> object:
         found = scope.find(node.name)
         if found is not None:
             return found.names[node.name]
@@ -214,7 +217,7 @@ class Interpreter:
             return StaticType(node.name)
         raise ExpressionError(f"unknown name '{node.name}'")
 
-    def member(self, node: A.Member, scope: Scope) -> object:
+    def member(self, node: A.Member, scope: Locals) -> object:
         target = self.member_target(node, scope)
         if target is None and node.null_conditional:
             return None
@@ -222,7 +225,7 @@ class Interpreter:
             return S.static_member(target.name, node.name)
         return L.member(target, node.name)
 
-    def member_target(self, node: A.Member, scope: Scope) -> object:
+    def member_target(self, node: A.Member, scope: Locals) -> object:
         if isinstance(node.target, A.Name) and node.target.name not in ("", "context"):
             qualified = _qualified_name(node.target)
             if scope.find(node.target.name) is None and S.simple_type(qualified) != qualified:
@@ -233,7 +236,7 @@ class Interpreter:
                 return StaticType(qualified)
         return self.eval(node.target, scope)
 
-    def call(self, node: A.Call, scope: Scope) -> object:
+    def call(self, node: A.Call, scope: Locals) -> object:
         callee = node.target
         if isinstance(callee, A.Name):
             function = self.name(callee, scope)
@@ -263,10 +266,10 @@ class Interpreter:
         return result
 
     def arguments(
-        self, args: tuple[A.Argument, ...], scope: Scope
-    ) -> tuple[list[object], list[tuple[str | None, Scope | None]]]:
+        self, args: tuple[A.Argument, ...], scope: Locals
+    ) -> tuple[list[object], list[tuple[str | None, Locals | None]]]:
         values: list[object] = []
-        outs: list[tuple[str | None, Scope | None]] = []
+        outs: list[tuple[str | None, Locals | None]] = []
         for arg in args:
             if arg.out:
                 name = arg.value.name if isinstance(arg.value, A.Name) else None
@@ -301,17 +304,17 @@ class Interpreter:
             return cast(type_args[0], value) if type_args else value
         return L.call_method(variables, name, args, type_args)
 
-    def index(self, node: A.Index, scope: Scope) -> object:
+    def index(self, node: A.Index, scope: Locals) -> object:
         target = self.eval(node.target, scope)
         if target is None and node.null_conditional:
             return None
         key = self.eval(node.args[0], scope)
         return _get_index(target, key, self.context)
 
-    def literal(self, node: A.Literal, scope: Scope) -> object:
+    def literal(self, node: A.Literal, scope: Locals) -> object:
         return node.value
 
-    def interpolated(self, node: A.Interpolated, scope: Scope) -> str:
+    def interpolated(self, node: A.Interpolated, scope: Locals) -> str:
         out = []
         for part in node.parts:
             if isinstance(part, str):
@@ -322,7 +325,7 @@ class Interpreter:
                 out.append(L.call_method(value, "ToString", [spec], ()) if spec else to_text(value))
         return "".join(out)  # type: ignore[arg-type]
 
-    def unary(self, node: A.Unary, scope: Scope) -> object:
+    def unary(self, node: A.Unary, scope: Locals) -> object:
         value = unwrap(self.eval(node.operand, scope))
         if node.op == "!":
             return not truthy(value)
@@ -330,7 +333,7 @@ class Interpreter:
             raise ExpressionError(f"'{node.op}' needs a number, got {type_name(value)}")
         return -value if node.op == "-" else (~value if node.op == "~" else value)  # type: ignore[operator]
 
-    def binary(self, node: A.Binary, scope: Scope) -> object:
+    def binary(self, node: A.Binary, scope: Locals) -> object:
         op = node.op
         if op == "&&":
             return truthy(self.eval(node.left, scope)) and truthy(self.eval(node.right, scope))
@@ -341,15 +344,15 @@ class Interpreter:
             return left if left is not None else self.eval(node.right, scope)
         return binary_op(op, left, self.eval(node.right, scope))
 
-    def conditional(self, node: A.Conditional, scope: Scope) -> object:
+    def conditional(self, node: A.Conditional, scope: Locals) -> object:
         if truthy(self.eval(node.condition, scope)):
             return self.eval(node.then, scope)
         return self.eval(node.otherwise, scope)
 
-    def cast_node(self, node: A.Cast, scope: Scope) -> object:
+    def cast_node(self, node: A.Cast, scope: Locals) -> object:
         return cast(str(node.type), self.eval(node.operand, scope))
 
-    def type_test(self, node: A.TypeTest, scope: Scope) -> object:
+    def type_test(self, node: A.TypeTest, scope: Locals) -> object:
         value = self.eval(node.operand, scope)
         if node.op == "as":
             return try_cast(str(node.type), value)
@@ -358,7 +361,7 @@ class Interpreter:
             scope.names[node.declares] = value
         return matched
 
-    def assign(self, node: A.Assign, scope: Scope) -> object:
+    def assign(self, node: A.Assign, scope: Locals) -> object:
         value = self.eval(node.value, scope)
         if node.op != "=":
             current = self.eval(node.target, scope)
@@ -369,7 +372,7 @@ class Interpreter:
         self.store(node.target, value, scope)
         return value
 
-    def store(self, target: A.Node, value: object, scope: Scope) -> None:
+    def store(self, target: A.Node, value: object, scope: Locals) -> None:
         if isinstance(target, A.Name):
             owner = scope.find(target.name)
             if owner is None:
@@ -382,15 +385,15 @@ class Interpreter:
         else:
             raise ExpressionError("policy expressions cannot assign to members of context")
 
-    def step(self, node: A.Step, scope: Scope) -> object:
+    def step(self, node: A.Step, scope: Locals) -> object:
         current = unwrap(self.eval(node.target, scope))
         updated = binary_op("+" if node.op == "++" else "-", current, 1)
         self.store(node.target, updated, scope)
         return updated if node.prefix else current
 
-    def lambda_node(self, node: A.Lambda, scope: Scope) -> Callable[..., object]:
+    def lambda_node(self, node: A.Lambda, scope: Locals) -> Callable[..., object]:
         def invoke(*args: object) -> object:
-            inner = Scope(scope)
+            inner = Locals(scope)
             for name, arg in zip(node.params, args, strict=False):
                 inner.names[name] = arg
             if isinstance(node.body, A.Block):
@@ -403,13 +406,13 @@ class Interpreter:
 
         return invoke
 
-    def new(self, node: A.New, scope: Scope) -> object:
+    def new(self, node: A.New, scope: Locals) -> object:
         return construct(node, lambda inner: self.eval(inner, scope))
 
-    def typeof(self, node: A.TypeOf, scope: Scope) -> object:
+    def typeof(self, node: A.TypeOf, scope: Locals) -> object:
         return str(node.type)
 
-    def default(self, node: A.Default, scope: Scope) -> object:
+    def default(self, node: A.Default, scope: Locals) -> object:
         return None if node.type is None else default_of(str(node.type))
 
 
@@ -575,7 +578,7 @@ _EXPRESSIONS: dict[type, Callable[..., Any]] = {
 }
 
 
-def _local_function(interpreter: Interpreter, node: A.LocalFunction, scope: Scope) -> None:
+def _local_function(interpreter: Interpreter, node: A.LocalFunction, scope: Locals) -> None:
     scope.names[node.name] = interpreter.lambda_node(
         A.Lambda(node.offset, node.params, node.body), scope
     )
