@@ -8,7 +8,8 @@ backend's resource, from the gateway's token service.
 
 from __future__ import annotations
 
-from gateway.config.model import Backend, SecretUnavailable
+from gateway.config.backends import Backend
+from gateway.config.secrets import SecretUnavailable
 from gateway.proxy.sessions import encoded
 from gateway.routing.members import no_backend
 from gateway.runtime.services import BearerTokens, TokenUnavailable
@@ -43,15 +44,14 @@ class Credentials:
 
     async def identity(self, backend: Backend) -> Headers:
         """`credentials.managed-identity`: a bearer token for the backend's resource."""
-        resource = backend.credentials.managed_identity_resource
-        if resource is None:
+        identity = backend.credentials.managed_identity
+        if identity is None:
             return []
+        resource = identity.resource
         try:
             if self.tokens is None:
                 raise TokenUnavailable("this gateway has no token service")
-            token = await self.tokens.token(
-                resource, backend.credentials.managed_identity_client_id
-            )
+            token = await self.tokens.token(resource, identity.client_id)
         except TokenUnavailable as error:
             raise no_backend(
                 f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}"
