@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 METADATA = "aigw.key"  # where a field's `Key` is kept in its dataclass metadata
 
@@ -32,7 +32,8 @@ class Key:
     maximum: float | None = None
     fallback: str | None = None  # the field whose value this one takes when the key is absent
     extra: bool = False  # a map of every other key of the section (as stores' named stores)
-    role: str = "key"  # key | id (the entry's name in its map) | position (where it is written)
+    # id: the entry's name in its map; position: where the entry is written. Neither is a key.
+    role: Literal["key", "id", "position"] = "key"
 
 
 def key(
