@@ -93,7 +93,6 @@ class Credentials:
     query: dict[str, ConfigValue] = key(dict, "Query parameter -> value.")
     authorization: Authorization | None = key(None)
     managed_identity: ManagedIdentity | None = key(None)
-    value: ConfigValue | None = key(None, "With 'header': a single header's value.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -132,6 +132,12 @@ MISTAKES = [
         "redis+cluster://",
     ),
     ("apis:\n  a: {path: x}\n  a: {path: y}\n", "duplicate-key", (3, 3), "declared twice"),
+    (  # credentials.value was declared once but never sent; it is gone
+        "apis:\n  a: {path: x}\nbackends:\n  b: {url: 'https://x', credentials: {value: k}}\n",
+        "unknown-key",
+        (4, 39),
+        "unknown key 'value' in backends.b.credentials",
+    ),
     (
         "apis:\n  a: {path: x}\nbackends:\n  p: {pool: {services: [{backend: q}]}}\n"
         "  q: {pool: {services: [{backend: p}]}}\n",
