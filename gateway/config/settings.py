@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from gateway.caching.memory import DEFAULT_MAX_BYTES
-from gateway.caching.vectors import DEFAULT_MAX_ENTRIES
+from gateway.caching.partitions import DEFAULT_MAX_ENTRIES
 from gateway.common.diagnostics import Location
 from gateway.config.apis import Api, Product, Subscription
 from gateway.config.backends import Backend
