@@ -12,7 +12,8 @@ from pathlib import Path
 
 from gateway.common.diagnostics import DiagnosticError, Location, Report
 from gateway.config.loader import load_gateway_config
-from gateway.config.model import GatewayConfig, SecretUnavailable
+from gateway.config.secrets import SecretUnavailable
+from gateway.config.settings import GatewayConfig
 from gateway.config.styles import BUILT_IN_OPERATIONS
 from gateway.policy.compiler import Compiler
 from gateway.policy.directory import GATEWAY_FILE, discover

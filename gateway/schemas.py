@@ -222,7 +222,7 @@ def policy_json_schema(registry: Registry | None = None) -> dict[str, Any]:
 
 
 def render_schema_files() -> dict[str, str]:
-    from gateway.config.schema import json_schema
+    from gateway.config.json_schema import json_schema
 
     def dump(data: dict[str, Any]) -> str:
         return json.dumps(data, indent=2, sort_keys=True) + "\n"

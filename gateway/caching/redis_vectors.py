@@ -15,8 +15,9 @@ import time
 
 import numpy as np
 
+from gateway.caching.partitions import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PARTITIONS
 from gateway.caching.redis_cache import RedisOutages
-from gateway.caching.vectors import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PARTITIONS, MemoryVectors
+from gateway.caching.vectors import MemoryVectors
 from gateway.stores.redis_urls import RedisConnection
 
 PAGE = 1_000  # stream entries per read (~1.5 MB of 384-d vectors)

@@ -13,8 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-DEFAULT_MAX_ENTRIES = 10_000  # per partition
-DEFAULT_MAX_PARTITIONS = 1_000  # the least recently searched go first
+from gateway.caching.partitions import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PARTITIONS
 
 
 class Partition:

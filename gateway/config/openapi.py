@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from gateway.config.model import Example, Operation
+from gateway.config.apis import Example, Operation
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 
@@ -52,11 +52,11 @@ def _operation(template: str, method: str, spec: dict[str, Any]) -> Operation:
     made_up = method + re.sub(r"[^A-Za-z0-9]+", "-", template).rstrip("-")
     operation_id = str(spec.get("operationId") or made_up)
     return Operation(
-        operation_id,
-        method.upper(),
-        template,
-        str(spec.get("summary") or operation_id),
-        tuple(_examples(spec.get("responses"))),
+        id=operation_id,
+        method=method.upper(),
+        url_template=template,
+        name=str(spec.get("summary") or operation_id),
+        examples=tuple(_examples(spec.get("responses"))),
     )
 
 
@@ -72,11 +72,15 @@ def _examples(responses: object) -> list[Example]:
             for content_type, media in content.items():
                 value = _example_of(media)
                 if value is not None:
-                    found.append(Example(_text(value), int(status), str(content_type)))
+                    found.append(_example(value, status, content_type))
         elif isinstance(response.get("examples"), dict):  # Swagger 2: content type -> value
             for content_type, value in response["examples"].items():
-                found.append(Example(_text(value), int(status), str(content_type)))
+                found.append(_example(value, status, content_type))
     return found
+
+
+def _example(value: object, status: object, content_type: object) -> Example:
+    return Example(status=int(str(status)), content_type=str(content_type), body=_text(value))
 
 
 def _example_of(media: object) -> object:

@@ -17,10 +17,12 @@ from gateway.common.diagnostics import Location, Report
 from gateway.common.literals import parse_duration
 from gateway.common.suggest import nearest
 from gateway.common.yaml_loader import LOADER
+from gateway.config.secrets import SECRET_REFERENCE
 from gateway.config.shapes import Field, Shape
 
-SECRET_REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ANY_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_STATUS_RANGE = re.compile(r"(\d{3})(?:-(\d{3}))?")
+_TEXT_KINDS = ("string", "path", "status-range")  # written as text that may hold ${...}
 
 Path = tuple[str | int, ...]
 
@@ -68,7 +70,7 @@ class ShapeReader:
                 )
                 continue
             seen[key] = key_node
-            field_ = shape.get(key) or (shape.extra[0] if shape.extra else None)
+            field_ = shape.get(key) or shape.extra
             if field_ is None:
                 suggestion = nearest(key, [f.name for f in shape.fields])
                 hint = (
@@ -142,9 +144,7 @@ class ShapeReader:
         self.locations.setdefault(at, self.where(node))
         if field_.shape is not None and field_.item_kind == "shape":
             return self.read_shape(node, field_.shape, at)
-        secret = field_.item_kind == "secret"
-        kind = "string" if secret else field_.item_kind
-        return self.read_scalar(node, Field(field_.name, kind, secret=secret), kind, at)
+        return self.read_scalar(node, field_, field_.item_kind, at)
 
     def read_scalar(self, node: yaml.Node, field_: Field, kind: str, at: Path) -> object:
         if not isinstance(node, yaml.ScalarNode):
@@ -154,10 +154,16 @@ class ShapeReader:
         where = self.where(node)
         if node.tag == "tag:yaml.org,2002:null":
             return None
-        if field_.secret or kind == "string":
+        if kind in _TEXT_KINDS:
             self.check_references(text, where, at)
         if kind == "string":
             return text
+        if kind == "path":
+            return text.strip("/")
+        if kind == "status-range":
+            # Other text is left out without an error: files that loaded before still load.
+            match = _STATUS_RANGE.fullmatch(text.strip())
+            return (int(match.group(1)), int(match.group(2) or match.group(1))) if match else None
         if kind == "bool":
             if text.lower() not in ("true", "false"):
                 self.wrong_type(node, "true or false", at)

@@ -1,459 +1,164 @@
-"""The declaration of gateway.yaml: one tree of shapes that drives validation and JSON Schema.
+"""gateway.yaml's shapes, derived from the typed configuration's declarations.
 
 A `Shape` is a mapping with known keys (`Field`s); a field's `kind` says what its value is.
-`gateway.config.reader` checks a YAML document against these shapes and
-`gateway.config.schema` turns the same shapes into JSON Schema, so the two cannot drift.
+`gateway.config.reader` checks a YAML document against them, `gateway.config.build` turns the
+checked data into the dataclasses, `gateway.config.json_schema` writes them as JSON Schema: all
+from the one declaration of each key (`gateway.config.keys`), so none of them can drift.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import inspect
+import types
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from functools import cache
+from typing import Literal, NamedTuple, Union, get_args, get_origin, get_type_hints
+
+from gateway.config.keys import METADATA, Key
+from gateway.config.secrets import ConfigValue
+
+_SCALARS: dict[object, str] = {
+    str: "string",
+    int: "int",
+    float: "number",
+    bool: "bool",
+    ConfigValue: "string",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    name: str
-    kind: str  # string | int | number | bool | duration | enum | url | shape | map | list
+    name: str  # the YAML key
+    attribute: str  # the dataclass field its value goes to
+    # string | int | number | bool | duration | enum | url | path | status-range (scalars),
+    # shape | map | list
+    kind: str
     doc: str = ""
     required: bool = False
-    default: object = None
+    default: object = None  # as YAML writes it, for JSON Schema; None: none to show
     choices: tuple[str, ...] = ()
     shape: Shape | None = None  # for kind "shape", and the item of "map"/"list" of shapes
     item_kind: str = "shape"  # for "map"/"list": the kind of each item
     minimum: float | None = None
     maximum: float | None = None
-    # For "shape"/"map" items: a bare string may stand for the shape's `shorthand` field.
-    secret: bool = False  # may be ${env:...} / ${file:...}
+    secret: bool = False  # values are `ConfigValue`s: they may name a secret, resolved late
+    fallback: str | None = None  # the attribute whose value this one takes when absent
 
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    name: str
+    cls: type  # the dataclass built from a mapping of this shape
     fields: tuple[Field, ...]
     doc: str = ""
-    shorthand: str | None = None  # a scalar in place of the mapping sets this field
-    extra: tuple[Field, ...] = field(default=())
+    shorthand: str | None = None  # a scalar in place of the mapping sets this key
+    extra: Field | None = None  # any other key is read as this, into this attribute's map
+    entry_id: str | None = None  # the attribute that gets the entry's name in its map
+    position: str | None = None  # the attribute that gets where the entry is written
+    needs: frozenset[str] = frozenset()  # attributes without a default: no entry without them
 
     def get(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.name == key), None)
 
 
-PROVIDERS = (
-    "openai",
-    "azure-openai",
-    "anthropic",
-    "gemini",
-    "groq",
-    "mistral",
-    "deepinfra",
-    "cerebras",
-    "xai",
-    "openai-compatible",
-    "http",
-)
-STYLES = ("azure-openai", "openai", "anthropic", "http")
-POOL_STRATEGIES = ("round-robin", "weighted", "priority", "fallback", "race", "cheapest", "fastest")
-SUBSCRIPTION_STATES = ("active", "suspended", "submitted", "rejected", "cancelled", "expired")
+class _Value(NamedTuple):
+    kind: str
+    shape: Shape | None = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
 
-FAILURE_CONDITION = Shape(
-    "failure-condition",
-    (
-        Field("count", "int", "Failures within the interval that trip the breaker.", minimum=1),
-        Field("percentage", "int", "Share of failed calls that trips it.", minimum=1, maximum=100),
-        Field("interval", "duration", "The window failures are counted in.", required=True),
-        Field(
-            "status-code-ranges",
-            "list",
-            'Status codes that count as failures: "429", "500-599".',
-            item_kind="string",
-        ),
-        Field("error-reasons", "list", "Free-text labels, as APIM has them.", item_kind="string"),
-    ),
-)
-BREAKER_RULE = Shape(
-    "circuit-breaker-rule",
-    (
-        Field("name", "string"),
-        Field("failure-condition", "shape", shape=FAILURE_CONDITION, required=True),
-        Field("trip-duration", "duration", "How long the breaker stays open.", required=True),
-        Field("accept-retry-after", "bool", "Let the backend's Retry-After set the open time."),
-    ),
-)
-CREDENTIALS = Shape(
-    "credentials",
-    (
-        Field("header", "map", "Header name -> value sent to the backend.", item_kind="secret"),
-        Field("query", "map", "Query parameter -> value.", item_kind="secret"),
-        Field(
-            "authorization",
-            "shape",
-            shape=Shape(
-                "authorization",
-                (
-                    Field("scheme", "string", required=True),
-                    Field("parameter", "string", secret=True),
-                ),
-            ),
-        ),
-        Field(
-            "managed-identity",
-            "shape",
-            shape=Shape(
-                "managed-identity",
-                (Field("resource", "string", required=True), Field("client-id", "string")),
-            ),
-        ),
-        Field("value", "string", "With 'header': a single header's value.", secret=True),
-    ),
-)
-POOL_MEMBER = Shape(
-    "pool-member",
-    (
-        Field("backend", "string", "A backend declared under 'backends'.", required=True),
-        Field("priority", "int", "Lower is preferred.", minimum=0, maximum=100),
-        Field("weight", "int", "Share within a priority group.", minimum=0, maximum=100),
-    ),
-    shorthand="backend",
-)
-POOL = Shape(
-    "pool",
-    (
-        Field("strategy", "enum", choices=POOL_STRATEGIES, default="round-robin"),
-        Field("services", "list", "The member backends.", shape=POOL_MEMBER, required=True),
-        Field("race-count", "int", "race: how many members answer each call.", minimum=2),
-        Field(
-            "hedge-delay",
-            "number",
-            "race: seconds before each further member is asked (0: all at once).",
-            minimum=0,
-        ),
-        Field(
-            "session-affinity",
-            "shape",
-            shape=Shape(
-                "session-affinity", (Field("cookie", "string", "Cookie name.", required=True),)
-            ),
-        ),
-    ),
-)
-BACKEND = Shape(
-    "backend",
-    (
-        Field(
-            "models",
-            "map",
-            "The model a client asks for -> the name this backend knows it by.",
-            item_kind="string",
-        ),
-        Field(
-            "api-key",
-            "string",
-            "The provider's key, sent as it expects: Authorization Bearer, or api-key "
-            "(azure-openai), or x-api-key (anthropic).",
-            secret=True,
-        ),
-        Field(
-            "api-version",
-            "string",
-            "azure-openai: the api-version sent for calls from OpenAI-style clients.",
-            default="2024-10-21",
-        ),
-        Field("url", "url", "The backend's base URL; the operation path is appended."),
-        Field("provider", "enum", choices=PROVIDERS, default="openai-compatible"),
-        Field(
-            "translation",
-            "shape",
-            "How a chat call in another API's style (OpenAI <-> Anthropic) is translated for "
-            "this backend.",
-            shape=Shape(
-                "translation",
-                (
-                    Field(
-                        "reasoning",
-                        "enum",
-                        "map: OpenAI's reasoning_effort <-> Anthropic's thinking budget, and "
-                        "the answer's reasoning back (reasoning_content <-> thinking blocks); "
-                        "for backends whose models all reason. drop: left out both ways.",
-                        choices=("drop", "map"),
-                        default="drop",
-                    ),
-                    Field(
-                        "sampling",
-                        "enum",
-                        "map: temperature and top_p are sent. drop: left out, for models "
-                        "that reject them.",
-                        choices=("map", "drop"),
-                        default="map",
-                    ),
-                ),
-            ),
-        ),
-        Field("credentials", "shape", shape=CREDENTIALS),
-        Field("timeout", "duration", "Seconds to wait for response headers.", default=300),
-        Field(
-            "circuit-breaker",
-            "shape",
-            shape=Shape(
-                "circuit-breaker", (Field("rules", "list", shape=BREAKER_RULE, required=True),)
-            ),
-        ),
-        Field(
-            "tls",
-            "shape",
-            shape=Shape(
-                "tls",
-                (
-                    Field("validate-certificate-chain", "bool", default=True),
-                    Field("validate-certificate-name", "bool", default=True),
-                ),
-            ),
-        ),
-        Field("pool", "shape", "A pool of backends instead of a URL.", shape=POOL),
-        Field("title", "string"),
-        Field("description", "string"),
-    ),
-    doc="One backend (url) or a pool of backends (pool).",
-)
-OPERATION = Shape(
-    "operation",
-    (
-        Field("id", "string", required=True),
-        Field(
-            "method",
-            "enum",
-            required=True,
-            choices=("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
-        ),
-        Field("url-template", "string", "Relative to the API path: /items/{id}.", required=True),
-        Field("name", "string"),
-        Field(
-            "examples",
-            "list",
-            "Example answers, for mock-response.",
-            shape=Shape(
-                "example",
-                (
-                    Field("status", "int", default=200, minimum=100, maximum=599),
-                    Field("content-type", "string", default="application/json"),
-                    Field("body", "string", "The example's body text.", required=True),
-                ),
-            ),
-        ),
-    ),
-)
-API = Shape(
-    "api",
-    (
-        Field("path", "string", "The URL suffix the API is served under.", required=True),
-        Field("style", "enum", choices=STYLES, default="http"),
-        Field("backend", "string", "The default backend, like APIM's service URL."),
-        Field("subscription-required", "bool", default=True),
-        Field(
-            "subscription-key-parameter-names",
-            "shape",
-            shape=Shape(
-                "subscription-key-parameter-names",
-                (Field("header", "string"), Field("query", "string")),
-            ),
-        ),
-        Field("operations", "list", "For style http: the API's operations.", shape=OPERATION),
-        Field(
-            "openapi",
-            "string",
-            "For style http: an OpenAPI/Swagger file (relative to gateway.yaml) to import "
-            "operations and their examples from.",
-        ),
-        Field("name", "string"),
-    ),
-)
-PRODUCT = Shape(
-    "product",
-    (
-        Field("apis", "list", "The APIs in this product.", item_kind="string"),
-        Field("subscription-required", "bool", default=True),
-        Field("approval-required", "bool", default=False),
-        Field("state", "enum", choices=("published", "not-published"), default="published"),
-        Field("subscriptions-limit", "int", minimum=0),
-        Field("name", "string"),
-    ),
-)
-SUBSCRIPTION = Shape(
-    "subscription",
-    (
-        Field("scope", "string", "all-apis, product/<id> or api/<id>.", required=True),
-        Field("primary-key", "string", "A key, or sha256:<hex> of one.", secret=True),
-        Field("secondary-key", "string", secret=True),
-        Field("state", "enum", choices=SUBSCRIPTION_STATES, default="active"),
-        Field("name", "string"),
-    ),
-)
-NAMED_VALUE = Shape(
-    "named-value",
-    (
-        Field("value", "string", required=True, secret=True),
-        Field("secret", "bool", "Never shown by lint or explain.", default=False),
-    ),
-    shorthand="value",
-)
-STORES = Shape(
-    "stores",
-    (
-        Field(
-            "default", "string", "Counters: memory, or a Redis URL.", default="memory", secret=True
-        ),
-        Field(
-            "cache",
-            "string",
-            "Caches' shared store: memory, or a Redis URL. Default: stores.default if Redis.",
-            secret=True,
-        ),
-    ),
-    extra=(Field("*", "string", "A named store: memory or a redis:// URL.", secret=True),),
-)
-TELEMETRY = Shape(
-    "telemetry",
-    (
-        Field("prometheus", "bool", "Serve /metrics on the admin listener.", default=True),
-        Field(
-            "routing-headers",
-            "bool",
-            "Answers say which backend served (x-aigw-backend) and each attempt (x-aigw-attempts).",
-            default=True,
-        ),
-        Field("otlp-endpoint", "url", "Export metrics and traces over OTLP."),
-        Field("access-log", "bool", "One JSON line per request.", default=True),
-    ),
-)
-PRICE_ROW = Shape(
-    "price",
-    (
-        Field("provider", "string", required=True),
-        Field("model", "string", required=True),
-        Field("input", "number", "Dollars per million input tokens.", required=True, minimum=0),
-        Field("cached-input", "number", minimum=0),
-        Field("cache-write", "number", minimum=0),
-        Field("output", "number", "Dollars per million output tokens.", required=True, minimum=0),
-        Field("reasoning", "number", minimum=0),
-        Field("date", "string", "When the price was read."),
-    ),
-)
-EMBEDDER = Shape(
-    "embedder",
-    (
-        Field(
-            "builtin",
-            "enum",
-            "The embedder shipped with the gateway (offline, no service).",
-            choices=("minilm-l6-v2",),
-        ),
-        Field("backend", "string", "A backend serving OpenAI-shaped embeddings."),
-        Field("model", "string", "The model to ask the backend for."),
-        Field("dimensions", "int", "Ask for vectors this long (text-embedding-3).", minimum=1),
-    ),
-)
-LIMITS = Shape(
-    "limits",
-    (
-        Field(
-            "max-request-body",
-            "int",
-            "Largest request body in bytes; a larger one gets 413 before any policy runs.",
-            default=16 * 1024 * 1024,
-            minimum=0,
-        ),
-        Field(
-            "token-limit-mode",
-            "enum",
-            "apim: count from the answer, concurrent calls may overshoot as in APIM; "
-            "reserve-and-settle: reserve prompt + output cap before forwarding, never overshoot.",
-            choices=("apim", "reserve-and-settle"),
-            default="apim",
-        ),
-        Field(
-            "on-store-failure",
-            "enum",
-            "When the counter store is unreachable, limits let calls through (open, with a "
-            "warning and the aigw.store_failures metric) or answer 503 (closed).",
-            choices=("open", "closed"),
-            default="open",
-        ),
-        Field(
-            "reserved-output-tokens",
-            "int",
-            "reserve-and-settle: the output reserved for a request that sets no max tokens.",
-            default=1024,
-            minimum=0,
-        ),
-    ),
-)
-CACHE = Shape(
-    "cache",
-    (
-        Field(
-            "memory-max-bytes",
-            "int",
-            "Most bytes the in-process cache holds; the least recently used go first.",
-            default=128 * 1024 * 1024,
-            minimum=0,
-        ),
-        Field(
-            "partition-max-entries",
-            "int",
-            "Most prompts a semantic-cache partition holds; those closest to expiry go first.",
-            default=10_000,
-            minimum=1,
-        ),
-    ),
-)
-SEND_REQUEST = Shape(
-    "send-request",
-    (
-        Field(
-            "allowed-urls",
-            "list",
-            "URL prefixes that send-request may call when its set-url is an expression.",
-            item_kind="string",
-        ),
-    ),
-)
-IDENTITY = Shape(
-    "identity",
-    (
-        Field(
-            "tokens",
-            "map",
-            "Resource -> a bearer token for it, for authentication-managed-identity outside Azure.",
-            item_kind="secret",
-        ),
-        Field(
-            "tenant-id", "string", "With client-id and client-secret: an Entra app.", secret=True
-        ),
-        Field("client-id", "string", secret=True),
-        Field("client-secret", "string", secret=True),
-        Field(
-            "authority-host", "url", "Entra's host.", default="https://login.microsoftonline.com"
-        ),
-        Field(
-            "endpoint", "url", "The managed identity endpoint; default IDENTITY_ENDPOINT or IMDS."
-        ),
-    ),
-)
-GATEWAY = Shape(
-    "gateway",
-    (
-        Field("stores", "shape", "Where counters and caches live.", shape=STORES),
-        Field("backends", "map", "Backend name -> a backend or a pool.", shape=BACKEND),
-        Field("apis", "map", "API id -> an API served under a path.", shape=API, required=True),
-        Field("products", "map", shape=PRODUCT),
-        Field("subscriptions", "map", shape=SUBSCRIPTION),
-        Field("named-values", "map", "APIM's {{name}} values.", shape=NAMED_VALUE),
-        Field("embedders", "map", shape=EMBEDDER),
-        Field("pricing", "list", "Extra or overriding price rows.", shape=PRICE_ROW),
-        Field("telemetry", "shape", shape=TELEMETRY),
-        Field("limits", "shape", "Limits the proxy enforces on every request.", shape=LIMITS),
-        Field("cache", "shape", "The in-process cache.", shape=CACHE),
-        Field("send-request", "shape", shape=SEND_REQUEST),
-        Field("identity", "shape", "Where tokens for managed identity come from.", shape=IDENTITY),
-    ),
-    doc="gateway.yaml: the policies directory's configuration.",
-)
+
+@cache
+def shape_of(cls: type) -> Shape:
+    """The shape of a configuration dataclass, from its fields' annotations and `key()`s.
+
+    A class says its shorthand with `SHORTHAND: ClassVar[str]` (the key a bare scalar sets);
+    its doc is its docstring's first paragraph."""
+    hints = get_type_hints(cls)
+    found: list[Field] = []
+    extra: Field | None = None
+    entry_id: str | None = None
+    where: str | None = None
+    needs: set[str] = set()
+    for declared_field in fields(cls):
+        attribute = declared_field.name
+        declared = declared_field.metadata.get(METADATA)
+        if not isinstance(declared, Key):
+            raise TypeError(f"{cls.__name__}.{attribute} is not declared with key()")
+        if declared.role == "id":
+            entry_id = attribute
+            continue
+        if declared.role == "position":
+            where = attribute
+            continue
+        if declared_field.default is MISSING and declared_field.default_factory is MISSING:
+            needs.add(attribute)
+        field_ = _field(attribute, declared, hints[attribute], declared_field.default)
+        if declared.extra:  # a map of the other keys: each key is read as one of its items
+            extra = replace(field_, kind=field_.item_kind, item_kind="shape")
+        else:
+            found.append(field_)
+    shorthand = getattr(cls, "SHORTHAND", None)
+    return Shape(cls, tuple(found), _doc(cls), shorthand, extra, entry_id, where, frozenset(needs))
+
+
+def _field(attribute: str, declared: Key, hint: object, default: object) -> Field:
+    hint = _without_none(hint)
+    origin = get_origin(hint)
+    if origin is dict or (origin is tuple and get_args(hint)[1:] == (Ellipsis,)):
+        kind = "map" if origin is dict else "list"
+        item = _value(get_args(hint)[-1 if origin is dict else 0], declared.kind)
+    else:
+        item = _value(hint, declared.kind)
+        kind = item.kind
+    return Field(
+        name=declared.name or attribute.replace("_", "-"),
+        attribute=attribute,
+        kind=kind,
+        doc=declared.doc,
+        required=declared.required,
+        default=None if declared.required or declared.fallback else _shown(default),
+        choices=item.choices,
+        shape=item.shape,
+        item_kind=item.kind if kind in ("map", "list") else "shape",
+        minimum=declared.minimum,
+        maximum=declared.maximum,
+        secret=item.secret,
+        fallback=declared.fallback,
+    )
+
+
+def _value(hint: object, kind: str | None) -> _Value:
+    secret = hint is ConfigValue
+    if kind is not None:
+        return _Value(kind, secret=secret)
+    if hint in _SCALARS:  # before sections: a ConfigValue is a dataclass too
+        return _Value(_SCALARS[hint], secret=secret)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _Value("shape", shape=shape_of(hint))
+    if get_origin(hint) is Literal:
+        return _Value("enum", choices=tuple(str(choice) for choice in get_args(hint)))
+    raise TypeError(f"no gateway.yaml kind for {hint!r}: declare one with key(kind=...)")
+
+
+def _without_none(hint: object) -> object:
+    """`X | None` -> X: an absent key is what None stands for."""
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [arg for arg in get_args(hint) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+def _shown(default: object) -> object:
+    """A default as gateway.yaml would write it; None when there is none worth showing
+    (none at all, a fresh section or map, empty text)."""
+    if isinstance(default, ConfigValue):
+        return default.raw
+    if isinstance(default, str | int | float) and default != "":
+        return default
+    return None
+
+
+def _doc(cls: type) -> str:
+    first = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
+    return " ".join(first.split())

@@ -11,7 +11,7 @@ and `llm-cost` (dollars, as a float; absent when the model has no price row).
 
 from __future__ import annotations
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import price_of, request_json, request_model, response_usage
 from gateway.runtime.services import Metrics

@@ -13,7 +13,9 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.config.model import Api, ConfigValue, GatewayConfig, SecretUnavailable, Subscription
+from gateway.config.apis import Api, Subscription
+from gateway.config.secrets import ConfigValue, SecretUnavailable
+from gateway.config.settings import GatewayConfig
 from gateway.proxy.errors import INVALID_KEY, MISSING_KEY
 
 # Headers that carry a subscription key besides the API's own header, by API style.

@@ -7,7 +7,8 @@ builds its own URL, headers and context around them.
 
 from __future__ import annotations
 
-from gateway.config.model import Api, GatewayConfig, Subscription
+from gateway.config.apis import Api, Subscription
+from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import (
     ApiModel,
     ContextModel,

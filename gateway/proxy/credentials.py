@@ -2,13 +2,15 @@
 
 Not at start: a gateway with one unset key still serves its other backends. A failure is not
 kept, so setting the secret and reloading is all a fix takes. The provider's `api-key` goes
-the way that provider reads it; `credentials.managed-identity` adds a bearer token for the
-backend's resource, from the gateway's token service.
+the way that provider reads it; `credentials.authorization` is sent as `Authorization: <scheme>
+<parameter>`, as APIM sends it; `credentials.managed-identity` adds a bearer token for the
+backend's resource, from the gateway's token service. Each replaces the client's own header.
 """
 
 from __future__ import annotations
 
-from gateway.config.model import Backend, SecretUnavailable
+from gateway.config.backends import Authorization, Backend
+from gateway.config.secrets import SecretUnavailable
 from gateway.proxy.sessions import encoded
 from gateway.routing.members import no_backend
 from gateway.runtime.services import BearerTokens, TokenUnavailable
@@ -31,6 +33,9 @@ class Credentials:
                 headers = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
                 if backend.api_key is not None:
                     headers.append(key_header(backend.provider, backend.api_key.resolve()))
+                authorization = backend.credentials.authorization
+                if authorization is not None:
+                    headers.append(authorization_header(authorization))
                 found = (
                     encoded(backend.url.resolve()),
                     headers,
@@ -43,20 +48,27 @@ class Credentials:
 
     async def identity(self, backend: Backend) -> Headers:
         """`credentials.managed-identity`: a bearer token for the backend's resource."""
-        resource = backend.credentials.managed_identity_resource
-        if resource is None:
+        identity = backend.credentials.managed_identity
+        if identity is None:
             return []
+        resource = identity.resource
         try:
             if self.tokens is None:
                 raise TokenUnavailable("this gateway has no token service")
-            token = await self.tokens.token(
-                resource, backend.credentials.managed_identity_client_id
-            )
+            token = await self.tokens.token(resource, identity.client_id)
         except TokenUnavailable as error:
             raise no_backend(
                 f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}"
             ) from None
         return [("Authorization", f"Bearer {token}")]
+
+
+def authorization_header(authorization: Authorization) -> tuple[str, str]:
+    """`credentials.authorization`: the scheme, then its parameter when it has one."""
+    words = [authorization.scheme]
+    if authorization.parameter is not None:
+        words.append(authorization.parameter.resolve())
+    return ("Authorization", " ".join(words))
 
 
 def key_header(provider: str, key: str) -> tuple[str, str]:

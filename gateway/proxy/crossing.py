@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config.model import Backend
+from gateway.config.backends import Backend
 from gateway.expressions.model import MessageBody
 from gateway.providers.translate import (
     ChatStreamToMessages,
@@ -112,9 +112,9 @@ def _same_api(
 
 def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
     include_usage = stream_include_usage(request)
-    reasoning = backend.reasoning == "map"
+    reasoning = backend.translation.reasoning == "map"
     translated = chat_request_to_messages(
-        request, reasoning=reasoning, sampling=backend.sampling == "map"
+        request, reasoning=reasoning, sampling=backend.translation.sampling == "map"
     )
 
     def answer(context: RequestContext) -> None:
@@ -130,9 +130,9 @@ def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Cros
 
 
 def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
-    reasoning = backend.reasoning == "map"
+    reasoning = backend.translation.reasoning == "map"
     translated = messages_request_to_chat(
-        request, reasoning=reasoning, sampling=backend.sampling == "map"
+        request, reasoning=reasoning, sampling=backend.translation.sampling == "map"
     )
 
     def answer(context: RequestContext) -> None:

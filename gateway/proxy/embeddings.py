@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 from gateway.runtime.services import BackendCalls
 
 log = logging.getLogger("aigw.embeddings")
@@ -81,13 +81,12 @@ class GatewayEmbeddings:
         self.backend_calls = backend_calls
         self.specs = {name: EmbedderSpec(name, backend=name) for name in config.backends}
         for name, entry in config.embedders.items():
-            dimensions = entry.get("dimensions")
             self.specs[name] = EmbedderSpec(
                 name,
-                builtin=_text(entry.get("builtin")),
-                backend=_text(entry.get("backend")),
-                model=_text(entry.get("model")),
-                dimensions=int(str(dimensions)) if dimensions is not None else None,
+                builtin=entry.builtin,
+                backend=entry.backend,
+                model=entry.model,
+                dimensions=entry.dimensions,
             )
         # Loaded at start (a fraction of a second), not on the first request that needs it.
         uses_builtin = any(spec.builtin for spec in self.specs.values())
@@ -135,7 +134,3 @@ class GatewayEmbeddings:
     def close(self) -> None:
         if self.local is not None:
             self.local.close()
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

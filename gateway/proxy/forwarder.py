@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from gateway.config.model import Backend
+from gateway.config.backends import Backend, Pool
 from gateway.proxy.accounting import Accounting
 from gateway.proxy.upstream import Upstream
 from gateway.routing.breakers import Breakers, breaking_counted, retry_after_seconds
@@ -54,18 +54,18 @@ class Forwarder:
             await self.upstream.send(context, options, None)
             return
         backend = self.members.backend(context.backend)
-        if backend.is_pool and backend.pool_strategy in ("fallback", "race"):
-            await self._several(backend, context, options)
+        if backend.pool is not None and backend.pool.strategy in ("fallback", "race"):
+            await self._several(backend, backend.pool, context, options)
             return
         member = await self.members.choose(context)
         if member is not None:
             await self._attempt(context, options, member)
 
     async def _several(
-        self, pool: Backend, context: RequestContext, options: ForwardOptions
+        self, backend: Backend, pool: Pool, context: RequestContext, options: ForwardOptions
     ) -> None:
         """fallback and race: one call, several members (gateway.routing.strategies)."""
-        members = await self.members.in_order(context, pool)
+        members = await self.members.in_order(context, backend)
         if not members:
             return
         await context.hold_request_body()  # every member may need the body
@@ -73,7 +73,7 @@ class Forwarder:
         async def attempt(each: RequestContext, member: str) -> None:
             await self._attempt(each, options, member)
 
-        if pool.pool_strategy == "fallback":
+        if pool.strategy == "fallback":
             await fallback(members, context, attempt)
             return
         hedged = await race(members, pool.race_count, pool.hedge_delay, context, attempt)
@@ -81,7 +81,7 @@ class Forwarder:
         spent = sum(cost_of(member) or 0.0 for member in hedged)
         context.variables["llm-hedging-cost"] = spent
         if self.metrics is not None and spent:
-            self.metrics.add("aigw", "hedging_cost", spent, {"Backend ID": pool.id})
+            self.metrics.add("aigw", "hedging_cost", spent, {"Backend ID": backend.id})
 
     async def _attempt(self, context: RequestContext, options: ForwardOptions, member: str) -> None:
         """One call to one backend; its outcome feeds the breaker, the latency, the log."""

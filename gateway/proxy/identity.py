@@ -26,7 +26,8 @@ from pathlib import Path
 
 import aiohttp
 
-from gateway.config.model import ConfigValue, Identity, SecretUnavailable
+from gateway.config.secrets import ConfigValue, SecretUnavailable
+from gateway.config.settings import Identity
 from gateway.runtime.services import TokenUnavailable
 
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"

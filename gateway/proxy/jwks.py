@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 
 KEEP_FOR = 3600.0
 REFRESH_AT_MOST_EVERY = 300.0

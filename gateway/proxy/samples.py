@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.config.examples import BUILT_IN_EXAMPLES
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 
 JSON = "application/json"
 

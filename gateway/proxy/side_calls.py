@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
 
 
@@ -23,7 +23,7 @@ def _prefix(url: str) -> tuple[str, str, str]:
 
 class AiohttpSideCalls:
     def __init__(self, config: GatewayConfig) -> None:
-        prefixes = list(config.allowed_urls)
+        prefixes = list(config.send_request.allowed_urls)
         prefixes += [
             b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference
         ]

@@ -66,7 +66,7 @@ class Traffic:
         config = gateway.config
         self.config = config
         self.policies = gateway.policies
-        self.max_body = config.max_request_body
+        self.max_body = config.limits.max_request_body
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
         self.admission = Admission(

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from gateway.config.model import Backend
+from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import client_style, crossing_for
@@ -128,7 +128,7 @@ class Upstream:
             base, credentials, query_credentials = self.credentials.resolved(backend)
             query = query + query_credentials
             credentials = credentials + await self.credentials.identity(backend)
-            session = self.sessions.get(backend.id, backend.validate_certificate_chain)
+            session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
         url = with_query(base + quoted_path(path or context.backend_path), query)
         return session, parsed(url), credentials
 
@@ -148,7 +148,7 @@ class Upstream:
         headers = [*credentials, *await self.credentials.identity(backend)]
         # The sessions do not decompress (responses pass through as sent): ask for plain bytes.
         headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
-        session = self.sessions.get(backend.id, backend.validate_certificate_chain)
+        session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
         url = URL(with_query(base + path, query), encoded=True)
         async with session.post(
             url, data=body, headers=headers, timeout=timeout(timeout_seconds)

@@ -10,9 +10,9 @@ embedders, and the one `Services` every request context carries.
 from __future__ import annotations
 
 from gateway.caching.caches import Caches
-from gateway.caching.memory import DEFAULT_MAX_BYTES, MemoryCache
-from gateway.caching.vectors import DEFAULT_MAX_ENTRIES, MemoryVectors
-from gateway.config.model import GatewayConfig
+from gateway.caching.memory import MemoryCache
+from gateway.caching.vectors import MemoryVectors
+from gateway.config.settings import GatewayConfig
 from gateway.proxy.accounting import Accounting, Prices
 from gateway.proxy.credentials import Credentials
 from gateway.proxy.embeddings import GatewayEmbeddings
@@ -59,8 +59,8 @@ class Wiring:
         self.access_log = AccessLog() if config.telemetry.access_log else None
         self.services = Services(
             counters=self.counters,
-            reserved_output_tokens=config.reserved_output_tokens,
-            on_store_failure=config.on_store_failure,
+            reserved_output_tokens=config.limits.reserved_output,
+            on_store_failure=config.limits.on_store_failure,
             metrics=metrics,
             caches=self.caches,
             embeddings=self.embeddings,
@@ -86,8 +86,7 @@ class Wiring:
 
 def counter_store(config: GatewayConfig) -> CounterStore:
     """`stores.default`: `memory` or a Redis URL."""
-    setting = config.stores.get("default")
-    url = setting.resolve().strip() if setting is not None else "memory"
+    url = config.stores.default.resolve().strip()
     if is_redis_url(url):
         from gateway.stores.redis import RedisCounters
 
@@ -97,22 +96,18 @@ def counter_store(config: GatewayConfig) -> CounterStore:
 
 def external_cache_url(config: GatewayConfig) -> str | None:
     """The Redis URL caches share, if gateway.yaml names one."""
-    for name in ("cache", "default"):
-        setting = config.stores.get(name)
-        if setting is not None:
-            url = setting.resolve().strip()
-            if is_redis_url(url):
-                return url
-            if name == "cache":  # `cache: memory` keeps caches in the process
-                return None
-    return None
+    stores = config.stores
+    # `cache: memory` keeps caches in the process even when counters are in Redis.
+    setting = stores.cache if stores.cache is not None else stores.default
+    url = setting.resolve().strip()
+    return url if is_redis_url(url) else None
 
 
 def caches_for(config: GatewayConfig) -> Caches:
     """The in-process cache, and Redis's when gateway.yaml names one."""
     url = external_cache_url(config)
-    internal = MemoryCache(config.cache_max_bytes or DEFAULT_MAX_BYTES)
-    entries = config.cache_partition_entries or DEFAULT_MAX_ENTRIES
+    internal = MemoryCache(config.cache.memory_max_bytes)
+    entries = config.cache.partition_max_entries
     vectors = MemoryVectors(entries)
     if url is None:
         return Caches(internal, internal_vectors=vectors)

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gateway.config.model import COOKIE_NAME, Backend
+from gateway.config.backends import COOKIE_NAME, Backend
 
 log = logging.getLogger("aigw.affinity")
 
@@ -93,9 +93,9 @@ class Affinity:
         self._tags: dict[str, dict[str, str]] = {}  # pool -> member -> tag
         self._members: dict[str, dict[str, str]] = {}  # pool -> tag -> member
         for pool in backends.values():
-            name = pool.session_cookie
-            if not pool.is_pool or name is None:
+            if pool.pool is None or pool.pool.session_affinity is None:
                 continue
+            name = pool.pool.session_affinity.cookie
             if not COOKIE_NAME.fullmatch(name):
                 log.warning(
                     "pool %s: session-affinity cookie %r is not a valid cookie name; "
@@ -106,7 +106,7 @@ class Affinity:
                 continue
             self.cookies[pool.id] = name
             tags: dict[str, str] = {}
-            for member in pool.pool_members:
+            for member in pool.pool.services:
                 backend = backends.get(member.backend)
                 url = backend.url.raw if backend is not None and backend.url is not None else ""
                 tags[member.backend] = tag(pool.id, member.backend, _address(url))

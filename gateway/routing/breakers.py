@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from gateway.config.model import Backend, BreakerRule
+from gateway.config.backends import Backend, BreakerRule
 from gateway.runtime.forwarding import StreamBroken
 from gateway.stores.counters import CounterStore, StoreUnavailable, Window
 
@@ -33,16 +33,19 @@ MIN_CALLS = 5  # a percentage rule needs this many calls in its interval before 
 
 
 def failed(rule: BreakerRule, status: int | None, reason: str | None) -> bool:
-    if reason is not None and reason in rule.error_reasons:
+    condition = rule.failure_condition
+    if reason is not None and reason in condition.error_reasons:
         return True
     return status is not None and any(
-        low <= status <= high for low, high in rule.status_code_ranges
+        low <= status <= high for low, high in condition.status_code_ranges
     )
 
 
 class Breakers:
     def __init__(self, backends: dict[str, Backend], store: CounterStore) -> None:
-        self.rules = {b.id: b.breaker_rules for b in backends.values() if b.breaker_rules}
+        self.rules = {
+            b.id: b.circuit_breaker.rules for b in backends.values() if b.circuit_breaker.rules
+        }
         self.store = store
         self._known: dict[str, tuple[float, float]] = {}  # backend -> (read at, open until)
 
@@ -90,12 +93,13 @@ class Breakers:
         retry_after: float | None,
         counted: bool = False,
     ) -> None:
-        window = Window(rule.interval)
+        condition = rule.failure_condition
+        window = Window(condition.interval)
         now = time.time()
         prefix = f"breaker:{backend}:{index}"
         if not is_failure and counted:
             return
-        if rule.percentage is not None:
+        if condition.percentage is not None:
             calls = prefix + ":calls"
             if counted:
                 total = (await self.store.peek(calls, window, now)).value
@@ -104,10 +108,10 @@ class Breakers:
         if not is_failure:
             return
         failures = (await self.store.add(prefix + ":failures", 1, window, now)).value
-        if rule.percentage is not None:
-            trips = total >= MIN_CALLS and failures * 100 >= rule.percentage * total
+        if condition.percentage is not None:
+            trips = total >= MIN_CALLS and failures * 100 >= condition.percentage * total
         else:
-            trips = failures >= (rule.count or 1)
+            trips = failures >= (condition.count or 1)
         if not trips:
             return
         seconds = rule.trip_duration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import PriceTable
 from gateway.tokens.tokenizer import output_cap, prompt_tokens

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from gateway.config.model import Backend
+from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.routing.breakers import Breakers
 from gateway.routing.costs import CallCosts
@@ -68,7 +68,7 @@ class Members:
                 unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
                 return None
             chosen = member
-        if chosen != context.backend or not self.backends[chosen].breaker_rules:
+        if chosen != context.backend or not self.backends[chosen].circuit_breaker.rules:
             return chosen  # a pool skipped open members already
         if await self.breakers.open_for(chosen) > 0:
             unavailable(context, f"Backend {chosen} is temporarily unavailable")
@@ -90,7 +90,8 @@ class Members:
     ) -> str | None:
         """A pool's member for this attempt, with the pool's session affinity if it has one."""
         pool, affinity = backend.id, self.pools.affinity
-        cost_of = self.costs.estimator(context) if backend.pool_strategy == "cheapest" else None
+        cheapest = backend.pool is not None and backend.pool.strategy == "cheapest"
+        cost_of = self.costs.estimator(context) if cheapest else None
         if affinity.cookie(pool) is None:
             return await self.pools.choose(pool, skipped, cost_of)
         pin = affinity.pin(pool, context.model.Request.Headers.get("cookie"))

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from gateway.config.model import Backend, PoolMember
+from gateway.config.backends import Backend, PoolMember
 from gateway.routing.affinity import Affinity
 from gateway.routing.breakers import Breakers
 
@@ -87,8 +87,9 @@ class Pools:
         self.breakers = breakers
         self.latencies = latencies
         self.affinity = Affinity(backends)
-        self.strategies = {b.id: b.pool_strategy for b in backends.values() if b.is_pool}
-        self.members = {b.id: b.pool_members for b in backends.values() if b.is_pool}
+        pools = {b.id: b.pool for b in backends.values() if b.pool is not None}
+        self.strategies = {name: pool.strategy for name, pool in pools.items()}
+        self.members = {name: pool.services for name, pool in pools.items()}
         self.groups: dict[str, list[_Group]] = {}
         for pool, members in self.members.items():
             ordered = sorted(members, key=lambda m: m.priority)

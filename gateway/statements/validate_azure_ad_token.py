@@ -7,7 +7,7 @@ issuer forms (v1 and v2 tokens), and the calling application (`appid`/`azp`) che
 
 from __future__ import annotations
 
-from gateway.config.model import ENTRA_AUTHORITY
+from gateway.config.settings import ENTRA_AUTHORITY
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSpec, TextSpec
 from gateway.policy.tree import Node

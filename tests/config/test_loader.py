@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from gateway.common.diagnostics import Diagnostic
 from gateway.config.loader import load_gateway_config
-from gateway.config.model import ConfigValue, GatewayConfig, SecretUnavailable
+from gateway.config.secrets import ConfigValue, SecretUnavailable
+from gateway.config.settings import GatewayConfig
 
 VALID = """
 stores:
@@ -69,12 +70,13 @@ def test_valid_file_gives_typed_objects(tmp_path: Path, monkeypatch: pytest.Monk
     assert config is not None
     east = config.backends["aoai-east"]
     assert east.timeout == 120.0
-    rule = east.breaker_rules[0]
-    assert (rule.count, rule.interval, rule.trip_duration) == (3, 10.0, 30.0)
-    assert rule.status_code_ranges == ((429, 429), (500, 599))
+    rule = east.circuit_breaker.rules[0]
+    condition = rule.failure_condition
+    assert (condition.count, condition.interval, rule.trip_duration) == (3, 10.0, 30.0)
+    assert condition.status_code_ranges == ((429, 429), (500, 599))
     pool = config.backends["aoai-pool"]
-    assert pool.is_pool and pool.pool_strategy == "priority"
-    assert [(m.backend, m.priority, m.weight) for m in pool.pool_members] == [
+    assert pool.is_pool and pool.pool.strategy == "priority"
+    assert [(m.backend, m.priority, m.weight) for m in pool.pool.services] == [
         ("aoai-east", 1, 3),
         ("aoai-west", 2, 1),
     ]
@@ -130,6 +132,12 @@ MISTAKES = [
         "redis+cluster://",
     ),
     ("apis:\n  a: {path: x}\n  a: {path: y}\n", "duplicate-key", (3, 3), "declared twice"),
+    (  # credentials.value was declared once but never sent; it is gone
+        "apis:\n  a: {path: x}\nbackends:\n  b: {url: 'https://x', credentials: {value: k}}\n",
+        "unknown-key",
+        (4, 39),
+        "unknown key 'value' in backends.b.credentials",
+    ),
     (
         "apis:\n  a: {path: x}\nbackends:\n  p: {pool: {services: [{backend: q}]}}\n"
         "  q: {pool: {services: [{backend: p}]}}\n",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.config.apis import Example
 from gateway.config.loader import load_gateway_config
-from gateway.config.model import Example
 
 SPEC = """
 openapi: 3.0.1
@@ -48,8 +48,8 @@ def test_operations_and_examples_come_from_the_file(tmp_path: Path) -> None:
     item = operations["get-item"]
     assert (item.method, item.url_template, item.name) == ("GET", "/items/{id}", "One item")
     assert item.examples == (
-        Example('{"id": 1, "name": "lamp"}', 200, "application/json"),
-        Example("lamp", 200, "text/plain"),
+        Example(body='{"id": 1, "name": "lamp"}', status=200, content_type="application/json"),
+        Example(body="lamp", status=200, content_type="text/plain"),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from gateway.config.schema import json_schema
+from gateway.config.json_schema import json_schema
 from tests.config.test_loader import VALID
 
 jsonschema = __import__("jsonschema")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config.loader import load_gateway_config
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig
 from gateway.proxy.admission import Admission, Admitted, Denied
 from gateway.proxy.errors import INVALID_KEY, MISSING_KEY, apim_error_body
 

@@ -13,7 +13,8 @@ import httpx
 import openai
 import pytest
 
-from gateway.config.model import ConfigValue, Identity
+from gateway.config.secrets import ConfigValue
+from gateway.config.settings import Identity
 from gateway.proxy.identity import IdentityTokens
 from gateway.runtime.services import TokenUnavailable
 from tests.fakes.identity import IDENTITY_HEADER, make_app

@@ -40,6 +40,11 @@ def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> 
                 url: http://127.0.0.1:{provider_port}/openai
                 provider: azure-openai
                 credentials: {{header: {{api-key: "${{env:FAKE_PROVIDER_KEY}}"}}}}
+              fake-azure-scheme:
+                url: http://127.0.0.1:{provider_port}/openai
+                provider: azure-openai
+                credentials:
+                  authorization: {{scheme: Basic, parameter: "${{env:FAKE_PROVIDER_KEY}}"}}
               fake-anthropic:
                 url: http://127.0.0.1:{provider_port}
                 provider: anthropic
@@ -73,6 +78,9 @@ def gateway(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> 
                     </when>
                     <when condition='@(context.Request.Headers.GetValueOrDefault("x-route", "") == "url")'>
                         <set-backend-service base-url="http://127.0.0.1:{provider_port}/v1" />
+                    </when>
+                    <when condition='@(context.Request.Headers.GetValueOrDefault("x-route", "") == "scheme")'>
+                        <set-backend-service backend-id="fake-azure-scheme" />
                     </when>
                 </choose>
             </inbound>
@@ -277,6 +285,24 @@ def test_azure_openai_sdk_through_the_gateway(gateway: str) -> None:
     assert seen["query"] == {"api-version": "2024-10-21"}
     assert seen["headers"]["api-key"] == "provider-secret"  # the gateway's key, not the client's
     assert seen["headers"]["x-gateway-in"] == "team/ChatCompletions_Create"
+
+
+def test_backend_authorization_credential_replaces_the_clients(gateway: str) -> None:
+    """`credentials.authorization` goes as `Authorization: <scheme> <parameter>`, as APIM sends
+    it, in place of the Authorization header the client sent."""
+    client = openai.AzureOpenAI(
+        azure_endpoint=gateway,
+        api_key="sub-key-1",
+        api_version="2024-10-21",
+        max_retries=0,
+        default_headers={"Authorization": "Bearer the-clients-own", "x-route": "scheme"},
+    )
+    completion = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    seen = json.loads(completion.choices[0].message.content or "{}")
+    assert seen["path"] == "/openai/deployments/gpt-4o/chat/completions"
+    assert seen["headers"]["authorization"] == "Basic provider-secret"
 
 
 def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from gateway.config.model import Backend, BreakerRule
+from gateway.config.backends import Backend, BreakerRule, CircuitBreaker, FailureCondition
 from gateway.expressions.model import ApiModel, ContextModel, MessageBody, OperationModel
 from gateway.proxy.streaming import UsageChunkFilter, pass_through
 from gateway.routing.breakers import Breakers
@@ -213,9 +213,12 @@ def test_a_broken_stream_still_counts_the_tokens_it_used() -> None:
 
 def test_a_broken_stream_already_counted_as_a_call_adds_only_its_failure() -> None:
     rule = BreakerRule(
-        interval=60, trip_duration=60, percentage=50, error_reasons=("BackendConnectionFailure",)
+        failure_condition=FailureCondition(
+            interval=60, percentage=50, error_reasons=("BackendConnectionFailure",)
+        ),
+        trip_duration=60,
     )
-    backend = Backend(id="east", breaker_rules=(rule,))
+    backend = Backend(id="east", circuit_breaker=CircuitBreaker(rules=(rule,)))
 
     async def scenario() -> float:
         breakers = Breakers({"east": backend}, MemoryCounters())

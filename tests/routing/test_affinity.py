@@ -7,7 +7,9 @@ from collections import Counter
 
 import pytest
 
-from gateway.config.model import Backend, BreakerRule, ConfigValue, GatewayConfig, PoolMember
+from gateway.config.backends import Backend, Pool, PoolMember, SessionAffinity
+from gateway.config.secrets import ConfigValue
+from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel
 from gateway.routing.affinity import Affinity, cookie_values
 from gateway.routing.breakers import Breakers
@@ -17,8 +19,8 @@ from gateway.routing.pools import Latencies, Pools
 from gateway.runtime.context import RequestContext
 from gateway.stores.memory import MemoryCounters
 from gateway.tokens.prices import PriceTable
+from tests.routing.breaker import OPENS_ON_A_5XX
 
-RULE = (BreakerRule(interval=60, trip_duration=60, count=1, status_code_ranges=((500, 599),)),)
 MEMBERS = ("east", "west", "north")
 
 
@@ -26,16 +28,18 @@ def backends(cookie: str | None = "SessionId", **urls: str) -> dict[str, Backend
     """Three members; `pool` (round-robin, affinity by `cookie`) and `other` over the same."""
     found = {
         name: Backend(
-            name,
+            id=name,
             url=ConfigValue(urls.get(name, f"https://{name}.example.com/openai")),
-            breaker_rules=RULE,
+            circuit_breaker=OPENS_ON_A_5XX,
         )
         for name in MEMBERS
     }
-    members = tuple(PoolMember(name) for name in MEMBERS)
+    members = tuple(PoolMember(backend=name) for name in MEMBERS)
+    affinity = SessionAffinity(cookie=cookie) if cookie is not None else None
     for pool in ("pool", "other"):
         found[pool] = Backend(
-            pool, pool_strategy="round-robin", pool_members=members, session_cookie=cookie
+            id=pool,
+            pool=Pool(strategy="round-robin", services=members, session_affinity=affinity),
         )
     return found
 
@@ -165,10 +169,16 @@ def test_a_pin_holds_while_usable_and_takes_no_round_robin_turn() -> None:
 def test_a_pin_in_a_lower_priority_group_gives_way_when_a_better_group_is_usable() -> None:
     found = backends()
     found["pool"] = Backend(
-        "pool",
-        pool_strategy="round-robin",
-        pool_members=(PoolMember("east", 1), PoolMember("west", 1), PoolMember("north", 2)),
-        session_cookie="SessionId",
+        id="pool",
+        pool=Pool(
+            strategy="round-robin",
+            services=(
+                PoolMember(backend="east", priority=1),
+                PoolMember(backend="west", priority=1),
+                PoolMember(backend="north", priority=2),
+            ),
+            session_affinity=SessionAffinity(cookie="SessionId"),
+        ),
     )
     chosen = Pools(found, Breakers(found, MemoryCounters()), Latencies())
     assert asyncio.run(chosen.choose("pool", pinned="north")) in ("east", "west")
@@ -185,7 +195,7 @@ def set_cookies(context: RequestContext) -> list[str]:
 
 def test_the_member_choice_pins_the_first_attempt_and_lets_a_retry_move() -> None:
     found = backends()
-    costs = CallCosts(GatewayConfig(apis={}, backends=found), PriceTable())
+    costs = CallCosts(GatewayConfig(backends=found), PriceTable())
     members = Members(found, Breakers(found, MemoryCounters()), Latencies(), costs)
     affinity = members.pools.affinity
 

@@ -8,25 +8,29 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.config.model import Backend, BreakerRule, ConfigValue
+from gateway.config.backends import Backend, BreakerRule, CircuitBreaker, FailureCondition
+from gateway.config.secrets import ConfigValue
 from gateway.routing import breakers as breakers_module
 from gateway.routing.breakers import Breakers
 from gateway.stores.counters import CounterStore
 
 
 def backends(rule: BreakerRule, name: str) -> dict[str, Backend]:
-    return {name: Backend(name, url=ConfigValue("http://x"), breaker_rules=(rule,))}
+    breaker = CircuitBreaker(rules=(rule,))
+    return {name: Backend(id=name, url=ConfigValue("http://x"), circuit_breaker=breaker)}
 
 
 def test_count_rules_trip_on_matching_statuses_and_reasons(
     make_store: Callable[[], CounterStore], key: str
 ) -> None:
     rule = BreakerRule(
-        interval=60,
+        failure_condition=FailureCondition(
+            interval=60,
+            count=2,
+            status_code_ranges=((429, 429), (500, 599)),
+            error_reasons=("Timeout",),
+        ),
         trip_duration=30,
-        count=2,
-        status_code_ranges=((429, 429), (500, 599)),
-        error_reasons=("Timeout",),
     )
 
     async def scenario() -> None:
@@ -45,10 +49,8 @@ def test_accept_retry_after_sets_the_trip_time(
     make_store: Callable[[], CounterStore], key: str
 ) -> None:
     rule = BreakerRule(
-        interval=60,
+        failure_condition=FailureCondition(interval=60, count=1, status_code_ranges=((429, 429),)),
         trip_duration=30,
-        count=1,
-        status_code_ranges=((429, 429),),
         accept_retry_after=True,
     )
 
@@ -64,7 +66,10 @@ def test_percentage_rules_need_enough_calls(
     make_store: Callable[[], CounterStore], key: str
 ) -> None:
     rule = BreakerRule(
-        interval=60, trip_duration=10, percentage=50, status_code_ranges=((500, 599),)
+        failure_condition=FailureCondition(
+            interval=60, percentage=50, status_code_ranges=((500, 599),)
+        ),
+        trip_duration=10,
     )
 
     async def scenario() -> None:
@@ -81,7 +86,10 @@ def test_percentage_rules_need_enough_calls(
 def test_replicas_sharing_the_store_agree_on_an_open_breaker(
     make_store: Callable[[], CounterStore], key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rule = BreakerRule(interval=60, trip_duration=30, count=1, status_code_ranges=((500, 599),))
+    rule = BreakerRule(
+        failure_condition=FailureCondition(interval=60, count=1, status_code_ranges=((500, 599),)),
+        trip_duration=30,
+    )
     monkeypatch.setattr(breakers_module, "REFRESH", 0.2)  # a shorter wait for the test
 
     async def scenario() -> None:

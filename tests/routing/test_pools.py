@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from gateway.config.model import Backend, BreakerRule, ConfigValue, PoolMember
+from gateway.config.backends import Backend, Pool, PoolMember
+from gateway.config.secrets import ConfigValue
 from gateway.routing.breakers import Breakers
 from gateway.routing.pools import Latencies, Pools
 from gateway.stores.memory import MemoryCounters
-
-RULE = (BreakerRule(interval=60, trip_duration=60, count=1, status_code_ranges=((500, 599),)),)
+from tests.routing.breaker import OPENS_ON_A_5XX
 
 
 def pool(*members: PoolMember) -> tuple[Pools, Breakers]:
     backends = {
-        m.backend: Backend(m.backend, url=ConfigValue("http://x"), breaker_rules=RULE)
+        m.backend: Backend(
+            id=m.backend, url=ConfigValue("http://x"), circuit_breaker=OPENS_ON_A_5XX
+        )
         for m in members
     }
-    backends["pool"] = Backend("pool", pool_strategy="round-robin", pool_members=members)
+    backends["pool"] = Backend(id="pool", pool=Pool(strategy="round-robin", services=members))
     breakers = Breakers(backends, MemoryCounters())
     return Pools(backends, breakers, Latencies()), breakers
 
@@ -31,17 +33,17 @@ def picks(pools: Pools, count: int) -> Counter[str | None]:
 
 
 def test_round_robin_and_weights_share_exactly() -> None:
-    even, _ = pool(PoolMember("a"), PoolMember("b"), PoolMember("c"))
+    even, _ = pool(PoolMember(backend="a"), PoolMember(backend="b"), PoolMember(backend="c"))
     assert picks(even, 300) == {"a": 100, "b": 100, "c": 100}
-    weighted, _ = pool(PoolMember("a", weight=3), PoolMember("b", weight=1))
+    weighted, _ = pool(PoolMember(backend="a", weight=3), PoolMember(backend="b", weight=1))
     assert picks(weighted, 400) == {"a": 300, "b": 100}
 
 
 def test_a_lower_priority_gets_traffic_only_while_every_higher_breaker_is_open() -> None:
     pools, breakers = pool(
-        PoolMember("main-1", priority=1),
-        PoolMember("main-2", priority=1),
-        PoolMember("spare", priority=2),
+        PoolMember(backend="main-1", priority=1),
+        PoolMember(backend="main-2", priority=1),
+        PoolMember(backend="spare", priority=2),
     )
     assert picks(pools, 100) == {"main-1": 50, "main-2": 50}
     asyncio.run(breakers.record("main-1", 500, None, None))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from gateway.config.model import GatewayConfig
+from gateway.config.settings import GatewayConfig, SendRequest
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
 from gateway.proxy.side_calls import AiohttpSideCalls
 from gateway.runtime.context import RequestContext
@@ -59,7 +59,7 @@ async def partner() -> AsyncIterator[Partner]:
 
 
 def with_side_calls(context: RequestContext, allowed: tuple[str, ...] = ()) -> AiohttpSideCalls:
-    side_calls = AiohttpSideCalls(GatewayConfig(apis={}, allowed_urls=allowed))
+    side_calls = AiohttpSideCalls(GatewayConfig(send_request=SendRequest(allowed_urls=allowed)))
     context.services = Services(side_calls=side_calls)
     return side_calls
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from gateway.config.model import GatewayConfig, Identity
+from gateway.config.settings import GatewayConfig, Identity
 from gateway.expressions.strings import Jwt
 from gateway.proxy.jwks import JwksKeys
 from gateway.runtime.pipeline import run_pipeline
@@ -212,7 +212,7 @@ def ec_jwk(kid: str) -> dict[str, Any]:
 def test_es_keys_from_an_openid_configuration_are_fetched_once() -> None:
     async def scenario() -> None:
         async with provider([ec_jwk("k1")]) as (url, fetches):
-            keys = JwksKeys(GatewayConfig(apis={}))
+            keys = JwksKeys(GatewayConfig())
             policy = compile_policy(
                 f"""<policies><inbound><validate-jwt header-name="Authorization">
                     <openid-config url="{url}/contoso/v2.0/.well-known/openid-configuration" />
@@ -256,7 +256,7 @@ AAD_POLICY = """<policies><inbound>
 def test_validate_azure_ad_token(extra: dict[str, Any], reason: str | None) -> None:
     async def scenario() -> None:
         async with provider([RSA_JWK | {"kid": "entra-1"}]) as (url, _):
-            keys = JwksKeys(GatewayConfig(apis={}, identity=Identity(authority_host=url)))
+            keys = JwksKeys(GatewayConfig(identity=Identity(authority_host=url)))
             issuer = (
                 "https://sts.windows.net/contoso/"
                 if extra.pop("v1", False)

@@ -108,7 +108,7 @@ def test_other_models_are_estimated_at_four_characters_a_token() -> None:
 def test_cost_prices_each_kind_of_token_exactly() -> None:
     from decimal import Decimal
 
-    from gateway.config.model import PriceRow
+    from gateway.config.settings import PriceRow
     from gateway.tokens.prices import PriceTable
 
     table = PriceTable()
@@ -123,7 +123,11 @@ def test_cost_prices_each_kind_of_token_exactly() -> None:
     assert sonnet.cost(written) == Decimal("0.0042")  # 100 x 3 + 1000 x 3.75 + 10 x 15
     assert table.find("openai", "unknown-model") is None
     own = PriceTable(
-        (PriceRow("openai", "gpt-4o-mini", input=1, output=2, date="2026-12-01").price(),)
+        (
+            PriceRow(
+                provider="openai", model="gpt-4o-mini", input=1, output=2, date="2026-12-01"
+            ).price(),
+        )
     )
     override = own.find("openai", "gpt-4o-mini")
     assert override is not None and override.cost(Usage(prompt=1_000_000)) == Decimal(1)

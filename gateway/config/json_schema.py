@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.config.shapes import GATEWAY, Field, Shape
+from gateway.config.settings import GatewayConfig
+from gateway.config.shapes import Field, Shape, shape_of
 
 _REFERENCE = r"\$\{(env|file):[^}]+\}"
 _SCALARS: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
-    "secret": {"type": "string"},
+    "path": {"type": "string"},
+    "status-range": {"type": "string"},
     "int": {"type": "integer"},
     "number": {"type": "number"},
     "bool": {"type": "boolean"},
@@ -51,7 +53,7 @@ def _shape(shape: Shape) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {f.name: _field(f) for f in shape.fields},
-        "additionalProperties": _field(shape.extra[0]) if shape.extra else False,
+        "additionalProperties": _field(shape.extra) if shape.extra else False,
     }
     required = [f.name for f in shape.fields if f.required]
     if required:
@@ -66,7 +68,7 @@ def _shape(shape: Shape) -> dict[str, Any]:
 
 
 def json_schema() -> dict[str, Any]:
-    schema = _shape(GATEWAY)
+    schema = _shape(shape_of(GatewayConfig))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://aigw.dev/schemas/gateway.schema.json",

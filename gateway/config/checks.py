@@ -1,0 +1,276 @@
+"""What the shapes cannot say about gateway.yaml, checked on the typed configuration.
+
+References between entries (an API's backend, a product's APIs, a subscription's scope, a
+pool's members, an embedder's backend), duplicate API paths, pools that contain each other,
+store URLs, cookie names, hashed keys, and secrets that cannot be read on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.common.diagnostics import Location, Report
+from gateway.common.suggest import nearest
+from gateway.config.apis import Subscription
+from gateway.config.backends import COOKIE_NAME, Backend
+from gateway.config.reader import Path as KeyPath
+from gateway.config.secrets import ConfigValue, SecretUnavailable
+from gateway.config.settings import GatewayConfig
+from gateway.stores.redis_urls import BadStoreUrl
+from gateway.stores.redis_urls import parse as parse_store_url
+
+_HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def check_config(
+    config: GatewayConfig, locations: dict[KeyPath, Location], report: Report, path: str
+) -> None:
+    _Checker(config, locations, report, path).run()
+
+
+class _Checker:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        locations: dict[KeyPath, Location],
+        report: Report,
+        path: str,
+    ) -> None:
+        self.config = config
+        self.locations = locations
+        self.report = report
+        self.path = path
+
+    def at(self, *keys: str | int) -> Location:
+        key: KeyPath = tuple(keys)
+        while key and key not in self.locations:
+            key = key[:-1]
+        return self.locations.get(key, Location(self.path))
+
+    def dangling(
+        self, where: Location, kind: str, name: str, known: list[str], section: str
+    ) -> None:
+        suggestion = nearest(name, known)
+        hint = f"did you mean '{suggestion}'?" if suggestion else f"declare it under '{section}'"
+        self.report.error(where, "unknown-reference", f"no {kind} named '{name}'; {hint}")
+
+    def run(self) -> None:
+        config = self.config
+        backends = list(config.backends)
+        for api in config.apis.values():
+            if api.backend is not None and api.backend not in config.backends:
+                self.dangling(
+                    self.at("apis", api.id, "backend"), "backend", api.backend, backends, "backends"
+                )
+            if api.style != "http" and api.operations:
+                self.report.error(
+                    self.at("apis", api.id, "operations"),
+                    "invalid-value",
+                    f"API '{api.id}' has style {api.style}, whose operations are built in; "
+                    "declare operations only for style: http",
+                )
+        self.check_paths()
+        for backend in config.backends.values():
+            self.check_backend(backend, backends)
+        for product in config.products.values():
+            for index, api_id in enumerate(product.apis):
+                if api_id not in config.apis:
+                    self.dangling(
+                        self.at("products", product.id, "apis", index),
+                        "API",
+                        api_id,
+                        list(config.apis),
+                        "apis",
+                    )
+        for subscription in config.subscriptions.values():
+            self.check_subscription(subscription)
+        self.check_pool_cycles()
+        self.check_stores()
+        self.check_embedders()
+
+    def check_embedders(self) -> None:
+        for name, embedder in self.config.embedders.items():
+            backend = embedder.backend
+            if (embedder.builtin is not None) == (backend is not None):
+                self.report.error(
+                    self.at("embedders", name),
+                    "missing-key",
+                    f"embedder '{name}' needs either 'builtin: minilm-l6-v2' or 'backend'",
+                )
+            elif backend is not None and backend not in self.config.backends:
+                where = self.at("embedders", name, "backend")
+                self.dangling(where, "backend", backend, list(self.config.backends), "backends")
+
+    def check_stores(self) -> None:
+        """A store URL written in gateway.yaml must be one the gateway can connect with."""
+        stores = self.config.stores
+        named = {"default": stores.default, "cache": stores.cache, **stores.named}
+        for name, value in named.items():
+            if value is None or value.is_reference or value.raw.strip() == "memory":
+                continue
+            try:
+                parse_store_url(value.raw.strip())
+            except BadStoreUrl as error:
+                self.report.error(self.at("stores", name), "invalid-value", str(error))
+
+    def check_paths(self) -> None:
+        seen: dict[str, str] = {}
+        for api in self.config.apis.values():
+            if api.path in seen:
+                self.report.error(
+                    self.at("apis", api.id, "path"),
+                    "duplicate-path",
+                    f"API '{api.id}' uses the path '{api.path}' of API '{seen[api.path]}'; "
+                    "give each API its own path",
+                )
+            seen.setdefault(api.path, api.id)
+
+    def check_backend(self, backend: Backend, backends: list[str]) -> None:
+        if backend.is_pool and backend.url is not None:
+            self.report.error(
+                self.at("backends", backend.id, "url"),
+                "conflicting-keys",
+                f"backend '{backend.id}' has both 'url' and 'pool'; a pool has no URL",
+            )
+        if not backend.is_pool and backend.url is None:
+            self.report.error(
+                self.at("backends", backend.id),
+                "missing-key",
+                f"backend '{backend.id}' needs 'url' (or 'pool' for a pool of backends)",
+            )
+        members = backend.pool.services if backend.pool is not None else ()
+        for index, member in enumerate(members):
+            if member.backend not in self.config.backends:
+                self.dangling(
+                    self.at("backends", backend.id, "pool", "services", index, "backend"),
+                    "backend",
+                    member.backend,
+                    backends,
+                    "backends",
+                )
+        for index, rule in enumerate(backend.circuit_breaker.rules):
+            condition = rule.failure_condition
+            if condition.count is None and condition.percentage is None:
+                self.report.error(
+                    self.at(
+                        "backends",
+                        backend.id,
+                        "circuit-breaker",
+                        "rules",
+                        index,
+                        "failure-condition",
+                    ),
+                    "missing-key",
+                    "a failure-condition needs 'count' or 'percentage'",
+                )
+        self.check_session_affinity(backend)
+        self.check_secrets(backend)
+
+    def check_session_affinity(self, backend: Backend) -> None:
+        pool = backend.pool
+        if pool is None or pool.session_affinity is None:
+            return
+        cookie = pool.session_affinity.cookie
+        where = self.at("backends", backend.id, "pool", "session-affinity", "cookie")
+        if not COOKIE_NAME.fullmatch(cookie):
+            self.report.error(
+                where,
+                "invalid-value",
+                f"'{cookie}' cannot be a cookie name: use letters, digits and !#$%&'*+-.^_`|~ "
+                "(no spaces, quotes, separators or '=')",
+            )
+        elif pool.strategy in ("fallback", "race"):
+            self.report.warning(
+                where,
+                "ignored-setting",
+                f"a {pool.strategy} pool asks its members in their declared order, so "
+                "session-affinity has no effect here",
+            )
+
+    def check_secrets(self, backend: Backend) -> None:
+        """Warn about a URL or credential whose ${env:}/${file:} cannot be read here.
+
+        A warning, not an error: the machine that lints may not be the one that serves. The
+        gateway still starts with it; requests to this backend get a 500 that names it.
+        """
+        credentials = backend.credentials
+        values: list[tuple[tuple[str, ...], ConfigValue | None]] = [(("url",), backend.url)]
+        values.append((("api-key",), backend.api_key))
+        values += [(("credentials", "header", k), v) for k, v in credentials.headers.items()]
+        values += [(("credentials", "query", k), v) for k, v in credentials.query.items()]
+        if credentials.authorization is not None:
+            values.append(
+                (("credentials", "authorization", "parameter"), credentials.authorization.parameter)
+            )
+        for keys, value in values:
+            if value is None or not value.is_reference:
+                continue
+            try:
+                value.resolve()
+            except SecretUnavailable as error:
+                self.report.warning(
+                    self.at("backends", backend.id, *keys),
+                    "unset-secret",
+                    f"backend '{backend.id}' cannot be called while {error}; "
+                    "its requests will get a 500 that says so",
+                )
+
+    def check_subscription(self, subscription: Subscription) -> None:
+        scope = subscription.scope
+        where = self.at("subscriptions", subscription.id, "scope")
+        kind, _, target = scope.partition("/")
+        if scope == "all-apis":
+            pass
+        elif kind == "product" and target:
+            if target not in self.config.products:
+                self.dangling(where, "product", target, list(self.config.products), "products")
+        elif kind == "api" and target:
+            if target not in self.config.apis:
+                self.dangling(where, "API", target, list(self.config.apis), "apis")
+        else:
+            self.report.error(
+                where,
+                "invalid-value",
+                f"subscription scope '{scope}' must be all-apis, product/<id> or api/<id>",
+            )
+        if subscription.primary_key is None and subscription.secondary_key is None:
+            self.report.error(
+                self.at("subscriptions", subscription.id),
+                "missing-key",
+                f"subscription '{subscription.id}' needs 'primary-key'",
+            )
+        for name, key in (
+            ("primary-key", subscription.primary_key),
+            ("secondary-key", subscription.secondary_key),
+        ):
+            if (
+                key is not None
+                and key.raw.startswith("sha256:")
+                and not _HASHED_KEY.fullmatch(key.raw)
+            ):
+                self.report.error(
+                    self.at("subscriptions", subscription.id, name),
+                    "invalid-value",
+                    f"{name} 'sha256:...' must be 64 lowercase hex digits (sha256sum of the key)",
+                )
+
+    def check_pool_cycles(self) -> None:
+        backends = self.config.backends
+
+        def visit(backend_id: str, trail: tuple[str, ...]) -> None:
+            backend = backends.get(backend_id)
+            if backend is None or backend.pool is None:
+                return
+            for member in backend.pool.services:
+                if member.backend in trail:
+                    self.report.error(
+                        self.at("backends", trail[0], "pool"),
+                        "pool-cycle",
+                        "pools contain each other: " + " -> ".join([*trail, member.backend]),
+                    )
+                    return
+                visit(member.backend, (*trail, member.backend))
+
+        for backend_id, backend in backends.items():
+            if backend.is_pool:
+                visit(backend_id, (backend_id,))

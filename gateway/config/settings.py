@@ -1,0 +1,195 @@
+"""gateway.yaml as a whole (`GatewayConfig`) and its sections beside backends and APIs: stores,
+named values, embedders, prices, telemetry, limits, the cache, send-request, identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from gateway.caching.memory import DEFAULT_MAX_BYTES
+from gateway.caching.partitions import DEFAULT_MAX_ENTRIES
+from gateway.common.diagnostics import Location
+from gateway.config.apis import Api, Product, Subscription
+from gateway.config.backends import Backend
+from gateway.config.keys import entry_id, key, position
+from gateway.config.secrets import ConfigValue
+from gateway.tokens.prices import Price
+
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stores:
+    """Where counters and caches live."""
+
+    default: ConfigValue = key(ConfigValue("memory"), "Counters: memory, or a Redis URL.")
+    cache: ConfigValue | None = key(
+        None, "Caches' shared store: memory, or a Redis URL. Default: stores.default if Redis."
+    )
+    named: dict[str, ConfigValue] = key(
+        dict, "A named store: memory or a redis:// URL.", extra=True
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NamedValue:
+    """A named value: text policies use as {{name}}."""
+
+    SHORTHAND: ClassVar[str] = "value"
+
+    id: str = entry_id()
+    value: ConfigValue = key(ConfigValue(""), required=True)
+    secret: bool = key(False, "Never shown by lint or explain.")
+    where: Location | None = position()  # for errors when the value is resolved at load
+
+    @property
+    def plain_value(self) -> str | None:
+        """The value when it is neither secret nor a reference; otherwise None."""
+        return None if self.secret or self.value.is_reference else self.value.raw
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Embedder:
+    """An embedder for semantic caches: the gateway's own, or a backend's."""
+
+    id: str = entry_id()
+    builtin: Literal["minilm-l6-v2"] | None = key(
+        None, "The embedder shipped with the gateway (offline, no service)."
+    )
+    backend: str | None = key(None, "A backend serving OpenAI-shaped embeddings.")
+    model: str | None = key(None, "The model to ask the backend for.")
+    dimensions: int | None = key(None, "Ask for vectors this long (text-embedding-3).", minimum=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceRow:
+    """A model's price, in dollars per million tokens."""
+
+    provider: str = key(required=True)
+    model: str = key(required=True)
+    input: float = key(doc="Dollars per million input tokens.", required=True, minimum=0)
+    cached_input: float | None = key(None, minimum=0)
+    cache_write: float | None = key(None, minimum=0)
+    output: float = key(doc="Dollars per million output tokens.", required=True, minimum=0)
+    reasoning: float | None = key(None, minimum=0)
+    date: str = key("", "When the price was read.")
+
+    def price(self) -> Price:
+        return Price.of(
+            self.provider,
+            self.model,
+            self.input,
+            self.output,
+            self.cached_input,
+            self.cache_write,
+            self.reasoning,
+            self.date,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Telemetry:
+    """Metrics, traces, the access log and the routing headers."""
+
+    prometheus: bool = key(True, "Serve /metrics on the admin listener.")
+    routing_headers: bool = key(
+        True,
+        "Answers say which backend served (x-aigw-backend) and each attempt (x-aigw-attempts).",
+    )
+    otlp_endpoint: str | None = key(None, "Export metrics and traces over OTLP.", kind="url")
+    access_log: bool = key(True, "One JSON line per request.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Limits the proxy enforces on every request."""
+
+    max_request_body: int = key(
+        16 * 1024 * 1024,
+        "Largest request body in bytes; a larger one gets 413 before any policy runs.",
+        minimum=0,
+    )
+    token_limit_mode: Literal["apim", "reserve-and-settle"] = key(
+        "apim",
+        "apim: count from the answer, concurrent calls may overshoot as in APIM; "
+        "reserve-and-settle: reserve prompt + output cap before forwarding, never overshoot.",
+    )
+    on_store_failure: Literal["open", "closed"] = key(
+        "open",
+        "When the counter store is unreachable, limits let calls through (open, with a "
+        "warning and the aigw.store_failures metric) or answer 503 (closed).",
+    )
+    reserved_output_tokens: int = key(
+        1024,
+        "reserve-and-settle: the output reserved for a request that sets no max tokens.",
+        minimum=0,
+    )
+
+    @property
+    def reserved_output(self) -> int | None:
+        """Under reserve-and-settle, the output tokens reserved for a request that sets no
+        max tokens; None under APIM's accounting."""
+        if self.token_limit_mode == "reserve-and-settle":
+            return self.reserved_output_tokens
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cache:
+    """The in-process cache."""
+
+    memory_max_bytes: int = key(
+        DEFAULT_MAX_BYTES,
+        "Most bytes the in-process cache holds; the least recently used go first.",
+        minimum=0,
+    )
+    partition_max_entries: int = key(
+        DEFAULT_MAX_ENTRIES,
+        "Most prompts a semantic-cache partition holds; those closest to expiry go first.",
+        minimum=1,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendRequest:
+    """What send-request may call."""
+
+    allowed_urls: tuple[str, ...] = key(
+        (), "URL prefixes that send-request may call when its set-url is an expression."
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """Where tokens for managed identity come from."""
+
+    tokens: dict[str, ConfigValue] = key(
+        dict,
+        "Resource -> a bearer token for it, for authentication-managed-identity outside Azure.",
+    )
+    tenant_id: ConfigValue | None = key(None, "With client-id and client-secret: an Entra app.")
+    client_id: ConfigValue | None = key(None)
+    client_secret: ConfigValue | None = key(None)
+    authority_host: str = key(ENTRA_AUTHORITY, "Entra's host.", kind="url")
+    endpoint: str | None = key(
+        None, "The managed identity endpoint; default IDENTITY_ENDPOINT or IMDS.", kind="url"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayConfig:
+    """gateway.yaml: the policies directory's configuration."""
+
+    stores: Stores = key(Stores)
+    backends: dict[str, Backend] = key(dict, "Backend name -> a backend or a pool.")
+    apis: dict[str, Api] = key(dict, "API id -> an API served under a path.", required=True)
+    products: dict[str, Product] = key(dict)
+    subscriptions: dict[str, Subscription] = key(dict)
+    named_values: dict[str, NamedValue] = key(dict, "APIM's {{name}} values.")
+    embedders: dict[str, Embedder] = key(dict)
+    pricing: tuple[PriceRow, ...] = key((), "Extra or overriding price rows.")
+    telemetry: Telemetry = key(Telemetry)
+    limits: Limits = key(Limits)
+    cache: Cache = key(Cache)
+    send_request: SendRequest = key(SendRequest)
+    identity: Identity = key(Identity)
