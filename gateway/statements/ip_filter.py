@@ -11,7 +11,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, State
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 
 def check(node: Node, report: Report) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
-from gateway.statements.json_to_xml import CONVERSION_SECTIONS
+from gateway.statements.support.declarations import CONVERSION_SECTIONS
 
 SPEC = StatementSpec(
     names=("xml-to-json",),
