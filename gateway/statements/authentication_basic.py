@@ -14,5 +14,4 @@ SPEC = StatementSpec(
         AttributeSpec("username", required=True),
         AttributeSpec("password", required=True),
     ),
-    implemented=False,
 )

@@ -31,5 +31,4 @@ SPEC = StatementSpec(
         AttributeSpec("password"),
     ),
     check=check,
-    implemented=False,
 )

@@ -12,5 +12,4 @@ SPEC = StatementSpec(
     scopes=frozenset({Scope.GLOBAL, Scope.API}),
     attributes=(POLICY_ID,),
     text=TextSpec(raw_markup=True, expression=False),
-    implemented=False,
 )

@@ -49,10 +49,6 @@ def _networks(node: Node, context: CompileContext) -> list[Network | tuple[objec
     return found
 
 
-# APIM's reasons: outside an allow list, or inside a forbid list.
-_REFUSALS = {True: ("CallerIpNotAllowed", "not allowed"), False: ("CallerIpBlocked", "blocked")}
-
-
 def compile_ip_filter(node: Node, context: CompileContext) -> Step:
     allow = (context.literal(node.attr("action")) or "allow") == "allow"
     networks = _networks(node, context)

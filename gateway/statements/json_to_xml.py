@@ -18,5 +18,4 @@ SPEC = StatementSpec(
         AttributeSpec("namespace-prefix"),
         AttributeSpec("attribute-block-name"),
     ),
-    implemented=False,
 )

@@ -10,5 +10,4 @@ SPEC = StatementSpec(
     summary="Wraps the JSON response in the callback named by a query parameter.",
     sections=OUTBOUND,
     attributes=(POLICY_ID, AttributeSpec("callback-parameter-name", required=True)),
-    implemented=False,
 )

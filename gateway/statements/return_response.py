@@ -44,10 +44,6 @@ def compile_return_response(node: Node, context: CompileContext) -> Step:
     return return_response
 
 
-def _grouped(headers: HeaderDictionary) -> list[tuple[str, list[str]]]:
-    return [(name, headers.get(name) or []) for name in headers.Keys]
-
-
 SPEC = StatementSpec(
     names=("return-response",),
     summary="Stops processing and returns the response built by its children.",

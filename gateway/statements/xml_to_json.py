@@ -16,5 +16,4 @@ SPEC = StatementSpec(
         AttributeSpec("consider-accept-header", Kind.BOOL, default="true"),
         AttributeSpec("always-array-child-elements", Kind.BOOL, default="false"),
     ),
-    implemented=False,
 )

@@ -47,8 +47,6 @@ DURATION_SECONDS = AttributeSpec(
     "duration", Kind.INT, required=True, minimum=0, doc="Time to live, in seconds."
 )
 
-TIMEOUT_SECONDS = AttributeSpec("timeout", Kind.INT, minimum=0, doc="Seconds to wait.")
-
 COUNTER_KEY = AttributeSpec("counter-key", required=True, doc="Counter identity.")
 
 RETRY_AFTER_HEADER = AttributeSpec(
