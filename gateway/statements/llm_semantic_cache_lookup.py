@@ -26,8 +26,11 @@ from gateway.caching.caches import LOCAL, VectorIndex
 from gateway.caching.guard import GuardChecks, conflict
 from gateway.caching.prompts import prompt_of
 from gateway.caching.store import CacheStore
+from gateway.common.diagnostics import Report
+from gateway.common.suggest import nearest
 from gateway.expressions.values import to_text
 from gateway.policy.compiling import CompileContext
+from gateway.policy.expression_check import NAMED_VALUE
 from gateway.policy.spec import (
     POLICY_ID,
     AttributeSpec,
@@ -52,13 +55,38 @@ SCORE_HEADER = "x-aigw-cache-score"
 GUARD_CHECKS = ("numbers", "quoted", "negations", "entities", "opposites")
 
 
+def _listed(text: str | None) -> list[str]:
+    """The names `near-miss-checks` gives, as the guard reads them: case and spaces aside."""
+    return (text or "all").replace(" ", "").lower().split(",")
+
+
 def guard_checks(text: str | None) -> GuardChecks:
     """`near-miss-checks`: "all" (the default), "none", or a comma-separated list."""
-    chosen = (text or "all").replace(" ", "").lower()
-    if chosen == "all":
+    names = _listed(text)
+    if names == ["all"]:
         return GuardChecks()
-    names = set(chosen.split(",")) - {"none", ""}
     return GuardChecks(**{name: name in names for name in GUARD_CHECKS})
+
+
+def check(node: Node, report: Report) -> None:
+    """A name in `near-miss-checks` that the guard does not know turns no check on, and
+    leaves the others off without a word: an error, with the name likely meant."""
+    given = node.attr("near-miss-checks")
+    if given is None or given.is_expression or NAMED_VALUE.search(given.text):
+        return  # an expression is reported by validation; a named value is not known yet
+    names = _listed(given.text)
+    if names in (["all"], ["none"]):
+        return
+    for name in names:
+        if name and name not in GUARD_CHECKS:
+            suggestion = nearest(name, GUARD_CHECKS)
+            hint = f"did you mean '{suggestion}'? " if suggestion else ""
+            report.error(
+                node.attributes["near-miss-checks"].location,
+                "invalid-value",
+                f"near-miss-checks: '{name}' is not a check; {hint}allowed: all, none, or a "
+                f"comma-separated list of {', '.join(GUARD_CHECKS)}",
+            )
 
 
 def _style(request: RequestContext) -> str:
@@ -257,6 +285,7 @@ SPEC = StatementSpec(
         ),
     ),
     children=(ChildSpec("vary-by", text=TextSpec(required=True)),),
+    check=check,
     compile=compile_semantic_cache_lookup,
     reads_request_body=True,
 )
