@@ -34,6 +34,7 @@ from gateway.runtime.services import Services as GatewayServices
 from gateway.runtime.step import PolicyError
 from gateway.tokens.stream_text import DeltaText
 from tests.fakes.backend_calls import StubTransport
+from tests.policies import compile_policy
 from tests.proxy.processes import (
     fake_provider,
     fake_service,
@@ -42,7 +43,6 @@ from tests.proxy.processes import (
     start_gateway,
     stop,
 )
-from tests.statements.test_message_steps import compile_policy
 
 # ------------------------------------------------------------------ the step, in process
 
