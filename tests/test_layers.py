@@ -100,6 +100,25 @@ def test_imports_point_down() -> None:
     assert wrong == []
 
 
+def test_statement_support_imports_no_statement() -> None:
+    """Statements import their support, never the reverse: what needs a statement belongs to
+    a statement (as set-header's declaration belongs inside return-response's)."""
+    known = modules()
+    statements = {
+        name
+        for name, path in known.items()
+        if name.rpartition(".")[0] == "gateway.statements" and path.name != "__init__.py"
+    }
+    wrong = [
+        f"{path.relative_to(REPO)}:{line}: imports {target}"
+        for name, path in sorted(known.items())
+        if name.startswith("gateway.statements.support")
+        for target, line in imported(name, path, known)
+        if target in statements
+    ]
+    assert statements and wrong == []
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan, iteratively)."""
     index: dict[str, int] = {}

@@ -82,7 +82,7 @@ class Compiler:
         spec = self.registry.get(node.tag)
         if spec is None:
             return None  # reported by validation
-        if not spec.implemented or spec.compile is None:
+        if spec.compile is None:
             report = self.report.error if self.runtime_errors else self.report.warning
             report(
                 node.location,

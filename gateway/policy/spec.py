@@ -9,7 +9,7 @@ spec's `check` hook, which reports diagnostics for one node.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -113,7 +113,7 @@ class StatementSpec:
     """One policy statement. `names[0]` is the canonical name; the rest are aliases.
 
     `holds_statements` statements (`retry`, `limit-concurrency`, `wait`) take other statements
-    as children, besides any `children` declared here. `implemented` is False while the
+    as children, besides any `children` declared here. `compile` is None while the
     statement's runtime belongs to a later release: it lints, but loading it for the proxy
     fails with a clear message instead of silently doing nothing.
     """
@@ -130,11 +130,9 @@ class StatementSpec:
     allowed_in_fragment: bool = True
     check: CheckFunction | None = None
     compile: CompileFunction | None = None
-    implemented: bool = True
     # The statement reads the request body itself (a token limit counts the prompt): the
     # proxy then hands policies the body whole instead of streaming it to the backend.
     reads_request_body: bool = False
-    extra_doc: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 SPEC = StatementSpec(
     names=("authentication-basic",),
@@ -14,5 +14,4 @@ SPEC = StatementSpec(
         AttributeSpec("username", required=True),
         AttributeSpec("password", required=True),
     ),
-    implemented=False,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateway.common.diagnostics import Report
 from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 
 def check(node: Node, report: Report) -> None:
@@ -31,5 +31,4 @@ SPEC = StatementSpec(
         AttributeSpec("password"),
     ),
     check=check,
-    implemented=False,
 )

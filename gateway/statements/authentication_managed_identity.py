@@ -18,7 +18,7 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import TokenUnavailable
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import INBOUND, name_only
+from gateway.statements.support.declarations import INBOUND, name_only
 
 SOURCE = "authentication-managed-identity"
 

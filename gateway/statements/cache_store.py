@@ -1,10 +1,61 @@
-"""`cache-store`: store GET responses in the response cache."""
+"""`cache-store`: keep the answer to a GET that `cache-lookup` looked up, as APIM does.
+
+It keeps 200 answers (any answer with `cache-response="true"`, none with "false") for
+`duration` seconds, under the key the lookup's `ResponsePlan` holds. A streamed answer is kept
+once its last chunk has gone; one cut short is not. `downstream-caching-type` private/public
+sends `Cache-Control` with the duration as max-age.
+"""
 
 from __future__ import annotations
 
+from gateway.caching.responses import CachedResponse
+from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Multiplicity, StatementSpec
-from gateway.statements.common import DURATION_SECONDS, OUTBOUND
-from gateway.statements.response_cache import compile_cache_store
+from gateway.policy.tree import Node
+from gateway.runtime.context import Phase, RequestContext
+from gateway.runtime.step import LocalReply, Step
+from gateway.statements.support.declarations import DURATION_SECONDS, OUTBOUND
+from gateway.statements.support.numeric import whole_number
+from gateway.statements.support.response_cache_plan import HIT_HEADER, ResponsePlan
+
+
+def compile_cache_store(node: Node, context: CompileContext) -> Step:
+    duration = context.value(node.attr("duration"), "0")
+    given = node.attr("cache-response")
+    cache_response = context.condition(given, False) if given is not None else None
+    source, policy_id = node.tag, node.attr_text("id")
+
+    async def cache_store(request: RequestContext) -> LocalReply | None:
+        plan = request.state.get(ResponsePlan)
+        if plan is None:
+            return None  # no cache-lookup ran, or the request is not cacheable
+        response = request.model.Response
+        wanted = cache_response(request) if cache_response else response.StatusCode == 200
+        if not wanted:
+            return None
+        seconds = whole_number(duration(request), "duration", source, policy_id)
+        if plan.downstream != "none":
+            control = f"{plan.downstream}, max-age={seconds}"
+            if plan.must_revalidate:
+                control += ", must-revalidate"
+            response.Headers.set("Cache-Control", [control])
+        response.Headers.set(HIT_HEADER, ["miss"])
+
+        async def keep(done: RequestContext) -> None:
+            answer = done.model.Response
+            body = answer.Body.read(preserve=True) if answer.Body is not None else b""
+            headers = [(n, v) for n, v in answer.Headers.lines() if n.lower() != HIT_HEADER]
+            entry = CachedResponse(answer.StatusCode, answer.StatusReason, headers, body)
+            await plan.store.set(plan.key, entry.encode(), seconds)
+
+        if request.response_stream is not None:  # kept once the whole stream has gone
+            request.defer(Phase.STREAM_END, keep)
+        else:
+            await keep(request)
+        return None
+
+    return cache_store
+
 
 SPEC = StatementSpec(
     names=("cache-store",),

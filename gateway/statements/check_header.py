@@ -9,7 +9,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import INBOUND, VALUE_CHILD
+from gateway.statements.support.declarations import INBOUND, VALUE_CHILD
 
 
 def compile_check_header(node: Node, context: CompileContext) -> Step:

@@ -25,7 +25,7 @@ from gateway.policy.spec import (
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, child_texts
+from gateway.statements.support.declarations import INBOUND, child_texts
 
 DEFAULT_METHODS = ("GET", "POST")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.spec import POLICY_ID, Scope, StatementSpec, TextSpec
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 SPEC = StatementSpec(
     names=("cross-domain",),
@@ -12,5 +12,4 @@ SPEC = StatementSpec(
     scopes=frozenset({Scope.GLOBAL, Scope.API}),
     attributes=(POLICY_ID,),
     text=TextSpec(raw_markup=True, expression=False),
-    implemented=False,
 )

@@ -8,8 +8,8 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, State
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import DIMENSION
-from gateway.statements.dimensions import compile_dimensions
+from gateway.statements.support.declarations import DIMENSION
+from gateway.statements.support.dimensions import compile_dimensions
 
 
 def compile_emit_metric(node: Node, context: CompileContext) -> Step:

@@ -12,5 +12,4 @@ SPEC = StatementSpec(
         AttributeSpec("from", required=True),
         AttributeSpec("to", required=True),
     ),
-    implemented=False,
 )

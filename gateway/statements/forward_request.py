@@ -12,7 +12,7 @@ from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.phases import run_phase
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import BACKEND
+from gateway.statements.support.declarations import BACKEND
 
 
 def check(node: Node, report: Report) -> None:

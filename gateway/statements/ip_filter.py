@@ -11,7 +11,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, State
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 
 def check(node: Node, report: Report) -> None:
@@ -47,10 +47,6 @@ def _networks(node: Node, context: CompileContext) -> list[Network | tuple[objec
             ) from None
         found.append((low, high))
     return found
-
-
-# APIM's reasons: outside an allow list, or inside a forbid list.
-_REFUSALS = {True: ("CallerIpNotAllowed", "not allowed"), False: ("CallerIpBlocked", "blocked")}
 
 
 def compile_ip_filter(node: Node, context: CompileContext) -> Step:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, Section, StatementSpec
-
-CONVERSION_SECTIONS = frozenset({Section.INBOUND, Section.OUTBOUND, Section.ON_ERROR})
+from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
+from gateway.statements.support.declarations import CONVERSION_SECTIONS
 
 SPEC = StatementSpec(
     names=("json-to-xml",),
@@ -19,5 +18,4 @@ SPEC = StatementSpec(
         AttributeSpec("namespace-prefix"),
         AttributeSpec("attribute-block-name"),
     ),
-    implemented=False,
 )

@@ -13,10 +13,10 @@ Inbound. The prompt's text goes to `text:analyze` (and `text:shieldPrompt` with
 `shield-prompt`) before the request is forwarded; a finding is a 403 with reason
 `ContentSafetyViolation`, `BlocklistMatch` or `PromptShieldViolation`, a service failure a 500.
 With `enforce-on-completions`, the statement also registers a check of the backend's answer
-(gateway.statements.content_safety_answers): a whole answer is replaced by the same 403, a
+(gateway.statements.support.answer_screening): a whole answer is replaced by the same 403, a
 stream is screened window by window and ends with an error event when a window is refused.
 What is analysed, how text is cut, and the unverified parts of APIM's answer checks are in
-docs/content-safety.md; the service calls are gateway.statements.content_safety_checks.
+docs/content-safety.md; the service calls are gateway.statements.support.content_safety_service.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import request_json
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import INBOUND
-from gateway.statements.content_safety_answers import AnswerPlan
-from gateway.statements.content_safety_checks import (
+from gateway.statements.support.answer_screening import AnswerPlan
+from gateway.statements.support.content_safety_service import (
     FOUR_LEVELS,
     MAX_CHARACTERS,
     SOURCE,
@@ -40,6 +39,7 @@ from gateway.statements.content_safety_checks import (
     prompt_texts,
     screen,
 )
+from gateway.statements.support.declarations import INBOUND
 
 CATEGORY_NAMES = ("Hate", "SelfHarm", "Sexual", "Violence")
 OUTPUT_TYPES = (FOUR_LEVELS, "EightSeverityLevels")

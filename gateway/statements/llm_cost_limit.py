@@ -27,7 +27,8 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import price_of, request_json, request_model
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import (
+from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
+from gateway.statements.support.declarations import (
     COUNTER_KEY,
     INBOUND,
     ON_STORE_FAILURE,
@@ -35,8 +36,7 @@ from gateway.statements.common import (
     name_only,
     rate_and_quota_check,
 )
-from gateway.statements.limits import StoreGuard, now, seconds_left, store_of
-from gateway.statements.llm_token_limit import MINUTE, QUOTA_WINDOWS
+from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
 
@@ -160,7 +160,7 @@ SPEC = StatementSpec(
         AttributeSpec(
             "dollar-quota-period",
             Kind.ENUM,
-            choices=("Hourly", "Daily", "Weekly", "Monthly", "Yearly"),
+            choices=QUOTA_PERIODS,
             expression=False,
         ),
         RETRY_AFTER_HEADER,

@@ -13,8 +13,8 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import response_usage
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import DIMENSION, INBOUND
-from gateway.statements.dimensions import compile_dimensions
+from gateway.statements.support.declarations import DIMENSION, INBOUND
+from gateway.statements.support.dimensions import compile_dimensions
 
 
 def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:

@@ -27,7 +27,8 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import request_json, request_model, response_usage
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.common import (
+from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
+from gateway.statements.support.declarations import (
     COUNTER_KEY,
     INBOUND,
     ON_STORE_FAILURE,
@@ -35,19 +36,10 @@ from gateway.statements.common import (
     name_only,
     rate_and_quota_check,
 )
-from gateway.statements.limits import StoreGuard, now, seconds_left, store_of, whole_number
+from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
+from gateway.statements.support.numeric import whole_number
 from gateway.stores.counters import Count, Window
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
-
-MINUTE = Window(60)
-QUOTA_WINDOWS = {
-    "Hourly": Window(3600),
-    "Daily": Window(86400),
-    "Weekly": Window(7 * 86400, origin=-3 * 86400),  # weeks start on Monday, 00:00 UTC
-    "Monthly": Window(0, calendar="month"),
-    "Yearly": Window(0, calendar="year"),
-}
-
 
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
 
@@ -219,7 +211,7 @@ SPEC = StatementSpec(
         AttributeSpec(
             "token-quota-period",
             Kind.ENUM,
-            choices=("Hourly", "Daily", "Weekly", "Monthly", "Yearly"),
+            choices=QUOTA_PERIODS,
             expression=False,
         ),
         AttributeSpec("estimate-prompt-tokens", Kind.BOOL, required=True),

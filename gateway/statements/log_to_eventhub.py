@@ -14,5 +14,4 @@ SPEC = StatementSpec(
         AttributeSpec("partition-key"),
     ),
     text=TextSpec(required=True),
-    implemented=False,
 )

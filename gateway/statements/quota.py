@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gateway.common.diagnostics import Report
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import (
     POLICY_ID,
@@ -16,24 +15,22 @@ from gateway.policy.spec import (
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, ON_STORE_FAILURE
-from gateway.statements.limits import Quota, StoreGuard, instance_id, matches, scoped_elements
+from gateway.statements.support.counter_store import StoreGuard
+from gateway.statements.support.declarations import (
+    BANDWIDTH,
+    CALLS,
+    INBOUND,
+    ON_STORE_FAILURE,
+    calls_or_bandwidth,
+    optional_integer,
+)
+from gateway.statements.support.quotas import Quota
+from gateway.statements.support.scoped_limits import instance_id, matches, scoped_elements
 from gateway.stores.counters import Window
 
-CALLS = AttributeSpec("calls", Kind.INT, minimum=1, expression=False)
-BANDWIDTH = AttributeSpec("bandwidth", Kind.INT, minimum=1, expression=False, doc="Kilobytes.")
 RENEWAL_PERIOD = AttributeSpec(
     "renewal-period", Kind.INT, required=True, minimum=0, expression=False, doc="0: never resets."
 )
-
-
-def check(node: Node, report: Report) -> None:
-    if "calls" not in node.attributes and "bandwidth" not in node.attributes:
-        report.error(
-            node.location,
-            "missing-attribute",
-            f"{node.tag} needs 'calls', 'bandwidth' (kilobytes), or both",
-        )
 
 
 def _limit(name: str, *, children: tuple[ChildSpec, ...] = ()) -> ChildSpec:
@@ -85,10 +82,6 @@ def compile_quota(node: Node, context: CompileContext) -> Step:
     return quota
 
 
-def optional_integer(element: Node, name: str, context: CompileContext) -> int | None:
-    return context.integer(element.attr(name), 0) if element.attr(name) is not None else None
-
-
 def _always(request: RequestContext) -> bool:
     return True
 
@@ -105,6 +98,6 @@ SPEC = StatementSpec(
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
     attributes=(POLICY_ID, CALLS, BANDWIDTH, RENEWAL_PERIOD, ON_STORE_FAILURE),
     children=(_limit("api", children=(_limit("operation"),)),),
-    check=check,
+    check=calls_or_bandwidth,
     compile=compile_quota,
 )

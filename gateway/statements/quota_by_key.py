@@ -14,9 +14,18 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND, ON_STORE_FAILURE
-from gateway.statements.limits import Quota, StoreGuard, whole_number
-from gateway.statements.quota import BANDWIDTH, CALLS, check, optional_integer
+from gateway.statements.support.counter_store import StoreGuard
+from gateway.statements.support.declarations import (
+    BANDWIDTH,
+    CALLS,
+    COUNTER_KEY,
+    INBOUND,
+    ON_STORE_FAILURE,
+    calls_or_bandwidth,
+    optional_integer,
+)
+from gateway.statements.support.numeric import whole_number
+from gateway.statements.support.quotas import Quota
 from gateway.stores.counters import Window
 
 SOURCE = "quota-by-key"
@@ -78,6 +87,6 @@ SPEC = StatementSpec(
         AttributeSpec("first-period-start", default="0001-01-01T00:00:00Z", expression=False),
         ON_STORE_FAILURE,
     ),
-    check=check,
+    check=calls_or_bandwidth,
     compile=compile_quota_by_key,
 )

@@ -15,16 +15,10 @@ from gateway.policy.spec import (
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
-from gateway.statements.limits import (
-    LimitOutputs,
-    StoreGuard,
-    instance_id,
-    matches,
-    now,
-    scoped_elements,
-    store_of,
-)
+from gateway.statements.support.counter_store import StoreGuard, now, store_of
+from gateway.statements.support.declarations import INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
+from gateway.statements.support.rate_limits import LimitOutputs
+from gateway.statements.support.scoped_limits import instance_id, matches, scoped_elements
 from gateway.stores.counters import Window
 
 CALLS = AttributeSpec("calls", Kind.INT, required=True, minimum=1, expression=False)

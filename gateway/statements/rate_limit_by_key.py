@@ -14,8 +14,15 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import COUNTER_KEY, INBOUND, LIMIT_OUTPUTS, ON_STORE_FAILURE
-from gateway.statements.limits import LimitOutputs, StoreGuard, now, store_of, whole_number
+from gateway.statements.support.counter_store import StoreGuard, now, store_of
+from gateway.statements.support.declarations import (
+    COUNTER_KEY,
+    INBOUND,
+    LIMIT_OUTPUTS,
+    ON_STORE_FAILURE,
+)
+from gateway.statements.support.numeric import whole_number
+from gateway.statements.support.rate_limits import LimitOutputs
 from gateway.stores.counters import Window
 
 SOURCE = "rate-limit-by-key"

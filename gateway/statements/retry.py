@@ -26,7 +26,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.limits import whole_number
+from gateway.statements.support.numeric import whole_number
 
 
 def wait_before(attempt: int, interval: int, delta: int | None, cap: int | None) -> float:

@@ -9,16 +9,15 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements import set_body, set_header, set_status
-from gateway.statements.common import name_only
+from gateway.statements.support.declarations import name_only
+from gateway.statements.support.headers import header_writer
 
 
 def compile_return_response(node: Node, context: CompileContext) -> Step:
     variable = context.literal(node.attr("response-variable-name"))
     status = node.child("set-status")
     write_status = set_status.status_writer(status, context) if status is not None else None
-    write_headers = [
-        set_header.header_writer(h, context) for h in node.children_named("set-header")
-    ]
+    write_headers = [header_writer(h, context) for h in node.children_named("set-header")]
     body = node.child("set-body")
     build_body = set_body.body_builder(body, context) if body is not None else None
 
@@ -43,10 +42,6 @@ def compile_return_response(node: Node, context: CompileContext) -> Step:
         )
 
     return return_response
-
-
-def _grouped(headers: HeaderDictionary) -> list[tuple[str, list[str]]]:
-    return [(name, headers.get(name) or []) for name in headers.Keys]
 
 
 SPEC = StatementSpec(

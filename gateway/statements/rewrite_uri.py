@@ -13,7 +13,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND
+from gateway.statements.support.declarations import INBOUND
 
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 

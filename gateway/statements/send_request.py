@@ -34,6 +34,7 @@ from gateway.statements import (
     set_body,
     set_header,
 )
+from gateway.statements.support.headers import header_writer
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,7 @@ def request_builder(node: Node, context: CompileContext, source: str) -> Request
     url = context.value(url_text, "")
     url_is_literal = url_text is not None and not url_text.is_expression
     method = context.value(method_node.text if method_node is not None else None, "")
-    write_headers = [
-        set_header.header_writer(h, context) for h in node.children_named("set-header")
-    ]
+    write_headers = [header_writer(h, context) for h in node.children_named("set-header")]
     body_node = node.child("set-body")
     build_body = set_body.body_builder(body_node, context) if body_node is not None else None
     identity = node.child("authentication-managed-identity")

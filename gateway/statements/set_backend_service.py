@@ -9,7 +9,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import INBOUND_BACKEND
+from gateway.statements.support.declarations import INBOUND_BACKEND
 
 
 def check(node: Node, report: Report) -> None:

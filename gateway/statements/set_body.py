@@ -10,8 +10,8 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec, T
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import NOT_ON_ERROR
-from gateway.statements.messages import body_bytes, message_of
+from gateway.statements.support.declarations import NOT_ON_ERROR
+from gateway.statements.support.messages import body_bytes, message_of
 
 
 def body_builder(node: Node, context: CompileContext) -> Callable[[RequestContext], bytes]:

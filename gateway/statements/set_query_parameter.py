@@ -7,8 +7,8 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import EXISTS_ACTION, INBOUND_BACKEND, VALUE_CHILD
-from gateway.statements.set_header import header_writer
+from gateway.statements.support.declarations import EXISTS_ACTION, INBOUND_BACKEND, VALUE_CHILD
+from gateway.statements.support.headers import header_writer
 
 
 def compile_set_query_parameter(node: Node, context: CompileContext) -> Step:

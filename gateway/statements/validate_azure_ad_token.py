@@ -13,20 +13,20 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, StatementSp
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import (
+from gateway.statements.support.declarations import (
     AUDIENCES,
     FAILED_VALIDATION,
     INBOUND,
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.jwt_rules import (
+from gateway.statements.support.jwt_validation import (
     TokenRules,
     claim_rules,
+    failure_settings,
     reject_decryption_keys,
     token_source,
 )
-from gateway.statements.validate_jwt import failure_settings
 
 SOURCE = "validate-azure-ad-token"
 

@@ -8,7 +8,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, State
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import (
+from gateway.statements.support.declarations import (
     AUDIENCES,
     FAILED_VALIDATION,
     INBOUND,
@@ -16,9 +16,10 @@ from gateway.statements.common import (
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.jwt_rules import (
+from gateway.statements.support.jwt_validation import (
     TokenRules,
     claim_rules,
+    failure_settings,
     inline_key,
     reject_decryption_keys,
     token_source,
@@ -47,16 +48,6 @@ def check(node: Node, report: Report) -> None:
             "validate-jwt needs exactly one token source: 'header-name', "
             "'query-parameter-name' or 'token-value'",
         )
-
-
-def failure_settings(node: Node, context: CompileContext) -> dict[str, object]:
-    """The failed-validation-* and output attributes both validate statements share."""
-    return {
-        "status": context.integer(node.attr("failed-validation-httpcode"), 401),
-        "message": context.literal(node.attr("failed-validation-error-message")),
-        "variable": context.literal(node.attr("output-token-variable-name")),
-        "policy_id": node.attr_text("id"),
-    }
 
 
 def compile_validate_jwt(node: Node, context: CompileContext) -> Step:

@@ -14,7 +14,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
-from gateway.statements.common import NOT_ON_ERROR
+from gateway.statements.support.declarations import NOT_ON_ERROR
 
 
 def compile_wait(node: Node, context: CompileContext) -> Step:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
-from gateway.statements.json_to_xml import CONVERSION_SECTIONS
+from gateway.statements.support.declarations import CONVERSION_SECTIONS
 
 SPEC = StatementSpec(
     names=("xml-to-json",),
@@ -16,5 +16,4 @@ SPEC = StatementSpec(
         AttributeSpec("consider-accept-header", Kind.BOOL, default="true"),
         AttributeSpec("always-array-child-elements", Kind.BOOL, default="false"),
     ),
-    implemented=False,
 )

@@ -371,7 +371,7 @@ def test_each_check_can_be_turned_off(name: str, a: str, b: str) -> None:
 
 
 def test_the_switches_are_the_documented_five() -> None:
-    # gateway/statements/semantic_cache.py builds GuardChecks from these names.
+    # gateway/statements/llm_semantic_cache_lookup.py builds GuardChecks from these names.
     assert [f.name for f in fields(GuardChecks)] == [
         "numbers",
         "quoted",

@@ -13,48 +13,7 @@ from gateway.common.diagnostics import Diagnostic
 from gateway.config.loader import load_gateway_config
 from gateway.config.secrets import ConfigValue, SecretUnavailable
 from gateway.config.settings import GatewayConfig
-
-VALID = """
-stores:
-  default: memory
-backends:
-  aoai-east:
-    url: https://east.example.com/openai
-    provider: azure-openai
-    credentials: {header: {api-key: "${env:AOAI_EAST_KEY}"}}
-    timeout: PT2M
-    circuit-breaker:
-      rules:
-        - failure-condition: {count: 3, interval: PT10S, status-code-ranges: ["429", "500-599"]}
-          trip-duration: PT30S
-          accept-retry-after: true
-  aoai-west:
-    url: https://west.example.com/openai
-    provider: azure-openai
-  aoai-pool:
-    pool:
-      strategy: priority
-      services:
-        - {backend: aoai-east, priority: 1, weight: 3}
-        - {backend: aoai-west, priority: 2}
-apis:
-  azure-openai:
-    path: openai
-    style: azure-openai
-    backend: aoai-pool
-  inventory:
-    path: inventory
-    backend: aoai-west
-    operations:
-      - {id: get-item, method: GET, url-template: "/items/{id}"}
-products:
-  starter: {apis: [azure-openai], subscription-required: true}
-subscriptions:
-  team-a: {scope: product/starter, primary-key: "${env:TEAM_A_KEY}"}
-named-values:
-  tenant: contoso
-  partner-key: {value: "${file:partner.key}", secret: true}
-"""
+from tests.config.valid_gateway import VALID
 
 
 def load(tmp_path: Path, text: str) -> tuple[GatewayConfig | None, list[Diagnostic]]:

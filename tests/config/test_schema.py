@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from gateway.config.json_schema import json_schema
-from tests.config.test_loader import VALID
+from tests.config.valid_gateway import VALID
 
 jsonschema = __import__("jsonschema")
 

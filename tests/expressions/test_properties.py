@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from gateway.expressions import ExpressionError, ExpressionSyntaxError, compile_expression
 from tests.expressions.context_fixture import prepared_context
-from tests.expressions.test_corpus_table import TABLE
+from tests.expressions.corpus_table import TABLE
 
 TOKENS = [
     "context",

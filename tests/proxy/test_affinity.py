@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.proxy.processes import chat_calls, fake_providers, inject_faults, serving
-from tests.proxy.test_resilience import RETRY
+from tests.proxy.retry_policy import RETRY
 
 BREAKER = """    circuit-breaker:
       rules:

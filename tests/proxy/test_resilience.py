@@ -24,16 +24,7 @@ from tests.proxy.processes import (
     inject_faults,
     serving,
 )
-
-RETRY = """<policies>
-    <inbound><base /><set-backend-service backend-id="pool" /></inbound>
-    <backend>
-        <retry condition="@(context.Response.StatusCode == 429 || context.Response.StatusCode >= 500)"
-            count="2" interval="0" first-fast-retry="true">
-            <forward-request buffer-request-body="true" timeout="{timeout}" />
-        </retry>
-    </backend>
-</policies>"""
+from tests.proxy.retry_policy import RETRY
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from gateway.expressions.model import ContextModel
 from gateway.runtime.context import RequestContext
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.step import CompiledPolicy, LocalReply
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 CHECK = (
     '<check-header name="x-tier" failed-check-httpcode="403" '

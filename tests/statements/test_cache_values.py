@@ -17,7 +17,7 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, PolicyError
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 
 def run(statements: str, caches: Caches, variables: dict[str, object] | None = None) -> dict:

@@ -1,5 +1,5 @@
-"""llm-content-safety: the prompt's texts and chunks, and the statement through running gateways
-in front of a fake Azure AI Content Safety (tests/fakes/content_safety.py) and a fake provider.
+"""llm-content-safety: the statement in process, and through running gateways in front of a
+fake Azure AI Content Safety (tests/fakes/content_safety.py) and a fake provider.
 
 The fake rates words: "hateword" is Hate 6, "slurword" Hate 3, "hurtmyself" SelfHarm 4,
 "stab" Violence 5 (4 with FourSeverityLevels), "punch" Violence 2; blocklist "banned-terms"
@@ -14,7 +14,7 @@ import os
 import subprocess
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -28,23 +28,13 @@ from gateway.expressions.model import (
     HeaderDictionary,
     MessageBody,
     RequestModel,
-    ResponseModel,
 )
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Services as GatewayServices
 from gateway.runtime.step import PolicyError
-from gateway.statements.content_safety_answers import AnswerPlan, Windows, answer_text
-from gateway.statements.content_safety_checks import (
-    ANALYZE_PATH,
-    SHIELD_PATH,
-    Settings,
-    calls_for,
-    chunks,
-    prompt_texts,
-    units,
-    windows,
-)
 from gateway.tokens.stream_text import DeltaText
+from tests.fakes.backend_calls import StubTransport
+from tests.policies import compile_policy
 from tests.proxy.processes import (
     fake_provider,
     fake_service,
@@ -53,100 +43,8 @@ from tests.proxy.processes import (
     start_gateway,
     stop,
 )
-from tests.statements.test_message_steps import compile_policy
-
-# ------------------------------------------------------------------ the prompt's texts
-
-
-def test_chat_messages_give_every_text_and_the_last_user_message() -> None:
-    prompt = prompt_texts(
-        {
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "first question"},
-                {"role": "assistant", "content": "an answer"},
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": "look at"},
-                        {"type": "image_url", "image_url": {"url": "data:..."}},
-                        {"type": "text", "text": "this"},
-                    ],
-                },
-            ]
-        }
-    )
-    assert prompt is not None
-    assert prompt.whole == "Be brief.\nfirst question\nan answer\nlook at this"
-    assert prompt.user_prompt == "look at this"
-    assert prompt.documents == ["Be brief.", "first question", "an answer"]
-
-
-def test_anthropic_legacy_and_responses_prompts() -> None:
-    claude = prompt_texts(
-        {
-            "system": [{"type": "text", "text": "You are terse."}],
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi there"}]}],
-        }
-    )
-    assert claude is not None and claude.whole == "You are terse.\nhi there"
-    assert (claude.user_prompt, claude.documents) == ("hi there", ["You are terse."])
-    legacy = prompt_texts({"prompt": "Once upon a time"})
-    assert legacy is not None and (legacy.whole, legacy.user_prompt) == ("Once upon a time",) * 2
-    responses = prompt_texts({"instructions": "Be kind.", "input": "hello"})
-    assert responses is not None and responses.whole == "Be kind.\nhello"
-    assert prompt_texts({"model": "gpt-4o"}) is None  # nothing to check
-
-
-def test_long_text_is_cut_at_whitespace_within_the_limit() -> None:
-    text = " ".join(["word"] * 5000)  # 24,999 characters
-    pieces = chunks(text)
-    assert len(pieces) == 3 and all(units(p) <= 10_000 for p in pieces)
-    assert " ".join(pieces) == text  # only the whitespace at each cut is dropped
-    assert all(not p.startswith(" ") and not p.endswith(" ") for p in pieces)
-    solid = "x" * 25_000  # no whitespace: hard cuts
-    assert [len(p) for p in chunks(solid)] == [10_000, 10_000, 5_000]
-    # Outside the BMP a character counts twice, as the service (.NET) counts it.
-    emoji = "\U0001f600" * 12_000
-    assert [units(p) for p in chunks(emoji)] == [10_000, 10_000, 4_000]
-    assert chunks("short") == ["short"] and chunks("   ") == []
-
-
-def test_shield_documents_are_batched_within_the_limits() -> None:
-    messages = [{"role": "system", "content": f"doc {i}"} for i in range(7)]
-    messages.append({"role": "user", "content": "question"})
-    prompt = prompt_texts({"messages": messages})
-    assert prompt is not None
-    settings = Settings("cs", True, "FourSeverityLevels", (("Hate", 4),), ())
-    calls = calls_for(prompt, settings)
-    assert [c.path for c in calls] == [ANALYZE_PATH, SHIELD_PATH, SHIELD_PATH]
-    assert calls[1].payload == {
-        "userPrompt": "question",
-        "documents": [f"doc {i}" for i in range(5)],
-    }
-    assert calls[2].payload == {"userPrompt": "", "documents": ["doc 5", "doc 6"]}
-    assert calls[0].payload["categories"] == ["Hate"]
-    assert "blocklistNames" not in calls[0].payload
-
 
 # ------------------------------------------------------------------ the step, in process
-
-
-class StubTransport:
-    """Answers post_json from a function; records the calls."""
-
-    def __init__(self, answer: object) -> None:
-        self.answer = answer
-        self.calls: list[tuple[str, str, dict]] = []
-
-    async def post_json(
-        self, backend_id: str, body: bytes, timeout: float, path: str = ""
-    ) -> tuple[int, bytes]:
-        self.calls.append((backend_id, path, json.loads(body)))
-        if isinstance(self.answer, BaseException):
-            raise self.answer
-        assert callable(self.answer)
-        return self.answer(path, json.loads(body))
 
 
 POLICY = """<policies><inbound>
@@ -240,63 +138,6 @@ def test_enforce_on_completions_and_its_windows_load(
 
 # ------------------------------------------------------------------ answers, in process
 
-TEXT = (
-    "The weather is mild and the sky is clear today. Nothing much happens in the valley, "
-    "where the river runs slowly past the old mill and the bakery opens at seven. "
-) * 4
-
-
-def test_a_streamed_answer_is_cut_into_the_windows_of_its_whole_text() -> None:
-    for size, overlap in ((50, 10), (7, 0), (100, 99), (len(TEXT), 5)):
-        expected = windows(TEXT, size, overlap)
-        assert "".join(w[overlap:] if i else w for i, w in enumerate(expected)) == TEXT
-        for step in (1, 3, 64, 1000):
-            cut = Windows(size, overlap)
-            seen = [w for i in range(0, len(TEXT), step) for w in cut.add(TEXT[i : i + step])]
-            if last := cut.rest():
-                seen.append(last)
-            assert seen == expected, (size, overlap, step)
-    # Each window holds the `overlap` characters before it: a word cut at a window's end is
-    # whole in the next window.
-    assert windows("abcdefghij", 4, 2) == ["abcd", "cdefgh", "ghij"]
-
-
-def test_the_text_of_an_answer_in_each_api_leaves_tool_calls_out() -> None:
-    chat = {
-        "choices": [
-            {"message": {"role": "assistant", "content": "first"}},
-            {
-                "message": {
-                    "content": None,
-                    "tool_calls": [{"function": {"arguments": '{"x": "hateword"}'}}],
-                }
-            },
-        ]
-    }
-    assert answer_text(chat) == "first"
-    assert answer_text({"choices": [{"text": "once upon"}, {"text": "a time"}]}) == (
-        "once upon\na time"
-    )
-    claude = {
-        "type": "message",
-        "content": [
-            {"type": "thinking", "thinking": "hateword"},
-            {"type": "text", "text": "Hello"},
-            {"type": "tool_use", "input": {"q": "hateword"}},
-            {"type": "text", "text": "there"},
-        ],
-    }
-    assert answer_text(claude) == "Hello there"
-    responses = {
-        "output": [
-            {"type": "reasoning", "summary": []},
-            {"type": "function_call", "arguments": '{"q": "hateword"}'},
-            {"type": "message", "content": [{"type": "output_text", "text": "Done."}]},
-        ]
-    }
-    assert answer_text(responses) == "Done."
-    assert answer_text({"error": {"message": "x"}}) == answer_text([1]) == ""
-
 
 def test_the_text_each_streamed_event_adds() -> None:
     deltas = DeltaText()
@@ -320,179 +161,6 @@ def test_the_text_each_streamed_event_adds() -> None:
     assert deltas.of(b"data: " + json.dumps(thinking).encode()) == ""
     responses = {"type": "response.output_text.delta", "delta": "Yes"}
     assert deltas.of(b"data:" + json.dumps(responses).encode()) == "Yes"
-
-
-def rate(path: str, body: dict) -> tuple[int, bytes]:
-    """A Content Safety stand-in: "hateword" is Hate 6, anything else is clean."""
-    severity = 6 if "hateword" in body["text"] else 0
-    return 200, json.dumps(
-        {"categoriesAnalysis": [{"category": "Hate", "severity": severity}]}
-    ).encode()
-
-
-SETTINGS = Settings("cs", False, "FourSeverityLevels", (("Hate", 4),), ())
-USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
-
-
-def answered(
-    answer: dict, status: int = 200, headers: dict[str, str] | None = None
-) -> RequestContext:
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
-    return RequestContext(
-        ContextModel(
-            Request=RequestModel(Method="POST", Body=MessageBody(json.dumps(body).encode())),
-            Response=ResponseModel(
-                StatusCode=status,
-                Headers=HeaderDictionary(
-                    headers or {"Content-Type": "application/json", "x-upstream": "fake"}
-                ),
-                Body=MessageBody(json.dumps(answer).encode()),
-            ),
-        ),
-        services=GatewayServices(backend_calls=StubTransport(rate)),
-    )
-
-
-def chat_answer(text: str) -> dict:
-    return {"choices": [{"message": {"content": text}}], "usage": USAGE}
-
-
-def test_a_flagged_answer_is_refused_and_its_usage_was_read_first() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, "safety")
-    clean = answered(chat_answer("A calm answer."))
-    asyncio.run(plan.check(clean))
-    assert clean.services.backend_calls.calls[0][2]["text"] == "A calm answer."  # type: ignore[union-attr]
-    flagged = answered(chat_answer("You are a hateword."))
-    with pytest.raises(PolicyError) as blocked:
-        asyncio.run(plan.check(flagged))
-    error = blocked.value
-    assert (error.source, error.reason, error.status, error.policy_id) == (
-        "llm-content-safety",
-        "ContentSafetyViolation",
-        403,
-        "safety",
-    )
-    assert error.message.startswith("The answer was blocked by content safety: category Hate")
-    assert "hateword" not in error.message
-    assert flagged.usage_read and flagged.usage is not None and flagged.usage.total == 12
-    assert flagged.model.Response.Headers.Count == 0  # the refusal is the gateway's
-
-
-def test_answers_not_to_screen_make_no_call() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, None)
-    for context in (
-        answered(chat_answer("hateword"), status=500),  # an error is no model answer
-        answered({"choices": [{"message": {"content": None, "tool_calls": []}}]}),
-        answered({"data": [{"embedding": [0.1]}]}),
-    ):
-        asyncio.run(plan.check(context))
-        assert context.services.backend_calls.calls == []  # type: ignore[union-attr]
-
-
-def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, None)
-    context = answered(chat_answer("fine"), headers={"Content-Encoding": "br"})
-    with pytest.raises(PolicyError) as failed:
-        asyncio.run(plan.check(context))
-    assert (failed.value.status, failed.value.reason) == (500, "ContentSafetyServiceError")
-    assert context.model.Response.Headers.get("Content-Encoding") is None  # not on the refusal
-
-
-def test_a_window_size_cuts_a_whole_answer_too() -> None:
-    context = answered(chat_answer(TEXT))
-    asyncio.run(AnswerPlan(SETTINGS, 100, 10, None).check(context))
-    sent = [call[2]["text"] for call in context.services.backend_calls.calls]  # type: ignore[union-attr]
-    assert sent == windows(TEXT, 100, 10)
-
-
-def sse(text: str) -> bytes:
-    return (
-        b"data: "
-        + json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]}).encode()
-        + b"\n\n"
-    )
-
-
-def test_a_streamed_answer_passes_a_window_at_a_time_and_stops_at_a_flagged_one() -> None:
-    pieces = ["The sky ", "is clear ", "and calm. ", "You are ", "a hatew", "ord, ", "truly. "]
-    events: list[str] = []
-
-    async def upstream() -> AsyncIterator[bytes]:
-        yield b'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
-        for piece in pieces:
-            events.append(f"upstream {piece!r}")
-            event = sse(piece)
-            yield event[:9]  # events split across chunks are put together again
-            yield event[9:]
-        yield b"data: [DONE]\n\n"
-
-    async def scenario() -> RequestContext:
-        context = answered({}, headers={"Content-Type": "text/event-stream"})
-        context.response_stream = upstream()
-        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
-        assert context.response_stream is not None
-        with pytest.raises(PolicyError) as blocked:
-            async for chunk in context.response_stream:
-                for line in chunk.split(b"\n\n"):
-                    if b"content" in line:
-                        events.append(
-                            f"client {json.loads(line[6:])['choices'][0]['delta']['content']!r}"
-                        )
-        assert blocked.value.reason == "ContentSafetyViolation"
-        return context
-
-    context = asyncio.run(scenario())
-    # Windows of 20 new characters after the 5 before them: "The sky is clear and",
-    # "r and" + " calm. You are a hat", "a hat" + "eword, truly. " (flagged). A piece passes
-    # once the window its text ends in has passed: "and calm. " ends in the second one.
-    assert events == [
-        "upstream 'The sky '",
-        "upstream 'is clear '",
-        "upstream 'and calm. '",
-        "client 'The sky '",
-        "client 'is clear '",
-        "upstream 'You are '",
-        "upstream 'a hatew'",
-        "client 'and calm. '",
-        "client 'You are '",
-        "upstream 'ord, '",
-        "upstream 'truly. '",
-    ]
-    sent = [call[2]["text"] for call in context.services.backend_calls.calls]  # type: ignore[union-attr]
-    assert sent == windows("".join(pieces), 20, 5)
-    assert sent == ["The sky is clear and", "r and calm. You are a hat", "a hateword, truly. "]
-    # The cut stream's tokens count: the prompt and what was produced, counted offline.
-    assert context.usage_read and context.usage is not None
-    assert context.usage.prompt > 0 and context.usage.completion > 0
-
-
-def test_windows_that_passed_go_out_even_when_the_whole_stream_came_in_one_chunk() -> None:
-    pieces = ["The sky ", "is clear ", "and calm. ", "You are ", "a hateword, ", "truly. "]
-
-    async def upstream() -> AsyncIterator[bytes]:
-        yield b"".join(sse(piece) for piece in pieces) + b"data: [DONE]\n\n"
-
-    async def scenario() -> list[bytes]:
-        context = answered({}, headers={"Content-Type": "text/event-stream"})
-        context.response_stream = upstream()
-        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
-        assert context.response_stream is not None
-        received = []
-        with pytest.raises(PolicyError):
-            async for chunk in context.response_stream:
-                received.append(chunk)
-        return received
-
-    assert b"".join(asyncio.run(scenario())) == b"".join(sse(piece) for piece in pieces[:4])
-
-
-def test_an_answer_that_cannot_be_checked_is_a_500() -> None:
-    context = answered(chat_answer("fine"))
-    context.services = GatewayServices(backend_calls=StubTransport(TimeoutError()))
-    with pytest.raises(PolicyError) as failed:
-        asyncio.run(AnswerPlan(SETTINGS, None, None, "safety").check(context))
-    assert (failed.value.status, failed.value.reason) == (500, "Timeout")
-    assert context.usage is not None and context.usage.total == 12  # counted all the same
 
 
 # ------------------------------------------------------------------ through running gateways

@@ -12,7 +12,7 @@ from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy
 from gateway.stores.counters import CounterStore
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 
 def test_spend_is_counted_from_each_calls_cost_and_refused_once_spent(

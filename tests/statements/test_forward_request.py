@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from gateway.expressions.model import ContextModel
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 
 class RecordingTransport:

@@ -13,7 +13,7 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.step import PolicyError
 from gateway.statements import default_registry
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 
 class SlowTransport:

@@ -26,7 +26,7 @@ from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply, PolicyError
 from gateway.stores.counters import CounterStore
 from gateway.telemetry.metrics import Metrics
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 
 def request_for(

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import textwrap
-
 import pytest
 
 from gateway.common.diagnostics import Report
 from gateway.expressions.model import (
-    ContextModel,
     HeaderDictionary,
     MessageBody,
-    RequestModel,
     ResponseModel,
 )
 from gateway.policy.compiler import Compiler
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
-from gateway.runtime.context import RequestContext
-from gateway.runtime.step import Chain, CompiledPolicy, LocalReply, PolicyError
+from gateway.runtime.step import LocalReply, PolicyError
 from gateway.statements import default_registry
-
-
-def compile_policy(text: str) -> CompiledPolicy:
-    report = Report()
-    document = read_xml(
-        textwrap.dedent(text), "p.xml", report, raw_markup_tags=frozenset({"set-body"})
-    )
-    assert document is not None
-    policy = Compiler(default_registry(), ExpressionChecker({}), report).document(document.root)
-    assert not report.has_errors, [d.format() for d in report]
-    return policy
-
-
-def new_context(headers: dict[str, str] | None = None) -> RequestContext:
-    request = RequestModel(Method="POST", Headers=HeaderDictionary(headers or {}))
-    response = ResponseModel(Headers=HeaderDictionary({"Server": "upstream", "x-old": "1"}))
-    return RequestContext(ContextModel(Request=request, Response=response))
-
-
-def run(chain: Chain, context: RequestContext) -> LocalReply | None:
-    return asyncio.run(chain.run(context))
+from tests.policies import compile_policy, new_context, run
 
 
 def test_set_header_actions_on_the_request_and_the_response() -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import sys
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from gateway import statements
 from gateway.common.diagnostics import Location, Report
-from gateway.policy.spec import ChildSpec, Kind
+from gateway.policy.spec import ChildSpec, Kind, StatementSpec
 from gateway.policy.tree import Attribute, Node, Value
 from gateway.schemas import policy_json_schema, policy_xsd
 from gateway.statements import default_registry
@@ -30,6 +35,35 @@ def test_every_statement_the_reference_names_is_registered() -> None:
     assert len(names) > 40
     missing = sorted(n for n in names if registry.get(n) is None)
     assert missing == []
+
+
+def test_every_module_of_the_package_is_a_statement() -> None:
+    names = [m.name for m in pkgutil.iter_modules(statements.__path__) if not m.ispkg]
+    assert len(names) == len(default_registry().specs())
+    without = [
+        name
+        for name in names
+        if not isinstance(
+            getattr(importlib.import_module(f"gateway.statements.{name}"), "SPEC", None),
+            StatementSpec,
+        )
+    ]
+    assert without == [], "a statement module declares a SPEC; helpers go in statements/support"
+
+
+def test_a_module_without_a_spec_stops_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "stray_helper.py").write_text("HELPER = 1\n", encoding="utf-8")
+    monkeypatch.setattr(statements, "__path__", [*statements.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(TypeError) as stopped:
+            default_registry.__wrapped__()
+    finally:
+        sys.modules.pop("gateway.statements.stray_helper", None)
+    message = str(stopped.value)
+    assert "gateway.statements.stray_helper declares no SPEC" in message
+    assert "gateway/statements/support/" in message
 
 
 def test_aliases_share_one_declaration_and_suggestions_work() -> None:

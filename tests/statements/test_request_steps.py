@@ -7,7 +7,7 @@ import pytest
 from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel, UrlModel
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
-from tests.statements.test_message_steps import compile_policy, run
+from tests.policies import compile_policy, run
 
 
 def context_for(

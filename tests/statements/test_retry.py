@@ -11,7 +11,7 @@ from gateway.expressions.model import ContextModel, HeaderDictionary, RequestMod
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
 from gateway.statements.retry import wait_before
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 COUNT_UP = '<set-variable name="n" value="@((int)context.Variables.GetValueOrDefault(&quot;n&quot;, 0) + 1)" />'
 

@@ -18,7 +18,7 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
 from tests.fakes.loopback import serve_app
-from tests.statements.test_message_steps import compile_policy, new_context
+from tests.policies import compile_policy, new_context
 
 
 @dataclass

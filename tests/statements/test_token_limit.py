@@ -19,7 +19,7 @@ from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply
 from gateway.stores.counters import CounterStore
-from tests.statements.test_message_steps import compile_policy
+from tests.policies import compile_policy
 
 PROMPT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello."}]}  # 10 tokens
 

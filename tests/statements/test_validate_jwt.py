@@ -24,7 +24,7 @@ from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
 from tests.fakes.loopback import serve_app
-from tests.statements.test_message_steps import compile_policy, new_context
+from tests.policies import compile_policy, new_context
 
 SECRET = b"a-shared-secret-of-32-bytes-long!"
 SECRET_B64 = base64.b64encode(SECRET).decode()

@@ -37,7 +37,7 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import StreamBroken
 from gateway.runtime.llm_call import count_cut_stream, response_usage
 from gateway.runtime.step import PolicyError
-from gateway.statements.content_safety_checks import (
+from gateway.statements.support.content_safety_service import (
     SERVICE_REASON,
     SOURCE,
     Settings,

@@ -1,4 +1,5 @@
-"""Attribute and child declarations that several statements share, written once."""
+"""Section, attribute and child declarations that several statements share, written once,
+with the checks and readers that go with them."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from gateway.policy.spec import AttributeSpec, CheckFunction, ChildSpec, Kind, S
 from gateway.policy.tree import Node
 
 if TYPE_CHECKING:
-    from gateway.policy.compiling import CompileContext
+    from gateway.policy.compiling import CompileContext, Evaluator
 
 INBOUND = frozenset({Section.INBOUND})
 OUTBOUND = frozenset({Section.OUTBOUND})
 BACKEND = frozenset({Section.BACKEND})
 INBOUND_BACKEND = frozenset({Section.INBOUND, Section.BACKEND})
 NOT_ON_ERROR = frozenset({Section.INBOUND, Section.BACKEND, Section.OUTBOUND})
+CONVERSION_SECTIONS = frozenset({Section.INBOUND, Section.OUTBOUND, Section.ON_ERROR})
 
 
 def name_only(name: str, doc: str = "") -> AttributeSpec:
@@ -45,8 +47,6 @@ DURATION_SECONDS = AttributeSpec(
     "duration", Kind.INT, required=True, minimum=0, doc="Time to live, in seconds."
 )
 
-TIMEOUT_SECONDS = AttributeSpec("timeout", Kind.INT, minimum=0, doc="Seconds to wait.")
-
 COUNTER_KEY = AttributeSpec("counter-key", required=True, doc="Counter identity.")
 
 RETRY_AFTER_HEADER = AttributeSpec(
@@ -61,6 +61,10 @@ ON_STORE_FAILURE = AttributeSpec(
     doc="Beyond APIM: when the counter store is unreachable, let calls through (open) or "
     "answer 503 (closed). Default: gateway.yaml limits.on-store-failure (open).",
 )
+
+# quota and quota-by-key: calls, kilobytes, or both (`calls_or_bandwidth`).
+CALLS = AttributeSpec("calls", Kind.INT, minimum=1, expression=False)
+BANDWIDTH = AttributeSpec("bandwidth", Kind.INT, minimum=1, expression=False, doc="Kilobytes.")
 
 LIMIT_OUTPUTS = (
     RETRY_AFTER_HEADER,
@@ -121,6 +125,21 @@ def rate_and_quota_check(rate: str, quota: str, period: str) -> CheckFunction:
     return check
 
 
+def calls_or_bandwidth(node: Node, report: Report) -> None:
+    """The check of quota and quota-by-key: a quota of calls, of kilobytes, or both."""
+    if "calls" not in node.attributes and "bandwidth" not in node.attributes:
+        report.error(
+            node.location,
+            "missing-attribute",
+            f"{node.tag} needs 'calls', 'bandwidth' (kilobytes), or both",
+        )
+
+
+def optional_integer(element: Node, name: str, context: CompileContext) -> int | None:
+    """A literal whole number, or None when the attribute is not given."""
+    return context.integer(element.attr(name), 0) if element.attr(name) is not None else None
+
+
 def child_texts(node: Node | None, item: str, context: CompileContext) -> tuple[str, ...]:
     """The trimmed literal texts of `node`'s `<item>` children (`<audiences><audience>`...)."""
     if node is None:
@@ -152,3 +171,9 @@ def attribute_or_child(*names: str) -> tuple[tuple[ChildSpec, ...], CheckFunctio
                 )
 
     return children, check
+
+
+def attribute_or_child_value(node: Node, name: str, context: CompileContext) -> Evaluator:
+    """A value `attribute_or_child` declares: the attribute, or the child element's text."""
+    child = node.child(name)
+    return context.value(node.attr(name) if child is None else child.text, "")

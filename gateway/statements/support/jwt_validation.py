@@ -23,7 +23,7 @@ from gateway.policy.compiling import UNRESOLVED_REFERENCE, CompileContext, Compi
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
-from gateway.statements.common import child_texts
+from gateway.statements.support.declarations import child_texts
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 SYMMETRIC = ["HS256", "HS384", "HS512"]
@@ -241,6 +241,16 @@ def token_source(
         return None if scheme is not None else raw.strip()
 
     return from_header
+
+
+def failure_settings(node: Node, context: CompileContext) -> dict[str, object]:
+    """The failed-validation-* and output attributes both validate statements share."""
+    return {
+        "status": context.integer(node.attr("failed-validation-httpcode"), 401),
+        "message": context.literal(node.attr("failed-validation-error-message")),
+        "variable": context.literal(node.attr("output-token-variable-name")),
+        "policy_id": node.attr_text("id"),
+    }
 
 
 def reject_decryption_keys(node: Node) -> None:

@@ -1,4 +1,5 @@
-"""Which message a statement changes: the request before the backend, the response after."""
+"""Which message a statement changes (the request before the backend, the response after),
+and the bytes a body expression's result becomes."""
 
 from __future__ import annotations
 
@@ -7,14 +8,6 @@ from gateway.expressions.values import JToken, to_text
 from gateway.runtime.context import RequestContext
 
 RESPONSE_SECTIONS = frozenset({"outbound", "on-error"})
-
-# APIM sends these as one line per value instead of joining values with commas.
-MULTI_LINE_HEADERS = frozenset(
-    """user-agent www-authenticate proxy-authenticate cookie set-cookie warning date expires
-    if-modified-since if-unmodified-since last-modified retry-after""".split()
-)
-# Headers no policy may change: the transport owns them.
-TRANSPORT_HEADERS = frozenset({"connection", "content-length", "keep-alive", "transfer-encoding"})
 
 
 def message_of(context: RequestContext, section: str) -> RequestModel | ResponseModel:

@@ -169,7 +169,7 @@ def _batches(documents: list[str]) -> Iterator[list[str]]:
 def windows(text: str, size: int, overlap: int) -> list[str]:
     """`text` in windows of `size` new characters, each after the `overlap` characters before
     it (so a phrase cut by a window's end is whole in the next one). A streamed answer's
-    windows (gateway.statements.content_safety_answers) are exactly these."""
+    windows (gateway.statements.support.answer_screening) are exactly these."""
     return [text[max(start - overlap, 0) : start + size] for start in range(0, len(text), size)]
 
 
