@@ -7,7 +7,7 @@ The policy engine does not read gateway.yaml itself; the caller passes the facts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.common.diagnostics import Location, Report
 from gateway.common.suggest import nearest
@@ -40,13 +40,6 @@ class Target:
     api: str
     operation: str
     product: str | None = None
-
-
-@dataclass
-class PolicySet:
-    documents: dict[ScopeFile, Document] = field(default_factory=dict)
-    effective: dict[Target, Node] = field(default_factory=dict)
-    checker: ExpressionChecker | None = None
 
 
 def raw_markup_tags(registry: Registry) -> frozenset[str]:
