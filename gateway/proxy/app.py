@@ -228,7 +228,7 @@ class Traffic:
         context = self.context(request, api, found, admitted, key, body)
         context.request_stream = stream
         model = context.model
-        reply = await run_pipeline(policy, context, scope="api")
+        reply = await run_pipeline(policy, context)
         if self.routing_headers and _routed(context):
             context.response_headers += [
                 ("x-aigw-backend", context.backend_member or ""),
