@@ -1,9 +1,10 @@
-"""Every `gateway.<module>` that prose names exists: docstrings, comments, docs/ and README.md.
+"""Every `gateway.<module>` that prose names exists.
 
-Modules move (between packages, into support modules); a reference left behind sends the
-reader looking for a file that is not there. A dotted name may go on past the module to what
-the module defines (`gateway.runtime.step.Chain`): it resolves by importing the longest prefix
-that is a module, then getting each further name as an attribute.
+Prose is the comments and docstrings of gateway/, tests/, bench/ and tools/, docs/*.md and
+README.md. Modules move (between packages, into support modules); a reference left behind
+sends the reader looking for a file that is not there. A dotted name may go on past the
+module to what the module defines (`gateway.runtime.step.Chain`): it resolves by importing
+the longest prefix that is a module, then getting each further name as an attribute.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def python_prose(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def prose() -> Iterator[tuple[Path, int, str]]:
-    for folder in ("gateway", "tests"):
+    for folder in ("gateway", "tests", "bench", "tools"):
         for path in sorted((REPO / folder).rglob("*.py")):
             for line, text in python_prose(path):
                 yield path, line, text
