@@ -25,6 +25,7 @@ from gateway.policy.loader import (
     check_references,
     effective_documents,
     read_documents,
+    scope_names,
 )
 from gateway.policy.registry import Registry
 from gateway.policy.tree import Node
@@ -110,7 +111,9 @@ def inspect_directory(
     inspection.effective = effective_documents(layout, documents, facts)
     fragment_paths = frozenset(str(f.path) for f in layout.fragments.values())
     check_effective(inspection.effective, registry, report, fragment_paths)
-    compiler = Compiler(registry, checker, report, runtime_errors=runtime_errors)
+    compiler = Compiler(
+        registry, checker, report, runtime_errors=runtime_errors, scopes=scope_names(layout)
+    )
     inspection.policies = {
         target: compiler.document(root_node) for target, root_node in inspection.effective.items()
     }

@@ -16,7 +16,7 @@ _ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*`(gateway(?:\.\w+)?)`\s*\|")
 
 
 def declared_layers() -> dict[str, int]:
-    """`gateway.x` -> its layer, from the table in docs/architecture.md."""
+    """`gateway.<package>` -> its layer, from the table in docs/architecture.md."""
     layers = {}
     for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines():
         match = _ROW.match(line)

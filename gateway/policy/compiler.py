@@ -7,6 +7,8 @@ a gateway that silently ignored `rate-limit` would be worse than one that refuse
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gateway.common.diagnostics import Report
 from gateway.expressions import Expression, ExpressionSyntaxError
 from gateway.policy.compiling import UNRESOLVED_REFERENCE, CompileContext, CompileFailure
@@ -26,12 +28,18 @@ class Compiler:
         report: Report,
         *,
         runtime_errors: bool = True,
+        scopes: Mapping[str, str] | None = None,
     ) -> None:
-        """`runtime_errors=False` (the linter) reports unimplemented statements as warnings."""
+        """`runtime_errors=False` (the linter) reports unimplemented statements as warnings.
+
+        `scopes` maps each scope file's path to its scope, which the chains give the errors of
+        the statements written there (LastError.Scope); without it, no statement has a scope.
+        """
         self.registry = registry
         self.checker = checker
         self.report = report
         self.runtime_errors = runtime_errors
+        self.scopes = scopes or {}
         # Targets share statement nodes (a global policy is in every effective document):
         # compile each node once.
         self._compiled: dict[tuple[int, str], Step | None] = {}
@@ -75,8 +83,21 @@ class Compiler:
                 self._compiled[key] = self._statement(node)
             step = self._compiled[key]
             if step is not None:
-                steps.append(step)
+                steps.append((step, self._scope(node)))
         return Chain(tuple(steps))
+
+    def _scope(self, node: Node) -> str | None:
+        """The scope of the document `node` is written in: LastError.Scope when it fails.
+
+        A fragment's statement is the including document's. APIM has no fragment scope: an
+        include pastes the fragment's statements into the document, where they run as its own
+        (one fragment may be included at global and at API scope, and fail at either), so an
+        on-error that asks where the failure was learns which policy included it. Its copy at
+        each include knows where that was (`included_at`). A statement nested in a fragment's
+        statement gets None: its chain leaves the error to the enclosing step's, which knows.
+        One node always gets one scope, so the compile cache may share its step.
+        """
+        return self.scopes.get((node.included_at or node.location).path)
 
     def _statement(self, node: Node) -> Step | None:
         spec = self.registry.get(node.tag)

@@ -7,16 +7,16 @@ The policy engine does not read gateway.yaml itself; the caller passes the facts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.common.diagnostics import Location, Report
 from gateway.common.suggest import nearest
 from gateway.policy.directory import Layout, ScopeFile
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.registry import Registry
-from gateway.policy.scopes import inline_fragments, merge
+from gateway.policy.scopes import DEFAULT_GLOBAL_PATH, inline_fragments, merge
 from gateway.policy.source import read_policy_file
-from gateway.policy.spec import Multiplicity, Section
+from gateway.policy.spec import Multiplicity, Scope, Section
 from gateway.policy.tree import Document, Node
 from gateway.policy.validate import DocumentValidator, References, iter_statements
 
@@ -40,13 +40,6 @@ class Target:
     api: str
     operation: str
     product: str | None = None
-
-
-@dataclass
-class PolicySet:
-    documents: dict[ScopeFile, Document] = field(default_factory=dict)
-    effective: dict[Target, Node] = field(default_factory=dict)
-    checker: ExpressionChecker | None = None
 
 
 def raw_markup_tags(registry: Registry) -> frozenset[str]:
@@ -175,6 +168,7 @@ def effective_documents(
         return documents[scope_file].root
 
     fragments = {name: documents[f].root for name, f in layout.fragments.items() if f in documents}
+    included: dict[int, list[Node]] = {}  # each include's statements, shared by every target
     global_root = root(layout.global_file)
     merged: dict[Target, Node] = {}
     for target in targets(facts):
@@ -184,8 +178,20 @@ def effective_documents(
             root(layout.apis.get(target.api)),
             root(layout.operations.get((target.api, target.operation))),
         ]
-        merged[target] = inline_fragments(merge(chain), fragments)
+        merged[target] = inline_fragments(merge(chain), fragments, included)
     return merged
+
+
+def scope_names(layout: Layout) -> dict[str, str]:
+    """Each scope file's path -> its scope: what a failure of a statement there reports.
+
+    Fragments have none: their statements are the including document's.
+    """
+    names = {DEFAULT_GLOBAL_PATH: Scope.GLOBAL.value}  # APIM's default global policy
+    for scope_file in layout.files():
+        if scope_file.scope is not None:
+            names[str(scope_file.path)] = scope_file.scope.value
+    return names
 
 
 def check_effective(
@@ -204,7 +210,8 @@ def check_effective(
                 if spec is None or spec.multiplicity is not Multiplicity.ONCE_PER_DOCUMENT:
                     continue
                 first = once_per_document.setdefault(spec.name, node)
-                if first is not node:
+                # A fragment included twice puts in two copies of one statement: no repeat.
+                if first.location != node.location:
                     report.error(
                         node.location,
                         "duplicate-statement",

@@ -8,7 +8,8 @@ APIM's default: `<backend><forward-request/></backend>`.
 
 `<include-fragment>` is replaced by the fragment's statements wherever it stands (also inside
 `<choose>` and `<retry>`), so an effective document holds statements only. Nodes are shared,
-never copied, unless a fragment changes their children.
+never copied, unless a fragment changes their children, or they are a fragment's statements:
+each include puts in its own shallow copies, which know where they were included.
 """
 
 from __future__ import annotations
@@ -79,17 +80,24 @@ def _section_location(chain: Sequence[Node | None], section: str) -> Location | 
     return None
 
 
-def inline_fragments(root: Node, fragments: Mapping[str, Node]) -> Node:
+def inline_fragments(
+    root: Node, fragments: Mapping[str, Node], included: dict[int, list[Node]] | None = None
+) -> Node:
     """`root` with every `<include-fragment>` replaced by the fragment's statements.
 
-    Unknown fragment ids are left in place for the reference checks to report; a fragment is
-    not expanded inside itself or another fragment (APIM forbids nesting).
+    The statements put in are copies with `included_at` set to the include: the scope of the
+    document there is theirs (LastError.Scope). `included` keeps each include's copies across
+    calls, so that every effective document with that include shares them (and the compiler
+    compiles them once). Unknown fragment ids are left in place for the reference checks to
+    report; a fragment is not expanded inside itself or another fragment (APIM forbids nesting).
     """
-    children = _inline(root.children, fragments)
+    children = _inline(root.children, fragments, {} if included is None else included)
     return root if children is root.children else replace(root, children=children)
 
 
-def _inline(nodes: list[Node], fragments: Mapping[str, Node]) -> list[Node]:
+def _inline(
+    nodes: list[Node], fragments: Mapping[str, Node], included: dict[int, list[Node]]
+) -> list[Node]:
     result: list[Node] = []
     changed = False
     for node in nodes:
@@ -97,10 +105,15 @@ def _inline(nodes: list[Node], fragments: Mapping[str, Node]) -> list[Node]:
             fragment_id = node.attr_text("fragment-id")
             fragment = fragments.get(fragment_id or "")
             if fragment is not None:
-                result.extend(fragment.children)
+                if id(node) not in included:
+                    included[id(node)] = [
+                        replace(statement, included_at=node.location)
+                        for statement in fragment.children
+                    ]
+                result.extend(included[id(node)])
                 changed = True
                 continue
-        inlined = inline_fragments(node, fragments) if node.children else node
+        inlined = inline_fragments(node, fragments, included) if node.children else node
         changed = changed or inlined is not node
         result.append(inlined)
     return result if changed else nodes

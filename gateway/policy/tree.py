@@ -49,6 +49,10 @@ class Node:
     # Attribute names that appeared more than once in the source (XML parsers refuse them,
     # YAML loaders silently keep the last); kept so the linter can point at each repeat.
     duplicate_attributes: list[Attribute] = field(default_factory=list)
+    # Where an <include-fragment> put this fragment statement (None: written where it stands).
+    # A fragment's statements run as part of the including document, whose scope a failure
+    # reports (LastError.Scope); each include has its own copies of them for that.
+    included_at: Location | None = None
 
     def attr(self, name: str) -> Value | None:
         attribute = self.attributes.get(name)

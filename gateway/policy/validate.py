@@ -3,7 +3,7 @@
 Everything that can be known from the document alone is checked here: its shape, each
 statement's section and scope, attributes, children, text, literal values and expression
 syntax. References to other files (backends, fragments, named values) are collected for the
-directory-level checks in `gateway.policy.references`.
+directory-level checks in `gateway.policy.loader` (`check_references`).
 """
 
 from __future__ import annotations

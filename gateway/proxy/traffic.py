@@ -146,7 +146,7 @@ class Traffic:
                 stream = request.stream(self.max_body)
             context = self.contexts.new(request, api, found, admitted, key, body)
             context.request_stream = stream
-            reply = await run_pipeline(policy, context, scope="api")
+            reply = await run_pipeline(policy, context)
         except BodyTooLarge:  # a body without a length, found too large while it was read
             return self.refused(request, self.too_large(api.style), api.id)
         return await self.answer(context, reply)

@@ -3,9 +3,10 @@
 The contract of every step (continue / local reply / raise) makes this short:
 
 - a local reply from any section ends the request with that reply;
-- a `PolicyError` skips the rest of inbound/backend/outbound, fills `context.LastError`, sets
-  the response status, and runs `on-error`; a reply there wins, otherwise the caller gets the
-  response `on-error` left, or APIM's error envelope when it left no body;
+- a `PolicyError` skips the rest of inbound/backend/outbound, fills `context.LastError` (its
+  Scope is the one the failing statement's chain gave the error), sets the response status,
+  and runs `on-error`; a reply there wins, otherwise the caller gets the response `on-error`
+  left, or APIM's error envelope when it left no body;
 - `None` from `run_pipeline` means: send `context.Response` as it stands (the backend's
   answer, as outbound changed it). The proxy owns that part.
 """
@@ -18,18 +19,19 @@ from gateway.runtime.replies import error_reply, reason_phrase
 from gateway.runtime.step import CompiledPolicy, LocalReply, PolicyError
 
 MAIN_SECTIONS = ("inbound", "backend", "outbound")
+# LastError.Scope of an error no chain gave a scope: a document compiled on its own (as tests
+# do), outside a policies directory, has no scope of its own; it is taken for an API's policy.
+DEFAULT_SCOPE = "api"
 
 
-async def run_pipeline(
-    policy: CompiledPolicy, context: RequestContext, *, scope: str = ""
-) -> LocalReply | None:
+async def run_pipeline(policy: CompiledPolicy, context: RequestContext) -> LocalReply | None:
     chains = {"inbound": policy.inbound, "backend": policy.backend, "outbound": policy.outbound}
     for section in MAIN_SECTIONS:
         context.section = section
         try:
             reply = await chains[section].run(context)
         except PolicyError as error:
-            return await _on_error(policy, context, error, section, scope)
+            return await _on_error(policy, context, error, section)
         if reply is not None:
             return reply
     return None
@@ -40,14 +42,13 @@ async def _on_error(
     context: RequestContext,
     error: PolicyError,
     section: str,
-    scope: str,
 ) -> LocalReply:
     model = context.model
     model.LastError = LastErrorModel(
         Source=error.source,
         Reason=error.reason,
         Message=error.message,
-        Scope=scope,
+        Scope=error.scope or DEFAULT_SCOPE,
         Section=section,
         PolicyId=error.policy_id or "",
     )

@@ -55,6 +55,9 @@ class PolicyError(Exception):
         self.status = status
         self.policy_id = policy_id
         self.headers = list(headers)
+        # The scope of the policy document the failing statement is written in (LastError.Scope):
+        # not the raiser's to know, so `Chain.run` sets it as the error leaves the step.
+        self.scope: str | None = None
 
 
 Step = Callable[["RequestContext"], Awaitable[LocalReply | None]]
@@ -62,15 +65,27 @@ Step = Callable[["RequestContext"], Awaitable[LocalReply | None]]
 
 @dataclass(frozen=True, slots=True)
 class Chain:
-    """An ordered list of steps; the first local reply stops it."""
+    """An ordered list of steps; the first local reply stops it.
 
-    steps: tuple[Step, ...] = ()
+    Each step comes with the scope ("global", "product", "api", "operation") of the policy
+    document its statement is written in, decided at load. A `PolicyError` leaving a step
+    takes that scope unless it has one already: a nested chain (`choose`, `retry`) ran first,
+    so the innermost statement's scope wins. A step whose scope is None leaves the error to
+    the chain around it. The `try` costs nothing until something raises.
+    """
+
+    steps: tuple[tuple[Step, str | None], ...] = ()
 
     async def run(self, context: RequestContext) -> LocalReply | None:
-        for step in self.steps:
-            reply = await step(context)
-            if reply is not None:
-                return reply
+        try:
+            for step, scope in self.steps:  # noqa: B007 - the except below reads `scope`
+                reply = await step(context)
+                if reply is not None:
+                    return reply
+        except PolicyError as error:
+            if error.scope is None:
+                error.scope = scope
+            raise
         return None
 
     def __len__(self) -> int:

@@ -91,14 +91,6 @@ def prompt_tokens(request: dict[str, Any], model: str | None = None) -> int:
     return total
 
 
-def prompt_tokens_of_body(body: bytes, model: str | None = None) -> int:
-    try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return count_text(body.decode("utf-8", "replace"), model or "")
-    return prompt_tokens(request, model) if isinstance(request, dict) else 0
-
-
 def _content_tokens(message: object, model: str) -> int:
     if not isinstance(message, dict):
         return 0

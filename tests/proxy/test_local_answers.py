@@ -31,6 +31,7 @@ apis:
           - {{status: 200, body: '{{"id": 1, "name": "lamp"}}'}}
           - {{status: 200, content-type: text/plain, body: lamp}}
       - {{id: upload, method: POST, url-template: /upload}}
+      - {{id: guarded, method: GET, url-template: /guarded}}
   relay:
     path: relay
     backend: provider
@@ -67,6 +68,19 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             <set-variable name="size" value="@(context.Request.Body.As&lt;string&gt;().Length)" />
             <mock-response status-code="202" />
         </inbound></policies>"""
+    )
+    (root / "apis" / "shop" / "guarded.xml").write_text(
+        """<policies>
+            <inbound><base />
+                <check-header name="x-pass" failed-check-httpcode="400"
+                    failed-check-error-message="x-pass is missing" ignore-case="true" />
+            </inbound>
+            <on-error><base />
+                <set-header name="x-error-scope" exists-action="override">
+                    <value>@(context.LastError.Scope)</value>
+                </set-header>
+            </on-error>
+        </policies>"""
     )
     with fake_provider(PROVIDER_PORT), serving(root) as url:
         yield url
@@ -132,3 +146,11 @@ def test_a_chunked_body_over_the_limit_gets_413_in_the_apis_own_shape(gateway: s
     assert refused.json()["error"]["type"] == "request_too_large"
     shop = httpx.post(f"{gateway}/shop/upload", content=chunks())
     assert shop.json()["statusCode"] == 413
+
+
+def test_on_error_learns_the_scope_of_the_failing_statement(gateway: str) -> None:
+    refused = httpx.get(f"{gateway}/shop/guarded")  # the operation policy's check-header
+    assert (refused.status_code, refused.headers["x-error-scope"]) == (400, "operation")
+    # Past it, APIM's default global policy forwards, to a backend where nothing listens.
+    unreached = httpx.get(f"{gateway}/shop/guarded", headers={"x-pass": "1"})
+    assert (unreached.status_code, unreached.headers["x-error-scope"]) == (500, "global")

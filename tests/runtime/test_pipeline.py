@@ -18,7 +18,7 @@ CHECK = (
 
 def run(policy: CompiledPolicy) -> tuple[LocalReply | None, RequestContext]:
     context = RequestContext(ContextModel())
-    return asyncio.run(run_pipeline(policy, context, scope="api")), context
+    return asyncio.run(run_pipeline(policy, context)), context
 
 
 def test_sections_run_in_order_and_none_means_send_the_response() -> None:
