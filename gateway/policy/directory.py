@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gateway.common.diagnostics import Location, Report
 from gateway.policy.source import is_policy_file
-from gateway.policy.spec import Scope
+from gateway.policy.spec import PolicyScope
 
 GATEWAY_FILE = "gateway.yaml"
 
@@ -27,7 +27,7 @@ class ScopeFile:
     """One policy file and its place: `scope` None for a fragment."""
 
     path: Path
-    scope: Scope | None
+    scope: PolicyScope | None
     product: str | None = None
     api: str | None = None
     operation: str | None = None
@@ -67,16 +67,23 @@ def discover(root: Path, report: Report) -> Layout:
     layout = Layout(root)
     _add_global(layout, report)
     for path in _policy_files(root / "products"):
-        _put(layout.products, path.stem, ScopeFile(path, Scope.PRODUCT, product=path.stem), report)
+        _put(
+            layout.products,
+            path.stem,
+            ScopeFile(path, PolicyScope.PRODUCT, product=path.stem),
+            report,
+        )
     for path in _policy_files(root / "fragments"):
         _put(layout.fragments, path.stem, ScopeFile(path, None, fragment=path.stem), report)
     apis_dir = root / "apis"
     for path in _policy_files(apis_dir):
-        _put(layout.apis, path.stem, ScopeFile(path, Scope.API, api=path.stem), report)
+        _put(layout.apis, path.stem, ScopeFile(path, PolicyScope.API, api=path.stem), report)
     if apis_dir.is_dir():
         for folder in sorted(p for p in apis_dir.iterdir() if p.is_dir()):
             for path in _policy_files(folder):
-                scope_file = ScopeFile(path, Scope.OPERATION, api=folder.name, operation=path.stem)
+                scope_file = ScopeFile(
+                    path, PolicyScope.OPERATION, api=folder.name, operation=path.stem
+                )
                 _put(layout.operations, (folder.name, path.stem), scope_file, report)
     _warn_strays(root, report)
     return layout
@@ -86,7 +93,7 @@ def _add_global(layout: Layout, report: Report) -> None:
     candidates = [layout.root / f"global{s}" for s in (".xml", ".yaml", ".yml")]
     present = [p for p in candidates if p.is_file()]
     if present:
-        layout.global_file = ScopeFile(present[0], Scope.GLOBAL)
+        layout.global_file = ScopeFile(present[0], PolicyScope.GLOBAL)
     for extra in present[1:]:
         _report_twice(extra, present[0], report)
 

@@ -16,7 +16,7 @@ from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.registry import Registry
 from gateway.policy.scopes import DEFAULT_GLOBAL_PATH, inline_fragments, merge
 from gateway.policy.source import read_policy_file
-from gateway.policy.spec import Multiplicity, Scope, Section
+from gateway.policy.spec import Multiplicity, PolicyScope, Section
 from gateway.policy.tree import Document, Node
 from gateway.policy.validate import DocumentValidator, References, iter_statements
 
@@ -187,7 +187,7 @@ def scope_names(layout: Layout) -> dict[str, str]:
 
     Fragments have none: their statements are the including document's.
     """
-    names = {DEFAULT_GLOBAL_PATH: Scope.GLOBAL.value}  # APIM's default global policy
+    names = {DEFAULT_GLOBAL_PATH: PolicyScope.GLOBAL.value}  # APIM's default global policy
     for scope_file in layout.files():
         if scope_file.scope is not None:
             names[str(scope_file.path)] = scope_file.scope.value

@@ -30,14 +30,14 @@ class Section(StrEnum):
 ALL_SECTIONS = frozenset(Section)
 
 
-class Scope(StrEnum):
+class PolicyScope(StrEnum):
     GLOBAL = "global"
     PRODUCT = "product"
     API = "api"
     OPERATION = "operation"
 
 
-ALL_SCOPES = frozenset(Scope)
+ALL_SCOPES = frozenset(PolicyScope)
 
 
 class Kind(StrEnum):
@@ -121,7 +121,7 @@ class StatementSpec:
     names: tuple[str, ...]
     summary: str
     sections: frozenset[Section] = ALL_SECTIONS
-    scopes: frozenset[Scope] = ALL_SCOPES
+    scopes: frozenset[PolicyScope] = ALL_SCOPES
     attributes: tuple[AttributeSpec, ...] = ()
     children: tuple[ChildSpec, ...] = ()
     text: TextSpec | None = None

@@ -23,7 +23,7 @@ from gateway.policy.spec import (
     AttributeSpec,
     ChildSpec,
     Multiplicity,
-    Scope,
+    PolicyScope,
     Section,
     StatementSpec,
     TextSpec,
@@ -59,7 +59,7 @@ class DocumentValidator:
         registry: Registry,
         report: Report,
         check_expression: ExpressionCheck,
-        scope: Scope | None,
+        scope: PolicyScope | None,
     ) -> None:
         self.registry = registry
         self.report = report
@@ -134,7 +134,7 @@ class DocumentValidator:
                 self.report.error(
                     base.location, "base-misuse", "<base/> takes no attributes or content"
                 )
-        if bases and self.scope is Scope.GLOBAL:
+        if bases and self.scope is PolicyScope.GLOBAL:
             self.report.warning(
                 bases[0].location,
                 "base-misuse",
@@ -190,7 +190,7 @@ class DocumentValidator:
                 f"<{node.tag}> cannot run in <{section.value}>; it may appear in: {allowed}",
             )
         if self.scope is not None and self.scope not in spec.scopes:
-            allowed = ", ".join(s.value for s in Scope if s in spec.scopes)
+            allowed = ", ".join(s.value for s in PolicyScope if s in spec.scopes)
             self.report.error(
                 node.location,
                 "wrong-scope",

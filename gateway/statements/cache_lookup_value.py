@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.caching.values import decode
+from gateway.caching.value_codec import decode
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node

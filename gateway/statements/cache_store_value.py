@@ -6,7 +6,7 @@ before the next statement runs, which is a stronger promise.
 
 from __future__ import annotations
 
-from gateway.caching.values import encode
+from gateway.caching.value_codec import encode
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, StatementSpec
 from gateway.policy.tree import Node

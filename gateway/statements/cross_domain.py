@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.policy.spec import POLICY_ID, Scope, StatementSpec, TextSpec
+from gateway.policy.spec import POLICY_ID, PolicyScope, StatementSpec, TextSpec
 from gateway.statements.support.declarations import INBOUND
 
 SPEC = StatementSpec(
     names=("cross-domain",),
     summary="Answers crossdomain.xml requests with the embedded policy markup.",
     sections=INBOUND,
-    scopes=frozenset({Scope.GLOBAL, Scope.API}),
+    scopes=frozenset({PolicyScope.GLOBAL, PolicyScope.API}),
     attributes=(POLICY_ID,),
     text=TextSpec(raw_markup=True, expression=False),
 )

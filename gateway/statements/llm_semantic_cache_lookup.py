@@ -37,7 +37,7 @@ from gateway.policy.spec import (
     ChildSpec,
     Kind,
     Multiplicity,
-    Scope,
+    PolicyScope,
     StatementSpec,
     TextSpec,
 )
@@ -90,7 +90,7 @@ def check(node: Node, report: Report) -> None:
 
 
 def _style(request: RequestContext) -> str:
-    return "anthropic" if request.model.Operation.Id.startswith("Messages_") else "openai"
+    return "anthropic" if request.style == "anthropic" else "openai"
 
 
 def _digest(*parts: str) -> str:
@@ -249,7 +249,9 @@ SPEC = StatementSpec(
     names=("llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup"),
     summary="Returns a cached completion for a prompt within score-threshold (a distance).",
     sections=INBOUND,
-    scopes=frozenset({Scope.GLOBAL, Scope.PRODUCT, Scope.API, Scope.OPERATION}),
+    scopes=frozenset(
+        {PolicyScope.GLOBAL, PolicyScope.PRODUCT, PolicyScope.API, PolicyScope.OPERATION}
+    ),
     multiplicity=Multiplicity.ONCE_PER_SECTION,
     attributes=(
         POLICY_ID,

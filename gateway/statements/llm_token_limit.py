@@ -191,8 +191,8 @@ def ask_for_stream_usage(request: RequestContext, body: dict[str, Any]) -> None:
 
 
 def _openai_style(request: RequestContext) -> bool:
-    """OpenAI-style operations carry the Azure OpenAI operation IDs; Anthropic's do not."""
-    return not request.model.Operation.Id.startswith("Messages_")
+    """Every API style streams usage OpenAI's way (on request) but Anthropic's (always)."""
+    return request.style != "anthropic"
 
 
 def compile_token_limit(node: Node, context: CompileContext) -> Step:

@@ -9,7 +9,7 @@ from gateway.policy.spec import (
     ChildSpec,
     Kind,
     Multiplicity,
-    Scope,
+    PolicyScope,
     StatementSpec,
 )
 from gateway.policy.tree import Node
@@ -94,7 +94,7 @@ SPEC = StatementSpec(
     names=("quota",),
     summary="Caps calls and/or kilobytes per renewal period for each subscription; 403 beyond.",
     sections=INBOUND,
-    scopes=frozenset({Scope.PRODUCT}),
+    scopes=frozenset({PolicyScope.PRODUCT}),
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
     attributes=(POLICY_ID, CALLS, BANDWIDTH, RENEWAL_PERIOD, ON_STORE_FAILURE),
     children=(_limit("api", children=(_limit("operation"),)),),

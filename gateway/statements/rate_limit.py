@@ -9,7 +9,7 @@ from gateway.policy.spec import (
     ChildSpec,
     Kind,
     Multiplicity,
-    Scope,
+    PolicyScope,
     StatementSpec,
 )
 from gateway.policy.tree import Node
@@ -79,7 +79,7 @@ SPEC = StatementSpec(
     names=("rate-limit",),
     summary="Limits calls per renewal period (max 300 s) for each subscription; 429 beyond.",
     sections=INBOUND,
-    scopes=frozenset({Scope.PRODUCT, Scope.API, Scope.OPERATION}),
+    scopes=frozenset({PolicyScope.PRODUCT, PolicyScope.API, PolicyScope.OPERATION}),
     multiplicity=Multiplicity.ONCE_PER_DOCUMENT,
     attributes=(POLICY_ID, CALLS, RENEWAL_PERIOD, *LIMIT_OUTPUTS, ON_STORE_FAILURE),
     children=(_limit("api", children=(_limit("operation"),)),),
