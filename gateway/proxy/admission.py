@@ -55,6 +55,12 @@ class Admission:
     ) -> None:
         """`on_unavailable` hears of keys whose `${env:...}`/`${file:...}` cannot be read."""
         self.apis = config.apis
+        # Where each API's key may come, decided at load: its header (lower case, as ASGI
+        # servers give names), its style's headers, its query parameter.
+        self._key_names = {
+            api.id: (api.key_header.lower(), STYLE_KEY_HEADERS.get(api.style, ()), api.key_query)
+            for api in config.apis.values()
+        }
         self._by_digest: dict[bytes, _Entry] = {}
         for subscription in config.subscriptions.values():
             if subscription.state != "active":
@@ -80,17 +86,18 @@ class Admission:
 
         `headers` must have lower-case names (as ASGI servers give them).
         """
-        value = headers.get(api.key_header.lower())
+        header, style_headers, query_name = self._key_names[api.id]
+        value = headers.get(header)
         if value:
             return value
-        for name in STYLE_KEY_HEADERS.get(api.style, ()):
+        for name in style_headers:
             value = headers.get(name)
             if value:
                 if name == "authorization":
                     scheme, _, token = value.partition(" ")
                     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
                 return value
-        return query.get(api.key_query) or None
+        return query.get(query_name) or None
 
     def admit(self, api_id: str, key: str | None) -> Admitted | Denied:
         api = self.apis[api_id]

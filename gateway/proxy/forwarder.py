@@ -45,21 +45,19 @@ class Forwarder:
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
         """The request's `forward` function: the call, its usage accounted as it comes."""
-        await self._forward(context, options)
-        if self.accounting is not None:
-            self.accounting.forwarded(context)
-
-    async def _forward(self, context: RequestContext, options: ForwardOptions) -> None:
         if context.backend_url is not None:  # set-backend-service base-url: no backend entity
             await self.upstream.send(context, options, None)
-            return
-        backend = self.members.backend(context.backend)
-        if backend.pool is not None and backend.pool.strategy in ("fallback", "race"):
-            await self._several(backend, backend.pool, context, options)
-            return
-        member = await self.members.choose(context)
-        if member is not None:
-            await self._attempt(context, options, member)
+        else:
+            backend = self.members.backend(context.backend)
+            pool = backend.pool
+            if pool is not None and pool.strategy in ("fallback", "race"):
+                await self._several(backend, pool, context, options)
+            else:
+                member = await self.members.choose(context, backend)
+                if member is not None:
+                    await self._attempt(context, options, member)
+        if self.accounting is not None:
+            self.accounting.forwarded(context)
 
     async def _several(
         self, backend: Backend, pool: Pool, context: RequestContext, options: ForwardOptions

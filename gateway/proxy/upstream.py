@@ -62,14 +62,17 @@ class Upstream:
     ) -> None:
         """Send the request to `member` (None: the URL set-backend-service set); put the
         response in `context.model.Response`, a stream in `context.response_stream`."""
-        crossing = None
+        crossing = backend = None
         if member is not None:
             if context.request_stream is not None and client_style(context) is not None:
                 await context.hold_request_body()  # a chat body may have to be translated
-            crossing = crossing_for(context, self.backends[member])
+            backend = self._backend(member)
+            crossing = crossing_for(context, backend)
         path = crossing.path if crossing is not None else None
         query = crossing.query if crossing is not None else None
-        session, url, credentials = await self._target(context, member, path, query)
+        session, url, credentials = self._target(context, backend, path, query)
+        if backend is not None and backend.credentials.managed_identity is not None:
+            credentials = credentials + await self.credentials.identity(backend)
         if crossing is not None:
             credentials = credentials + crossing.headers
         request = context.model.Request
@@ -110,26 +113,27 @@ class Upstream:
         if crossing is not None:
             crossing.translate_answer(context)
 
-    async def _target(
+    def _target(
         self,
         context: RequestContext,
-        member: str | None,
+        backend: Backend | None,
         path: str | None,
         query: list[tuple[str, str]] | None,
     ) -> tuple[aiohttp.ClientSession, URL, Headers]:
-        """The session, the full URL and the credential headers of this attempt."""
+        """The session, the full URL and the credential headers (but a managed identity's) of
+        this attempt: to `backend`, or to the URL set-backend-service set."""
         if query is None:
             query = context.model.Request.Url.Query.lines()
-        if member is None:  # set-backend-service base-url
+        if backend is None:  # set-backend-service base-url
             base, credentials = encoded(context.backend_url or ""), []
             session = self.sessions.get("url:" + urlsplit(base).netloc)
         else:
-            backend = self._backend(member)
             base, credentials, query_credentials = self.credentials.resolved(backend)
             query = query + query_credentials
-            credentials = credentials + await self.credentials.identity(backend)
             session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
-        url = with_query(base + quoted_path(path or context.backend_path), query)
+        url = base + quoted_path(path or context.backend_path)
+        if query:
+            url = with_query(url, query)
         return session, parsed(url), credentials
 
     async def post_json(

@@ -56,11 +56,13 @@ class Members:
             raise no_backend(f"there is no backend '{backend_id}'")
         return backend
 
-    async def choose(self, context: RequestContext) -> str | None:
+    async def choose(self, context: RequestContext, backend: Backend | None = None) -> str | None:
         """The backend this attempt goes to (a pool's member), or None when it is unavailable:
-        then the response is APIM's 503."""
-        chosen = context.backend or ""
-        while (backend := self.backend(chosen)).is_pool:
+        then the response is APIM's 503. `backend`: the request's, when the caller has it."""
+        if backend is None:
+            backend = self.backend(context.backend)
+        chosen = backend.id
+        while backend.is_pool:
             skipped: list[str] = []
             member = await self._member(context, backend, skipped)
             context.attempts += [f"{name}:open" for name in skipped]
@@ -68,7 +70,8 @@ class Members:
                 unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
                 return None
             chosen = member
-        if chosen != context.backend or not self.backends[chosen].circuit_breaker.rules:
+            backend = self.backend(chosen)
+        if chosen != context.backend or not backend.circuit_breaker.rules:
             return chosen  # a pool skipped open members already
         if await self.breakers.open_for(chosen) > 0:
             unavailable(context, f"Backend {chosen} is temporarily unavailable")

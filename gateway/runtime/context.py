@@ -73,8 +73,9 @@ class RequestContext:
     hide_stream_usage: bool = False
     # Actions deferred to a later phase, in the order they were deferred.
     deferred: dict[Phase, list[Action]] = field(default_factory=dict)
-    # What statements keep for later in this request (a lookup's plan for its store, ...).
-    state: StatementState = field(default_factory=StatementState)
+    # What statements keep for later in this request (a lookup's plan for its store, ...):
+    # made when a statement first keeps something (`state`); most requests keep nothing.
+    kept: StatementState | None = None
     # The request body parsed as JSON, with the body it came from (runtime.llm_call).
     parsed_body: tuple[object, dict[str, object]] | None = None
     # Why a streamed response broke off after it started (None: it did not).
@@ -92,6 +93,13 @@ class RequestContext:
     @property
     def variables(self) -> dict[str, object]:
         return self.model.Variables
+
+    @property
+    def state(self) -> StatementState:
+        """What statements keep for later in this request, by type (gateway.runtime.state)."""
+        if self.kept is None:
+            self.kept = StatementState()
+        return self.kept
 
     def defer(self, phase: Phase, action: Action) -> None:
         """Run `action` at `phase` (gateway.runtime.phases)."""

@@ -52,7 +52,8 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
         if buffer_request:
             await request.hold_request_body()
         await request.forward(request, options)  # the response arrives with its usage accounted
-        await run_phase(request, Phase.RESPONSE)
+        if Phase.RESPONSE in request.deferred:
+            await run_phase(request, Phase.RESPONSE)
         status = request.model.Response.StatusCode
         if fail_on_error and status >= 400:
             raise PolicyError(
