@@ -18,10 +18,10 @@ the script checks beforehand that `gateway` imports from that tree there, not fr
 installed copy.
 
 Needs what bench/latency.py needs (wrk, nginx, 2 cores; Redis on 127.0.0.1:6379 for the
-tokens-redis chain) and uses its helpers: nginx on 127.0.0.1:18081 answering a canned chat
+tokens-redis chain) and uses its helpers: nginx on 127.0.0.1:18081 returning a canned chat
 completion, started once; then, one chain after the other, the old gateway on port 18100 + 4i
 and the new one on 18102 + 4i (i the chain's place in --chains; admin ports one above), all
-pinned to core 0. Each must answer a POST as latency.py's checks want (200, the chain's
+pinned to core 0. Each must respond to a POST as latency.py's checks want (200, the chain's
 policies ran). Then each round measures old, then new, with wrk pinned to core 1: --warmup
 seconds at 32 connections, p50 at one connection, then throughput at 32 connections and the
 server's CPU time (user + system from /proc) over that run divided by the requests wrk

@@ -3,7 +3,7 @@
     python bench/bare_forwarder.py [--port 18082] [--upstream http://127.0.0.1:18081]
 
 One catch-all POST route reads the body, posts it upstream with one shared aiohttp session
-(made at startup) and answers with the upstream's bytes, status and content type. Served like
+(made at startup) and responds with the upstream's bytes, status and content type. Served like
 `aigw run`: uvicorn with uvloop and httptools, no access log. bench/latency.py compares the
 gateway's pass-through chain with it.
 """
@@ -36,9 +36,9 @@ def create_app(upstream: str) -> Starlette:
         headers = {"Content-Type": request.headers.get("content-type", "application/json")}
         async with state["session"].post(
             upstream + request.url.path, data=body, headers=headers
-        ) as answer:
-            content = await answer.read()
-            return Response(content, answer.status, media_type=answer.content_type)
+        ) as response:
+            content = await response.read()
+            return Response(content, response.status, media_type=response.content_type)
 
     return Starlette(routes=[Route("/{path:path}", forward, methods=["POST"])], lifespan=lifespan)
 

@@ -5,7 +5,7 @@
 Needs wrk and nginx (`apt-get install wrk nginx-light`) and 2 cores. Starts, each pinned to
 core 0 with taskset:
 
-- nginx on 127.0.0.1:18081 (bench/nginx.conf), answering a canned chat completion;
+- nginx on 127.0.0.1:18081 (bench/nginx.conf), returning a canned chat completion;
 - the bare forwarder on 127.0.0.1:18082 (bench/bare_forwarder.py): Starlette + one aiohttp
   session, the least a Python forwarder on the gateway's stack does;
 - the gateway (`aigw run`, here `python -m gateway.cli run` so the work tree's code is what
@@ -15,13 +15,13 @@ core 0 with taskset:
   (bench/chains/tokens-memory, 18094) and in Redis (bench/chains/tokens-redis, 18096; Redis
   must listen on 127.0.0.1:6379).
 
-It checks each answers one POST with 200 (and that the typical chain really ran: key checked,
+It checks each responds to one POST with 200 (and that the typical chain really ran: key checked,
 headers set, backend credentials sent), then drives each with wrk pinned to core 1
 (bench/post.lua): latency at one connection (p50, p99), throughput at 32 connections, and
 the server's CPU time (user + system from /proc, its child processes included) over the
 throughput run divided by the requests wrk counted. It prints a Markdown table and the
 targets: pass-through within 20% of the bare forwarder's throughput; the typical chain at most
-0.25 ms CPU and 0.35 ms added p50 per request, then notes: repeated answer headers, and how
+0.25 ms CPU and 0.35 ms added p50 per request, then notes: repeated response headers, and how
 much CPU other processes took meanwhile (a busy machine makes the figures noisy; --rounds N
 measures the targets round-robin N times and reports medians). --check exits 1 when a target
 is missed. Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
@@ -302,8 +302,8 @@ def wait_until(servers: Servers, name: str, ready: Callable[[], bool]) -> None:
 
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as answer:
-            return answer.status == 200
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
 
@@ -312,7 +312,7 @@ def _healthy(url: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Answer:
+class Response:
     status: int
     headers: list[tuple[str, str]]  # as sent: lower-case names, repeats kept
     body: bytes
@@ -325,16 +325,16 @@ class Answer:
         return sorted({name for name in names if names.count(name) > 1})
 
 
-def post(url: str, auth: str | None, extra: dict[str, str] | None = None) -> Answer:
+def post(url: str, auth: str | None, extra: dict[str, str] | None = None) -> Response:
     headers = {"Content-Type": "application/json", **(extra or {})}
     if auth:
         headers["Authorization"] = auth
     request = urllib.request.Request(url, data=BODY, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return Answer(answer.status, _headers(answer.headers.items()), answer.read())
+        with urllib.request.urlopen(request, timeout=5) as raw:
+            return Response(raw.status, _headers(raw.headers.items()), raw.read())
     except urllib.error.HTTPError as error:
-        return Answer(error.code, _headers(error.headers.items()), error.read())
+        return Response(error.code, _headers(error.headers.items()), error.read())
 
 
 def _headers(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -342,22 +342,22 @@ def _headers(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def verify(target: Target) -> list[str]:
-    """Fail unless the target answers as it should; return what is odd but not fatal."""
-    answer = post(target.url, target.auth)
-    if answer.status != 200:
+    """Fail unless the target responds as it should; return what is odd but not fatal."""
+    response = post(target.url, target.auth)
+    if response.status != 200:
         raise BenchError(
-            f"{target.name}: POST {target.url} answered {answer.status}: {answer.body[:300]!r}"
+            f"{target.name}: POST {target.url} answered {response.status}: {response.body[:300]!r}"
         )
-    if json.loads(answer.body).get("object") != "chat.completion":
-        raise BenchError(f"{target.name}: not the canned chat completion: {answer.body[:300]!r}")
+    if json.loads(response.body).get("object") != "chat.completion":
+        raise BenchError(f"{target.name}: not the canned chat completion: {response.body[:300]!r}")
     if target.chain is not None:
-        expect(target, answer, "x-bench-auth", BACKEND_AUTH)  # nginx echoes what it was sent
+        expect(target, response, "x-bench-auth", BACKEND_AUTH)  # nginx echoes what it was sent
     chain = target.chain or ""
-    if chain.startswith("tokens-") and answer.header("x-tokens-left") is None:
+    if chain.startswith("tokens-") and response.header("x-tokens-left") is None:
         raise BenchError(f"{target.name}: the token limit did not run (no x-tokens-left)")
     if chain and chain != "passthrough":
-        expect(target, answer, "x-bench-team", "bench-team")
-        expect(target, answer, "x-bench-route", "default")
+        expect(target, response, "x-bench-team", "bench-team")
+        expect(target, response, "x-bench-route", "default")
         fast = post(target.url, target.auth, {"x-mode": "fast"})  # the choose's other branch
         expect(target, fast, "x-bench-route", "fast")
         denied = post(target.url, None)
@@ -365,14 +365,14 @@ def verify(target: Target) -> list[str]:
             raise BenchError(
                 f"{target.name}: a request without the key answered {denied.status}, not 401"
             )
-    repeated = answer.repeated()
+    repeated = response.repeated()
     return (
         [f"{target.name} answers with repeated headers: {', '.join(repeated)}"] if repeated else []
     )
 
 
-def expect(target: Target, answer: Answer, header: str, value: str) -> None:
-    got = answer.header(header)
+def expect(target: Target, response: Response, header: str, value: str) -> None:
+    got = response.header(header)
     if got != value:
         raise BenchError(
             f"{target.name}: the backend saw {header[len('x-bench-') :]}={got!r}, not {value!r}"

@@ -4,7 +4,7 @@ Small embedders cannot tell "convert 100 USD to EUR" from "convert 100 EUR to US
 MiniLM scores the pair at cosine 0.98, and static word-vector models, blind to word order, at 1.0.
 `conflict(cached, asked)` names the first fact the two prompts differ in, or returns None. Pure,
 dependency-free, microseconds, linear in prompt length. It leans one way on purpose: a false
-conflict costs a cache miss, a missed one a wrong answer.
+conflict costs a cache miss, a missed one a wrong completion.
 
 - quoted: "...", '...', curly quotes, backticks; a multiset, case-sensitive. A quote the other
   prompt has unquoted (whole words, any case) still matches.
@@ -57,7 +57,7 @@ class GuardChecks:
 
 
 def conflict(cached: str, asked: str, checks: GuardChecks = GuardChecks()) -> str | None:
-    """Why the answer cached for `cached` cannot answer `asked`, or None when nothing differs."""
+    """Why the completion cached for `cached` cannot serve `asked`, or None when nothing differs."""
     a, b = _facts(cached), _facts(asked)
     for name, check in _CHECKS:
         if getattr(checks, name) and (reason := check(a, b)):

@@ -204,7 +204,7 @@ HEDGES = set(
 )
 
 # Groups of opposite poles. A prompt that has one pole and another prompt that has a different
-# pole of the same group (and not the first) need different answers. Multi-word entries match
+# pole of the same group (and not the first) need different completions. Multi-word entries match
 # as phrases ("turn off"). Each row: pole | pole [| pole ...], words of a pole comma-separated;
 # an indented line continues the row above.
 OPPOSITES = """

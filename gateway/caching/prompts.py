@@ -1,11 +1,11 @@
 """What a semantic cache compares: the prompt's text, and the settings that must match exactly.
 
 As APIM does, the text is the conversation's messages (system messages left out with
-`ignore-system-messages`). Beyond APIM, everything else that changes an answer is part of the
+`ignore-system-messages`). Beyond APIM, everything else that changes a completion is part of the
 partition a hit must come from, compared exactly rather than by similarity: the model, the
 sampling and output settings, the tools, the response format, the system prompt, and any
 non-text content (an image, a file): two prompts asking "what is in this picture?" about two
-pictures never share an answer.
+pictures never share a completion.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# Request fields that change the answer (OpenAI, Azure OpenAI, Anthropic): all must match.
-ANSWER_SETTINGS = (
+# Request fields that change the completion (OpenAI, Azure OpenAI, Anthropic): all must match.
+COMPLETION_SETTINGS = (
     "model",
     "temperature",
     "top_p",
@@ -55,7 +55,7 @@ class Prompt:
 
 def prompt_of(body: dict[str, Any], ignore_system: bool, deployment: str = "") -> Prompt | None:
     """The prompt of a chat (or legacy completions) request; None when it has none."""
-    exact: dict[str, Any] = {k: body[k] for k in ANSWER_SETTINGS if k in body}
+    exact: dict[str, Any] = {k: body[k] for k in COMPLETION_SETTINGS if k in body}
     if deployment and "model" not in exact:  # Azure OpenAI names the model in the URL
         exact["model"] = deployment
     lines: list[str] = []

@@ -83,7 +83,7 @@ class RedisVectors:
                 return
 
     async def remove(self, partition: str, entry_id: str) -> None:
-        """Forget an entry here (its answer expired); other replicas find that out themselves."""
+        """Forget an entry here (its completion expired); other replicas find out themselves."""
         await self.mirror.remove(partition, entry_id)
 
     async def close(self) -> None:

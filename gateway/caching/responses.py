@@ -1,4 +1,4 @@
-"""Cached HTTP answers: how `cache-lookup` names them and how they are kept as bytes.
+"""Cached HTTP responses: how `cache-lookup` names them and how they are kept as bytes.
 
 An entry is one JSON line (status, reason, headers) followed by the body. Headers that belong
 to one connection or one client (hop-by-hop headers, Set-Cookie, Date) are not kept.
@@ -47,6 +47,6 @@ class CachedResponse:
 
 
 def response_key(parts: list[str]) -> str:
-    """A fixed-length key for the parts that identify a cached answer (order matters)."""
+    """A fixed-length key for the parts that identify a cached response (order matters)."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return "response:" + digest

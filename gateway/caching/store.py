@@ -1,6 +1,6 @@
 """The cache store contract: bytes under a key for a time, in the process or in Redis.
 
-A cache never fails a request: a store that cannot be reached answers every read with a miss
+A cache never fails a request: a store that cannot be reached returns a miss for every read
 and drops writes, and says so in the log once a minute (APIM: "cache failures do not fail
 the request").
 """

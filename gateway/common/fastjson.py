@@ -1,6 +1,6 @@
 """JSON on the request path: orjson's speed with the standard library's tolerance.
 
-Every request parses the provider's answer (for its usage) and writes an access-log line;
+Every request parses the provider's response (for its usage) and writes an access-log line;
 orjson does each in a fraction of the standard library's time. What orjson refuses and the
 standard library reads (NaN and Infinity literals, integers beyond 64 bits) is read by the
 standard library, so no input is treated differently from before.

@@ -1,7 +1,7 @@
-"""Example answers of the built-in LLM operations, for `mock-response`.
+"""Example responses of the built-in LLM operations, for `mock-response`.
 
-APIM's `mock-response` answers with the example the operation's definition holds; the
-imported Azure OpenAI API has examples, so ours do too. Each is a small, valid answer of its
+APIM's `mock-response` responds with the example the operation's definition holds; the
+imported Azure OpenAI API has examples, so ours do too. Each is a small, valid response of its
 provider's shape (the official SDKs parse it), clearly marked as a mock.
 """
 

@@ -2,7 +2,7 @@
 
 As APIM's import does: each path and method is an operation, its `operationId` the
 operation's ID (or one made from the method and path when the file has none), and the
-responses' examples become what `mock-response` answers.
+responses' examples become what `mock-response` returns.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 
 class TranslationError(ValueError):
-    """A request is malformed, or uses what the other API cannot express: answer 400 with it."""
+    """A request is malformed, or uses what the other API cannot express: respond 400 with it."""
 
 
 def dumps(value: Any) -> str:
@@ -74,7 +74,7 @@ def nonnull(value: Any) -> dict[str, Any]:
 def arguments_object(text: Any) -> dict[str, Any]:
     """OpenAI's tool-call arguments (a JSON text) as the object Anthropic's `input` must be.
 
-    Models sometimes write arguments that are not a JSON object. The answer must still translate,
+    Models sometimes write arguments that are not a JSON object. The response must still translate,
     so they become {}: the client's own schema check then reports the problem to the model, which
     is what would happen with the provider's own API.
     """
@@ -90,7 +90,7 @@ def arguments_object(text: Any) -> dict[str, Any]:
 
 
 def tool_use_block(call: dict[str, Any], block_id: str) -> dict[str, Any]:
-    """An OpenAI tool call (of a request's history or of an answer) as Anthropic's block."""
+    """An OpenAI tool call (of a request's history or of a response) as Anthropic's block."""
     function = call.get("function") or {}
     return {
         "type": "tool_use",
@@ -103,7 +103,7 @@ def tool_use_block(call: dict[str, Any], block_id: str) -> dict[str, Any]:
 def chat_tool_call(
     block: dict[str, Any], call_id: Any, arguments: str | None = None
 ) -> dict[str, Any]:
-    """An Anthropic tool_use block (of a request's history or of an answer) as OpenAI's call;
+    """An Anthropic tool_use block (of a request's history or of a response) as OpenAI's call;
     its arguments are the block's input as JSON unless given (a stream's first piece)."""
     if arguments is None:
         arguments = dumps(block.get("input") or {})
@@ -260,9 +260,9 @@ def messages_error(error: Any, status: int | None) -> dict[str, Any]:
     return {"type": "error", "error": {"type": anthropic_type, "message": text}}
 
 
-def error_body(answer: bytes) -> tuple[Any, str]:
-    """(parsed JSON or None, the body as text) of an upstream error answer."""
-    text = answer.decode("utf-8", errors="replace").strip()
+def error_body(body: bytes) -> tuple[Any, str]:
+    """(parsed JSON or None, the body as text) of an upstream error response."""
+    text = body.decode("utf-8", errors="replace").strip()
     try:
         return json.loads(text), text
     except ValueError:

@@ -1,6 +1,6 @@
-"""An Anthropic Messages answer, its stream and its errors, for an OpenAI Chat Completions client.
+"""An Anthropic Messages response, its stream and its errors, for an OpenAI Chat Completions client.
 
-The answer's text and tool calls cross; with `reasoning` (the backend's `translation.reasoning:
+The completion's text and tool calls cross; with `reasoning` (the backend's `translation.reasoning:
 map`) its thinking comes back as the message's `reasoning_content`, the field DeepSeek, vLLM and
 others add to Chat Completions, streamed as `delta.reasoning_content`. Otherwise thinking is
 dropped, and so are redacted_thinking (nothing readable in it) and server-tool blocks always.
@@ -26,12 +26,14 @@ from gateway.providers.common import (
 from gateway.providers.sse import StreamTranslator, openai_sse
 
 
-def messages_response_to_chat(answer: dict[str, Any], *, reasoning: bool = False) -> dict[str, Any]:
+def messages_response_to_chat(
+    response: dict[str, Any], *, reasoning: bool = False
+) -> dict[str, Any]:
     """An Anthropic message -> an OpenAI chat.completion document."""
     texts: list[str] = []
     thoughts: list[str] = []
     calls: list[dict[str, Any]] = []
-    for block in answer.get("content") or []:
+    for block in response.get("content") or []:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "text":
@@ -41,7 +43,7 @@ def messages_response_to_chat(answer: dict[str, Any], *, reasoning: bool = False
         elif block.get("type") == "tool_use":
             calls.append(chat_tool_call(block, block.get("id") or fresh_id("call_")))
     text = "".join(texts)
-    # A calls-only answer has content null in OpenAI's own documents, not "".
+    # A calls-only completion has content null in OpenAI's own documents, not "".
     message: dict[str, Any] = {
         "role": "assistant",
         "content": None if not text and calls else text,
@@ -56,21 +58,21 @@ def messages_response_to_chat(answer: dict[str, Any], *, reasoning: bool = False
         "index": 0,
         "message": message,
         "logprobs": None,
-        "finish_reason": finish_reason(answer.get("stop_reason")),
+        "finish_reason": finish_reason(response.get("stop_reason")),
     }
     return {
-        "id": with_prefix(answer.get("id"), "chatcmpl-"),
+        "id": with_prefix(response.get("id"), "chatcmpl-"),
         "object": "chat.completion",
         "created": now(),
-        "model": answer.get("model") or "",
+        "model": response.get("model") or "",
         "choices": [choice],
-        "usage": usage_to_chat(answer.get("usage") or {}),
+        "usage": usage_to_chat(response.get("usage") or {}),
     }
 
 
-def error_to_chat(status: int, answer: bytes) -> bytes:
+def error_to_chat(status: int, body: bytes) -> bytes:
     """An Anthropic error body -> OpenAI's error shape (the HTTP status stays the caller's)."""
-    doc, text = error_body(answer)
+    doc, text = error_body(body)
     error = doc.get("error") if isinstance(doc, dict) else None
     if isinstance(error, dict):
         out = chat_error(error.get("type"), error.get("message"), status)

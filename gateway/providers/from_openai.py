@@ -1,6 +1,6 @@
-"""An OpenAI Chat Completions answer, its stream and its errors, for an Anthropic Messages client.
+"""An OpenAI Chat Completions response, its stream and its errors, for an Anthropic Messages client.
 
-The answer's text, refusal and tool calls cross; with `reasoning` (the backend's
+The completion's text, refusal and tool calls cross; with `reasoning` (the backend's
 `translation.reasoning: map`) the reasoning text OpenAI-compatible servers add to the message
 (`reasoning_content`: DeepSeek, vLLM ...; `reasoning`: OpenRouter, newer vLLM) comes back as a
 thinking block before the text, streamed as thinking deltas. Its signature is empty: there is
@@ -33,16 +33,18 @@ def reasoning_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def chat_response_to_messages(answer: dict[str, Any], *, reasoning: bool = False) -> dict[str, Any]:
+def chat_response_to_messages(
+    response: dict[str, Any], *, reasoning: bool = False
+) -> dict[str, Any]:
     """An OpenAI chat.completion -> an Anthropic message (its first choice: Anthropic has one)."""
-    choices = answer.get("choices") or [{}]
+    choices = response.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     content: list[dict[str, Any]] = []
     if reasoning and (thought := reasoning_text(message)):
         content.append({"type": "thinking", "thinking": thought, "signature": ""})
     text = message.get("content")
-    if isinstance(text, list):  # some compatible servers answer with content parts
+    if isinstance(text, list):  # some compatible servers respond with content parts
         text = "".join(p.get("text") or "" for p in text if isinstance(p, dict))
     if isinstance(text, str) and text:
         content.append({"type": "text", "text": text})
@@ -54,20 +56,20 @@ def chat_response_to_messages(answer: dict[str, Any], *, reasoning: bool = False
         calls.append({"function": message["function_call"]})
     content += [tool_use_block(call, call.get("id") or fresh_id("toolu_")) for call in calls]
     return {
-        "id": with_prefix(answer.get("id"), "msg_"),
+        "id": with_prefix(response.get("id"), "msg_"),
         "type": "message",
         "role": "assistant",
-        "model": answer.get("model") or "",
+        "model": response.get("model") or "",
         "content": content,
         "stop_reason": stop_reason(choice.get("finish_reason"), bool(calls), bool(refusal)),
         "stop_sequence": None,  # OpenAI does not say which stop sequence matched
-        "usage": usage_to_messages(answer.get("usage") or {}),
+        "usage": usage_to_messages(response.get("usage") or {}),
     }
 
 
-def error_to_messages(status: int, answer: bytes) -> bytes:
+def error_to_messages(status: int, body: bytes) -> bytes:
     """An OpenAI error body -> Anthropic's error shape (the HTTP status stays the caller's)."""
-    doc, text = error_body(answer)
+    doc, text = error_body(body)
     if isinstance(doc, list) and doc:  # some compatible servers wrap the error in a list
         doc = doc[0]
     if isinstance(doc, dict) and doc.get("error") is not None:
@@ -136,7 +138,7 @@ class ChatStreamToMessages(StreamTranslator):
             self._usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue  # Anthropic has one answer; the request never asks for more
+                continue  # Anthropic has one completion; the request never asks for more
             delta = choice.get("delta") or {}
             if self._reasoning and (thought := reasoning_text(delta)):
                 self._text("thinking", thought, out)

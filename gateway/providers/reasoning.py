@@ -4,7 +4,7 @@ OpenAI asks for reasoning with a level (`reasoning_effort`), Anthropic with a to
 (`thinking: {type: enabled, budget_tokens}`): a level becomes a budget by EFFORT_BUDGETS, and
 a budget the nearest level. It is off by default (the request fields are dropped) because
 whether a model reasons at all depends on the model, and a model that does not fails a request
-that asks it to. The answers' reasoning text crosses in from_anthropic and from_openai.
+that asks it to. The completions' reasoning text crosses in from_anthropic and from_openai.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from gateway.providers.common import TranslationError
 
 # reasoning_effort -> Anthropic's budget_tokens; None: no thinking. 1024 is Anthropic's least
 # budget. xhigh and max get the largest budget that, with the default 4096 tokens for the
-# answer on top (28672), stays within the 32000-token output limit of every Claude model that
+# completion on top (28672), stays within the 32000-token output limit of every Claude model that
 # thinks.
 EFFORT_BUDGETS: dict[str, int | None] = {
     "none": None,
@@ -42,7 +42,7 @@ def thinking_for_effort(
     OpenAI's limit counts reasoning tokens as Anthropic's max_tokens counts thinking ones, so
     a limit is kept and the budget shrinks below it (Anthropic requires budget_tokens <
     max_tokens); when even the least budget does not fit, the request goes without thinking.
-    Without a limit, max_tokens is the budget plus `default_limit` tokens for the answer.
+    Without a limit, max_tokens is the budget plus `default_limit` tokens for the completion.
     """
     if effort is None:
         return None

@@ -87,11 +87,11 @@ def anthropic_sse(event: dict[str, Any]) -> str:
 class StreamTranslator:
     """A provider's SSE bytes in (any chunking) -> the client's SSE bytes out.
 
-    A subclass translates one event at a time (`_event`, which sets `_done` once the answer
+    A subclass translates one event at a time (`_event`, which sets `_done` once the completion
     is complete) and writes a failure as its client's API reports one (`_fail`). This frame
     decodes the events, ignores whatever follows the end, and never raises on upstream
-    content: an unreadable event, or a stream that ends before the answer is complete, ends
-    the output with the client's error event, because a cut answer must not look complete.
+    content: an unreadable event, or a stream that ends before the completion is whole, ends
+    the output with the client's error event, because a cut completion must not look complete.
     """
 
     def __init__(self) -> None:
@@ -119,7 +119,7 @@ class StreamTranslator:
         return "".join(out).encode()
 
     def _ended(self, out: list[str]) -> None:
-        """The upstream stream ended without completing the answer."""
+        """The upstream stream ended before the completion was whole."""
         self._fail(out, {"message": "the upstream stream ended before the answer was complete"})
 
     def _event(self, name: str, data: str, out: list[str]) -> None:

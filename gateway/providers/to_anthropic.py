@@ -1,9 +1,9 @@
 """An OpenAI Chat Completions request for an Anthropic Messages backend.
 
-What Anthropic cannot express is dropped where the answer stays meaningful without it
+What Anthropic cannot express is dropped where the completion stays meaningful without it
 (sampling knobs, logprobs ...) and refused with TranslationError where dropping it would
 silently change what the client asked for (n > 1, audio input, the legacy functions API). The
-answer comes back through gateway.providers.from_anthropic.
+response comes back through gateway.providers.from_anthropic.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """An Anthropic Messages request for an OpenAI(-compatible) Chat Completions backend.
 
-What OpenAI cannot express is dropped where the answer stays meaningful without it (top_k,
+What OpenAI cannot express is dropped where the completion stays meaningful without it (top_k,
 cache_control ...) and refused with TranslationError where dropping it would silently change
-what the client asked for (a user block OpenAI has no form for). The answer comes back through
+what the client asked for (a user block OpenAI has no form for). The response comes back through
 gateway.providers.from_openai.
 """
 
@@ -31,7 +31,7 @@ from gateway.providers.reasoning import effort_for_thinking
 #       platform features; server tools (web search, code execution ...) and Anthropic-defined
 #       client tools (bash, text editor, computer) have no schema to offer, so they are not offered;
 #   an assistant prefill (a last assistant turn) is sent as an ordinary earlier turn: OpenAI
-#       has no prefill, so the model answers after it instead of continuing it.
+#       has no prefill, so the model replies after it instead of continuing it.
 
 
 @refuses_malformed

@@ -56,12 +56,12 @@ def provider_style(provider: str) -> str | None:
 
 @dataclass
 class Crossing:
-    """How one attempt's request goes out and its answer comes back."""
+    """How one attempt's request goes out and its response comes back."""
 
     path: str | None  # None: the path the client asked for
     body: bytes | None  # None: the body as the client sent it
     headers: list[tuple[str, str]]
-    translate_answer: Callable[[RequestContext], None] = lambda _: None
+    translate_response: Callable[[RequestContext], None] = lambda _: None
     query: list[tuple[str, str]] | None = None  # None: the query the client sent
 
 
@@ -117,7 +117,7 @@ def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Cros
         request, reasoning=reasoning, sampling=backend.translation.sampling == "map"
     )
 
-    def answer(context: RequestContext) -> None:
+    def translate_response(context: RequestContext) -> None:
         _translate(
             context,
             lambda: MessagesStreamToChat(include_usage, model or None, reasoning=reasoning),
@@ -126,7 +126,7 @@ def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Cros
         )
 
     headers = [("anthropic-version", ANTHROPIC_VERSION), ("Content-Type", "application/json")]
-    return Crossing("/v1/messages", json.dumps(translated).encode(), headers, answer)
+    return Crossing("/v1/messages", json.dumps(translated).encode(), headers, translate_response)
 
 
 def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
@@ -135,7 +135,7 @@ def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossin
         request, reasoning=reasoning, sampling=backend.translation.sampling == "map"
     )
 
-    def answer(context: RequestContext) -> None:
+    def translate_response(context: RequestContext) -> None:
         _translate(
             context,
             lambda: ChatStreamToMessages(model or None, reasoning=reasoning),
@@ -147,8 +147,10 @@ def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossin
     body = json.dumps(translated).encode()
     if backend.provider == "azure-openai":  # the deployment is the (renamed) model
         path = f"/deployments/{translated.get('model', '')}/chat/completions"
-        return Crossing(path, body, headers, answer, [("api-version", backend.api_version)])
-    return Crossing("/chat/completions", body, headers, answer)
+        return Crossing(
+            path, body, headers, translate_response, [("api-version", backend.api_version)]
+        )
+    return Crossing("/chat/completions", body, headers, translate_response)
 
 
 def _translate(
@@ -162,16 +164,16 @@ def _translate(
         context.response_stream = _translated_stream(context.response_stream, stream_translator())
         return
     raw = response.Body.read(preserve=True) if response.Body is not None else b""
-    if context.response_stream is not None:  # an error answered as a stream: rare, kept whole
+    if context.response_stream is not None:  # an error sent as a stream: rare, kept whole
         return
     if response.StatusCode >= 400:
         response.Body = MessageBody(error(response.StatusCode, raw))
     else:
         try:
-            answer = json.loads(raw)
+            parsed = json.loads(raw)
         except ValueError:
             return
-        response.Body = MessageBody(json.dumps(document(answer)).encode())
+        response.Body = MessageBody(json.dumps(document(parsed)).encode())
     response.Headers.set("Content-Type", ["application/json"])
     response.Headers.remove("Content-Length")
 

@@ -63,7 +63,7 @@ class LocalEmbedder:
 
     async def embed(self, text: str) -> np.ndarray | None:
         if self.waiting >= LOCAL_QUEUE:
-            return None  # busy: a miss now beats a slow answer
+            return None  # busy: a miss now beats a slow response
         self.waiting += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(
@@ -118,12 +118,12 @@ class GatewayEmbeddings:
         if spec.dimensions:
             body["dimensions"] = spec.dimensions
         assert spec.backend is not None
-        status, answer = await self.backend_calls.post_json(
+        status, raw = await self.backend_calls.post_json(
             spec.backend, json.dumps(body).encode(), BACKEND_TIMEOUT
         )
         if status != 200:
             raise RuntimeError(f"the embeddings backend answered {status}")
-        embedding = json.loads(answer)["data"][0]["embedding"]
+        embedding = json.loads(raw)["data"][0]["embedding"]
         if isinstance(embedding, str):  # base64 of little-endian float32s
             vector = np.frombuffer(base64.b64decode(embedding), dtype="<f4").astype(np.float32)
         else:

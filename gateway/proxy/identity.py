@@ -138,9 +138,9 @@ class IdentityTokens:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         try:
-            async with self._session.request(method, url, headers=headers, data=form) as answer:
-                payload = await answer.json(content_type=None)
-                status = answer.status
+            async with self._session.request(method, url, headers=headers, data=form) as response:
+                payload = await response.json(content_type=None)
+                status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise TokenUnavailable(
                 f"the {source} endpoint could not be reached ({error or type(error).__name__}); "

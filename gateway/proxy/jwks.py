@@ -54,9 +54,9 @@ class JwksKeys:
 
     async def _json(self, url: str) -> dict[str, Any]:
         assert self._session is not None
-        async with self._session.get(url) as answer:
-            answer.raise_for_status()
-            document = await answer.json(content_type=None)
+        async with self._session.get(url) as response:
+            response.raise_for_status()
+            document = await response.json(content_type=None)
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
         return document

@@ -2,7 +2,7 @@
 
 Everything is compiled at load: a dict from path suffix to API, and per API one regular
 expression per operation template. A request costs a few dict lookups and one regex match.
-APIM's answers when nothing matches: unknown API or operation 404, known path with another
+APIM's responses when nothing matches: unknown API or operation 404, known path with another
 method 405.
 """
 

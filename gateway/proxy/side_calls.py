@@ -54,16 +54,16 @@ class AiohttpSideCalls:
                 headers=list(headers),
                 data=body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as answer:
-                content = await answer.read()
+            ) as response:
+                content = await response.read()
         except aiohttp.ClientError as error:
             raise ConnectionError(str(error) or type(error).__name__) from None
         response_headers = HeaderDictionary()
-        for name, value in answer.headers.items():
+        for name, value in response.headers.items():
             response_headers.append(name, [value])
         return ResponseModel(
-            StatusCode=answer.status,
-            StatusReason=answer.reason or "",
+            StatusCode=response.status,
+            StatusReason=response.reason or "",
             Headers=response_headers,
             Body=MessageBody(content),
         )

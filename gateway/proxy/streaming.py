@@ -1,10 +1,10 @@
-"""Passing a streamed answer through, and letting outbound steps see it once it has ended.
+"""Passing a streamed response through, and letting outbound steps see it once it has ended.
 
-A step that needs the whole answer (token counting, cache store) cannot hold a stream back:
+A step that needs the whole response (token counting, cache store) cannot hold a stream back:
 it defers an action to `Phase.STREAM_END` or `Phase.DONE` instead. The proxy forwards every
 chunk the moment it arrives, keeps a copy only when some action is deferred, and after the
 last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
-its answer by then; an action's failure is logged, not sent.
+its response by then; an action's failure is logged, not sent.
 
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
@@ -12,7 +12,7 @@ its first chunk, so it ends with an error event in the client's API format, no `
 `aigw_stream_failures_total` counted by `reason`. Either the upstream broke off
 (`StreamBroken`; reason `BackendConnectionFailure`, which also feeds the member's circuit
 breaker, in gateway.proxy.forwarder) or a step screening the stream refused the rest of it
-(a `PolicyError` raised from the stream, e.g. llm-content-safety's answer checks; its reason).
+(a `PolicyError` raised from the stream, e.g. llm-content-safety's completion checks; its reason).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def pass_through(
                 elif passed := hidden.feed(chunk):
                     yield passed
         except StreamBroken as error:
-            # Never passed off as a complete answer: the client gets an error event in its
+            # Never passed off as a complete response: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
             context.stream_error = str(error)
             if kept is not None:  # it used tokens: what it reported, else what it produced
@@ -68,7 +68,7 @@ async def pass_through(
         if hidden is not None and (rest := hidden.rest()):
             yield rest
         finished = True
-    finally:  # a client gone mid-stream closes the upstream answer at once, not at GC
+    finally:  # a client gone mid-stream closes the upstream response at once, not at GC
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -86,7 +86,7 @@ def error_event(
     """An error event in the stream format of the request's API style.
 
     `code` says why (OpenAI style's `code`: `stream_broken` for an upstream cut short, else a
-    policy's reason, with `type: policy_error`); `status` is what the answer's status would
+    policy's reason, with `type: policy_error`); `status` is what the response's status would
     have been (Anthropic's error type: `permission_error` for a 403, else `api_error`).
     """
     if context.style == "anthropic":  # Anthropic's Messages API

@@ -2,7 +2,7 @@
 
 Everything that can be is prepared at load (routes, the admission index, the context models,
 the compiled chains per target); a request does lookups, builds its own context and runs its
-chains. The answer is the policies' local reply, or the backend's response as outbound left
+chains. The response is the policies' local reply, or the backend's response as outbound left
 it, whole or streamed chunk by chunk.
 """
 
@@ -92,7 +92,7 @@ class Traffic:
     async def respond(self, request: Incoming) -> Response:
         try:
             reply = await self.handle(request)
-        except Exception:  # the promise: an answer in APIM's shape, never a traceback
+        except Exception:  # the promise: a response in APIM's shape, never a traceback
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
             if self.access_log is not None:
@@ -149,9 +149,9 @@ class Traffic:
             reply = await run_pipeline(policy, context)
         except BodyTooLarge:  # a body without a length, found too large while it was read
             return self.refused(request, self.too_large(api.style), api.id)
-        return await self.answer(context, reply)
+        return await self.final_response(context, reply)
 
-    async def answer(
+    async def final_response(
         self, context: RequestContext, reply: LocalReply | None
     ) -> LocalReply | Streamed:
         """What the client gets once the pipeline has run: its local reply, or the backend's
@@ -169,7 +169,7 @@ class Traffic:
                 headers = model.Response.Headers.lines() + context.response_headers
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
-            await context.response_stream.aclose()  # a policy answered instead: drop the stream
+            await context.response_stream.aclose()  # a policy replied instead: drop the stream
         if reply is None:
             response = model.Response
             content = response.Body.read(preserve=True) if response.Body is not None else b""
@@ -186,7 +186,7 @@ class Traffic:
         """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
 
         The operation is the one the browser asks about (`Access-Control-Request-Method`);
-        browsers send no subscription key on a preflight, so the API's own scope answers.
+        browsers send no subscription key on a preflight, so the API's own scope replies.
         None when this is no preflight, or no cors statement covers that operation.
         """
         asked = request.headers.get("access-control-request-method")
@@ -209,7 +209,7 @@ class Traffic:
         return reply
 
     def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
-        """`reply`, answered before any policy ran; logged as such."""
+        """`reply`, sent before any policy ran; logged as such."""
         if self.access_log is not None:
             self.access_log.write_refused(
                 request.method, request.path, request.client_ip, reply.status, request.started, api

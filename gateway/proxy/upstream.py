@@ -111,7 +111,7 @@ class Upstream:
             ) from None
         await _read(context, options, response)
         if crossing is not None:
-            crossing.translate_answer(context)
+            crossing.translate_response(context)
 
     def _target(
         self,
@@ -161,35 +161,35 @@ class Upstream:
 
 
 async def _read(
-    context: RequestContext, options: ForwardOptions, answer: aiohttp.ClientResponse
+    context: RequestContext, options: ForwardOptions, upstream: aiohttp.ClientResponse
 ) -> None:
     """The backend's response into the context: whole, or as a stream (server-sent events,
     or `buffer-response="false"`)."""
     response = context.model.Response
-    response.StatusCode = answer.status
-    response.StatusReason = answer.reason or ""
-    response.Headers = HeaderDictionary.from_lines(answer.headers.items(), HOP_BY_HOP)
-    event_stream = answer.headers.get("Content-Type", "").startswith("text/event-stream")
+    response.StatusCode = upstream.status
+    response.StatusReason = upstream.reason or ""
+    response.Headers = HeaderDictionary.from_lines(upstream.headers.items(), HOP_BY_HOP)
+    event_stream = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
     if event_stream or not options.buffer_response:
         response.Body = None
-        context.response_stream = _chunks(answer)
+        context.response_stream = _chunks(upstream)
         return
     try:
-        response.Body = MessageBody(await answer.read())
+        response.Body = MessageBody(await upstream.read())
     except (TimeoutError, aiohttp.ClientError) as error:
         raise _error(
             "BackendConnectionFailure", f"The backend's answer broke off: {error}"
         ) from None
     finally:
-        answer.release()
+        upstream.release()
 
 
-async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def _chunks(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """The response's body as it arrives; closing early (a client gone) closes the upstream."""
     try:
-        async for chunk in answer.content.iter_any():
+        async for chunk in upstream.content.iter_any():
             yield chunk
     except (aiohttp.ClientError, TimeoutError) as error:
         raise StreamBroken(str(error) or type(error).__name__) from None
     finally:
-        answer.close()
+        upstream.close()

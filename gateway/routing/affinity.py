@@ -14,7 +14,7 @@ the gateway sets. Its value is `<session>.<tag>`:
   backend and no URL.
 
 A value whose tag is not one of this pool's members (another pool's, a removed member's,
-garbage) pins nothing: the strategy chooses, and the answer sets the cookie again.
+garbage) pins nothing: the strategy chooses, and the response sets the cookie again.
 
 The `Cookie` header is read with a small parser of its own rather than `http.cookies`,
 which drops the whole header when one pair does not parse (`a=b c; SessionId=x` gives
@@ -139,7 +139,7 @@ class Affinity:
         """The `Set-Cookie` header value that pins `session` to `member` of `pool`."""
         return f"{self.cookies[pool]}={self.value(pool, member, session)}; Path=/; HttpOnly"
 
-    def answer(
+    def pin_response(
         self,
         headers: list[tuple[str, str]],
         pool: str,
@@ -147,7 +147,7 @@ class Affinity:
         held: str | None,
         member: str,
     ) -> None:
-        """Make the answer's extra `headers` leave the client pinned to `member`: a Set-Cookie
+        """Make the response's extra `headers` leave the client pinned to `member`: a Set-Cookie
         unless the cookie it holds already names `member` (`held`), replacing any that an
         earlier attempt of the same request added, so the last attempt's member wins."""
         ours = f"{self.cookies[pool]}="

@@ -2,12 +2,12 @@
 
 A rule counts a call as failed when its status is in `status-code-ranges` or its error reason
 is in `error-reasons` (`Timeout`, `BackendConnectionFailure`: the reasons forward-request
-raises; a streamed answer that breaks off after its headers is a `BackendConnectionFailure`
-too, as a buffered answer cut short is). The breaker trips when `count` failures fall within
+raises; a streamed response that breaks off after its headers is a `BackendConnectionFailure`
+too, as a buffered response cut short is). The breaker trips when `count` failures fall within
 `interval` (or, with `percentage`, when at least that share of at least `MIN_CALLS` calls
-failed), and stays open for `trip-duration`, or for the answer's Retry-After when
+failed), and stays open for `trip-duration`, or for the response's Retry-After when
 `accept-retry-after` is set. While it is open, the backend gets no calls: a pool skips it, a
-lone backend answers 503.
+lone backend responds 503.
 
 Counts and the open mark live in the counter store, so replicas sharing Redis agree on which
 backend is open. Each replica reads a backend's mark at most once per `REFRESH` seconds (and
@@ -75,7 +75,7 @@ class Breakers:
     ) -> None:
         """Count a call's outcome against the backend's rules; trip the breaker if one says so.
 
-        `counted`: the call was counted already, when its headers came (a streamed answer that
+        `counted`: the call was counted already, when its headers came (a streamed response that
         broke off later): only its failure is added, so a percentage rule sees it once."""
         for index, rule in enumerate(self.rules.get(backend, ())):
             is_failure = failed(rule, status, reason)

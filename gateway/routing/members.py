@@ -104,5 +104,5 @@ class Members:
             member = await self.pools.choose(pool, skipped, cost_of, avoid=context.backend_member)
         if member is not None:
             session = context.affinity.setdefault(pool, pin.session)
-            affinity.answer(context.response_headers, pool, session, pin.member, member)
+            affinity.pin_response(context.response_headers, pool, session, pin.member, member)
         return member

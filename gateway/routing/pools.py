@@ -17,7 +17,7 @@ Ours, for pools of several providers (within the best usable priority group):
 - `cheapest`: the member whose price for this call (its prompt, counted offline, and its
   output cap, at the member provider's rates for the requested model) is lowest; members
   with no price for the model come last.
-- `fastest`: the member with the lowest moving average of its time to answer, except for one
+- `fastest`: the member with the lowest moving average of its time to respond, except for one
   call in `EXPLORE` that goes to another member, so a member that got faster is noticed.
 - `fallback` and `race` use the members in order (gateway.routing.strategies).
 """
@@ -38,7 +38,7 @@ SMOOTHING = 0.2  # weight of the newest latency in the moving average
 
 
 class Latencies:
-    """A moving average of each backend's time to answer, in this process."""
+    """A moving average of each backend's time to respond, in this process."""
 
     def __init__(self) -> None:
         self.average: dict[str, float] = {}

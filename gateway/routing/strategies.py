@@ -2,11 +2,11 @@
 
 `fallback`: the members in their declared order (those with an open breaker skipped); a 429,
 a 5xx, a timeout or a failed connection moves on to the next member at once, without waiting
-for a breaker to trip; the client gets the first good answer, or the last member's answer
+for a breaker to trip; the client gets the first good response, or the last member's response
 when none was good.
 
 `race`: the first `race-count` usable members are asked, at once or each `hedge-delay` after
-the one before; the first good answer wins and the others are cancelled. What a cancelled
+the one before; the first good response wins and the others are cancelled. What a cancelled
 call consumed is accounted as hedging cost: its prompt (counted offline) at the member's
 input price, which providers bill once a request has reached them.
 """
@@ -31,7 +31,7 @@ def good(context: RequestContext) -> bool:
 
 
 async def discard(context: RequestContext) -> None:
-    """Drop an answer that will not be sent (close its stream)."""
+    """Drop a response that will not be sent (close its stream)."""
     stream, context.response_stream = context.response_stream, None
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
@@ -53,7 +53,7 @@ async def fallback(members: list[str], context: RequestContext, attempt: Attempt
 
 
 def fork(context: RequestContext) -> RequestContext:
-    """A copy of the request for one racing attempt, with an answer of its own."""
+    """A copy of the request for one racing attempt, with a response of its own."""
     response = ResponseModel(Headers=HeaderDictionary())
     model = dataclasses.replace(context.model, Response=response)
     return dataclasses.replace(context, model=model, attempts=[], response_stream=None)
@@ -98,7 +98,7 @@ async def race(
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     if winner is None and finished:
-        winner = finished[-1]  # nobody answered well: the last answer stands
+        winner = finished[-1]  # nobody responded well: the last response stands
     for index, copy in enumerate(copies):
         context.attempts += copy.attempts
         if index != winner:

@@ -8,7 +8,7 @@ The contract of every step (continue / local reply / raise) makes this short:
   and runs `on-error`; a reply there wins, otherwise the caller gets the response `on-error`
   left, or APIM's error envelope when it left no body;
 - `None` from `run_pipeline` means: send `context.Response` as it stands (the backend's
-  answer, as outbound changed it). The proxy owns that part.
+  response, as outbound changed it). The proxy owns that part.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def _on_error(
     context.section = "on-error"
     try:
         reply = await policy.on_error.run(context)
-    except PolicyError as failure:  # an error inside on-error: APIM's plain error answer
+    except PolicyError as failure:  # an error inside on-error: APIM's plain error response
         return error_reply(failure.status, failure.message)
     if reply is not None:
         return reply

@@ -1,9 +1,9 @@
-"""`cache-lookup`: answer GET requests from the response cache, as APIM does.
+"""`cache-lookup`: serve GET requests from the response cache, as APIM does.
 
 The key is the API, the operation, the path, the query (only the `vary-by-query-parameter`
 names when given, else all of it), the `vary-by-header` values, and the subscription
 (`vary-by-developer`) and product (`vary-by-developer-groups`). Only GET requests are cached;
-one with an Authorization header only with `allow-private-response-caching`. A hit answers
+one with an Authorization header only with `allow-private-response-caching`. A hit replies
 at once (the backend and outbound do not run) with `x-aigw-cache: hit`. What the lookup
 leaves for `cache-store` is a `ResponsePlan`.
 """

@@ -1,7 +1,7 @@
-"""`cache-store`: keep the answer to a GET that `cache-lookup` looked up, as APIM does.
+"""`cache-store`: keep the response to a GET that `cache-lookup` looked up, as APIM does.
 
-It keeps 200 answers (any answer with `cache-response="true"`, none with "false") for
-`duration` seconds, under the key the lookup's `ResponsePlan` holds. A streamed answer is kept
+It keeps 200 responses (any response with `cache-response="true"`, none with "false") for
+`duration` seconds, under the key the lookup's `ResponsePlan` holds. A streamed response is kept
 once its last chunk has gone; one cut short is not. `downstream-caching-type` private/public
 sends `Cache-Control` with the duration as max-age.
 """
@@ -42,10 +42,10 @@ def compile_cache_store(node: Node, context: CompileContext) -> Step:
         response.Headers.set(HIT_HEADER, ["miss"])
 
         async def keep(done: RequestContext) -> None:
-            answer = done.model.Response
-            body = answer.Body.read(preserve=True) if answer.Body is not None else b""
-            headers = [(n, v) for n, v in answer.Headers.lines() if n.lower() != HIT_HEADER]
-            entry = CachedResponse(answer.StatusCode, answer.StatusReason, headers, body)
+            final = done.model.Response
+            body = final.Body.read(preserve=True) if final.Body is not None else b""
+            headers = [(n, v) for n, v in final.Headers.lines() if n.lower() != HIT_HEADER]
+            entry = CachedResponse(final.StatusCode, final.StatusReason, headers, body)
             await plan.store.set(plan.key, entry.encode(), seconds)
 
         if request.response_stream is not None:  # kept once the whole stream has gone

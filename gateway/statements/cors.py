@@ -1,11 +1,11 @@
-"""`cors`: answer preflight requests and add CORS headers to cross-origin answers.
+"""`cors`: reply to preflight requests and add CORS headers to cross-origin responses.
 
 A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) runs only the cors
 statements of the inbound section (the proxy compiles that chain apart, as APIM does): the
-first that matches answers 200 with the allowance; one that does not match either ends the
+first that matches replies 200 with the allowance; one that does not match either ends the
 request with an empty 200 (`terminate-unmatched-request="true"`) or lets the next cors
 statement try. A simple cross-origin request that matches gets its `Access-Control-Allow-*`
-headers on whatever answer the request ends with.
+headers on whatever response the request ends with.
 """
 
 from __future__ import annotations

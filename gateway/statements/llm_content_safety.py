@@ -1,4 +1,4 @@
-"""`llm-content-safety`: screen prompts, and optionally the model's answers, with Azure AI
+"""`llm-content-safety`: screen prompts, and optionally the model's completions, with Azure AI
 Content Safety.
 
     <llm-content-safety backend-id="content-safety" shield-prompt="true"
@@ -12,10 +12,10 @@ Content Safety.
 Inbound. The prompt's text goes to `text:analyze` (and `text:shieldPrompt` with
 `shield-prompt`) before the request is forwarded; a finding is a 403 with reason
 `ContentSafetyViolation`, `BlocklistMatch` or `PromptShieldViolation`, a service failure a 500.
-With `enforce-on-completions`, the statement also registers a check of the backend's answer
-(gateway.statements.support.answer_screening): a whole answer is replaced by the same 403, a
+With `enforce-on-completions`, the statement also registers a check of the backend's response
+(gateway.statements.support.completion_screening): a whole response is replaced by the same 403, a
 stream is screened window by window and ends with an error event when a window is refused.
-What is analysed, how text is cut, and the unverified parts of APIM's answer checks are in
+What is analysed, how text is cut, and the unverified parts of APIM's completion checks are in
 docs/content-safety.md; the service calls are gateway.statements.support.content_safety_service.
 """
 
@@ -29,7 +29,7 @@ from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import request_json
 from gateway.runtime.step import LocalReply, PolicyError, Step
-from gateway.statements.support.answer_screening import AnswerPlan
+from gateway.statements.support.completion_screening import CompletionPlan
 from gateway.statements.support.content_safety_service import (
     FOUR_LEVELS,
     MAX_CHARACTERS,
@@ -114,22 +114,22 @@ def compile_llm_content_safety(node: Node, context: CompileContext) -> Step:
             raise invalid(f"{name} must be a whole number {least}-{MAX_CHARACTERS}, not '{text}'")
         return int(text)
 
-    def plan_of(request: RequestContext, settings: Settings) -> AnswerPlan:
+    def plan_of(request: RequestContext, settings: Settings) -> CompletionPlan:
         window = size_of(request, "window-size", window_size(request), 1)
         overlap = size_of(request, "window-overlap-size", overlap_size(request), 0)
         if window is not None and overlap is not None and overlap >= window:
             raise invalid(
                 f"window-overlap-size ({overlap}) must be less than window-size ({window})"
             )
-        return AnswerPlan(settings, window, overlap, policy_id)
+        return CompletionPlan(settings, window, overlap, policy_id)
 
     async def llm_content_safety(request: RequestContext) -> LocalReply | None:
         settings: Settings | None = None
         if enforce(request):
             settings = settings_of(request)
-            if settings.categories or settings.blocklists:  # what an answer is analysed for
+            if settings.categories or settings.blocklists:  # what a completion is analysed for
                 request.defer(Phase.RESPONSE, plan_of(request, settings).check)
-                # A compressed answer could not be read: ask for a plain one.
+                # A compressed response could not be read: ask for a plain one.
                 request.model.Request.Headers.set("Accept-Encoding", ["identity"])
         prompt = prompt_texts(request_json(request))
         if prompt is None or not any(text.strip() for text in prompt.texts):

@@ -2,12 +2,12 @@
 
 Not an APIM statement: the gateway's own, shaped like `llm-token-limit` so that it reads the
 same. Spend is each call's real cost (the price table applied to the provider's usage),
-counted when the answer is complete; like APIM's token limits without estimation, a call is
+counted when the response is complete; like APIM's token limits without estimation, a call is
 refused once earlier calls have spent the limit.
 
 With gateway.yaml's `limits.token-limit-mode: reserve-and-settle`, each call first reserves
 the most it can cost (its prompt, counted offline, at the dearest input rate plus its output
-cap at the dearest output rate) and settles to its real cost when the answer is complete, so
+cap at the dearest output rate) and settles to its real cost when the response is complete, so
 concurrent calls on any number of replicas cannot spend past the limit. A model with no price
 row cannot be reserved for and is counted after the fact.
 

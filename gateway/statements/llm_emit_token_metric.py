@@ -1,7 +1,7 @@
 """`llm-emit-token-metric` / `azure-openai-emit-token-metric`: token counters as metrics.
 
 Dimensions are evaluated when the statement runs (inbound); the counts are the provider's
-usage, added once the answer is complete (a stream's, after its last chunk): Prompt Tokens,
+usage, added once the response is complete (a stream's, after its last chunk): Prompt Tokens,
 Completion Tokens, Total Tokens, and Prompt Cached Tokens when the provider reports any.
 """
 

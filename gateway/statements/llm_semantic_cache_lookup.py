@@ -1,11 +1,11 @@
-"""`llm-semantic-cache-lookup` / `azure-openai-semantic-cache-lookup`: answer similar prompts.
+"""`llm-semantic-cache-lookup` / `azure-openai-semantic-cache-lookup`: reply to similar prompts.
 
 In order: the request's prompt (gateway.caching.prompts) and its partition (the `vary-by`
-values, the API, the embedder, and every setting that changes an answer); an exact match of
+values, the API, the embedder, and every setting that changes a completion); an exact match of
 the prompt's text in that partition; else the nearest cached prompt by embedding, served when
 its distance (1 - cosine, APIM's `score-threshold` meaning: lower is stricter) is at most the
 threshold and the near-miss guard finds no differing fact (numbers, quoted text, negations,
-entities, opposites). A hit answers at once in the client's shape (JSON, or a replayed
+entities, opposites). A hit replies at once in the client's shape (JSON, or a replayed
 stream), with `x-aigw-cache: hit` and `x-aigw-cache-score`. With `shadow="true"` (ours)
 nothing is served: the request goes on and the headers and metrics say what would have been
 (`shadow-hit`, `shadow-miss`), so a threshold can be tuned on real traffic first. A miss leaves
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from gateway.caching.answers import replay_json, replay_stream
 from gateway.caching.caches import LOCAL, VectorIndex
+from gateway.caching.completions import replay_json, replay_stream
 from gateway.caching.guard import GuardChecks, conflict
 from gateway.caching.prompts import prompt_of
 from gateway.caching.store import CacheStore
@@ -184,7 +184,7 @@ async def _nearest(
     if distance > threshold:
         return None, distance, None
     found = await store.get(f"semantic:{partition}:e:{entry_id}")
-    if found is None:  # the answer expired before its vector: forget the vector
+    if found is None:  # the completion expired before its vector: forget the vector
         await vectors.remove(partition, entry_id)
         return None, distance, None
     reason = conflict(json.loads(found)["prompt"], text, checks)
@@ -194,7 +194,7 @@ async def _nearest(
 
 
 def _replay(
-    answer: dict[str, Any], style: str, body: dict[str, Any], hidden_usage: bool, score: float
+    completion: dict[str, Any], style: str, body: dict[str, Any], hidden_usage: bool, score: float
 ) -> LocalReply:
     headers = [(HEADER, "hit"), (SCORE_HEADER, f"{score:.4f}")]
     if body.get("stream"):
@@ -202,10 +202,10 @@ def _replay(
         asked = (
             isinstance(options, dict) and bool(options.get("include_usage")) and not hidden_usage
         )
-        content = replay_stream(style, answer, include_usage=asked)
+        content = replay_stream(style, completion, include_usage=asked)
         headers += [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
     else:
-        content = replay_json(style, answer)
+        content = replay_json(style, completion)
         headers.append(("Content-Type", "application/json"))
     return LocalReply(200, "OK", headers, content)
 
@@ -228,9 +228,9 @@ class _Metrics:
         if reason is not None:
             self.request.response_headers.append(("x-aigw-cache-guard", reason[:120]))
 
-    def saved(self, answer: dict[str, Any], style: str) -> None:
+    def saved(self, completion: dict[str, Any], style: str) -> None:
         metrics = self.request.services.metrics
-        usage = answer.get("usage") if isinstance(answer, dict) else None
+        usage = completion.get("usage") if isinstance(completion, dict) else None
         if metrics is None or not isinstance(usage, dict):
             return
         if style == "anthropic":
@@ -238,7 +238,7 @@ class _Metrics:
         else:
             tokens = int(usage.get("total_tokens", 0))
         metrics.add("aigw", "cache_saved_tokens", tokens, self.dimensions)
-        model = str(answer.get("model", ""))
+        model = str(completion.get("model", ""))
         price = price_of(self.request, model) if model else None
         saved = from_usage_object(usage, model)
         if price is not None:

@@ -1,6 +1,6 @@
 """`llm-semantic-cache-store` / `azure-openai-semantic-cache-store`: cache completions.
 
-Keeps a successful, complete answer (not an error, a refusal or a cut-off stream) for
+Keeps a successful, finished completion (not an error, a refusal or a cut-off stream) for
 `duration` seconds, under both the exact key and the vector of the `SemanticPlan` the lookup
 left. Cache failures never fail a request.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from gateway.caching.answers import completed_answer
+from gateway.caching.completions import cacheable_completion
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, Multiplicity, StatementSpec
 from gateway.policy.tree import Node
@@ -35,10 +35,11 @@ def compile_semantic_cache_store(node: Node, context: CompileContext) -> Step:
         async def keep(done: RequestContext) -> None:
             response = done.model.Response
             body = response.Body.read(preserve=True) if response.Body is not None else b""
-            answer = completed_answer(plan.style, body, streamed)
-            if answer is None:  # an error, a refusal, or a stream cut short
+            completion = cacheable_completion(plan.style, body, streamed)
+            if completion is None:  # an error, a refusal, or a stream cut short
                 return
-            entry = json.dumps({"prompt": plan.text, "answer": answer}).encode()
+            # "answer" is the stored format's key: entries already in a shared store are read by it
+            entry = json.dumps({"prompt": plan.text, "answer": completion}).encode()
             await plan.store.set(plan.exact_key, entry, seconds)
             if plan.vector is not None:
                 entry_id = uuid.uuid4().hex

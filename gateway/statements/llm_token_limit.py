@@ -1,10 +1,10 @@
 """`llm-token-limit` / `azure-openai-token-limit`: tokens per minute (429) and token quotas (403).
 
-Counts are the provider's own (`usage` in the answer or at the end of its stream). With
+Counts are the provider's own (`usage` in the response or at the end of its stream). With
 `estimate-prompt-tokens="true"`, and always for a streamed request, the prompt is counted
 before forwarding (offline tokenizer) and a request that would pass the limit is refused
-then; the count is settled to the real usage when the answer is complete. With "false" the
-request is only refused once earlier answers have used the limit up, as APIM does.
+then; the count is settled to the real usage when the response is complete. With "false" the
+request is only refused once earlier responses have used the limit up, as APIM does.
 
 Beyond APIM, gateway.yaml's `limits.token-limit-mode: reserve-and-settle` makes every call
 reserve its prompt plus its output cap (`max_tokens` and kin, or `reserved-output-tokens`)

@@ -1,4 +1,4 @@
-"""`mock-response`: answer with the operation's example instead of calling the backend."""
+"""`mock-response`: respond with the operation's example instead of calling the backend."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def compile_mock_response(node: Node, context: CompileContext) -> Step:
     reason = reason_phrase(status)
 
     async def mock_response(request: RequestContext) -> LocalReply:
-        # APIM answers with the operation's example for that status (and content type); with
+        # APIM responds with the operation's example for that status (and content type); with
         # none, with the status and an empty body.
         samples, model = request.services.samples, request.model
         found = (

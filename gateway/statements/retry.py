@@ -13,7 +13,7 @@ first retry) is:
 - `first-fast-retry="true"`: the first retry does not wait.
 
 The request body is buffered (the statement reads it), so each attempt can send it again. A
-streamed answer from an attempt that is retried is closed before the next attempt.
+streamed response from an attempt that is retried is closed before the next attempt.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def compile_retry(node: Node, context: CompileContext) -> Step:
             if reply is not None or attempt >= retries or not condition(request):
                 return reply
             attempt += 1
-            if request.response_stream is not None:  # this answer is not the one sent
+            if request.response_stream is not None:  # this response is not the one sent
                 stream, request.response_stream = request.response_stream, None
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:

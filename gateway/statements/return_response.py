@@ -1,4 +1,4 @@
-"""`return-response`: stop the pipeline and answer the client."""
+"""`return-response`: stop the pipeline and respond to the client."""
 
 from __future__ import annotations
 

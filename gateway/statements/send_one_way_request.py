@@ -1,7 +1,7 @@
-"""`send-one-way-request`: call another service and go on without waiting for its answer.
+"""`send-one-way-request`: call another service and go on without waiting for its response.
 
 The call runs as a background task of the gateway process; its failure is logged (never
-the request's problem, as in APIM) and its answer is dropped.
+the request's problem, as in APIM) and its response is dropped.
 """
 
 from __future__ import annotations

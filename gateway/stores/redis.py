@@ -87,11 +87,11 @@ class RedisCounters:
         if connection.away:
             raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
         try:
-            answer = await (await connection.ready()).execute_command(*command)
+            result = await (await connection.ready()).execute_command(*command)
         except Exception as error:  # any client failure: the caller decides
             raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
         connection.succeeded()
-        return answer
+        return result
 
     async def close(self) -> None:
         await self._connection.close()

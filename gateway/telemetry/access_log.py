@@ -1,10 +1,10 @@
 """The access log: one JSON object per request, on standard output.
 
-Written when the answer is complete (a stream's after its last chunk), so it carries the
-provider's usage and the call's cost. A request answered before any policy ran (no route,
+Written when the response is complete (a stream's after its last chunk), so it carries the
+provider's usage and the call's cost. A request replied to before any policy ran (no route,
 wrong method, no valid key, body too large, a CORS preflight, an internal error) gets a line
 too, with what is known of it. It names the subscription, never its key, and the
-path without the query (where a key may travel); prompt and answer text are never logged.
+path without the query (where a key may travel); prompt and completion text are never logged.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class AccessLog:
         started: float,
         api: str | None = None,
     ) -> None:
-        """A request answered before it had a context: no route, no key, too large..."""
+        """A request replied to before it had a context: no route, no key, too large..."""
         self._queue(
             {
                 "time": round(started, 3),

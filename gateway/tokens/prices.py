@@ -112,7 +112,7 @@ class PriceTable:
         """The row for a provider's model (cached: a gateway sees a handful of models)."""
         key = (provider, model)
         if key not in self._found:
-            if len(self._found) > 10_000:  # model names come from answers: keep it bounded
+            if len(self._found) > 10_000:  # model names come from responses: keep it bounded
                 self._found.clear()
             self._found[key] = self._lookup(provider, model)
         return self._found[key]

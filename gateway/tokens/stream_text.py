@@ -1,4 +1,4 @@
-"""The text a streamed model answer carries.
+"""The text a streamed model completion carries.
 
 A stream's events are cut from its bytes however they were chunked (`Events`); each event's
 text is read in the client's format (`DeltaText`: OpenAI chat and completions, Anthropic
@@ -36,7 +36,7 @@ class Events:
 
 
 class DeltaText:
-    """The answer text one streamed event adds, in the client's format: OpenAI chat
+    """The completion text one streamed event adds, in the client's format: OpenAI chat
     (`choices[].delta.content`) or legacy completions (`choices[].text`), Anthropic
     (`text_delta`), the Responses API (`response.output_text.delta`)."""
 
@@ -84,7 +84,7 @@ class DeltaText:
 
 def content_text(content: object) -> str:
     """A message's text: a string, or its text parts (OpenAI, Anthropic, Responses) joined.
-    Prompts and answers alike."""
+    Prompts and completions alike."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):

@@ -1,4 +1,4 @@
-"""The token counts a provider reports, read from its answer: a JSON body or an event stream.
+"""The token counts a provider reports, read from its response: a JSON body or an event stream.
 
 OpenAI and Azure OpenAI report `usage` (chat and completions: prompt/completion tokens;
 responses: input/output tokens) with cached and reasoning details; in a stream, the last chunk
@@ -22,7 +22,7 @@ class Usage:
     cached_prompt: int = 0  # prompt tokens served from the provider's cache (part of prompt)
     cache_write: int = 0  # Anthropic: prompt tokens written to its cache (part of prompt)
     reasoning: int = 0  # part of completion
-    model: str = ""  # the model the answer names, when it names one
+    model: str = ""  # the model the response names, when it names one
 
     @property
     def total(self) -> int:
@@ -34,7 +34,7 @@ def _int(value: object) -> int:
 
 
 def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
-    """An OpenAI- or Anthropic-shaped `usage` object (of an answer naming `model`)."""
+    """An OpenAI- or Anthropic-shaped `usage` object (of a response naming `model`)."""
     if "prompt_tokens" in usage:  # OpenAI chat / completions / embeddings
         details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}

@@ -14,7 +14,7 @@ import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
-from gateway.caching.answers import completed_answer
+from gateway.caching.completions import cacheable_completion
 from gateway.providers.reasoning import EFFORT_BUDGETS
 from gateway.providers.translate import (
     ChatStreamToMessages,
@@ -268,7 +268,7 @@ def test_thinking_streams_as_reasoning_content_deltas(seed):
     # The SDK's own accumulation gives what the JSON answer gives.
     final = final_completion(chunks).choices[0].message
     direct = messages_response_to_chat(
-        completed_answer("anthropic", body, streamed=True), reasoning=True
+        cacheable_completion("anthropic", body, streamed=True), reasoning=True
     )
     assert (final.model_extra or {})["reasoning_content"] == THOUGHT
     assert direct["choices"][0]["message"]["reasoning_content"] == THOUGHT
@@ -348,7 +348,7 @@ def test_reasoning_content_streams_as_a_thinking_block(seed, key):
     assert thinking == [{"type": "thinking_delta", "thinking": p} for p in REASONING_PIECES]
     starts = [e["content_block"]["type"] for e in events if e["type"] == "content_block_start"]
     assert starts == ["thinking", "text", "tool_use", "tool_use"]
-    streamed = completed_answer("anthropic", out, streamed=True)
+    streamed = cacheable_completion("anthropic", out, streamed=True)
     assert streamed == chat_response_to_messages(reasoning_completion(key), reasoning=True)
 
 

@@ -21,7 +21,7 @@ from anthropic.types.shared import ErrorResponse
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion
 
-from gateway.caching.answers import completed_answer
+from gateway.caching.completions import cacheable_completion
 from gateway.providers.sse import SSEDecoder
 from gateway.providers.translate import (
     ChatStreamToMessages,
@@ -935,10 +935,10 @@ def test_messages_stream_becomes_chat_chunks(seed, include_usage):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_messages_stream_and_message_translate_to_the_same_answer(seed):
     """A translated stream assembles into exactly the translated non-streamed answer."""
-    streamed = completed_answer(
+    streamed = cacheable_completion(
         "openai", run(MessagesStreamToChat(True), ANTHROPIC_STREAM, seed), True
     )
-    source = completed_answer("anthropic", ANTHROPIC_STREAM, streamed=True)
+    source = cacheable_completion("anthropic", ANTHROPIC_STREAM, streamed=True)
     direct = messages_response_to_chat(source)
     for doc in (streamed, direct):
         del doc["created"]
@@ -1063,15 +1063,17 @@ def test_chat_stream_becomes_message_events(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chat_stream_and_completion_translate_to_the_same_answer(seed):
-    streamed = completed_answer("anthropic", run(ChatStreamToMessages(), OPENAI_STREAM, seed), True)
-    direct = chat_response_to_messages(completed_answer("openai", OPENAI_STREAM, streamed=True))
+    streamed = cacheable_completion(
+        "anthropic", run(ChatStreamToMessages(), OPENAI_STREAM, seed), True
+    )
+    direct = chat_response_to_messages(cacheable_completion("openai", OPENAI_STREAM, streamed=True))
     assert streamed == direct
     assert streamed == chat_response_to_messages(OPENAI_COMPLETION)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chat_stream_framing_variants(seed):
-    answer = completed_answer(
+    answer = cacheable_completion(
         "anthropic", run(ChatStreamToMessages(), with_framing(OPENAI_STREAM), seed), True
     )
     assert answer == chat_response_to_messages(OPENAI_COMPLETION)
@@ -1107,7 +1109,7 @@ def test_chat_stream_from_azure_and_loose_compatible_servers():
     start = message_events(out)[0]["message"]
     assert start["id"] == "msg_chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG"
     assert start["model"] == "gpt-4o-2024-08-06"  # the answer's model, not the fallback
-    answer = completed_answer("anthropic", out, streamed=True)
+    answer = cacheable_completion("anthropic", out, streamed=True)
     assert answer["content"] == [
         {"type": "tool_use", "id": "call_9", "name": "f", "input": {"a": 1}}
     ]

@@ -135,11 +135,11 @@ def test_a_pool_without_affinity_or_with_an_unusable_cookie_name_has_none() -> N
 def test_the_answer_cookie_follows_the_last_member_and_is_left_out_when_unchanged() -> None:
     affinity = Affinity(backends())
     headers = [("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "other=1")]
-    affinity.answer(headers, "pool", "s" * 16, None, "east")
+    affinity.pin_response(headers, "pool", "s" * 16, None, "east")
     assert headers[-1] == ("Set-Cookie", affinity.set_cookie("pool", "east", "s" * 16))
-    affinity.answer(headers, "pool", "s" * 16, None, "west")  # a retry moved on
+    affinity.pin_response(headers, "pool", "s" * 16, None, "west")  # a retry moved on
     assert headers[2:] == [("Set-Cookie", affinity.set_cookie("pool", "west", "s" * 16))]
-    affinity.answer(headers, "pool", "s" * 16, "north", "north")  # back where the client was
+    affinity.pin_response(headers, "pool", "s" * 16, "north", "north")  # back where the client was
     assert headers == [("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "other=1")]
 
 

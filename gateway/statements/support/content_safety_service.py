@@ -1,9 +1,9 @@
-"""What `llm-content-safety` sends to Azure AI Content Safety, and how it reads the answers.
+"""What `llm-content-safety` sends to Azure AI Content Safety, and how it reads its results.
 
 Pure functions (the prompt's texts, chunking, windows, request bodies, verdicts) plus
 `call_service`, the one place that reaches the Content Safety backend (through the gateway's
 `backend_calls` service, since steps never import an HTTP client), and `screen`, which runs a
-text's calls and turns their answers into a 403 or a 500.
+text's calls and turns their results into a 403 or a 500.
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def _batches(documents: list[str]) -> Iterator[list[str]]:
 
 def windows(text: str, size: int, overlap: int) -> list[str]:
     """`text` in windows of `size` new characters, each after the `overlap` characters before
-    it (so a phrase cut by a window's end is whole in the next one). A streamed answer's
-    windows (gateway.statements.support.answer_screening) are exactly these."""
+    it (so a phrase cut by a window's end is whole in the next one). A streamed
+    completion's windows (gateway.statements.support.completion_screening) are exactly these."""
     return [text[max(start - overlap, 0) : start + size] for start in range(0, len(text), size)]
 
 
@@ -230,25 +230,25 @@ class Verdict:
 
 
 def verdict(
-    call: Call, answer: dict[str, Any], settings: Settings, subject: str = "request"
+    call: Call, result: dict[str, Any], settings: Settings, subject: str = "request"
 ) -> Verdict | None:
-    """What one answer of the service says about the text (None: nothing found); `subject`
-    names what was checked in the message: the request, or the model's answer. Raises
-    ValueError when the answer is not what the service sends."""
+    """What one result of the service says about the text (None: nothing found); `subject`
+    names what was checked in the message: the request, or the model's completion. Raises
+    ValueError when the result is not what the service sends."""
     if call.path == SHIELD_PATH:
-        user = answer.get("userPromptAnalysis") or {}
-        documents = answer.get("documentsAnalysis") or []
+        user = result.get("userPromptAnalysis") or {}
+        documents = result.get("documentsAnalysis") or []
         if not isinstance(user, dict) or not isinstance(documents, list):
-            raise ValueError("unexpected shieldPrompt answer")
+            raise ValueError("unexpected shieldPrompt result")
         if user.get("attackDetected") is True:
             return Verdict(SHIELD_REASON, "Prompt Shields detected an attack in the user prompt.")
         if any(isinstance(d, dict) and d.get("attackDetected") is True for d in documents):
             return Verdict(SHIELD_REASON, "Prompt Shields detected an attack in a message.")
         return None
-    matches = answer.get("blocklistsMatch") or []
-    analysis = answer.get("categoriesAnalysis") or []
+    matches = result.get("blocklistsMatch") or []
+    analysis = result.get("categoriesAnalysis") or []
     if not isinstance(matches, list) or not isinstance(analysis, list):
-        raise ValueError("unexpected text:analyze answer")
+        raise ValueError("unexpected text:analyze result")
     for match in matches:
         if isinstance(match, dict):
             name = str(match.get("blocklistName", ""))
@@ -292,9 +292,9 @@ async def screen(
 
     async def check(call: Call) -> Verdict | None:
         async with gate:
-            answer = await call_service(request, settings.backend, call, policy_id)
+            result = await call_service(request, settings.backend, call, policy_id)
         try:
-            return verdict(call, answer, settings, subject)
+            return verdict(call, result, settings, subject)
         except (ValueError, TypeError):
             raise PolicyError(
                 SOURCE,
@@ -318,7 +318,7 @@ async def screen(
 async def call_service(
     request: RequestContext, backend: str, call: Call, policy_id: str | None
 ) -> dict[str, Any]:
-    """POST one call to the Content Safety backend; its JSON answer, or a 500 PolicyError."""
+    """POST one call to the Content Safety backend; its JSON result, or a 500 PolicyError."""
 
     def failure(reason: str, message: str) -> PolicyError:
         return PolicyError(SOURCE, reason, message, status=500, policy_id=policy_id)
@@ -352,12 +352,12 @@ async def call_service(
             f"Content Safety ({backend}) answered {operation} with {status}{_code(raw)}.",
         )
     try:
-        answer = json.loads(raw)
+        result = json.loads(raw)
     except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
+        result = None
+    if not isinstance(result, dict):
         raise failure(SERVICE_REASON, f"Content Safety ({backend}) sent an unreadable answer.")
-    return answer
+    return result
 
 
 def _code(raw: bytes) -> str:

@@ -35,7 +35,7 @@ class StoreGuard:
     """What a limit does when its counter store cannot be reached.
 
     Fail open (APIM's behaviour and the default) lets the call through; fail closed refuses it
-    with 503 until the store answers again. Either way the `aigw.store_failures` metric counts
+    with 503 until the store responds again. Either way the `aigw.store_failures` metric counts
     it and the log says so once a minute. The statement's `on-store-failure` attribute decides,
     else gateway.yaml's `limits.on-store-failure`.
     """
@@ -48,7 +48,7 @@ class StoreGuard:
         return cls(source, context.literal(node.attr("on-store-failure")))
 
     async def check(self, request: RequestContext, operation: Awaitable[Count]) -> Count | None:
-        """The store's answer; None (let the call pass) or a 503 when it is unreachable."""
+        """The store's count; None (let the call pass) or a 503 when it is unreachable."""
         try:
             return await operation
         except StoreUnavailable as error:

@@ -39,7 +39,7 @@ Dimensions = Callable[[RequestContext], dict[str, str]]
 
 
 def compile_dimensions(node: Node, context: CompileContext) -> Dimensions:
-    """The statement's dimensions, evaluated together when it runs (before the answer)."""
+    """The statement's dimensions, evaluated together when it runs (before the response)."""
     parts: list[tuple[Callable[[RequestContext], object], Callable[[RequestContext], object]]]
     parts = []
     for dimension in node.children_named("dimension"):

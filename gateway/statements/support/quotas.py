@@ -17,7 +17,7 @@ from gateway.stores.counters import Count, Window
 
 
 def quota_exceeded(source: str, what: str, count: Count) -> PolicyError:
-    """403, as APIM answers a spent quota: `what` is "call volume" or "bandwidth"."""
+    """403, as APIM responds to a spent quota: `what` is "call volume" or "bandwidth"."""
     wait = seconds_left(count)
     when = format_timespan(timedelta(seconds=wait)) if wait else "never"
     return PolicyError(
@@ -67,7 +67,7 @@ class Quota:
     ) -> None:
         """403 if a quota is spent; count this call now (`count_now`) or when it completes.
 
-        Bandwidth is counted when the call completes (it needs the answer's size), as is a
+        Bandwidth is counted when the call completes (it needs the response's size), as is a
         call whose increment-condition or -count reads the response.
         """
         store = store_of(request)

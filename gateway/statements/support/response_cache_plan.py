@@ -1,5 +1,5 @@
 """What `cache-lookup` leaves for `cache-store` in one request: where and how to keep the
-answer, and the header that says whether the cache answered."""
+response, and the header that says whether the cache replied."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ HIT_HEADER = "x-aigw-cache"
 
 @dataclass(frozen=True, slots=True)
 class ResponsePlan:
-    """What cache-lookup leaves for cache-store: where and how to keep this answer."""
+    """What cache-lookup leaves for cache-store: where and how to keep this response."""
 
     key: str
     store: CacheStore

@@ -1,5 +1,5 @@
 """What `llm-semantic-cache-lookup` leaves for `llm-semantic-cache-store` in one request:
-where the answer is to be kept, under the exact key and the vector."""
+where the completion is to be kept, under the exact key and the vector."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gateway.caching.store import CacheStore
 
 @dataclass(frozen=True, slots=True)
 class SemanticPlan:
-    """What the lookup leaves for the store: where this request's answer is to be kept."""
+    """What the lookup leaves for the store: where this request's completion is to be kept."""
 
     partition: str
     exact_key: str

@@ -1,26 +1,26 @@
-"""`llm-content-safety enforce-on-completions="true"`: screening the model's answer.
+"""`llm-content-safety enforce-on-completions="true"`: screening the model's completion.
 
-The inbound statement defers an `AnswerPlan`'s check to `Phase.RESPONSE`: it runs as soon as
-the backend has answered (after the usage was accounted, before outbound). Only
-a 200 answer is screened, and only its text: chat completions' `choices[].message.content`
+The inbound statement defers a `CompletionPlan`'s check to `Phase.RESPONSE`: it runs as soon as
+the backend has responded (after the usage was accounted, before outbound). Only
+a 200 response is screened, and only its text: chat completions' `choices[].message.content`
 (tool-call arguments are not text), legacy completions' `choices[].text`, Anthropic's `text`
 content blocks (not `tool_use`, not `thinking`), the Responses API's `output_text` parts.
 
-- A whole answer (JSON) is analysed at once, as a prompt is (in chunks of the service's
+- A whole response (JSON) is analysed at once, as a prompt is (in chunks of the service's
   10,000 characters), or in windows when `window-size` is set. A finding raises the same
   403 PolicyError a prompt's would (so on-error runs, and the caller gets APIM's envelope);
-  the backend's headers go with its answer.
-- A streamed answer (text/event-stream) is screened as it arrives: its text is gathered, and
+  the backend's headers go with its response.
+- A streamed response (text/event-stream) is screened as it arrives: its text is gathered, and
   each time `window-size` new characters have come, the window (with the `overlap`
   characters before it) is analysed; the rest at the end. An event is held back until every
   window its text falls in has passed, so no unscreened text reaches the client; events
   without text (the role, the usage, `[DONE]`) wait for the text before them. A finding
   raises PolicyError out of the stream, which gateway.proxy.streaming turns into the
   client's error event (the status, 200, went out with the first event).
-- An answer `buffer-response="false"` streams that is not an event stream is read whole
-  first, then screened as a whole answer: it has no text before its end.
+- A response `buffer-response="false"` streams that is not an event stream is read whole
+  first, then screened as a whole response: it has no text before its end.
 
-A blocked answer's tokens still count: a whole answer's usage is read before it is replaced;
+A blocked completion's tokens still count: a whole response's usage is read before it is replaced;
 a stream's is the provider's when it came before the block, else the prompt and the text
 produced so far, counted offline (gateway.tokens.stream_text), since the stream is cut there.
 """
@@ -47,17 +47,17 @@ from gateway.statements.support.content_safety_service import (
 )
 from gateway.tokens.stream_text import DeltaText, Events, content_text
 
-# A streamed answer's windows when the policy sets none (APIM's are not documented): about
-# a paragraph, so the client sees the answer in paragraph-sized steps; the overlap, when not
+# A streamed completion's windows when the policy sets none (APIM's are not documented): about
+# a paragraph, so the client sees the completion in paragraph-sized steps; the overlap, when not
 # set, is a tenth of the window.
 STREAM_WINDOW = 1000
-SUBJECT = "answer"  # what the refusal's message says was blocked
+SUBJECT = "answer"  # what the refusal's message calls the blocked completion (clients read it)
 
 
 @dataclass(frozen=True, slots=True)
-class AnswerPlan:
-    """What the inbound statement evaluated for screening this request's answer (made only
-    when the settings have categories or blocklists: an answer gets no Prompt Shields)."""
+class CompletionPlan:
+    """What the inbound statement evaluated for screening this request's completion (made
+    only when the settings have categories or blocklists: a completion gets no Prompt Shields)."""
 
     settings: Settings
     window: int | None  # window-size; None: not set
@@ -65,14 +65,14 @@ class AnswerPlan:
     policy_id: str | None
 
     def sizes(self, streamed: bool) -> tuple[int, int] | None:
-        """(window, overlap) to cut the answer's text in; None: the whole text at once."""
+        """(window, overlap) to cut the completion's text in; None: the whole text at once."""
         window = self.window or (STREAM_WINDOW if streamed else None)
         if window is None:
             return None
         return window, self.overlap if self.overlap is not None else window // 10
 
     async def check(self, request: RequestContext) -> None:
-        """Screen the answer forward-request just got (a `Phase.RESPONSE` action)."""
+        """Screen the response forward-request just got (a `Phase.RESPONSE` action)."""
         response = request.model.Response
         if response.StatusCode != 200:
             return
@@ -96,7 +96,7 @@ class AnswerPlan:
         if stream is not None and content_type.startswith("text/event-stream"):
             request.response_stream = screened(stream, request, self)
             return
-        if stream is not None:  # buffer-response="false" on a plain answer: read it whole
+        if stream is not None:  # buffer-response="false" on a plain response: read it whole
             request.response_stream = None
             try:
                 response.Body = MessageBody(b"".join([chunk async for chunk in stream]))
@@ -109,15 +109,15 @@ class AnswerPlan:
                 ) from None
         body = response.Body.read(preserve=True) if response.Body is not None else b""
         try:
-            text = answer_text(json.loads(body))
+            text = completion_text(json.loads(body))
         except (ValueError, UnicodeDecodeError):
-            return  # not JSON: not a model's answer, which has no text to check
+            return  # not JSON: not a model's completion, which has no text to check
         sizes = self.sizes(streamed=False)
         pieces = windows(text, *sizes) if sizes is not None else [text]
         calls = [call for piece in pieces for call in analyze_calls(piece, self.settings)]
         if not calls:
             return
-        response_usage(request)  # read now: a refusal replaces the answer
+        response_usage(request)  # read now: a refusal replaces the response
         await screen(request, self.settings, calls, self.policy_id, SUBJECT)
 
     async def screen_window(self, request: RequestContext, window: str) -> None:
@@ -128,11 +128,12 @@ class AnswerPlan:
         return PolicyError(SOURCE, SERVICE_REASON, message, status=500, policy_id=self.policy_id)
 
 
-# ---------------------------------------------------------------- a whole answer's text
+# ---------------------------------------------------------------- a whole response's text
 
 
-def answer_text(document: object) -> str:
-    """The text of a chat completion, legacy completion, Responses API or Anthropic answer."""
+def completion_text(document: object) -> str:
+    """The text of a chat completion, a legacy completion, a Responses API response or an
+    Anthropic message: the completion a whole response carries."""
     if not isinstance(document, dict):
         return ""
     texts: list[str] = []
@@ -193,7 +194,7 @@ class Windows:
 
 
 async def screened(
-    chunks: AsyncIterator[bytes], request: RequestContext, plan: AnswerPlan
+    chunks: AsyncIterator[bytes], request: RequestContext, plan: CompletionPlan
 ) -> AsyncIterator[bytes]:
     """`chunks` as the client may see them: each event once the text up to its end passed."""
     sizes = plan.sizes(streamed=True)
@@ -238,7 +239,7 @@ async def screened(
     except PolicyError:
         count_cut_stream(request, b"".join(received))
         raise
-    finally:  # a client gone, or a block: the upstream answer is closed at once
+    finally:  # a client gone, or a block: the upstream response is closed at once
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -1,6 +1,6 @@
-"""Screening the model's answer (gateway.statements.support.answer_screening): its text in
-each API, the windows a stream is cut in, and what passes, in process against a stand-in for
-Content Safety."""
+"""Screening the model's completion (gateway.statements.support.completion_screening): its
+text in each API, the windows a stream is cut in, and what passes, in process against a
+stand-in for Content Safety."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gateway.expressions.model import (
 from gateway.runtime.context import RequestContext
 from gateway.runtime.services import Services
 from gateway.runtime.step import PolicyError
-from gateway.statements.support.answer_screening import AnswerPlan, Windows, answer_text
+from gateway.statements.support.completion_screening import CompletionPlan, Windows, completion_text
 from gateway.statements.support.content_safety_service import Settings, windows
 from tests.fakes.backend_calls import StubTransport
 
@@ -57,8 +57,8 @@ def test_the_text_of_an_answer_in_each_api_leaves_tool_calls_out() -> None:
             },
         ]
     }
-    assert answer_text(chat) == "first"
-    assert answer_text({"choices": [{"text": "once upon"}, {"text": "a time"}]}) == (
+    assert completion_text(chat) == "first"
+    assert completion_text({"choices": [{"text": "once upon"}, {"text": "a time"}]}) == (
         "once upon\na time"
     )
     claude = {
@@ -70,7 +70,7 @@ def test_the_text_of_an_answer_in_each_api_leaves_tool_calls_out() -> None:
             {"type": "text", "text": "there"},
         ],
     }
-    assert answer_text(claude) == "Hello there"
+    assert completion_text(claude) == "Hello there"
     responses = {
         "output": [
             {"type": "reasoning", "summary": []},
@@ -78,8 +78,8 @@ def test_the_text_of_an_answer_in_each_api_leaves_tool_calls_out() -> None:
             {"type": "message", "content": [{"type": "output_text", "text": "Done."}]},
         ]
     }
-    assert answer_text(responses) == "Done."
-    assert answer_text({"error": {"message": "x"}}) == answer_text([1]) == ""
+    assert completion_text(responses) == "Done."
+    assert completion_text({"error": {"message": "x"}}) == completion_text([1]) == ""
 
 
 def rate(path: str, body: dict) -> tuple[int, bytes]:
@@ -118,7 +118,7 @@ def chat_answer(text: str) -> dict:
 
 
 def test_a_flagged_answer_is_refused_and_its_usage_was_read_first() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, "safety")
+    plan = CompletionPlan(SETTINGS, None, None, "safety")
     clean = answered(chat_answer("A calm answer."))
     asyncio.run(plan.check(clean))
     assert clean.services.backend_calls.calls[0][2]["text"] == "A calm answer."  # type: ignore[union-attr]
@@ -139,7 +139,7 @@ def test_a_flagged_answer_is_refused_and_its_usage_was_read_first() -> None:
 
 
 def test_answers_not_to_screen_make_no_call() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, None)
+    plan = CompletionPlan(SETTINGS, None, None, None)
     for context in (
         answered(chat_answer("hateword"), status=500),  # an error is no model answer
         answered({"choices": [{"message": {"content": None, "tool_calls": []}}]}),
@@ -150,7 +150,7 @@ def test_answers_not_to_screen_make_no_call() -> None:
 
 
 def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
-    plan = AnswerPlan(SETTINGS, None, None, None)
+    plan = CompletionPlan(SETTINGS, None, None, None)
     context = answered(chat_answer("fine"), headers={"Content-Encoding": "br"})
     with pytest.raises(PolicyError) as failed:
         asyncio.run(plan.check(context))
@@ -160,7 +160,7 @@ def test_a_compressed_answer_cannot_be_read_so_it_is_refused() -> None:
 
 def test_a_window_size_cuts_a_whole_answer_too() -> None:
     context = answered(chat_answer(TEXT))
-    asyncio.run(AnswerPlan(SETTINGS, 100, 10, None).check(context))
+    asyncio.run(CompletionPlan(SETTINGS, 100, 10, None).check(context))
     sent = [call[2]["text"] for call in context.services.backend_calls.calls]  # type: ignore[union-attr]
     assert sent == windows(TEXT, 100, 10)
 
@@ -189,7 +189,7 @@ def test_a_streamed_answer_passes_a_window_at_a_time_and_stops_at_a_flagged_one(
     async def scenario() -> RequestContext:
         context = answered({}, headers={"Content-Type": "text/event-stream"})
         context.response_stream = upstream()
-        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
+        await CompletionPlan(SETTINGS, 20, 5, None).check(context)
         assert context.response_stream is not None
         with pytest.raises(PolicyError) as blocked:
             async for chunk in context.response_stream:
@@ -235,7 +235,7 @@ def test_windows_that_passed_go_out_even_when_the_whole_stream_came_in_one_chunk
     async def scenario() -> list[bytes]:
         context = answered({}, headers={"Content-Type": "text/event-stream"})
         context.response_stream = upstream()
-        await AnswerPlan(SETTINGS, 20, 5, None).check(context)
+        await CompletionPlan(SETTINGS, 20, 5, None).check(context)
         assert context.response_stream is not None
         received = []
         with pytest.raises(PolicyError):
@@ -250,6 +250,6 @@ def test_an_answer_that_cannot_be_checked_is_a_500() -> None:
     context = answered(chat_answer("fine"))
     context.services = Services(backend_calls=StubTransport(TimeoutError()))
     with pytest.raises(PolicyError) as failed:
-        asyncio.run(AnswerPlan(SETTINGS, None, None, "safety").check(context))
+        asyncio.run(CompletionPlan(SETTINGS, None, None, "safety").check(context))
     assert (failed.value.status, failed.value.reason) == (500, "Timeout")
     assert context.usage is not None and context.usage.total == 12  # counted all the same

@@ -1,4 +1,4 @@
-"""Completed answers: assembled from provider bodies, refused when unsafe, replayed as JSON / SSE.
+"""Cacheable completions: built from provider bodies, refused when unsafe, replayed as JSON / SSE.
 
 Replays are checked against the official SDKs' own types and stream parsers, because a replay is
 only as good as what real clients accept.
@@ -19,7 +19,7 @@ from anthropic.types import Message, RawMessageStreamEvent
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from gateway.caching.answers import STYLES, completed_answer, replay_json, replay_stream
+from gateway.caching.completions import STYLES, cacheable_completion, replay_json, replay_stream
 
 # --- realistic provider bodies ----------------------------------------------------------------
 
@@ -278,12 +278,15 @@ def expected_openai(include_usage: bool) -> dict[str, Any]:
 
 
 def test_openai_json_is_kept_as_the_provider_wrote_it():
-    assert completed_answer("openai", json.dumps(OPENAI_DOC).encode(), streamed=False) == OPENAI_DOC
+    assert (
+        cacheable_completion("openai", json.dumps(OPENAI_DOC).encode(), streamed=False)
+        == OPENAI_DOC
+    )
 
 
 @pytest.mark.parametrize("include_usage", [False, True])
 def test_openai_stream_assembles_the_chat_completion(include_usage):
-    answer = completed_answer("openai", openai_text_stream(include_usage), streamed=True)
+    answer = cacheable_completion("openai", openai_text_stream(include_usage), streamed=True)
     assert answer == expected_openai(include_usage)
     assert list(answer)[:5] == ["id", "object", "created", "model", "choices"]
     ChatCompletion.model_validate(answer)
@@ -291,7 +294,7 @@ def test_openai_stream_assembles_the_chat_completion(include_usage):
 
 @pytest.mark.parametrize("include_usage", [False, True])
 def test_openai_stream_assembles_tool_calls_split_across_chunks(include_usage):
-    answer = completed_answer("openai", openai_tool_stream(include_usage), streamed=True)
+    answer = cacheable_completion("openai", openai_tool_stream(include_usage), streamed=True)
     assert answer is not None
     (choice,) = answer["choices"]
     assert choice["finish_reason"] == "tool_calls"
@@ -315,7 +318,7 @@ def test_openai_stream_with_several_choices():
         openai_chunk([openai_delta({}, "stop", index=1)], False),
         openai_chunk([openai_delta({}, "length", index=0)], False),
     ]
-    answer = completed_answer("openai", sse(chunks), streamed=True)
+    answer = cacheable_completion("openai", sse(chunks), streamed=True)
     assert [
         (c["index"], c["message"]["content"], c["finish_reason"]) for c in answer["choices"]
     ] == [
@@ -351,7 +354,7 @@ def test_azure_stream_with_prompt_filter_chunk_and_filter_results():
             ({}, "stop"),
         ]
     ]
-    answer = completed_answer("openai", sse(chunks), streamed=True)
+    answer = cacheable_completion("openai", sse(chunks), streamed=True)
     assert answer["id"] == "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG"
     assert answer["model"] == "gpt-4o-2024-08-06"
     assert answer["created"] == CREATED
@@ -370,22 +373,22 @@ def test_sse_parsing_is_robust_to_framing():
     assert multi.count("\ndata: ") > body.count("\ndata: ")
     expected = expected_openai(True)
     for variant in (crlf, cr, multi, body.replace("\n\ndata", "\n\n: ping\n\ndata")):
-        assert completed_answer("openai", variant.encode(), streamed=True) == expected
+        assert cacheable_completion("openai", variant.encode(), streamed=True) == expected
     # The stream has ended: a final event without its blank line still counts if its line ended,
-    assert completed_answer("openai", body.encode()[:-1], streamed=True) == expected
+    assert cacheable_completion("openai", body.encode()[:-1], streamed=True) == expected
     # but a last line without its line end may have been cut, so [DONE] is not seen.
-    assert completed_answer("openai", body.encode()[:-2], streamed=True) is None
+    assert cacheable_completion("openai", body.encode()[:-2], streamed=True) is None
 
 
 def test_anthropic_json_is_kept_as_the_provider_wrote_it():
     assert (
-        completed_answer("anthropic", json.dumps(ANTHROPIC_MESSAGE).encode(), streamed=False)
+        cacheable_completion("anthropic", json.dumps(ANTHROPIC_MESSAGE).encode(), streamed=False)
         == ANTHROPIC_MESSAGE
     )
 
 
 def test_anthropic_stream_assembles_the_message_with_merged_usage():
-    answer = completed_answer("anthropic", anthropic_sse(anthropic_events()), streamed=True)
+    answer = cacheable_completion("anthropic", anthropic_sse(anthropic_events()), streamed=True)
     assert answer == ANTHROPIC_MESSAGE
     assert answer["usage"]["cache_read_input_tokens"] == 2048
     assert answer["usage"]["output_tokens"] == 89
@@ -399,7 +402,7 @@ def test_anthropic_stream_takes_cumulative_counts_from_message_delta():
         "cache_creation_input_tokens": None,
         "output_tokens": 91,
     }
-    answer = completed_answer(
+    answer = cacheable_completion(
         "anthropic", anthropic_sse(events).replace(b"\n", b"\r\n"), streamed=True
     )
     assert answer["usage"] == {**ANTHROPIC_USAGE_START, "output_tokens": 91}
@@ -438,7 +441,7 @@ def test_anthropic_stream_with_thinking_and_a_tool_without_arguments():
         },
         {"type": "content_block_stop", "index": 1},
     ]
-    answer = completed_answer(
+    answer = cacheable_completion(
         "anthropic", anthropic_sse([events[0], *thinking, *tool, *events[-2:]]), streamed=True
     )
     assert answer["content"] == [
@@ -509,7 +512,7 @@ OPENAI_ERROR = {
     ],
 )
 def test_openai_json_refused(body):
-    assert completed_answer("openai", body, streamed=False) is None
+    assert cacheable_completion("openai", body, streamed=False) is None
 
 
 def refusal_stream() -> bytes:
@@ -571,7 +574,7 @@ def refusal_stream() -> bytes:
     ],
 )
 def test_openai_stream_refused(body):
-    assert completed_answer("openai", body, streamed=True) is None
+    assert cacheable_completion("openai", body, streamed=True) is None
 
 
 @pytest.mark.parametrize(
@@ -600,7 +603,7 @@ def test_openai_stream_refused(body):
 )
 def test_anthropic_json_refused(change):
     assert (
-        completed_answer(
+        cacheable_completion(
             "anthropic", json.dumps({**ANTHROPIC_MESSAGE, **change}).encode(), streamed=False
         )
         is None
@@ -609,8 +612,8 @@ def test_anthropic_json_refused(change):
 
 def test_anthropic_error_body_refused():
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    assert completed_answer("anthropic", json.dumps(error).encode(), streamed=False) is None
-    assert completed_answer("anthropic", b"not json", streamed=False) is None
+    assert cacheable_completion("anthropic", json.dumps(error).encode(), streamed=False) is None
+    assert cacheable_completion("anthropic", b"not json", streamed=False) is None
 
 
 def _without(
@@ -675,23 +678,23 @@ def _without(
     ],
 )
 def test_anthropic_stream_refused(events):
-    assert completed_answer("anthropic", anthropic_sse(events), streamed=True) is None
+    assert cacheable_completion("anthropic", anthropic_sse(events), streamed=True) is None
 
 
 def test_anthropic_stream_cut_in_the_middle_refused():
     body = anthropic_sse(anthropic_events())
     for cut in (len(body) // 3, len(body) // 2, len(body) - 40):
-        assert completed_answer("anthropic", body[:cut], streamed=True) is None
+        assert cacheable_completion("anthropic", body[:cut], streamed=True) is None
 
 
 def test_error_event_name_alone_refuses_anthropic():
     body = anthropic_sse(anthropic_events()).replace(b"event: ping", b"event: error")
-    assert completed_answer("anthropic", body, streamed=True) is None
+    assert cacheable_completion("anthropic", body, streamed=True) is None
 
 
 def test_unknown_style_is_a_programming_error():
     with pytest.raises(ValueError):
-        completed_answer("gemini", b"{}", streamed=False)
+        cacheable_completion("gemini", b"{}", streamed=False)
     with pytest.raises(ValueError):
         replay_stream("gemini", {}, include_usage=False)
 
@@ -713,15 +716,15 @@ def sse_events(body: bytes) -> list[tuple[str | None, str]]:
 def replayed_round_trip(
     style: str, answer: dict[str, Any], include_usage: bool = True
 ) -> dict[str, Any] | None:
-    return completed_answer(style, replay_stream(style, answer, include_usage), streamed=True)
+    return cacheable_completion(style, replay_stream(style, answer, include_usage), streamed=True)
 
 
 def all_openai_answers() -> list[dict[str, Any]]:
     return [
-        completed_answer("openai", openai_text_stream(True), streamed=True),
-        completed_answer("openai", openai_text_stream(False), streamed=True),
-        completed_answer("openai", openai_tool_stream(True), streamed=True),
-        completed_answer("openai", openai_tool_stream(False), streamed=True),
+        cacheable_completion("openai", openai_text_stream(True), streamed=True),
+        cacheable_completion("openai", openai_text_stream(False), streamed=True),
+        cacheable_completion("openai", openai_tool_stream(True), streamed=True),
+        cacheable_completion("openai", openai_tool_stream(False), streamed=True),
     ]
 
 
@@ -737,7 +740,7 @@ def all_openai_answers() -> list[dict[str, Any]]:
     ids=["text_usage", "text", "tools_usage", "tools"],
 )
 def test_openai_stream_round_trip(body, include_usage):
-    answer = completed_answer("openai", body, streamed=True)
+    answer = cacheable_completion("openai", body, streamed=True)
     again = replayed_round_trip("openai", answer, include_usage)
     if include_usage or "usage" not in answer:
         assert again == answer
@@ -746,14 +749,14 @@ def test_openai_stream_round_trip(body, include_usage):
 
 
 def test_anthropic_stream_round_trip():
-    answer = completed_answer("anthropic", anthropic_sse(anthropic_events()), streamed=True)
+    answer = cacheable_completion("anthropic", anthropic_sse(anthropic_events()), streamed=True)
     for include_usage in (False, True):
         assert replayed_round_trip("anthropic", answer, include_usage) == answer
 
 
 def test_json_answers_replay_as_streams():
     """A non-streamed miss serves a streamed hit: the stream carries the same answer."""
-    answer = completed_answer("openai", json.dumps(OPENAI_DOC).encode(), streamed=False)
+    answer = cacheable_completion("openai", json.dumps(OPENAI_DOC).encode(), streamed=False)
     again = replayed_round_trip("openai", answer)
     assert again == expected_openai(True)
     assert replayed_round_trip("anthropic", ANTHROPIC_MESSAGE) == ANTHROPIC_MESSAGE
@@ -771,7 +774,7 @@ def test_replay_json_is_compact_and_keeps_ids():
 
 
 def test_openai_replayed_chunks_are_shaped_as_openai_sends_them():
-    answer = completed_answer("openai", openai_text_stream(True), streamed=True)
+    answer = cacheable_completion("openai", openai_text_stream(True), streamed=True)
     events = sse_events(replay_stream("openai", answer, include_usage=True))
     assert events[-1] == (None, "[DONE]")
     chunks = [json.loads(data) for _, data in events[:-1]]
@@ -801,7 +804,7 @@ def test_openai_replayed_chunks_are_shaped_as_openai_sends_them():
 
 
 def test_openai_replayed_tool_calls_are_one_delta_each():
-    answer = completed_answer("openai", openai_tool_stream(False), streamed=True)
+    answer = cacheable_completion("openai", openai_tool_stream(False), streamed=True)
     chunks = [
         json.loads(d)
         for _, d in sse_events(replay_stream("openai", answer, include_usage=False))[:-1]
@@ -824,7 +827,7 @@ def test_openai_function_call_answers_replay():
             message={"content": None, "function_call": {"name": "f", "arguments": '{"a": 1}'}},
         )
     )
-    answer = completed_answer("openai", json.dumps(doc).encode(), streamed=False)
+    answer = cacheable_completion("openai", json.dumps(doc).encode(), streamed=False)
     assert answer == doc
     again = replayed_round_trip("openai", answer)
     assert again["choices"][0]["message"]["function_call"] == {"name": "f", "arguments": '{"a": 1}'}

@@ -1,12 +1,12 @@
-"""Completed LLM answers in one canonical form, and their replay in the shape a client asks for.
+"""Finished LLM completions in one canonical form, and their replay in the shape a client asks for.
 
-The cache keeps ONE form of an answer: the provider's own non-streamed document (an OpenAI
+The cache keeps ONE form of a completion: the provider's own non-streamed document (an OpenAI
 `chat.completion`, an Anthropic `message`). A stream is assembled into it once it has ended; a hit
 replays it as JSON or as SSE, so a streamed miss can serve a non-streamed hit and the other way
 round, and the cache never stores half a stream.
 
 The rule behind every refusal below: only keep what is complete and what can be replayed
-faithfully in BOTH shapes. A refused answer costs one cache miss; a wrong one would be served to
+faithfully in BOTH shapes. A refused completion costs one cache miss; a wrong one would be served to
 every later client, so anything unfamiliar (filtered, refused, cut short, errors, logprobs, audio,
 citations, unknown content) is refused rather than guessed at.
 """
@@ -36,15 +36,15 @@ PIECE = 20  # characters per replayed text delta: small enough that clients see 
 
 
 class _NotCacheable(Exception):
-    """Raised deep inside assembly when an answer turns out not to be cacheable."""
+    """Raised deep inside assembly when a completion turns out not to be cacheable."""
 
 
 # Malformed provider JSON surfaces as one of these while it is walked; all mean "do not cache".
 _MALFORMED = (_NotCacheable, ValueError, TypeError, LookupError, AttributeError, RecursionError)
 
 
-def completed_answer(style: str, body: bytes, streamed: bool) -> dict[str, Any] | None:
-    """The answer as the provider's non-streamed document, or None when it must not be cached."""
+def cacheable_completion(style: str, body: bytes, streamed: bool) -> dict[str, Any] | None:
+    """The completion as the provider's non-streamed document; None when it must not be cached."""
     _check_style(style)
     try:
         if style == "openai":
@@ -56,26 +56,26 @@ def completed_answer(style: str, body: bytes, streamed: bool) -> dict[str, Any] 
         return None
 
 
-def replay_json(style: str, answer: dict[str, Any]) -> bytes:
+def replay_json(style: str, completion: dict[str, Any]) -> bytes:
     """The stored document as a compact JSON body (ids kept; the caller may rewrite them)."""
     _check_style(style)
-    return _dumps(answer).encode()
+    return _dumps(completion).encode()
 
 
-def replay_stream(style: str, answer: dict[str, Any], include_usage: bool) -> bytes:
+def replay_stream(style: str, completion: dict[str, Any], include_usage: bool) -> bytes:
     """The whole SSE body (events split by blank lines), ending as the provider's streams end."""
     _check_style(style)
     if style == "openai":
-        chunks = _openai_chunks(answer, include_usage)
+        chunks = _openai_chunks(completion, include_usage)
         return "".join(f"data: {_dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
     # Anthropic always reports usage in message_start / message_delta, so include_usage is moot.
-    events = _anthropic_events(answer)
+    events = _anthropic_events(completion)
     return "".join(f"event: {e['type']}\ndata: {_dumps(e)}\n\n" for e in events).encode()
 
 
 def _check_style(style: str) -> None:
     if style not in STYLES:
-        raise ValueError(f"unknown answer style {style!r}; expected one of {STYLES}")
+        raise ValueError(f"unknown completion style {style!r}; expected one of {STYLES}")
 
 
 def _dumps(value: Any) -> str:
@@ -184,7 +184,7 @@ def _openai_choice(index: int, state: dict[str, Any]) -> dict[str, Any]:
     text = "".join(state["content"])
     message: dict[str, Any] = {
         "role": state["role"] or "assistant",
-        # A call-only answer has content null in OpenAI's own documents, not "".
+        # A call-only completion has content null in OpenAI's own documents, not "".
         "content": None if not text and (calls or state["function"]) else text,
         "refusal": None,
     }
@@ -215,7 +215,7 @@ def _openai_ok(doc: Any) -> bool:
 
 
 def _openai_choice_ok(choice: Any) -> bool:
-    # content_filter (and any unknown reason, or none at all: cut short) is not a finished answer.
+    # content_filter (or any unknown reason, or none at all: cut short): not a finished completion.
     if not isinstance(choice, dict) or choice.get("finish_reason") not in OPENAI_FINISHED:
         return False
     message = choice.get("message")
@@ -245,11 +245,17 @@ def _strings(value: dict[str, Any], *keys: str) -> bool:
     return all(isinstance(value.get(k), str) for k in keys)
 
 
-def _openai_chunks(answer: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+def _openai_chunks(completion: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
     # Keys in the order OpenAI writes them; "usage": null on every chunk but the usage chunk.
-    base = {"id": answer["id"], "object": "chat.completion.chunk", "created": answer["created"]}
-    base["model"] = answer["model"]
-    base.update({k: answer[k] for k in ("service_tier", "system_fingerprint") if k in answer})
+    base = {
+        "id": completion["id"],
+        "object": "chat.completion.chunk",
+        "created": completion["created"],
+    }
+    base["model"] = completion["model"]
+    base.update(
+        {k: completion[k] for k in ("service_tier", "system_fingerprint") if k in completion}
+    )
     tail = {"usage": None} if include_usage else {}
 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -257,7 +263,7 @@ def _openai_chunks(answer: dict[str, Any], include_usage: bool) -> list[dict[str
         return {**base, "choices": [choice], **tail}
 
     chunks = []
-    for choice in answer["choices"]:
+    for choice in completion["choices"]:
         index, message = choice["index"], choice["message"]
         content = message.get("content")
         first = {"role": message.get("role") or "assistant", "content": "" if content else content}
@@ -273,8 +279,8 @@ def _openai_chunks(answer: dict[str, Any], include_usage: bool) -> list[dict[str
         if message.get("function_call"):
             chunks.append(chunk(index, {"function_call": message["function_call"]}))
         chunks.append(chunk(index, {}, choice["finish_reason"]))
-    if include_usage and answer.get("usage") is not None:
-        chunks.append({**base, "choices": [], "usage": answer["usage"]})
+    if include_usage and completion.get("usage") is not None:
+        chunks.append({**base, "choices": [], "usage": completion["usage"]})
     return chunks
 
 
@@ -367,13 +373,13 @@ def _anthropic_block_ok(block: Any) -> bool:
     return kind == "redacted_thinking" and _strings(block, "data")
 
 
-def _anthropic_events(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    usage = dict(answer.get("usage") or {})
+def _anthropic_events(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    usage = dict(completion.get("usage") or {})
     # message_start announces the input side; Anthropic reports output_tokens 1 at this point.
-    start = {**answer, "content": [], "stop_reason": None, "stop_sequence": None}
+    start = {**completion, "content": [], "stop_reason": None, "stop_sequence": None}
     start["usage"] = {**usage, "output_tokens": 1}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
-    for index, block in enumerate(answer["content"]):
+    for index, block in enumerate(completion["content"]):
         deltas: list[dict[str, Any]] = []
         if block["type"] == "text":
             opening = {**block, "text": ""}
@@ -391,7 +397,10 @@ def _anthropic_events(answer: dict[str, Any]) -> list[dict[str, Any]]:
         events.append({"type": "content_block_start", "index": index, "content_block": opening})
         events.extend({"type": "content_block_delta", "index": index, "delta": d} for d in deltas)
         events.append({"type": "content_block_stop", "index": index})
-    stop = {"stop_reason": answer["stop_reason"], "stop_sequence": answer.get("stop_sequence")}
+    stop = {
+        "stop_reason": completion["stop_reason"],
+        "stop_sequence": completion.get("stop_sequence"),
+    }
     output = {"output_tokens": usage.get("output_tokens", 0)}
     events.append({"type": "message_delta", "delta": stop, "usage": output})
     events.append({"type": "message_stop"})
