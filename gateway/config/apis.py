@@ -21,7 +21,7 @@ _APIM_KEY_NAMES = ("Ocp-Apim-Subscription-Key", "subscription-key")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Example:
-    """An example answer of an operation (mock-response picks one)."""
+    """An example response of an operation (mock-response picks one)."""
 
     status: int = key(200, minimum=100, maximum=599)
     content_type: str = key("application/json")
@@ -36,7 +36,7 @@ class Operation:
     method: Method = key(required=True)
     url_template: str = key(doc="Relative to the API path: /items/{id}.", required=True)
     name: str = key("", fallback="id")
-    examples: tuple[Example, ...] = key((), "Example answers, for mock-response.")
+    examples: tuple[Example, ...] = key((), "Example responses, for mock-response.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -102,7 +102,7 @@ class Translation:
 
     reasoning: Literal["drop", "map"] = key(
         "drop",
-        "map: OpenAI's reasoning_effort <-> Anthropic's thinking budget, and the answer's "
+        "map: OpenAI's reasoning_effort <-> Anthropic's thinking budget, and the response's "
         "reasoning back (reasoning_content <-> thinking blocks); for backends whose models all "
         "reason. drop: left out both ways.",
     )
@@ -143,7 +143,7 @@ class Pool:
 
     strategy: PoolStrategy = key("round-robin")
     services: tuple[PoolMember, ...] = key((), "The member backends.", required=True)
-    race_count: int = key(2, "race: how many members answer each call.", minimum=2)
+    race_count: int = key(2, "race: how many members are asked each call.", minimum=2)
     hedge_delay: float = key(
         0.0, "race: seconds before each further member is asked (0: all at once).", minimum=0
     )

@@ -94,7 +94,7 @@ class Telemetry:
     prometheus: bool = key(True, "Serve /metrics on the admin listener.")
     routing_headers: bool = key(
         True,
-        "Answers say which backend served (x-aigw-backend) and each attempt (x-aigw-attempts).",
+        "Responses say which backend served (x-aigw-backend) and each attempt (x-aigw-attempts).",
     )
     otlp_endpoint: str | None = key(None, "Export metrics and traces over OTLP.", kind="url")
     access_log: bool = key(True, "One JSON line per request.")
@@ -111,13 +111,13 @@ class Limits:
     )
     token_limit_mode: Literal["apim", "reserve-and-settle"] = key(
         "apim",
-        "apim: count from the answer, concurrent calls may overshoot as in APIM; "
+        "apim: count from the response, concurrent calls may overshoot as in APIM; "
         "reserve-and-settle: reserve prompt + output cap before forwarding, never overshoot.",
     )
     on_store_failure: Literal["open", "closed"] = key(
         "open",
         "When the counter store is unreachable, limits let calls through (open, with a "
-        "warning and the aigw.store_failures metric) or answer 503 (closed).",
+        "warning and the aigw.store_failures metric) or respond 503 (closed).",
     )
     reserved_output_tokens: int = key(
         1024,

@@ -127,7 +127,7 @@ def _list(name: str, item: str, *attributes: AttributeSpec, required: bool = Fal
 
 SPEC = StatementSpec(
     names=("cors",),
-    summary="Adds cross-origin resource sharing support; answers preflight OPTIONS requests.",
+    summary="Adds cross-origin resource sharing support; responds to preflight OPTIONS requests.",
     sections=INBOUND,
     multiplicity=Multiplicity.ONCE_PER_SECTION,
     attributes=(

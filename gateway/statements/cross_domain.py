@@ -7,7 +7,7 @@ from gateway.statements.support.declarations import INBOUND
 
 SPEC = StatementSpec(
     names=("cross-domain",),
-    summary="Answers crossdomain.xml requests with the embedded policy markup.",
+    summary="Responds to crossdomain.xml requests with the embedded policy markup.",
     sections=INBOUND,
     scopes=frozenset({PolicyScope.GLOBAL, PolicyScope.API}),
     attributes=(POLICY_ID,),

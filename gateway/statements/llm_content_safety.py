@@ -151,8 +151,8 @@ CATEGORY = ChildSpec(
 
 SPEC = StatementSpec(
     names=("llm-content-safety",),
-    summary="Blocks (403) prompts, and answers with enforce-on-completions, that Content Safety "
-    "rates at or above the thresholds.",
+    summary="Blocks (403) prompts, and completions with enforce-on-completions, that Content "
+    "Safety rates at or above the thresholds.",
     sections=INBOUND,
     attributes=(
         POLICY_ID,
@@ -162,14 +162,14 @@ SPEC = StatementSpec(
             "enforce-on-completions",
             Kind.BOOL,
             default="false",
-            doc="Also analyse the backend's answer (streamed answers in windows).",
+            doc="Also analyse the model's completions (streamed ones in windows).",
         ),
         AttributeSpec(
             "window-size",
             Kind.INT,
             minimum=1,
             maximum=MAX_CHARACTERS,
-            doc="Characters of answer text per analysis; unset: a whole answer at once, "
+            doc="Characters of completion text per analysis; unset: a whole completion at once, "
             "a streamed one in windows of 1000.",
         ),
         AttributeSpec(

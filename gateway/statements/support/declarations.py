@@ -59,7 +59,7 @@ ON_STORE_FAILURE = AttributeSpec(
     choices=("open", "closed"),
     expression=False,
     doc="Beyond APIM: when the counter store is unreachable, let calls through (open) or "
-    "answer 503 (closed). Default: gateway.yaml limits.on-store-failure (open).",
+    "respond 503 (closed). Default: gateway.yaml limits.on-store-failure (open).",
 )
 
 # quota and quota-by-key: calls, kilobytes, or both (`calls_or_bandwidth`).
