@@ -5,8 +5,8 @@
 
 Shows whether a change made the gateway slower. The machine's speed moves from hour to hour,
 so figures from different runs do not compare: here the old and the new code serve the same
-chain in the same run and are measured in alternation (old, new, old, new, ... for --rounds
-rounds), and the table compares their medians.
+chain in the same run and are measured in alternation (old then new, then new then old, ...
+for --rounds rounds, so neither side always goes first), and the table compares their medians.
 
 REV is any git revision of this repository; its files are written to a temporary folder
 (`git archive REV | tar -x`). --new defaults to this work tree as it is, uncommitted changes
@@ -22,14 +22,14 @@ tokens-redis chain) and uses its helpers: nginx on 127.0.0.1:18081 returning a c
 completion, started once; then, one chain after the other, the old gateway on port 18100 + 4i
 and the new one on 18102 + 4i (i the chain's place in --chains; admin ports one above), all
 pinned to core 0. Each must respond to a POST as latency.py's checks want (200, the chain's
-policies ran). Then each round measures old, then new, with wrk pinned to core 1: --warmup
-seconds at 32 connections, p50 at one connection, then throughput at 32 connections and the
-server's CPU time (user + system from /proc) over that run divided by the requests wrk
-counted. It prints a Markdown table (medians over the rounds, and the change from old to new),
-each round's change (to judge the noise), the two commits, and how much CPU other processes
-and the hypervisor took meanwhile. `--old X --new X` (the same revision) is an A/A run: its
-changes are the noise. Every process it starts is stopped and the temporary trees are
-removed on exit, Ctrl-C and SIGTERM included.
+policies ran). Then each round measures both (old first in odd rounds, new first in even
+ones), with wrk pinned to core 1: --warmup seconds at 32 connections, p50 at one connection,
+then throughput at 32 connections and the server's CPU time (user + system from /proc) over
+that run divided by the requests wrk counted. It prints a Markdown table (medians over the
+rounds, and the change from old to new), each round's change (to judge the noise), the two
+commits, and how much CPU other processes and the hypervisor took meanwhile. `--old X --new X`
+(the same revision) is an A/A run: its changes are the noise. Every process it starts is
+stopped and the temporary trees are removed on exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -160,7 +160,10 @@ def compare(
         watched: list[str] = []
         with latency.others_watched(servers, watched):
             for number in range(1, args.rounds + 1):
-                for side, target, found in zip(sides, targets, rows, strict=True):
+                turns = list(zip(sides, targets, rows, strict=True))
+                if number % 2 == 0:  # new first every other round: no side always goes first
+                    turns.reverse()
+                for side, target, found in turns:
                     print(f"{chain}: round {number}/{args.rounds}, {side.name}", file=sys.stderr)
                     pid = servers.pid(target.server)
                     found.append(latency.measure(target, pid, args.duration, args.warmup))
