@@ -11,27 +11,10 @@ APIM) and behave as `prefer-external`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
 
 from gateway.caching.memory import MemoryCache
-from gateway.caching.store import CacheStore
+from gateway.caching.store import CacheStore, VectorIndex
 from gateway.caching.vectors import MemoryVectors
-
-
-class VectorIndex(Protocol):
-    """Semantic-cache vectors by partition (gateway.caching.vectors / redis_vectors)."""
-
-    async def add(self, partition: str, entry_id: str, vector: np.ndarray, ttl: float) -> None: ...
-
-    async def nearest(self, partition: str, vector: np.ndarray) -> tuple[str, float] | None:
-        """The most similar live entry in the partition and its cosine similarity."""
-        ...
-
-    async def remove(self, partition: str, entry_id: str) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

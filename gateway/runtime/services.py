@@ -1,9 +1,9 @@
 """What steps may ask of the running gateway beyond the request: stores, caches, side calls.
 
-The stores and caches are lower packages' own contracts (gateway.stores.counters,
-gateway.caching). The rest are protocols declared here and implemented above (the proxy,
-telemetry): steps never import the HTTP client, the identity code or OpenTelemetry. The proxy
-puts one `Services` on every request context.
+Every service is a protocol: the counter store's and the cache stores' are their packages'
+own contracts (gateway.stores.counters, gateway.caching.store); the rest are declared here and
+implemented above (the proxy, caching, telemetry), so steps never import the HTTP client, the
+identity code or OpenTelemetry. The proxy puts one `Services` on every request context.
 """
 
 from __future__ import annotations
@@ -12,13 +12,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from gateway.caching.caches import Caches
+from gateway.caching.store import CacheStore, VectorIndex
 from gateway.expressions.model import ResponseModel
 from gateway.stores.counters import CounterStore
 from gateway.tokens.prices import Price
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+class Caches(Protocol):
+    """The gateway's caches, by APIM's `caching-type` (gateway.caching.caches)."""
+
+    def pick(self, caching_type: str | None) -> CacheStore:
+        """The cache for `caching-type` (None: prefer-external)."""
+        ...
+
+    def vectors(self, caching_type: str | None) -> VectorIndex:
+        """The semantic-cache vectors for `caching-type`."""
+        ...
 
 
 class SideCalls(Protocol):

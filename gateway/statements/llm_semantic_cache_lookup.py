@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from gateway.caching.caches import LOCAL, VectorIndex
+from gateway.caching.caches import LOCAL
 from gateway.caching.completions import replay_json, replay_stream
 from gateway.caching.guard import GuardChecks, conflict
 from gateway.caching.prompts import prompt_of
-from gateway.caching.store import CacheStore
+from gateway.caching.store import CacheStore, VectorIndex
 from gateway.common.diagnostics import Report
 from gateway.common.suggest import nearest
 from gateway.expressions.values import to_text

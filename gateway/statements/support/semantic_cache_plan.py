@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.caching.caches import VectorIndex
-from gateway.caching.store import CacheStore
+from gateway.caching.store import CacheStore, VectorIndex
 
 
 @dataclass(frozen=True, slots=True)
