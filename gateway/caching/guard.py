@@ -61,7 +61,7 @@ def conflict(cached: str, asked: str, checks: GuardChecks = GuardChecks()) -> st
     a, b = _facts(cached), _facts(asked)
     for name, check in _CHECKS:
         if getattr(checks, name) and (reason := check(a, b)):
-            return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+            return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
     return None
 
 
@@ -390,7 +390,7 @@ def _links(toks: list[_Tok]) -> set[tuple[str, str, str]]:
 
 def _show(items: list[str] | tuple[str, ...], quote: bool = False) -> str:
     shown = [(f"'{s[:30]}'" if quote else s[:30]) for s in items[:3]]
-    return (", ".join(shown) + ("…" if len(items) > 3 else "")) if items else "none"
+    return (", ".join(shown) + ("..." if len(items) > 3 else "")) if items else "none"
 
 
 def _check_quoted(a: _Facts, b: _Facts) -> str | None:

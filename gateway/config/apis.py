@@ -65,6 +65,23 @@ class Api:
         "operations and their examples from.",
     )
     name: str = key("", fallback="id")
+    error_body: Literal["apim", "sdk"] | None = key(
+        None,
+        "The gateway's own errors (401, 404, 429, ...): apim, APIM's {statusCode, message} "
+        "exactly; sdk, those fields plus the ones the style's SDK reads (error.type, "
+        "error.code; Anthropic's type). Default: sdk for openai and anthropic styles, apim "
+        "for azure-openai and http.",
+    )
+
+    @property
+    def error_style(self) -> str | None:
+        """Whose SDK's error fields the gateway's own errors carry (None: APIM's body only)."""
+        sdk = self.error_body == "sdk" or (
+            self.error_body is None and self.style in ("openai", "anthropic")
+        )
+        if not sdk or self.style == "http":
+            return None
+        return "anthropic" if self.style == "anthropic" else "openai"
 
     @property
     def key_header(self) -> str:

@@ -55,6 +55,7 @@ class ContextFactory:
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
         self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
         self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
+        self.error_styles = {api.id: api.error_style for api in config.apis.values()}
 
     def new(
         self,
@@ -98,6 +99,7 @@ class ContextFactory:
         return RequestContext(
             model,
             style=api.style,
+            error_style=self.error_styles[api.id],
             forward=self.forward,
             services=self.services,
             backend=api.backend,

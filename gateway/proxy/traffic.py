@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.config.apis import Api
 from gateway.expressions.model import MessageBody
 from gateway.load import LoadedGateway, operations_of
 from gateway.policy.loader import Target
@@ -25,7 +26,7 @@ from gateway.proxy.incoming import Incoming
 from gateway.proxy.limits import BodyTooLarge
 from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
 from gateway.proxy.streaming import pass_through
-from gateway.proxy.styles import style_error
+from gateway.proxy.styles import REQUEST_ID_HEADERS, style_error
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.phases import run_phase
@@ -55,10 +56,19 @@ _SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
 
 def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [
-        (key.encode("latin-1"), value.encode("latin-1"))
+        (_octets(key), _octets(value))
         for name, value in headers
         if (key := name.lower()) not in _SERVER_OWNED
     ]
+
+
+def _octets(text: str) -> bytes:
+    """A header's bytes: Latin-1, as HTTP has them; text beyond it (a policy's expression can
+    write any) goes as UTF-8, as most servers send it, rather than failing the response."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
 
 
 class Traffic:
@@ -129,13 +139,19 @@ class Traffic:
             challenge = (
                 f'AzureApiManagementKey realm="{realm}",name="{api.key_header}",type="header"'
             )
-            denied = error_reply(401, admitted.message, [("WWW-Authenticate", challenge)])
+            denied = error_reply(
+                401,
+                admitted.message,
+                [("WWW-Authenticate", challenge)],
+                style=api.error_style,
+                code=admitted.reason,
+            )
             return self.refused(request, denied, api.id)
         policy = self.policies[Target(api.id, found.operation, admitted.product)]
         length = request.headers.get("content-length", "")
         size = int(length) if length.isdigit() else None
         if size is not None and size > self.max_body:
-            return self.refused(request, self.too_large(api.style), api.id)
+            return self.refused(request, self.too_large(api), api.id)
         try:
             body = stream = None
             # A policy that may read the body, or a small body, is read whole; a large one that
@@ -148,7 +164,7 @@ class Traffic:
             context.request_stream = stream
             reply = await run_pipeline(policy, context)
         except BodyTooLarge:  # a body without a length, found too large while it was read
-            return self.refused(request, self.too_large(api.style), api.id)
+            return self.refused(request, self.too_large(api), api.id)
         return await self.final_response(context, reply)
 
     async def final_response(
@@ -167,6 +183,7 @@ class Traffic:
                 if self.access_log is not None:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
+                self._identify(context, headers)
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
@@ -180,7 +197,15 @@ class Traffic:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
+        self._identify(context, reply.headers)
         return reply
+
+    def _identify(self, context: RequestContext, headers: list[tuple[str, str]]) -> None:
+        """The request id, under the header the client's SDK reads, unless the response has
+        one (a provider's own, passed on): the access log's `request_id` is the same."""
+        name = REQUEST_ID_HEADERS.get(context.style)
+        if name is not None and all(key.lower() != name for key, _ in headers):
+            headers.append((name, str(context.model.RequestId)))
 
     async def preflight(self, request: Incoming, miss: RouteMiss) -> LocalReply | None:
         """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
@@ -209,22 +234,33 @@ class Traffic:
         return reply
 
     def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
-        """`reply`, sent before any policy ran; logged as such."""
+        """`reply`, sent before any policy ran; logged as such, under its request id."""
+        request_id = str(uuid.uuid4())
+        style = self.config.apis[api].style if api is not None else "http"
+        name = REQUEST_ID_HEADERS.get(style)
+        if name is not None:
+            reply.headers.append((name, request_id))
         if self.access_log is not None:
             self.access_log.write_refused(
-                request.method, request.path, request.client_ip, reply.status, request.started, api
+                request.method,
+                request.path,
+                request.client_ip,
+                reply.status,
+                request.started,
+                api,
+                request_id,
             )
         return reply
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
         message = "Method not allowed" if found.status == 405 else "Resource not found"
-        style = self.config.apis[found.api].style if found.api else None
-        return style_error(style, found.status, message, headers)
+        api = self.config.apis[found.api] if found.api else None
+        return style_error(api, found.status, message, headers)
 
-    def too_large(self, style: str | None = None) -> LocalReply:
+    def too_large(self, api: Api | None = None) -> LocalReply:
         message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
-        return style_error(style, 413, message)
+        return style_error(api, 413, message)
 
 
 def _routed(context: RequestContext) -> bool:

@@ -10,7 +10,6 @@ response becomes APIM's 503 (`unavailable`), which a retry condition can read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from gateway.config.backends import Backend
@@ -19,6 +18,7 @@ from gateway.routing.breakers import Breakers
 from gateway.routing.costs import CallCosts
 from gateway.routing.pools import Latencies, Pools
 from gateway.runtime.context import RequestContext
+from gateway.runtime.replies import error_body
 from gateway.runtime.step import PolicyError
 
 
@@ -32,8 +32,7 @@ def unavailable(context: RequestContext, message: str) -> None:
     response = context.model.Response
     response.StatusCode, response.StatusReason = 503, message
     response.Headers = HeaderDictionary({"Content-Type": "application/json"})
-    body = json.dumps({"statusCode": 503, "message": message}).encode()
-    response.Body = MessageBody(body)
+    response.Body = MessageBody(error_body(503, message, context.error_style))
 
 
 class Members:

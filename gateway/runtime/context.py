@@ -53,6 +53,9 @@ class RequestContext:
     # The API's style (gateway.yaml): openai, azure-openai, anthropic or http. Decided once,
     # by the proxy: which error shapes, stream formats and translations the client gets.
     style: str = "http"
+    # The SDK whose error fields the gateway's own error bodies carry besides APIM's
+    # (gateway.runtime.replies): "openai", "anthropic", or None for APIM's exact body.
+    error_style: str | None = None
     section: str = "inbound"
     forward: Forward | None = None  # how forward-request reaches backends
     services: Services = NO_SERVICES  # stores, caches, side calls, samples, tokens, keys

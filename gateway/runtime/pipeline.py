@@ -61,13 +61,20 @@ async def _on_error(
     try:
         reply = await policy.on_error.run(context)
     except PolicyError as failure:  # an error inside on-error: APIM's plain error response
-        return error_reply(failure.status, failure.message)
+        return error_reply(
+            failure.status, failure.message, style=context.error_style, code=failure.reason
+        )
     if reply is not None:
         return reply
     response = model.Response
     if response.Body is None:
         return error_reply(
-            response.StatusCode, error.message, response.Headers.lines(), response.StatusReason
+            response.StatusCode,
+            error.message,
+            response.Headers.lines(),
+            response.StatusReason,
+            style=context.error_style,
+            code=error.reason,
         )
     body = response.Body.read(preserve=True)
     return LocalReply(response.StatusCode, response.StatusReason, response.Headers.lines(), body)

@@ -18,6 +18,10 @@ from gateway.statements.support.declarations import DURATION_SECONDS, OUTBOUND
 from gateway.statements.support.numeric import whole_number
 from gateway.statements.support.response_cache_plan import HIT_HEADER, ResponsePlan
 
+# Not replayed from a cache: whether it was a hit is the lookup's to say, and a request id
+# names the request that was served, not the one a hit answers (the gateway gives it its own).
+NOT_KEPT = frozenset({HIT_HEADER, "x-request-id", "request-id", "apim-request-id"})
+
 
 def compile_cache_store(node: Node, context: CompileContext) -> Step:
     duration = context.value(node.attr("duration"), "0")
@@ -44,7 +48,7 @@ def compile_cache_store(node: Node, context: CompileContext) -> Step:
         async def keep(done: RequestContext) -> None:
             final = done.model.Response
             body = final.Body.read(preserve=True) if final.Body is not None else b""
-            headers = [(n, v) for n, v in final.Headers.lines() if n.lower() != HIT_HEADER]
+            headers = [(n, v) for n, v in final.Headers.lines() if n.lower() not in NOT_KEPT]
             entry = CachedResponse(final.StatusCode, final.StatusReason, headers, body)
             await plan.store.set(plan.key, entry.encode(), seconds)
 

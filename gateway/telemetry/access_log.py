@@ -70,12 +70,13 @@ class AccessLog:
         status: int,
         started: float,
         api: str | None = None,
+        request_id: str | None = None,
     ) -> None:
-        """A request replied to before it had a context: no route, no key, too large..."""
+        """A request refused before it had a context: no route, no key, too large..."""
         self._queue(
             {
                 "time": round(started, 3),
-                "request_id": str(uuid.uuid4()),
+                "request_id": request_id or str(uuid.uuid4()),
                 "method": method,
                 "path": path,
                 "status": status,

@@ -233,6 +233,15 @@ async def items(request: web.Request) -> web.Response:
     return web.json_response(seen, status=status, headers={"x-upstream": "fake"})
 
 
+async def models(request: web.Request) -> web.Response:
+    """OpenAI's model list, with a provider request id; `created` counts calls (a cache hit
+    shows as a repeat)."""
+    CALLS["models"] = CALLS.get("models", 0) + 1
+    listed = [{"id": "gpt-4o", "object": "model", "created": CALLS["models"], "owned_by": "fake"}]
+    headers = {"x-request-id": f"req_fake_{CALLS['models']}"}
+    return web.json_response({"object": "list", "data": listed}, headers=headers)
+
+
 async def embeddings(request: web.Request) -> web.Response:
     """OpenAI's embeddings: a 64-d bag of hashed lower-case words, so that texts with the same
     words embed the same and texts without common words are far apart."""
@@ -377,6 +386,7 @@ def make_app() -> web.Application:
     app.router.add_get("/-/last", last)
     app.router.add_post("/-/faults", set_faults)
     app.router.add_get("/v1/items", items)
+    app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
     return app

@@ -32,6 +32,7 @@ apis:
           - {{status: 200, content-type: text/plain, body: lamp}}
       - {{id: upload, method: POST, url-template: /upload}}
       - {{id: guarded, method: GET, url-template: /guarded}}
+      - {{id: note, method: GET, url-template: /note}}
   relay:
     path: relay
     backend: provider
@@ -68,6 +69,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             <set-variable name="size" value="@(context.Request.Body.As&lt;string&gt;().Length)" />
             <mock-response status-code="202" />
         </inbound></policies>"""
+    )
+    (root / "apis" / "shop" / "note.xml").write_text(
+        """<policies><inbound><base />
+            <return-response>
+                <set-status code="200" reason="OK" />
+                <set-header name="x-note" exists-action="override"><value>naïve ☕ …</value></set-header>
+            </return-response>
+        </inbound></policies>""",
+        encoding="utf-8",
     )
     (root / "apis" / "shop" / "guarded.xml").write_text(
         """<policies>
@@ -154,3 +164,11 @@ def test_on_error_learns_the_scope_of_the_failing_statement(gateway: str) -> Non
     # Past it, APIM's default global policy forwards, to a backend where nothing listens.
     unreached = httpx.get(f"{gateway}/shop/guarded", headers={"x-pass": "1"})
     assert (unreached.status_code, unreached.headers["x-error-scope"]) == (500, "global")
+
+
+def test_a_header_beyond_latin_1_is_sent_not_a_failed_response(gateway: str) -> None:
+    """A policy's header can hold any text; what HTTP's Latin-1 cannot carry goes as UTF-8."""
+    noted = httpx.get(f"{gateway}/shop/note")
+    assert noted.status_code == 200
+    raw = dict(noted.headers.raw)
+    assert raw[b"x-note"].decode("utf-8") == "naïve ☕ …"

@@ -147,10 +147,20 @@ def test_bad_key_gets_apims_401(gateway: str) -> None:
     with pytest.raises(openai.AuthenticationError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     response = caught.value.response
+    message = "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
+    # APIM's envelope as APIM sends it, with the fields the OpenAI SDK reads beside it.
     assert response.json() == {
         "statusCode": 401,
-        "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+        "message": message,
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        },
     }
+    assert (caught.value.code, caught.value.type) == ("invalid_api_key", "invalid_request_error")
+    assert caught.value.request_id  # the gateway's request id, under x-request-id
     assert response.headers["www-authenticate"].startswith("AzureApiManagementKey realm=")
 
 
@@ -198,7 +208,8 @@ def test_quickstart_mock_api_serves_an_sdk_offline(bundled: str) -> None:
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
     )
     assert raw.parse().choices[0].message.content == "This is a mock response from aigw."
-    assert "x-request-id" not in raw.headers  # a mock ends the pipeline: outbound never runs
+    assert "x-gateway" not in raw.headers  # a mock ends the pipeline: outbound never runs
+    assert raw.request_id  # the gateway's request id, where the SDK reads it
     assert [m.id for m in client.models.list()] == ["mock"]
 
 
@@ -328,9 +339,12 @@ def test_routing_misses_answer_in_the_api_styles_shape(gateway: str) -> None:
     assert openai_miss.value.response.json()["error"]["message"] == "Resource not found"
     claude = httpx.post(f"{gateway}/claude/v1/unknown", headers={"x-api-key": "sub-key-1"})
     assert claude.json() == {
+        "statusCode": 404,
+        "message": "Resource not found",
         "type": "error",
         "error": {"type": "not_found_error", "message": "Resource not found"},
     }
+    assert claude.headers["request-id"]  # where the Anthropic SDK reads a request id
     azure = httpx.post(f"{gateway}/openai/unknown")
     assert azure.json() == {"statusCode": 404, "message": "Resource not found"}
 
@@ -370,7 +384,12 @@ def test_keys_out_of_scope_or_inactive_get_apims_401(gateway: str, key: str, pat
         headers={"api-key": key, "Authorization": f"Bearer {key}"},
     )
     assert answer.status_code == 401
-    assert answer.json() == {"statusCode": 401, "message": INVALID}
+    body = answer.json()
+    if path.startswith("/openai/"):  # an Azure OpenAI-style API: APIM's body, exactly
+        assert body == {"statusCode": 401, "message": INVALID}
+    else:  # an OpenAI-style API: APIM's envelope and the SDK's `error` beside it
+        assert (body["statusCode"], body["message"]) == (401, INVALID)
+        assert body["error"]["code"] == "invalid_api_key"
     assert answer.headers["www-authenticate"].startswith("AzureApiManagementKey")
 
 

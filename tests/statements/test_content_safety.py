@@ -518,10 +518,20 @@ def test_a_flagged_answer_becomes_a_403_and_its_tokens_still_count(services: Ser
         client.chat.completions.create(model="gpt-4o", messages=HELLO, **answering(FLAGGED))
     error = caught.value
     assert error.response.headers["x-error-reason"] == "llm-content-safety/ContentSafetyViolation"
+    message = (
+        "The answer was blocked by content safety: category Hate has severity 6, "
+        "at or above the threshold 4 (FourSeverityLevels)."
+    )
+    # APIM's envelope, with the OpenAI SDK's fields beside it (an OpenAI-style API).
     assert error.response.json() == {
         "statusCode": 403,
-        "message": "The answer was blocked by content safety: category Hate has severity 6, "
-        "at or above the threshold 4 (FourSeverityLevels).",
+        "message": message,
+        "error": {
+            "message": message,
+            "type": "permission_error",
+            "param": None,
+            "code": "content_safety_violation",
+        },
     }
     assert "x-upstream" not in error.response.headers  # the refusal is the gateway's
     assert services.provider_calls() == before + 1  # the backend answered: it was asked
