@@ -20,6 +20,10 @@ from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis import RedisCounters
 from tests.redis_servers import cluster, sentinel
 
+# litellm fetches its price map from the internet when imported, unless told not to: tests
+# stay offline (set before any test module imports it).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 REPO = Path(__file__).resolve().parent.parent
 # 199 public APIM policy documents, copied with their sources and licence (tests/data/README.md).
 CORPUS = REPO / "tests" / "data" / "apim-corpus"

@@ -4,7 +4,7 @@ A pool's member is chosen per attempt (gateway.routing.members); `fallback` and 
 use several members for one call (gateway.routing.strategies). Every attempt's outcome feeds
 its backend's circuit breaker and moving latency, and is recorded: `x-aigw-attempts`, the
 access log, the trace and `aigw_backend_attempts_total`. The response's usage is accounted as
-it comes (gateway.proxy.accounting).
+it comes (gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from gateway.routing.pools import Latencies
 from gateway.routing.strategies import fallback, race
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions
+from gateway.runtime.llm_call import response_replaced
 from gateway.runtime.services import Metrics
 from gateway.runtime.step import PolicyError
 
@@ -44,7 +45,9 @@ class Forwarder:
         self.metrics = metrics
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
-        """The request's `forward` function: the call, its usage accounted as it comes."""
+        """The request's `forward` function: the call, its usage accounted as it comes. Its
+        response replaces any an earlier call got (a retry), and so does what is read of it."""
+        response_replaced(context)
         if context.backend_url is not None:  # set-backend-service base-url: no backend entity
             await self.upstream.send(context, options, None)
         else:
@@ -77,7 +80,10 @@ class Forwarder:
         hedged = await race(members, pool.race_count, pool.hedge_delay, context, attempt)
         cost_of = self.costs.estimator(context, prompt_only=True)
         spent = sum(cost_of(member) or 0.0 for member in hedged)
-        context.variables["llm-hedging-cost"] = spent
+        earlier = context.variables.get("llm-hedging-cost")  # an earlier race's (a retry)
+        context.variables["llm-hedging-cost"] = spent + (
+            earlier if isinstance(earlier, float) else 0.0
+        )
         if self.metrics is not None and spent:
             self.metrics.add("aigw", "hedging_cost", spent, {"Backend ID": backend.id})
 

@@ -1,12 +1,18 @@
 """The model call a request makes, as its steps read it: the request's JSON (parsed once), the
-model it asks for, its price, the usage its response reports (read once), and what a stream
-cut short used. Token and cost limits, the semantic cache, content safety, accounting and the access
-log all read the same figures here.
+model it asks for, its price, the usage its response reports (read once per response), what it
+cost, and what a stream cut short used. Token and cost limits, token metrics, the semantic
+cache, content safety, accounting and the access log all read the same figures here.
+
+The figures are those of the response the client gets. Each backend call (a retry, another
+pool member) replaces the response, and `response_replaced` forgets what was read of the one
+before, so no reader can count an attempt the client never got (a usage-less 429 standing
+for the 200 after it, or a retried answer's usage for the one that replaced it).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from gateway.common.fastjson import loads
 from gateway.runtime.context import RequestContext
@@ -53,15 +59,40 @@ def price_of(request: RequestContext, model: str) -> Price | None:
     return prices.price(backend, request.model.Api.Id, model)
 
 
+def response_replaced(request: RequestContext) -> None:
+    """The backend is called again (a retry, another pool member, a race): what was read of
+    the response before is forgotten, so every reader reads the one that replaces it."""
+    request.usage = None
+    request.usage_read = False
+
+
 def response_usage(request: RequestContext) -> Usage | None:
-    """The usage in the request's (complete) response, read once and kept on the context."""
+    """The usage in the request's (complete) response, read once per response and kept on the
+    context. A stream that has not ended has no body to read yet: nothing is kept for it."""
     if request.usage_read:
         return request.usage
     response = request.model.Response
-    body = response.Body.read(preserve=True) if response.Body is not None else b""
+    if response.Body is None:
+        return None
+    body = response.Body.read(preserve=True)
     request.usage = from_response(body, response.Headers.joined("content-type") or "")
     request.usage_read = True
     return request.usage
+
+
+def response_model(request: RequestContext, usage: Usage) -> str:
+    """The model that served the call: the one the response names, else the request's."""
+    return usage.model or request_model(request, request_json(request))
+
+
+def response_cost(request: RequestContext) -> Decimal | None:
+    """What the response's usage cost (None: it reports no usage, or its model has no price
+    where the call went)."""
+    usage = response_usage(request)
+    if usage is None:
+        return None
+    price = price_of(request, response_model(request, usage))
+    return price.cost(usage) if price is not None else None
 
 
 def count_cut_stream(request: RequestContext, received: bytes) -> None:

@@ -25,7 +25,7 @@ from gateway.policy.compiling import CompileContext, CompileFailure
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import price_of, request_json, request_model
+from gateway.runtime.llm_call import price_of, request_json, request_model, response_cost
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
 from gateway.statements.support.declarations import (
@@ -123,9 +123,12 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
                     raise refuse(count, is_quota)
 
         async def spend(done: RequestContext) -> None:
+            # What the accounting set for a whole response; a stream is accounted after this
+            # runs, so its cost is read from it here.
             cost = done.variables.get("llm-cost")
-            if isinstance(cost, float):
-                nanos = int(Decimal(str(cost)) * NANO) - reserved
+            dollars = Decimal(str(cost)) if isinstance(cost, float) else response_cost(done)
+            if dollars is not None:
+                nanos = int(dollars * NANO) - reserved
             elif reserved:
                 nanos = 0  # the real cost is unknown: the reservation stands
             else:

@@ -40,19 +40,24 @@ CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 # Faults to inject into chat calls (POST /-/faults): every `every`-th call answers with
 # `mode`: "429" or "503" (with Retry-After: `retry_after`), "500", "hang" (no answer for 30 s),
 # "slow" (a good answer 0.3 s late), or "reset" (the connection is cut: at once, or for a
-# stream after its first chunk).
-FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1}
+# stream after its first chunk). With `times`, only the next `times` calls fail, then none.
+# Anthropic messages calls get "429", "500" and "503" alike (counted by their own calls).
+FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1, "times": None}
 
 
 async def set_faults(request: web.Request) -> web.Response:
-    FAULTS.update({"mode": "ok", "every": 1, "retry_after": 1})
+    FAULTS.update({"mode": "ok", "every": 1, "retry_after": 1, "times": None})
     FAULTS.update(await request.json())
     return web.json_response(FAULTS)
 
 
-def fault_now() -> str:
+def fault_now(kind: str = "chat") -> str:
+    times = FAULTS["times"]
+    if times is not None:  # a fault for the next `times` calls only
+        FAULTS["times"] = max(int(str(times)) - 1, 0)
+        return str(FAULTS["mode"]) if int(str(times)) > 0 else "ok"
     every = int(str(FAULTS["every"]))
-    return str(FAULTS["mode"]) if CALLS["chat"] % every == 0 else "ok"
+    return str(FAULTS["mode"]) if CALLS[kind] % every == 0 else "ok"
 
 
 async def faulty(request: web.Request, mode: str) -> web.StreamResponse:
@@ -335,6 +340,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
     CALLS["messages"] += 1
     body = await request.json()
     LAST["messages"] = body
+    if (mode := fault_now("messages")) in ("429", "500", "503"):
+        return await faulty(request, mode)
     if body.get("stream"):
         return await stream_messages(request, body)
     seen = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -10,17 +9,7 @@ import httpx
 import openai
 
 from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
-
-
-def sample(text: str, metric: str, **labels: str) -> float:
-    """The value of one series in Prometheus text, found by name and some of its labels."""
-    for line in text.splitlines():
-        if not line.startswith(metric + "{"):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no {metric} with {labels} in:\n{text}")
+from tests.proxy.prometheus import sample
 
 
 def test_token_and_custom_metrics_after_real_calls(tmp_path: Path) -> None:
