@@ -1,4 +1,4 @@
-"""A call in one API's style served by a backend of another: OpenAI chat <-> Anthropic messages.
+"""A call in one API's style served by a backend of another: translated, answered or refused.
 
 The client's API decides the style it speaks (`context.style`: the chat operation of an
 OpenAI- or Azure-OpenAI-style API is OpenAI's chat, an Anthropic-style API speaks Anthropic's
@@ -8,6 +8,12 @@ for every other provider). When they differ, the request is translated on the wa
 way back, so the client and every outbound policy see its own style. The backend's
 `translation` settings say whether reasoning and sampling fields cross too. The request
 itself is left as the client sent it, so another attempt translates it afresh.
+
+Which operations cross how is one table (gateway.providers.crossings): OpenAI chat <->
+Anthropic messages and OpenAI's model listing are translated; Anthropic's `count_tokens` on a
+backend that is not Anthropic is counted here, offline, and never sent (a completion would be
+billed for it); every other operation between the two is refused with a 400 in the client's
+error shape (reason `OperationNotSupported`), before anything is sent.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 
 from gateway.config.backends import Backend
 from gateway.expressions.model import MessageBody
+from gateway.providers.crossings import OPERATION_NOT_SUPPORTED, crossing, refusal
+from gateway.providers.models import LIMIT, models_to_openai
 from gateway.providers.translate import (
     ChatStreamToMessages,
     MessagesStreamToChat,
@@ -33,6 +41,7 @@ from gateway.providers.translate import (
 )
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
+from gateway.tokens.tokenizer import prompt_tokens, tools_tokens
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -48,12 +57,6 @@ def client_style(context: RequestContext) -> str | None:
     return None  # embeddings, models, http APIs: passed as they are
 
 
-def provider_style(provider: str) -> str | None:
-    if provider == "anthropic":
-        return "anthropic"
-    return None if provider == "http" else "openai"
-
-
 @dataclass
 class Crossing:
     """How one attempt's request goes out and its response comes back."""
@@ -63,18 +66,27 @@ class Crossing:
     headers: list[tuple[str, str]]
     translate_response: Callable[[RequestContext], None] = lambda _: None
     query: list[tuple[str, str]] | None = None  # None: the query the client sent
+    answer: bytes | None = None  # the gateway's own JSON answer: the backend is not called
 
 
 def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
-    """What this attempt changes on the way: a translation to the backend's API, Azure's
-    deployment URLs to or from OpenAI's, or only the model's name (the backend's `models`);
-    None when the request goes as it is."""
-    spoken, served = client_style(context), provider_style(backend.provider)
-    if spoken is None or served is None:
+    """What this attempt changes on the way: a translation to the backend's API, the gateway's
+    own answer, Azure's deployment URLs to or from OpenAI's, or only the model's name (the
+    backend's `models`); None when the request goes as it is. Raises the refusal of an
+    operation the backend's provider does not serve."""
+    operation = context.model.Operation.Id
+    how = crossing(operation, context.style, backend.provider)
+    if how == "refused":
+        message = refusal(operation, backend.id, backend.provider)
+        raise PolicyError("forward-request", OPERATION_NOT_SUPPORTED, message, status=400)
+    if operation == "Models_List" and how == "translated":
+        return _models_to_anthropic()
+    spoken = client_style(context)
+    if spoken is None or (how == "passed" and backend.provider == "http"):
         return None
     deployment = str(context.model.Request.MatchedParameters.get("deployment-id", ""))
     to_azure = backend.provider == "azure-openai"
-    if spoken == served and not backend.models and bool(deployment) == to_azure:
+    if how == "passed" and not backend.models and bool(deployment) == to_azure:
         return None
     body = context.model.Request.Body
     try:
@@ -83,7 +95,9 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
             raise TranslationError("the request body is not a JSON object")
         model = str(request.get("model") or deployment)
         request["model"] = backend.models.get(model, model)
-        if spoken == served:
+        if how == "answered":
+            return _counted(request, backend)
+        if how == "passed":
             return _same_api(context, request, deployment, backend)
         if spoken == "openai":
             return _to_anthropic(request, model, backend)
@@ -91,6 +105,26 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
     except TranslationError as error:
         message = f"The request cannot be sent to this backend: {error}"
         raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
+
+
+def _counted(request: dict[str, Any], backend: Backend) -> Crossing:
+    """Anthropic's count_tokens for a backend that is not Anthropic: the prompt the backend
+    would be sent (the request translated to its chat), counted offline with the backend's
+    model (exactly for OpenAI's models, estimated for others), in Anthropic's shape."""
+    chat = messages_request_to_chat(request, sampling=False)
+    model = str(chat.get("model") or "")
+    count = prompt_tokens(chat, model) + tools_tokens(chat, model)
+    return Crossing(None, None, [], answer=json.dumps({"input_tokens": count}).encode())
+
+
+def _models_to_anthropic() -> Crossing:
+    """OpenAI's models.list() from Anthropic's listing, its largest page (the whole list)."""
+
+    def translate_response(context: RequestContext) -> None:
+        _translate(context, lambda: None, models_to_openai, error_to_chat)
+
+    headers = [("anthropic-version", ANTHROPIC_VERSION)]
+    return Crossing("/v1/models", None, headers, translate_response, [("limit", str(LIMIT))])
 
 
 def _same_api(

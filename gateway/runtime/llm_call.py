@@ -21,6 +21,15 @@ from gateway.tokens.stream_text import DeltaText, Events
 from gateway.tokens.tokenizer import count_text, prompt_tokens
 from gateway.tokens.usage import Usage, from_event_stream, from_response
 
+# Operations that generate nothing: a token count is no completion (Anthropic's is free), so
+# token and cost limits take nothing for it up front (its answer reports no usage either).
+COUNTING_ONLY = frozenset({"Messages_CountTokens"})
+
+
+def generates(request: RequestContext) -> bool:
+    """Whether the call may generate tokens (and so use a token or cost limit's allowance)."""
+    return request.model.Operation.Id not in COUNTING_ONLY
+
 
 def request_json(request: RequestContext) -> dict[str, object]:
     """The request body as a JSON object ({} when it is not one), parsed once per body: the

@@ -25,7 +25,13 @@ from gateway.policy.compiling import CompileContext, CompileFailure
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import price_of, request_json, request_model, response_cost
+from gateway.runtime.llm_call import (
+    generates,
+    price_of,
+    request_json,
+    request_model,
+    response_cost,
+)
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
 from gateway.statements.support.declarations import (
@@ -91,7 +97,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
     async def reserve(request: RequestContext, key: str) -> int:
         """Take the call's most possible cost from every limit (0: no reservation made)."""
         reserve_output = request.services.reserved_output_tokens
-        if reserve_output is None or request.services.prices is None:
+        if reserve_output is None or request.services.prices is None or not generates(request):
             return 0
         body = request_json(request)
         model = request_model(request, body)

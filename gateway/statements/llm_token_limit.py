@@ -25,7 +25,7 @@ from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import request_json, request_model, response_usage
+from gateway.runtime.llm_call import generates, request_json, request_model, response_usage
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
 from gateway.statements.support.declarations import (
@@ -119,6 +119,7 @@ class TokenLimit:
             ask_for_stream_usage(request, body)
         reserve_output = request.services.reserved_output_tokens
         estimating = self.estimate(request) or streamed or reserve_output is not None
+        estimating = estimating and generates(request)  # a token count takes nothing
         estimated = prompt_tokens(body, request_model(request, body)) if estimating else 0
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)

@@ -91,6 +91,16 @@ def prompt_tokens(request: dict[str, Any], model: str | None = None) -> int:
     return total
 
 
+def tools_tokens(request: dict[str, Any], model: str | None = None) -> int:
+    """The tools a request offers, counted as their JSON: providers bill the definitions as
+    prompt (in a form of their own, so this is an estimate even for OpenAI's models)."""
+    tools = request.get("tools")
+    if not tools:
+        return 0
+    model = model or str(request.get("model") or "")
+    return count_text(json.dumps(tools, separators=(",", ":")), model)
+
+
 def _content_tokens(message: object, model: str) -> int:
     if not isinstance(message, dict):
         return 0
