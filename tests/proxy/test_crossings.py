@@ -147,9 +147,7 @@ def test_langchain_anthropic_counts_tokens_through_the_gateway(
     model = ChatAnthropic(  # type: ignore[call-arg]
         model="claude-sonnet-4", base_url=f"{url}/on-gpt", api_key="team-key", max_retries=0
     )
-    counted = model.get_num_tokens_from_messages(
-        [SystemMessage(SYSTEM), HumanMessage(QUESTION)]
-    )
+    counted = model.get_num_tokens_from_messages([SystemMessage(SYSTEM), HumanMessage(QUESTION)])
     texts = count_text(SYSTEM, "gpt-4o") + count_text(QUESTION, "gpt-4o")
     assert texts < counted <= texts + 16
     assert received(port) == []
