@@ -14,6 +14,7 @@ from gateway.common.suggest import nearest
 from gateway.config.apis import Subscription
 from gateway.config.backends import COOKIE_NAME, Backend
 from gateway.config.reader import Path as KeyPath
+from gateway.config.refusals import check_refused_operations
 from gateway.config.secrets import ConfigValue, SecretUnavailable
 from gateway.config.settings import GatewayConfig
 from gateway.stores.redis_urls import BadStoreUrl
@@ -87,6 +88,7 @@ class _Checker:
         self.check_pool_cycles()
         self.check_stores()
         self.check_embedders()
+        check_refused_operations(self.config, self.at, self.report)
 
     def check_embedders(self) -> None:
         for name, embedder in self.config.embedders.items():
