@@ -3,7 +3,7 @@
 An API of one provider's style whose backend (every member of its pool) is of the other
 provider gets its calls translated where the gateway can (gateway.providers.crossings), and
 the others refused with a 400 at run time: an OpenAI-style API served by Anthropic refuses
-legacy completions, embeddings and Responses. The warning names them, once per API, where the
+legacy completions and embeddings. The warning names them, once per API, where the
 API's backend is declared. A policy's set-backend-service can still send a call elsewhere, so
 this is a warning, not an error.
 """

@@ -33,6 +33,7 @@ STYLE_APIS = {"openai": "openai", "azure-openai": "openai", "anthropic": "anthro
 CROSSINGS: dict[tuple[str, str, str], Crossing] = {
     ("ChatCompletions_Create", "openai", "anthropic"): "translated",
     ("Models_List", "openai", "anthropic"): "translated",
+    ("Responses_Create", "openai", "anthropic"): "translated",
     ("Messages_Create", "anthropic", "openai"): "translated",
     ("Messages_CountTokens", "anthropic", "openai"): "answered",
 }

@@ -10,6 +10,9 @@ only), with what they share in `common`, `sse` (streams) and `reasoning`:
   (`to_openai`); `chat_response_to_messages`, `ChatStreamToMessages`, `error_to_messages`
   (`from_openai`).
 
+OpenAI's Responses API for an Anthropic backend goes by way of chat (`responses`,
+`responses_stream`); OpenAI's model list from Anthropic's is `models`.
+
 Request translators raise `TranslationError` (a ValueError) for a malformed request and for
 what the backend cannot express without changing the request's meaning; the caller responds 400
 with its message, in the client's error shape. Fields with no counterpart that do not change the

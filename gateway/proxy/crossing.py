@@ -10,7 +10,8 @@ way back, so the client and every outbound policy see its own style. The backend
 itself is left as the client sent it, so another attempt translates it afresh.
 
 Which operations cross how is one table (gateway.providers.crossings): OpenAI chat <->
-Anthropic messages and OpenAI's model listing are translated; Anthropic's `count_tokens` on a
+Anthropic messages, OpenAI's Responses to Anthropic messages (by way of chat) and OpenAI's
+model listing are translated; Anthropic's `count_tokens` on a
 backend that is not Anthropic is counted here, offline, and never sent (a completion would be
 billed for it); every other operation between the two is refused with a 400 in the client's
 error shape (reason `OperationNotSupported`), before anything is sent.
@@ -27,6 +28,8 @@ from gateway.config.backends import Backend
 from gateway.expressions.model import MessageBody
 from gateway.providers.crossings import OPERATION_NOT_SUPPORTED, crossing, refusal
 from gateway.providers.models import LIMIT, models_to_openai
+from gateway.providers.responses import chat_response_to_response, responses_request_to_chat
+from gateway.providers.responses_stream import MessagesStreamToResponses
 from gateway.providers.translate import (
     ChatStreamToMessages,
     MessagesStreamToChat,
@@ -81,7 +84,8 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
         raise PolicyError("forward-request", OPERATION_NOT_SUPPORTED, message, status=400)
     if operation == "Models_List" and how == "translated":
         return _models_to_anthropic()
-    spoken = client_style(context)
+    responses = operation == "Responses_Create" and how == "translated"
+    spoken = "openai" if responses else client_style(context)
     if spoken is None or (how == "passed" and backend.provider == "http"):
         return None
     deployment = str(context.model.Request.MatchedParameters.get("deployment-id", ""))
@@ -99,12 +103,19 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
             return _counted(request, backend)
         if how == "passed":
             return _same_api(context, request, deployment, backend)
+        if responses:
+            return _responses_to_anthropic(request, model, backend)
         if spoken == "openai":
             return _to_anthropic(request, model, backend)
         return _to_openai(request, model, backend)
     except TranslationError as error:
         message = f"The request cannot be sent to this backend: {error}"
         raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
+
+
+def reads_body(context: RequestContext) -> bool:
+    """Whether an attempt may need the whole request body (to translate or rename in it)."""
+    return client_style(context) is not None or context.model.Operation.Id == "Responses_Create"
 
 
 def _counted(request: dict[str, Any], backend: Backend) -> Crossing:
@@ -161,6 +172,26 @@ def _to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Cros
 
     headers = [("anthropic-version", ANTHROPIC_VERSION), ("Content-Type", "application/json")]
     return Crossing("/v1/messages", json.dumps(translated).encode(), headers, translate_response)
+
+
+def _responses_to_anthropic(request: dict[str, Any], model: str, backend: Backend) -> Crossing:
+    """The Responses API by way of Chat Completions (gateway.providers.responses)."""
+    original = {**request, "model": model}  # the Response echoes the client's settings
+    crossing = _to_anthropic(responses_request_to_chat(request), model, backend)
+    reasoning = backend.translation.reasoning == "map"
+
+    def translate_response(context: RequestContext) -> None:
+        _translate(
+            context,
+            lambda: MessagesStreamToResponses(original, model or None),
+            lambda document: chat_response_to_response(
+                messages_response_to_chat(document, reasoning=reasoning), original
+            ),
+            error_to_chat,
+        )
+
+    crossing.translate_response = translate_response
+    return crossing
 
 
 def _to_openai(request: dict[str, Any], model: str, backend: Backend) -> Crossing:

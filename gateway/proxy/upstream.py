@@ -18,7 +18,7 @@ from yarl import URL
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.credentials import Credentials, Headers
-from gateway.proxy.crossing import client_style, crossing_for
+from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.proxy.sessions import Sessions, encoded, parsed, quoted_path, timeout, with_query
 from gateway.routing.members import no_backend
@@ -64,7 +64,7 @@ class Upstream:
         response in `context.model.Response`, a stream in `context.response_stream`."""
         crossing = backend = None
         if member is not None:
-            if context.request_stream is not None and client_style(context) is not None:
+            if context.request_stream is not None and reads_body(context):
                 await context.hold_request_body()  # a chat body may have to be translated
             backend = self._backend(member)
             crossing = crossing_for(context, backend)

@@ -156,7 +156,7 @@ def test_langchain_anthropic_counts_tokens_through_the_gateway(
 @pytest.mark.parametrize(
     ("operation", "call"),
     [
-        ("Responses_Create", lambda c: c.responses.create(model="claude-sonnet-4", input="hi")),
+        ("Completions_Create", lambda c: c.completions.create(model="claude-3", prompt="hi")),
         (
             "embeddings_create",
             lambda c: c.embeddings.create(model="text-embedding-3-small", input="hi"),
@@ -203,3 +203,73 @@ def test_the_model_list_of_an_anthropic_backend_reads_as_openais(
     assert listing.data[0].created == 1747872000  # 2025-05-22T00:00:00Z
     assert listing.data[0].owned_by == "anthropic"
     assert received(port) == ["/v1/models"]
+
+
+def test_the_responses_api_is_served_by_an_anthropic_backend(gateway: tuple[str, int]) -> None:
+    url, port = gateway
+    received(port)
+    answer = chat(url).responses.create(
+        model="claude-sonnet-4",
+        instructions="Be brief.",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "Hello"}]}],
+        max_output_tokens=50,
+    )
+    sent = httpx.get(f"http://127.0.0.1:{port}/-/last").json()["messages"]
+    assert (sent["system"], sent["max_tokens"]) == ("Be brief.", 50)
+    assert sent["messages"] == [{"role": "user", "content": "Hello"}]
+    assert answer.status == "completed" and answer.object == "response"
+    assert '"version": "2023-06-01"' in answer.output_text  # what the provider saw
+    assert answer.usage is not None
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (4, 6)
+    assert received(port) == ["/v1/messages"]
+
+
+def test_a_responses_tool_call_crosses_both_ways(gateway: tuple[str, int]) -> None:
+    url, _ = gateway
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    first = chat(url).responses.create(model="claude-sonnet-4", input=QUESTION, tools=[tool])
+    call = first.output[0]
+    assert call.type == "function_call" and call.name == "get_weather"
+    follow_up = chat(url).responses.create(
+        model="claude-sonnet-4",
+        tools=[tool],
+        input=[
+            {"role": "user", "content": QUESTION},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+            {"type": "function_call_output", "call_id": call.call_id, "output": "Sunny"},
+        ],
+    )
+    assert follow_up.output
+
+
+def test_a_streamed_response_from_an_anthropic_backend(gateway: tuple[str, int]) -> None:
+    url, _ = gateway
+    with chat(url).responses.stream(model="claude-sonnet-4", input="Hello") as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert len(deltas) > 1 and "".join(deltas) == final.output_text
+    assert final.status == "completed"
+    assert final.usage is not None and final.usage.output_tokens > 0
+
+
+def test_what_the_responses_api_cannot_ask_of_anthropic_is_refused(
+    gateway: tuple[str, int],
+) -> None:
+    url, port = gateway
+    received(port)
+    with pytest.raises(openai.BadRequestError) as refused:
+        chat(url).responses.create(
+            model="claude-sonnet-4", input="hi", previous_response_id="resp_123"
+        )
+    assert "previous_response_id" in refused.value.message
+    assert received(port) == []
