@@ -104,8 +104,14 @@ class ChatStreamToResponses(StreamTranslator):
             self._emit(out, "response.content_part.done", **where, part=part)
         else:
             where = {"item_id": item["id"], "output_index": index}
-            arguments = item["arguments"]
-            self._emit(out, "response.function_call_arguments.done", **where, arguments=arguments)
+            arguments, name = item["arguments"], item["name"]
+            self._emit(
+                out,
+                "response.function_call_arguments.done",
+                **where,
+                arguments=arguments,
+                name=name,
+            )
         item["status"] = "completed"
         self._emit(out, "response.output_item.done", output_index=index, item=item)
 

@@ -37,6 +37,11 @@ LIMITED = """<policies><inbound><base />
         estimate-prompt-tokens="true" remaining-tokens-header-name="x-remaining" />
 </inbound></policies>"""
 
+CONSUMED = """<policies><inbound><base />
+    <llm-token-limit counter-key="@(context.Api.Id)" tokens-per-minute="100000"
+        estimate-prompt-tokens="false" tokens-consumed-header-name="x-consumed" />
+</inbound></policies>"""
+
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
@@ -54,6 +59,8 @@ apis:
   on-claude: {{path: on-claude, style: anthropic, backend: claude, subscription-required: false}}
   chat-on-claude: {{path: chat-on-claude, style: openai, backend: claude,
                    subscription-required: false}}
+  counted-on-claude: {{path: counted-on-claude, style: openai, backend: claude,
+                      subscription-required: false}}
   azure-on-claude: {{path: openai, style: azure-openai, backend: claude,
                     subscription-required: false}}
 subscriptions:
@@ -62,6 +69,7 @@ subscriptions:
     )
     (root / "apis").mkdir()
     (root / "apis" / "limited.xml").write_text(LIMITED)
+    (root / "apis" / "counted-on-claude.xml").write_text(CONSUMED)
     with fake_provider(port), serving(root, os.environ) as url:
         yield url, port
 
@@ -222,6 +230,10 @@ def test_the_responses_api_is_served_by_an_anthropic_backend(gateway: tuple[str,
     assert answer.usage is not None
     assert (answer.usage.input_tokens, answer.usage.output_tokens) == (4, 6)
     assert received(port) == ["/v1/messages"]
+    counted = chat(url, "counted-on-claude").responses.with_raw_response.create(
+        model="claude-sonnet-4", input="Hello"
+    )
+    assert counted.headers["x-consumed"] == "10"  # the provider's usage, read as the client's
 
 
 def test_a_responses_tool_call_crosses_both_ways(gateway: tuple[str, int]) -> None:
