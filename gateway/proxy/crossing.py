@@ -132,7 +132,8 @@ def _models_to_anthropic() -> Crossing:
     """OpenAI's models.list() from Anthropic's listing, its largest page (the whole list)."""
 
     def translate_response(context: RequestContext) -> None:
-        _translate(context, lambda: None, models_to_openai, error_to_chat)
+        if context.response_stream is None:  # a listing is JSON (unbuffered: left as it comes)
+            _translate(context, lambda: None, models_to_openai, error_to_chat)
 
     headers = [("anthropic-version", ANTHROPIC_VERSION)]
     return Crossing("/v1/models", None, headers, translate_response, [("limit", str(LIMIT))])
