@@ -48,6 +48,8 @@ apis:
   oai: {{path: oai, style: openai, backend: oai, subscription-required: false,
         wildcard-operations: [GET, POST, DELETE]}}
   azure: {{path: openai, style: azure-openai, backend: azure}}
+  azure-on-openai: {{path: on-openai/openai, style: azure-openai, backend: oai,
+                    subscription-required: false}}
 subscriptions:
   team: {{scope: all-apis, primary-key: team-key}}
 """
@@ -265,3 +267,23 @@ def test_azure_v1_without_a_key_is_refused(gateway: tuple[str, int]) -> None:
     v1 = openai.OpenAI(base_url=f"{gateway[0]}/openai/v1/", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         v1.responses.create(model="gpt-4o", input="hi")
+
+
+def test_azure_clients_on_an_openai_backend_reach_openais_paths(gateway: tuple[str, int]) -> None:
+    """An Azure-OpenAI-style API whose backend speaks OpenAI's API: every URL form of Azure's
+    reaches the backend at OpenAI's path, without api-version."""
+    url = f"{gateway[0]}/on-openai"
+    azure = openai.AzureOpenAI(
+        azure_endpoint=url, api_key="-", api_version="2025-04-01-preview", max_retries=0
+    )
+    seen = json.loads(azure.responses.create(model="gpt-4o", input="hi").output_text)
+    assert (seen["path"], seen["query"]) == ("/v1/responses", {})
+    image = azure.images.with_raw_response.generate(model="dall-e-3", prompt="a cat")
+    assert (image.status_code, image.headers["x-operation"]) == (200, "ImageGenerations_Create")
+    v1 = openai.OpenAI(base_url=f"{url}/openai/v1/", api_key="-", max_retries=0)
+    chat = v1.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    seen = json.loads(chat.choices[0].message.content or "{}")
+    assert (seen["path"], seen["query"]) == ("/v1/chat/completions", {})
+    assert (
+        v1.embeddings.with_raw_response.create(model="e", input="a b").headers["x-usage"] == "2/0"
+    )
