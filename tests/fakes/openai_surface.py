@@ -198,19 +198,18 @@ async def moderations(request: web.Request) -> web.Response:
     return web.json_response({**answer, "results": [result]})
 
 
+def _created(table: dict[str, dict], prefix: str, kind: str, **fields: object) -> dict:
+    """A new object of `kind` kept in `table`, with OpenAI's id, object and created_at."""
+    new_id = _new_id(prefix)
+    table[new_id] = {"id": new_id, "object": kind, "created_at": int(time.time()), **fields}
+    return table[new_id]
+
+
 def _file(name: str, purpose: str, content: bytes) -> dict:
-    file_id = _new_id("file")
-    FILES[file_id] = {
-        "id": file_id,
-        "object": "file",
-        "bytes": len(content),
-        "created_at": int(time.time()),
-        "filename": name,
-        "purpose": purpose,
-        "status": "processed",
-    }
-    CONTENTS[file_id] = content
-    return FILES[file_id]
+    file = _created(FILES, "file", "file", bytes=len(content), filename=name, purpose=purpose)
+    file["status"] = "processed"
+    CONTENTS[file["id"]] = content
+    return file
 
 
 def _found(table: dict[str, dict], request: web.Request) -> dict:
@@ -248,18 +247,17 @@ async def files_content(request: web.Request) -> web.Response:
 
 async def uploads_create(request: web.Request) -> web.Response:
     body = await request.json()
-    upload_id = _new_id("upload")
-    UPLOADS[upload_id] = {
-        "id": upload_id,
-        "object": "upload",
-        "bytes": body.get("bytes", 0),
-        "created_at": int(time.time()),
-        "expires_at": int(time.time()) + 3600,
-        "filename": body.get("filename", ""),
-        "purpose": body.get("purpose", ""),
-        "status": "pending",
-    }
-    return web.json_response(UPLOADS[upload_id])
+    upload = _created(
+        UPLOADS,
+        "upload",
+        "upload",
+        bytes=body.get("bytes", 0),
+        expires_at=int(time.time()) + 3600,
+        filename=body.get("filename", ""),
+        purpose=body.get("purpose", ""),
+        status="pending",
+    )
+    return web.json_response(upload)
 
 
 async def uploads_part(request: web.Request) -> web.Response:
@@ -286,17 +284,16 @@ async def uploads_cancel(request: web.Request) -> web.Response:
 
 async def batches_create(request: web.Request) -> web.Response:
     body = await request.json()
-    batch_id = _new_id("batch")
-    BATCHES[batch_id] = {
-        "id": batch_id,
-        "object": "batch",
-        "endpoint": body.get("endpoint", ""),
-        "input_file_id": body.get("input_file_id", ""),
-        "completion_window": body.get("completion_window", "24h"),
-        "status": "validating",
-        "created_at": int(time.time()),
-    }
-    return web.json_response(BATCHES[batch_id])
+    batch = _created(
+        BATCHES,
+        "batch",
+        "batch",
+        endpoint=body.get("endpoint", ""),
+        input_file_id=body.get("input_file_id", ""),
+        completion_window=body.get("completion_window", "24h"),
+        status="validating",
+    )
+    return web.json_response(batch)
 
 
 async def batches_list(request: web.Request) -> web.Response:
