@@ -14,7 +14,7 @@ from gateway.common.diagnostics import DiagnosticError, Location, Report
 from gateway.config.loader import load_gateway_config
 from gateway.config.secrets import SecretUnavailable
 from gateway.config.settings import GatewayConfig
-from gateway.config.styles import BUILT_IN_OPERATIONS
+from gateway.config.styles import BUILT_IN_OPERATIONS, wildcard_operations
 from gateway.policy.compiler import Compiler
 from gateway.policy.directory import GATEWAY_FILE, discover
 from gateway.policy.expression_check import ExpressionChecker
@@ -59,14 +59,16 @@ def operations_of(config: GatewayConfig) -> dict[str, list[tuple[str, str, str]]
     for api_id, api in config.apis.items():
         declared = [(op.id, op.method, op.url_template) for op in api.operations]
         built_in = [(op.id, op.method, op.url_template) for op in BUILT_IN_OPERATIONS[api.style]]
-        result[api_id] = built_in + declared
+        wildcards = wildcard_operations(api.wildcard_operations)
+        result[api_id] = built_in + declared + [(o.id, o.method, o.url_template) for o in wildcards]
     return result
 
 
 def facts_of(config: GatewayConfig, config_path: str) -> DirectoryFacts:
     operations = operations_of(config)
     return DirectoryFacts(
-        apis={api: tuple(op[0] for op in ops) for api, ops in operations.items()},
+        # An operation served at several URLs (Azure's) is one operation.
+        apis={api: tuple(dict.fromkeys(op[0] for op in ops)) for api, ops in operations.items()},
         products={pid: tuple(product.apis) for pid, product in config.products.items()},
         backends=frozenset(config.backends),
         embedders=frozenset(config.embedders),
@@ -98,11 +100,9 @@ def inspect_directory(
         return inspection
     inspection.config = config
     facts = facts_of(config, str(config_path))
-    inspection.operation_info = {
-        (api, op_id): f"{method} {template}"
-        for api, ops in operations_of(config).items()
-        for op_id, method, template in ops
-    }
+    for api, ops in operations_of(config).items():
+        for op_id, method, template in ops:
+            inspection.operation_info.setdefault((api, op_id), f"{method} {template}")
     checker = ExpressionChecker(facts.named_values)
     documents, references = read_documents(layout, registry, checker, report)
     if runtime_errors:  # serving: named values take their real, resolved values

@@ -59,6 +59,12 @@ class Api:
     subscription_required: bool = key(True)
     subscription_key_parameter_names: KeyNames = key(KeyNames)
     operations: tuple[Operation, ...] = key((), "For style http: the API's operations.")
+    wildcard_operations: tuple[Method, ...] = key(
+        (),
+        "APIM's wildcard operations: for each method listed, an operation `/*` (id "
+        "wildcard-<method>) that takes any path the API's other operations do not, through "
+        "the policies to the backend, as APIM's pass-through language model API has them.",
+    )
     openapi: str | None = key(
         None,
         "For style http: an OpenAPI/Swagger file (relative to gateway.yaml) to import "

@@ -25,11 +25,12 @@ def _field(field_: Field) -> dict[str, Any]:
         assert field_.shape is not None
         schema = _shape(field_.shape)
     elif field_.kind in ("map", "list"):
-        item = (
-            _shape(field_.shape)
-            if field_.shape and field_.item_kind == "shape"
-            else dict(_SCALARS[field_.item_kind])
-        )
+        if field_.shape and field_.item_kind == "shape":
+            item = _shape(field_.shape)
+        elif field_.item_kind == "enum":  # a list of choices: wildcard-operations' methods
+            item = {"enum": list(field_.choices)}
+        else:
+            item = dict(_SCALARS[field_.item_kind])
         if field_.kind == "map":
             schema = {"type": ["object", "null"], "additionalProperties": item}
         else:

@@ -20,7 +20,8 @@ from gateway.proxy.errors import INVALID_KEY, MISSING_KEY
 
 # Headers that carry a subscription key besides the API's own header, by API style.
 STYLE_KEY_HEADERS = {
-    "azure-openai": ("api-key",),
+    # The v1 API's clients (`OpenAI(base_url=".../openai/v1/")`) send `Authorization: Bearer`.
+    "azure-openai": ("api-key", "authorization"),
     "openai": ("authorization",),
     # Anthropic's SDKs send `x-api-key`, newer ones `Authorization: Bearer`; accept both.
     "anthropic": ("x-api-key", "authorization"),

@@ -42,11 +42,13 @@ class ContextFactory:
             api.id: ApiModel(Id=api.id, Name=api.name, Path=api.path)
             for api in config.apis.values()
         }
-        self.operation_models = {
-            (api, op_id): OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template)
-            for api, ops in operations.items()
-            for op_id, method, template in ops
-        }
+        self.operation_models: dict[tuple[str, str], OperationModel] = {}
+        for api, ops in operations.items():
+            for op_id, method, template in ops:  # served at several URLs: the first names it
+                self.operation_models.setdefault(
+                    (api, op_id),
+                    OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template),
+                )
         self.product_models = {
             p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
             for p in config.products.values()

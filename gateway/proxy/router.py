@@ -48,9 +48,13 @@ class RouteMiss:
 
 
 def operation_route(operation_id: str, method: str, template: str) -> OperationRoute:
-    """Compile `/deployments/{deployment-id}/chat/completions` to a regex, once, at load."""
+    """Compile `/deployments/{deployment-id}/chat/completions` to a regex, once, at load. A
+    template ending in `/*` (APIM's wildcard) takes the path it names and anything below."""
     names: list[tuple[str, str]] = []
     pattern: list[str] = []
+    wildcard = template.endswith("/*")
+    if wildcard:
+        template = template[:-2]
     last = 0
     for match in _PARAMETER.finditer(template):
         pattern.append(re.escape(template[last : match.start()]))
@@ -59,13 +63,23 @@ def operation_route(operation_id: str, method: str, template: str) -> OperationR
         pattern.append(f"(?P<{group}>[^/]+)")
         last = match.end()
     pattern.append(re.escape(template[last:]))
-    regex = re.compile("".join(pattern).rstrip("/") + "/?")
-    return OperationRoute(operation_id, method.upper(), template, regex, tuple(names))
+    regex = re.compile("".join(pattern).rstrip("/") + ("(?:/.*)?" if wildcard else "/?"))
+    return OperationRoute(
+        operation_id, method.upper(), template + "/*" * wildcard, regex, tuple(names)
+    )
+
+
+def _specific_first(operations: tuple[OperationRoute, ...]) -> tuple[OperationRoute, ...]:
+    """Wildcard operations after every other, so a known operation wins (as in APIM)."""
+    return tuple(sorted(operations, key=lambda operation: operation.template.endswith("/*")))
 
 
 class Router:
     def __init__(self, apis: Iterable[ApiRoutes]) -> None:
-        self._by_path: dict[str, ApiRoutes] = {api.path.strip("/"): api for api in apis}
+        self._by_path: dict[str, ApiRoutes] = {
+            api.path.strip("/"): ApiRoutes(api.id, api.path, _specific_first(api.operations))
+            for api in apis
+        }
         # Longest suffix first, so that "llm/v2" wins over "llm".
         self._depths = sorted({p.count("/") + 1 if p else 0 for p in self._by_path}, reverse=True)
 

@@ -17,6 +17,7 @@ from yarl import URL
 
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
+from gateway.proxy.azure_paths import openai_path
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
@@ -73,6 +74,9 @@ class Upstream:
                 return
         path = crossing.path if crossing is not None else None
         query = crossing.query if crossing is not None else None
+        if path is None and backend is not None:  # Azure's URLs, to an OpenAI-shaped backend
+            path, openai_query = openai_path(context, backend)
+            query = openai_query if query is None else query
         session, url, credentials = self._target(context, backend, path, query)
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)

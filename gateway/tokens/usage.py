@@ -1,7 +1,8 @@
 """The token counts a provider reports, read from its response: a JSON body or an event stream.
 
-OpenAI and Azure OpenAI report `usage` (chat and completions: prompt/completion tokens;
-responses: input/output tokens) with cached and reasoning details; in a stream, the last chunk
+OpenAI and Azure OpenAI report `usage` (chat, completions and embeddings: prompt/completion
+tokens; Responses, images and token-billed transcriptions: input/output tokens) with cached and
+reasoning details; in a stream, the last chunk
 carries it when `stream_options.include_usage` was asked for. Anthropic reports input and
 output tokens plus cache reads and writes; in a stream, `message_start` carries the input side
 and `message_delta` the output.
@@ -76,8 +77,8 @@ def from_json_body(body: bytes) -> Usage | None:
     usage = document.get("usage")
     if not isinstance(usage, dict) and isinstance(document.get("response"), dict):
         usage = document["response"].get("usage")  # responses API wrapper events
-    if not isinstance(usage, dict):
-        return None
+    if not isinstance(usage, dict) or usage.get("type") == "duration":
+        return None  # a transcription billed by the second (whisper-1) reports no tokens
     model = document.get("model")
     return from_usage_object(usage, model if isinstance(model, str) else "")
 

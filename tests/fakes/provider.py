@@ -18,6 +18,7 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.openai_surface import add_surface
 from tests.fakes.requests_log import add_request_log
 
 SEEN_HEADERS = (
@@ -399,6 +400,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
     add_request_log(app)  # GET/DELETE /-/requests; Anthropic's count_tokens and models
+    add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
     return app
 
 

@@ -335,7 +335,7 @@ def test_anthropic_sdk_through_the_gateway(gateway: str) -> None:
 def test_routing_misses_answer_in_the_api_styles_shape(gateway: str) -> None:
     client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="sub-key-1", max_retries=0)
     with pytest.raises(openai.NotFoundError) as openai_miss:
-        client.files.list()
+        client.vector_stores.list()  # not an operation of the style
     assert openai_miss.value.response.json()["error"]["message"] == "Resource not found"
     claude = httpx.post(f"{gateway}/claude/v1/unknown", headers={"x-api-key": "sub-key-1"})
     assert claude.json() == {

@@ -63,6 +63,44 @@ def test_responses_api_usage() -> None:
     assert from_response(json.dumps(body).encode(), "application/json") == Usage(9, 8)
 
 
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        # embeddings
+        ({"prompt_tokens": 5, "total_tokens": 5}, Usage(5, 0)),
+        # Responses, cached and reasoning details
+        (
+            {
+                "input_tokens": 12,
+                "input_tokens_details": {"cached_tokens": 4},
+                "output_tokens": 9,
+                "output_tokens_details": {"reasoning_tokens": 3},
+                "total_tokens": 21,
+            },
+            Usage(12, 9, cached_prompt=4, reasoning=3),
+        ),
+        # gpt-image-1 images
+        (
+            {"input_tokens": 10, "input_tokens_details": {"text_tokens": 10}, "output_tokens": 20},
+            Usage(10, 20),
+        ),
+        # a token-billed transcription
+        (
+            {"type": "tokens", "input_tokens": 7, "output_tokens": 5, "total_tokens": 12},
+            Usage(7, 5),
+        ),
+    ],
+)
+def test_usage_of_every_operation_that_reports_it(usage: dict, expected: Usage) -> None:
+    body = json.dumps({"usage": usage}).encode()
+    assert from_response(body, "application/json") == expected
+
+
+def test_a_transcription_billed_by_the_second_has_no_token_usage() -> None:
+    body = json.dumps({"text": "hi", "usage": {"type": "duration", "seconds": 3}}).encode()
+    assert from_response(body, "application/json") is None
+
+
 def test_no_usage_is_none() -> None:
     assert from_response(b"not json", "application/json") is None
     assert from_response(b"{}", "application/json") is None
