@@ -8,7 +8,9 @@ ones). `http` on either side speaks no known API: its calls pass as they are.
 For each operation (by its ID, gateway.config.styles) a call is
 
 * passed: the backend speaks the client's API (an Azure client's URLs and a model renamed
-  by the backend's `models` aside), or either side is `http`;
+  by the backend's `models` aside), or either side is `http`, or the operation is one of
+  APIM's wildcard operations (`wildcard-<method>`): an API declares those to reach the
+  backend's own paths as they are, whatever API it speaks;
 * translated: a faithful translation exists (`CROSSINGS`), both ways, streams and errors too;
 * answered: the gateway answers itself and the backend is never called (Anthropic's
   `count_tokens`, counted offline, for a backend that cannot count Anthropic's way);
@@ -38,6 +40,8 @@ CROSSINGS: dict[tuple[str, str, str], Crossing] = {
     ("Messages_CountTokens", "anthropic", "openai"): "answered",
 }
 
+WILDCARD = "wildcard-"  # gateway.config.styles.wildcard_operations' IDs
+
 OPERATION_NOT_SUPPORTED = "OperationNotSupported"  # the error's reason; OpenAI's code in snake
 
 
@@ -56,7 +60,7 @@ def provider_api(provider: str) -> str | None:
 def crossing(operation: str, style: str, provider: str) -> Crossing:
     """How a call of `operation`, on an API of `style`, goes to a backend of `provider`."""
     spoken, served = style_api(style), provider_api(provider)
-    if spoken is None or served is None or spoken == served:
+    if spoken is None or served is None or spoken == served or operation.startswith(WILDCARD):
         return "passed"
     return CROSSINGS.get((operation, spoken, served), "refused")
 

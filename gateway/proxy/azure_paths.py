@@ -10,7 +10,7 @@ names the model there too. Chat is translated whole by gateway.proxy.crossing in
 from __future__ import annotations
 
 from gateway.config.backends import Backend
-from gateway.proxy.crossing import provider_style
+from gateway.providers.crossings import provider_api
 from gateway.runtime.context import RequestContext
 
 
@@ -20,7 +20,7 @@ def openai_path(
     """The path and query for `backend`, or (None, None) where the client's go as they are."""
     if context.style != "azure-openai" or backend.provider == "azure-openai":
         return None, None
-    if provider_style(backend.provider) != "openai":
+    if provider_api(backend.provider) != "openai":
         return None, None
     path = context.backend_path
     deployment = context.model.Request.MatchedParameters.get("deployment-id")

@@ -62,6 +62,12 @@ def test_an_operation_without_a_translation_is_refused_only_across_providers(
     assert crossing(operation, "openai", "http") == "passed"
 
 
+@pytest.mark.parametrize("style", ["openai", "azure-openai", "anthropic"])
+def test_a_wildcard_operation_passes_to_any_provider(style: str) -> None:
+    for provider in ("openai", "anthropic", "gemini"):
+        assert crossing("wildcard-post", style, provider) == "passed"
+
+
 def test_anthropics_model_list_reads_as_openais() -> None:
     listed = models_to_openai(
         {
