@@ -95,7 +95,7 @@ def _prices(args: argparse.Namespace) -> int:
     extra, unpriced = [], "refuse"
     if args.directory != "." or config_path.is_file():
         config, diagnostics = load_gateway_config(config_path)
-        if config is None:
+        if config is None or any(d.is_error for d in diagnostics):
             for diagnostic in diagnostics:
                 print(diagnostic.format(), file=sys.stderr)
             return EXIT_ERRORS
