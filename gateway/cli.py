@@ -73,23 +73,12 @@ def _schemas(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-PRICE_RATES = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "output",
-    "reasoning",
-    "audio_input",
-    "audio_output",
-)
-
-
 def _prices(args: argparse.Namespace) -> int:
     """The price table in use: the shipped rows and gateway.yaml's `pricing` over them."""
     import json
 
     from gateway.config.loader import load_gateway_config
-    from gateway.tokens.prices import PriceTable
+    from gateway.tokens.prices import RATES, PriceTable
 
     config_path = Path(args.directory) / "gateway.yaml"
     extra, unpriced = [], "refuse"
@@ -105,7 +94,7 @@ def _prices(args: argparse.Namespace) -> int:
         {
             "provider": price.provider,
             "model": price.model,
-            **{rate: getattr(price, rate) for rate in PRICE_RATES},
+            **{rate: getattr(price, rate) for rate in RATES},
             "date": price.date,
             "from": "gateway.yaml" if (price.provider, price.model.lower()) in ours else "shipped",
             "source": price.source,
@@ -114,10 +103,10 @@ def _prices(args: argparse.Namespace) -> int:
     ]
     if args.json:
         for row in rows:
-            row.update({rate: _number(row[rate]) for rate in PRICE_RATES})
+            row.update({rate: _number(row[rate]) for rate in RATES})
         print(json.dumps({"unpriced_models": unpriced, "prices": rows}, indent=2))
         return EXIT_OK
-    header = ["provider", "model", *PRICE_RATES, "date", "from"]
+    header = ["provider", "model", *RATES, "date", "from"]
     cells = ([str(row[k]) if row[k] is not None else "-" for k in header] for row in rows)
     table = [header, *cells]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]

@@ -22,6 +22,16 @@ from importlib import resources
 from gateway.tokens.usage import Usage
 
 MILLION = Decimal(1_000_000)
+# A price's rates, each in dollars per million tokens (None: the input or output rate applies).
+RATES = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "reasoning",
+    "audio_input",
+    "audio_output",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,11 @@ import typing
 from decimal import Decimal
 
 from gateway.config.backends import Provider
-from gateway.tokens.prices import Price, PriceTable, shipped_prices
+from gateway.tokens.prices import RATES, Price, PriceTable, shipped_prices
 from gateway.tokens.usage import Usage
 
 # Provider kinds that name no one's prices: any OpenAI-shaped service, any HTTP service.
 UNPRICEABLE = {"openai-compatible", "http"}
-RATES = (
-    "input",
-    "cached_input",
-    "cache_write",
-    "output",
-    "reasoning",
-    "audio_input",
-    "audio_output",
-)
 
 
 def test_every_provider_kind_has_rows() -> None:
