@@ -1,4 +1,4 @@
-"""The `aigw` command: lint, explain, convert, schemas, run.
+"""The `aigw` command: lint, explain, convert, schemas, prices, run.
 
 Exit codes: 0 success, 1 the input has errors, 2 the command could not run. No command
 prints a traceback: an internal failure becomes a diagnostic-style message and exit 2.
@@ -73,6 +73,58 @@ def _schemas(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _prices(args: argparse.Namespace) -> int:
+    """The price table in use: the shipped rows and gateway.yaml's `pricing` over them."""
+    import json
+
+    from gateway.config.loader import load_gateway_config
+    from gateway.tokens.prices import RATES, PriceTable
+
+    config_path = Path(args.directory) / "gateway.yaml"
+    extra, unpriced = [], "refuse"
+    if args.directory != "." or config_path.is_file():
+        config, diagnostics = load_gateway_config(config_path)
+        if config is None or any(d.is_error for d in diagnostics):
+            for diagnostic in diagnostics:
+                print(diagnostic.format(), file=sys.stderr)
+            return EXIT_ERRORS
+        extra, unpriced = [row.price() for row in config.pricing], config.limits.unpriced_models
+    ours = {(price.provider, price.model.lower()) for price in extra}
+    rows = [
+        {
+            "provider": price.provider,
+            "model": price.model,
+            **{rate: getattr(price, rate) for rate in RATES},
+            "date": price.date,
+            "from": "gateway.yaml" if (price.provider, price.model.lower()) in ours else "shipped",
+            "source": price.source,
+        }
+        for price in PriceTable(extra).rows()
+    ]
+    if args.json:
+        for row in rows:
+            row.update({rate: _number(row[rate]) for rate in RATES})
+        print(json.dumps({"unpriced_models": unpriced, "prices": rows}, indent=2))
+        return EXIT_OK
+    header = ["provider", "model", *RATES, "date", "from"]
+    cells = ([str(row[k]) if row[k] is not None else "-" for k in header] for row in rows)
+    table = [header, *cells]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+    print(
+        f"\ndollars per million tokens; '-': the input or output rate applies. "
+        f"limits.unpriced-models: {unpriced}"
+    )
+    return EXIT_OK
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
 def _run(args: argparse.Namespace) -> int:
     from gateway.load import load_gateway
     from gateway.proxy.server import serve
@@ -118,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("directory", nargs="?", default="schemas", metavar="DIR")
     schemas.add_argument("--check", action="store_true", help="fail when DIR is stale")
     schemas.set_defaults(handler=_schemas)
+
+    prices = commands.add_parser("prices", help="print the price table in use")
+    prices.add_argument("directory", nargs="?", default=".", metavar="DIR")
+    prices.add_argument("--json", action="store_true", help="print JSON")
+    prices.set_defaults(handler=_prices)
 
     run = commands.add_parser("run", help="load the policies directory and serve it")
     run.add_argument("directory", metavar="DIR")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -160,3 +161,48 @@ def test_console_script_is_installed_and_never_prints_a_traceback(tmp_path: Path
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr + completed.stdout
     assert "no such file or directory" in completed.stdout
+
+
+def test_prices_prints_the_table_in_use_with_gateway_yaml_rows_over_the_shipped(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "gateway.yaml").write_text(
+        GATEWAY
+        + "limits: {unpriced-models: dearest}\n"
+        + "pricing:\n"
+        + "  - {provider: azure-openai, model: gpt-4o, input: 9, output: 99, date: 2026-12-01}\n"
+        + "  - {provider: azure-openai, model: my-deployment, input: 1.5, output: 6}\n"
+    )
+    aigw = [sys.executable, "-m", "gateway.cli", "prices"]
+    text = subprocess.run([*aigw, str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert text.returncode == 0, text.stderr
+    lines = {tuple(line.split()[:2]): line.split() for line in text.stdout.splitlines() if line}
+    assert lines["provider", "model"][-2:] == ["date", "from"]
+    assert lines["azure-openai", "gpt-4o"][2] == "9.0"
+    assert lines["azure-openai", "gpt-4o"][-2:] == ["2026-12-01", "gateway.yaml"]
+    assert lines["azure-openai", "my-deployment"][-1] == "gateway.yaml"
+    assert lines["anthropic", "claude-opus-4-5"][-1] == "shipped"
+    assert "limits.unpriced-models: dearest" in text.stdout
+
+    found = subprocess.run([*aigw, str(tmp_path), "--json"], capture_output=True, cwd=REPO)
+    table = json.loads(found.stdout)
+    assert table["unpriced_models"] == "dearest"
+    rows = {(row["provider"], row["model"]): row for row in table["prices"]}
+    assert rows["azure-openai", "gpt-4o"]["input"] == 9.0
+    assert rows["openai", "gpt-4o"]["cached_input"] == 1.25
+    assert rows["openai", "gpt-4o"]["source"].startswith("https://")
+    assert {row["provider"] for row in table["prices"]} >= {"openai", "xai", "cerebras"}
+
+
+def test_prices_reports_a_broken_gateway_yaml(tmp_path: Path) -> None:
+    (tmp_path / "gateway.yaml").write_text(
+        "apis: {chat: {path: x}}\nlimits: {unpriced-models: maybe}\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "prices", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert found.returncode == 1
+    assert "unpriced-models" in found.stderr and "Traceback" not in found.stderr

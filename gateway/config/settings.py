@@ -72,7 +72,10 @@ class PriceRow:
     cache_write: float | None = key(None, minimum=0)
     output: float = key(doc="Dollars per million output tokens.", required=True, minimum=0)
     reasoning: float | None = key(None, minimum=0)
+    audio_input: float | None = key(None, minimum=0)
+    audio_output: float | None = key(None, minimum=0)
     date: str = key("", "When the price was read.")
+    source: str = key("", "Where it was read (the provider's pricing page).")
 
     def price(self) -> Price:
         return Price.of(
@@ -84,6 +87,9 @@ class PriceRow:
             self.cache_write,
             self.reasoning,
             self.date,
+            self.audio_input,
+            self.audio_output,
+            self.source,
         )
 
 
@@ -123,6 +129,12 @@ class Limits:
         1024,
         "reserve-and-settle: the output reserved for a request that sets no max tokens.",
         minimum=0,
+    )
+    unpriced_models: Literal["refuse", "dearest", "allow"] = key(
+        "refuse",
+        "A call to a model with no price: refuse (403 where an llm-cost-limit applies; "
+        "elsewhere counted at the dearest rate), dearest (counted at the dearest rate of its "
+        "provider's prices), allow (not counted; aigw.unpriced_calls counts it).",
     )
 
     @property

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.common.diagnostics import Diagnostic, Location, Report, Severity
+from gateway.lint.unpriced import unpriced_warnings
 from gateway.load import inspect_directory
 from gateway.policy.compiler import Compiler
 from gateway.policy.directory import find_policies_directory
@@ -99,7 +100,7 @@ def _lint_directory(
     root: Path, wanted: set[Path] | None, registry: Registry, result: LintResult
 ) -> None:
     inspection = inspect_directory(root, registry, runtime_errors=False)
-    diagnostics = inspection.report.sorted()
+    diagnostics = [*inspection.report.sorted(), *unpriced_warnings(inspection)]
     if wanted is not None:
         keep = {str(p) for p in wanted}
         diagnostics = [d for d in diagnostics if str(Path(d.location.path).resolve()) in keep]

@@ -15,9 +15,11 @@ without usage leaves none of them, whatever an earlier attempt's had.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import response_cost, response_model, response_usage
+from gateway.runtime.llm_call import response_model, response_price, response_usage
 from gateway.runtime.services import Metrics
 from gateway.tokens.prices import Price, PriceTable
 
@@ -25,20 +27,58 @@ _STYLE_PROVIDERS = frozenset({"openai", "azure-openai", "anthropic"})
 
 
 class Prices:
-    """The price of a model where a call goes: at its backend's provider, else by the API's
-    style (the runtime's `Prices` service)."""
+    """The price of a model where a call goes (the runtime's `Prices` service): at its
+    backend's provider, for the name the backend knows the model by (its `models`); for a pool
+    not yet down to one member, the dearest rates of its members; with no backend, by the
+    API's style. A model with no price there is priced as `limits.unpriced-models` says: the
+    dearest rates of its provider (refuse, dearest) or none (allow)."""
 
     def __init__(self, config: GatewayConfig, table: PriceTable) -> None:
-        self.providers = {b.id: b.provider for b in config.backends.values()}
+        self.backends = config.backends
         self.styles = {a.id: a.style for a in config.apis.values()}
         self.table = table
+        self.unpriced = config.limits.unpriced_models
 
     def price(self, backend: str, api: str, model: str) -> Price | None:
-        provider = self.providers.get(backend)
-        if provider is None:
+        found = self.own_price(backend, api, model)
+        if found is not None or self.unpriced == "allow":
+            return found
+        dearest = [self.table.dearest(p) for p in self.providers(backend, api)]
+        return _upper(dearest, model)
+
+    def own_price(self, backend: str, api: str, model: str) -> Price | None:
+        """The price table's price (None: the model has none where the call may go)."""
+        entry = self.backends.get(backend)
+        if entry is None or entry.pool is None:
+            served = entry.models.get(model, model) if entry is not None else model
+            return self.table.find(self.providers(backend, api)[0], served)
+        members = [self.own_price(m.backend, api, model) for m in entry.pool.services]
+        if not members or None in members:
+            return None
+        return _upper([m for m in members if m is not None], model)
+
+    def providers(self, backend: str, api: str) -> list[str]:
+        """The providers a call to `backend` may reach (a pool's members')."""
+        entry = self.backends.get(backend)
+        if entry is None:
             style = self.styles.get(api, "openai")
-            provider = style if style in _STYLE_PROVIDERS else "openai"
-        return self.table.find(provider, model)
+            return [style if style in _STYLE_PROVIDERS else "openai"]
+        if entry.pool is None:
+            return [entry.provider]
+        return [p for m in entry.pool.services for p in self.providers(m.backend, api)] or [""]
+
+
+def _upper(prices: list[Price], model: str) -> Price:
+    """One price at the dearest prompt and output rates of `prices` (a pool's members')."""
+    if len(prices) == 1:
+        return prices[0]
+    return Price(
+        prices[0].provider,
+        model,
+        max((p.prompt_rate for p in prices), default=Decimal(0)),
+        max((p.output_rate for p in prices), default=Decimal(0)),
+        dearest=any(p.dearest for p in prices),
+    )
 
 
 # The variables of one response's figures: all of them go when another response replaces it.
@@ -74,19 +114,23 @@ class Accounting:
         variables["llm-prompt-tokens"] = usage.prompt
         variables["llm-completion-tokens"] = usage.completion
         variables["llm-total-tokens"] = usage.total
-        cost = response_cost(context)
-        if cost is not None:
-            variables["llm-cost"] = float(cost)
+        price = response_price(context, usage)
+        if price is not None:
+            variables["llm-cost"] = float(price.cost(usage))
 
     async def done(self, context: RequestContext) -> None:
         """The last response's figures (a stream's are known only now), and its cost counted."""
         if context.response_stream is not None:
             self.figures(context)
         usage = response_usage(context)
-        cost = response_cost(context)
-        if self.metrics is not None and usage is not None and cost is not None:
-            model = response_model(context, usage)
-            self.metrics.add("aigw", "Cost", float(cost), _dimensions(context, model))
+        if self.metrics is None or usage is None:
+            return
+        price = response_price(context, usage)
+        dimensions = _dimensions(context, response_model(context, usage))
+        if price is not None:
+            self.metrics.add("aigw", "Cost", float(price.cost(usage)), dimensions)
+        if price is None or price.dearest:  # the model has no price of its own: say so
+            self.metrics.add("aigw", "unpriced_calls", 1, dimensions)
 
 
 def _dimensions(context: RequestContext, model: str) -> dict[str, str]:

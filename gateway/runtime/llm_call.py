@@ -94,13 +94,19 @@ def response_model(request: RequestContext, usage: Usage) -> str:
     return usage.model or request_model(request, request_json(request))
 
 
+def response_price(request: RequestContext, usage: Usage) -> Price | None:
+    """The price of the model that served the call, where it went (None: it has none and
+    gateway.yaml's `limits.unpriced-models` is `allow`)."""
+    return price_of(request, response_model(request, usage))
+
+
 def response_cost(request: RequestContext) -> Decimal | None:
     """What the response's usage cost (None: it reports no usage, or its model has no price
-    where the call went)."""
+    where the call went and none is assumed)."""
     usage = response_usage(request)
     if usage is None:
         return None
-    price = price_of(request, response_model(request, usage))
+    price = response_price(request, usage)
     return price.cost(usage) if price is not None else None
 
 

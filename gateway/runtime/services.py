@@ -110,9 +110,13 @@ class Embeddings(Protocol):
 class Prices(Protocol):
     """The price table gateway.yaml and the shipped prices make (gateway.tokens.prices)."""
 
+    # gateway.yaml's limits.unpriced-models: "refuse", "dearest" or "allow".
+    unpriced: str
+
     def price(self, backend: str, api: str, model: str) -> Price | None:
         """`model`'s price at `backend`'s provider (by the API's style when `backend` is '' or
-        unknown); None when it has no price."""
+        unknown); for a model with no price, the dearest rates (`Price.dearest`) unless
+        unpriced models are allowed, then None."""
         ...
 
 

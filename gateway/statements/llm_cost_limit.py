@@ -8,8 +8,12 @@ refused once earlier calls have spent the limit.
 With gateway.yaml's `limits.token-limit-mode: reserve-and-settle`, each call first reserves
 the most it can cost (its prompt, counted offline, at the dearest input rate plus its output
 cap at the dearest output rate) and settles to its real cost when the response is complete, so
-concurrent calls on any number of replicas cannot spend past the limit. A model with no price
-row cannot be reserved for and is counted after the fact.
+concurrent calls on any number of replicas cannot spend past the limit.
+
+A call to a model with no price never passes silently (gateway.yaml's
+`limits.unpriced-models`): `refuse` (the default) refuses it with 403 `UnpricedModel` before it
+goes upstream; `dearest` reserves and counts it at the dearest rates of its provider's prices;
+`allow` lets it through uncounted (`aigw.unpriced_calls` counts it).
 
     <llm-cost-limit counter-key="@(context.Subscription.Id)" dollars-per-minute="0.50"
         dollar-quota="100" dollar-quota-period="Monthly"
@@ -118,7 +122,24 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
             taken.append((f"{key}:{name}", window))
         return nanos
 
+    def refuse_unpriced(request: RequestContext) -> None:
+        """Under `limits.unpriced-models: refuse`, a model with no price goes no further."""
+        prices = request.services.prices
+        if prices is None or prices.unpriced != "refuse":
+            return
+        model = request_model(request, request_json(request))
+        price = price_of(request, model) if model else None
+        if model and (price is None or price.dearest):
+            raise PolicyError(
+                "llm-cost-limit",
+                "UnpricedModel",
+                f"Model '{model}' has no price, so its spending cannot be limited.",
+                status=403,
+                policy_id=policy_id,
+            )
+
     async def llm_cost_limit(request: RequestContext) -> LocalReply | None:
+        refuse_unpriced(request)
         key = "cost:" + to_text(counter_key(request))
         store = store_of(request)
         reserved = await reserve(request, key)

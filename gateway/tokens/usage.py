@@ -23,6 +23,8 @@ class Usage:
     cached_prompt: int = 0  # prompt tokens served from the provider's cache (part of prompt)
     cache_write: int = 0  # Anthropic: prompt tokens written to its cache (part of prompt)
     reasoning: int = 0  # part of completion
+    audio_prompt: int = 0  # OpenAI: audio input tokens (part of prompt)
+    audio_completion: int = 0  # OpenAI: audio output tokens (part of completion)
     model: str = ""  # the model the response names, when it names one
 
     @property
@@ -44,6 +46,8 @@ def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
             completion=_int(usage.get("completion_tokens")),
             cached_prompt=_int(details.get("cached_tokens")),
             reasoning=_int(completion_details.get("reasoning_tokens")),
+            audio_prompt=_int(details.get("audio_tokens")),
+            audio_completion=_int(completion_details.get("audio_tokens")),
             model=model,
         )
     if "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage:
