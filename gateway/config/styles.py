@@ -31,6 +31,7 @@ _OPENAI = (
     OperationTemplate("embeddings_create", "POST", "/embeddings", "Creates embeddings"),
     OperationTemplate("Responses_Create", "POST", "/responses", "Creates a model response"),
     OperationTemplate("Models_List", "GET", "/models", "Lists the available models"),
+    OperationTemplate("Realtime_Connect", "GET", "/realtime", "Opens a realtime WebSocket session"),
 )
 
 _AZURE_OPENAI = tuple(
@@ -38,7 +39,7 @@ _AZURE_OPENAI = tuple(
         op.id,
         op.method,
         op.url_template
-        if op.id == "Models_List"
+        if op.id in ("Models_List", "Realtime_Connect")  # Azure: ?deployment= names the model
         else "/deployments/{deployment-id}" + op.url_template,
         op.name,
     )
