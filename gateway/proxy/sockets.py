@@ -140,9 +140,7 @@ class SocketUpstream(Upstream):
                 f"The backend {url.raw_authority} could not be reached: {error}",
             ) from None
         response.StatusCode, response.StatusReason = 101, "Switching Protocols"
-        response.Headers, response.Body = HeaderDictionary(), None
-        if socket.protocol:
-            response.Headers.set("Sec-WebSocket-Protocol", [socket.protocol])
+        response.Headers, response.Body = HeaderDictionary(), None  # outbound may add some
         context.state.setdefault(Opened).sockets.append((member, socket))
         context.response_stream = _Held(socket)
 
@@ -207,12 +205,9 @@ class Sockets:
         context, socket = outcome
         headers = [*context.model.Response.Headers.lines(), *context.response_headers]
         self.traffic._identify(context, headers)
-        chosen = socket.protocol
-        await send(
-            {"type": "websocket.accept", "subprotocol": chosen, "headers": _raw(headers)}
-            if chosen
-            else {"type": "websocket.accept", "headers": _raw(headers)}
-        )
+        # The subprotocol the upstream chose of those the client offered (None: none).
+        accept = {"type": "websocket.accept", "subprotocol": socket.protocol}
+        await send({**accept, "headers": _raw(headers)})
         query = request.first_query_values
         usage = SessionUsage(query.get("model") or query.get("deployment") or "")
         try:

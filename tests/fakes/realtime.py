@@ -4,8 +4,8 @@ On connecting, the session sends `session.created` (naming the model the URL ask
 `session.update` gets `session.updated`; `response.create` gets `response.created`, the answer
 in `response.output_text.delta` pieces, and `response.done` with its usage (USAGE). A binary
 frame is echoed back; `{"type": "fake.close", "code": N}` makes the provider close with N.
-The last handshake's path, query and credential headers are at `GET /-/realtime`, so tests
-see what the gateway sent upstream. `?fake-refuse=STATUS` refuses the handshake with STATUS.
+The last handshake's path, query, credential headers (and the code its session was closed
+with) are at `GET /-/realtime`, so tests see what the gateway sent upstream. `?fake-refuse=STATUS` refuses the handshake with STATUS.
 """
 
 from __future__ import annotations
@@ -59,13 +59,13 @@ async def _respond(socket: web.WebSocketResponse) -> None:
 
 
 async def realtime(request: web.Request) -> web.StreamResponse:
-    HANDSHAKES.append(
-        {
-            "path": request.path,
-            "query": dict(request.query),
-            "headers": {k: v for k, v in request.headers.items() if k.lower() in SEEN},
-        }
-    )
+    seen = {
+        "path": request.path,
+        "query": dict(request.query),
+        "headers": {k: v for k, v in request.headers.items() if k.lower() in SEEN},
+        "close_code": None,  # the code the gateway closed the session with
+    }
+    HANDSHAKES.append(seen)
     refuse = request.query.get("fake-refuse")
     if refuse:
         return web.json_response({"error": {"message": "refused"}}, status=int(refuse))
@@ -87,6 +87,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
             await _respond(socket)
         elif kind == "fake.close":
             await socket.close(code=int(event.get("code", 1000)))
+    seen["close_code"] = socket.close_code
     return socket
 
 

@@ -68,6 +68,11 @@ class Gateway:
     provider: int
     process: subprocess.Popen[bytes]
 
+    def logged(self) -> int:
+        """How many lines the access log has, once those of sessions so far are written."""
+        time.sleep(FLUSH_AFTER + 0.1)
+        return len(self.log(0))
+
     def log(self, at_least: int) -> list[dict[str, Any]]:
         """The access log's lines, once there are `at_least` (written in batches)."""
         deadline = time.monotonic() + 5
@@ -103,11 +108,15 @@ backends:
   az: {{url: "http://127.0.0.1:{provider}/openai", provider: azure-openai, api-key: azure-key,
        models: {{{MODEL}: prod-realtime}}}}
   claude: {{url: "http://127.0.0.1:{provider}", provider: anthropic}}
+  gone: {{url: "http://127.0.0.1:{free_port()}/v1", provider: openai}}
+  fallback: {{pool: {{services: [gone, gpt], strategy: fallback}}}}
 apis:
   rt: {{path: rt, style: openai, backend: gpt}}
   guarded: {{path: guarded, style: openai, backend: gpt}}
   azure: {{path: azure/openai, style: azure-openai, backend: az}}
   crossed: {{path: crossed, style: openai, backend: claude}}
+  pooled: {{path: pooled, style: openai, backend: fallback}}
+  to-azure: {{path: to-azure, style: openai, backend: az}}
 subscriptions:
   team: {{scope: all-apis, primary-key: {KEY}}}
 pricing:
@@ -166,8 +175,7 @@ def test_a_session_through_the_gateway_gets_its_answers(gateway: Gateway) -> Non
 
 def test_the_usage_of_a_session_is_counted_when_it_ends(gateway: Gateway) -> None:
     tenant = uuid.uuid4().hex
-    time.sleep(FLUSH_AFTER + 0.1)  # the lines of earlier sessions are written by now
-    before = len(gateway.log(0))
+    before = gateway.logged()
     prompt, _, completion = USAGE
 
     asyncio.run(converse(openai_client(gateway), responses=2, **{"x-tenant": tenant}))
@@ -229,14 +237,28 @@ def test_azure_clients_reach_an_azure_backend_by_deployment(gateway: Gateway) ->
     assert seen["headers"]["api-key"] == "azure-key"
 
 
+def test_openai_clients_reach_an_azure_backend_by_deployment(gateway: Gateway) -> None:
+    assert asyncio.run(converse(openai_client(gateway, "to-azure"))) == [ANSWER]
+
+    seen = gateway.upstream_handshake()
+    assert seen["path"] == "/openai/realtime"
+    assert seen["query"] == {"api-version": "2024-10-21", "deployment": "prod-realtime"}
+    assert seen["headers"]["api-key"] == "azure-key" and "Authorization" not in seen["headers"]
+
+
 def test_frames_pass_both_ways_and_closes_follow(gateway: Gateway) -> None:
     """Binary frames, the outbound policy's headers on the upgrade, the upstream's close code
-    passed to the client; the subscription key may also come as APIM's header."""
+    passed to the client; the subscription key may also come as APIM's header; a key offered
+    as a subprotocol is not passed on."""
 
     async def session() -> tuple[bytes, int | None, str | None]:
         url = f"ws://{gateway.base.removeprefix('http://')}/rt/realtime?model={MODEL}"
         headers = {"Ocp-Apim-Subscription-Key": KEY, "x-tenant": uuid.uuid4().hex}
-        async with websockets.connect(url, additional_headers=headers) as socket:
+        offered = ["realtime", f"openai-insecure-api-key.{KEY}"]  # a browser's way
+        async with websockets.connect(
+            url, additional_headers=headers, subprotocols=offered
+        ) as socket:
+            assert socket.subprotocol == "realtime"
             assert json.loads(await socket.recv())["type"] == "session.created"
             await socket.send(b"\x00\x01binary")
             echoed = await socket.recv()
@@ -247,6 +269,22 @@ def test_frames_pass_both_ways_and_closes_follow(gateway: Gateway) -> None:
             return echoed, socket.close_code, socket.response.headers.get("x-outbound")
 
     assert asyncio.run(session()) == (b"\x00\x01binary", 4001, "ran")
+    assert gateway.upstream_handshake()["headers"]["Sec-WebSocket-Protocol"] == "realtime"
+
+
+def test_the_clients_close_code_reaches_the_upstream(gateway: Gateway) -> None:
+    async def session() -> None:
+        client = openai_client(gateway)
+        async with client.realtime.connect(model=MODEL) as connection:
+            await connection.recv()
+            await connection.close(code=4002, reason="done here")
+
+    asyncio.run(session())
+
+    deadline = time.monotonic() + 3
+    while gateway.upstream_handshake()["close_code"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gateway.upstream_handshake()["close_code"] == 4002
 
 
 def test_a_backend_without_a_realtime_api_is_refused(gateway: Gateway) -> None:
@@ -254,3 +292,34 @@ def test_a_backend_without_a_realtime_api_is_refused(gateway: Gateway) -> None:
         asyncio.run(converse(openai_client(gateway, "crossed")))
     assert refused.value.response.status_code == 400
     assert b"Realtime_Connect" in refused.value.response.body
+
+
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used:DeprecationWarning")  # the SDK's
+def test_the_sync_client_and_a_pool_that_falls_back(gateway: Gateway) -> None:
+    """The first member cannot be reached: the pool's next one opens the session."""
+    before = gateway.logged()
+    client = openai.OpenAI(base_url=f"{gateway.base}/pooled", api_key=KEY, max_retries=0)
+    with client.realtime.connect(model=MODEL) as connection:
+        assert connection.recv().type == "session.created"
+        connection.response.create()
+        text = ""
+        for event in connection:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+            elif event.type == "response.done":
+                break
+    assert text == ANSWER
+    session = gateway.log(before + 1)[-1]
+    assert session["api"] == "pooled" and session["attempts"][-1] == "gpt:101"
+    assert session["attempts"][0].startswith("gone:")
+
+
+def test_an_upstream_refusal_is_the_clients(gateway: Gateway) -> None:
+    async def refused() -> None:
+        client = openai_client(gateway)
+        async with client.realtime.connect(model=MODEL, extra_query={"fake-refuse": "503"}):
+            pass
+
+    with pytest.raises(InvalidStatus) as refusal:
+        asyncio.run(refused())
+    assert refusal.value.response.status_code == 503
