@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,10 +25,9 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from gateway.telemetry.access_log import FLUSH_AFTER
 from tests.fakes.realtime import ANSWER, USAGE
-from tests.proxy.processes import fake_provider, free_port, output_of, start_gateway, stop
-from tests.proxy.prometheus import sample
+from tests.proxy import observed
+from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
 
 MODEL = "gpt-realtime"
 KEY = "team-key"
@@ -62,36 +60,8 @@ GUARDED = """<policies>
 
 
 @dataclass
-class Gateway:
-    base: str
-    admin: str
-    provider: int
-    process: subprocess.Popen[bytes]
-
-    def logged(self) -> int:
-        """How many lines the access log has, once those of sessions so far are written."""
-        time.sleep(FLUSH_AFTER + 0.1)
-        return len(self.log(0))
-
-    def log(self, at_least: int) -> list[dict[str, Any]]:
-        """The access log's lines, once there are `at_least` (written in batches)."""
-        deadline = time.monotonic() + 5
-        while True:
-            output = output_of(self.process).splitlines()
-            lines = [json.loads(line) for line in output if line.startswith("{")]
-            if len(lines) >= at_least or time.monotonic() > deadline:
-                return lines
-            time.sleep(FLUSH_AFTER)
-
-    def metric(self, name: str, **labels: str) -> float:
-        deadline = time.monotonic() + 3
-        while True:
-            try:
-                return sample(httpx.get(f"{self.admin}/metrics").text, name, **labels)
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+class Gateway(observed.Gateway):
+    provider: int = 0  # the fake provider's port
 
     def upstream_handshake(self) -> dict[str, Any]:
         return httpx.get(f"http://127.0.0.1:{self.provider}/-/realtime").json()
@@ -131,7 +101,7 @@ pricing:
         process = start_gateway(root, port, os.environ, admin)
         try:
             yield Gateway(
-                f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", provider, process
+                f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", process, provider
             )
         finally:
             stop(process)

@@ -10,25 +10,20 @@ which every member failed.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from gateway.telemetry.access_log import FLUSH_AFTER
 from gateway.tokens.tokenizer import prompt_tokens
+from tests.proxy.observed import Gateway
 from tests.proxy.processes import (
     fake_providers,
     free_port,
     inject_faults,
-    output_of,
     start_gateway,
     stop,
 )
@@ -129,40 +124,6 @@ def write_directory(root: Path, ports: list[int], mode: str) -> None:
     (root / "global.xml").write_text(POLICY)
     (root / "apis").mkdir(exist_ok=True)
     (root / "apis" / "spend.xml").write_text(SPEND)
-
-
-@dataclass
-class Gateway:
-    base: str
-    admin: str
-    process: subprocess.Popen[bytes]
-
-    def logged(self) -> int:
-        """How many lines the access log has, once those of calls made so far are written."""
-        time.sleep(FLUSH_AFTER + 0.1)
-        return len(self.log())
-
-    def log(self, at_least: int = 0) -> list[dict[str, object]]:
-        """The access log's lines so far, once there are `at_least` (written in batches)."""
-        deadline = time.monotonic() + 5
-        while True:
-            output = output_of(self.process).splitlines()
-            lines = [json.loads(line) for line in output if line.startswith("{")]
-            if len(lines) >= at_least or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
-
-    def metric(self, name: str, **labels: str) -> float:
-        """A series on /metrics, once it is there (a stream's is added after its last chunk)."""
-        deadline = time.monotonic() + 3
-        while True:
-            text = httpx.get(f"{self.admin}/metrics").text
-            try:
-                return sample(text, name, **labels)
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
