@@ -34,16 +34,20 @@ _OPENAI = (
     OperationTemplate("Realtime_Connect", "GET", "/realtime", "Opens a realtime WebSocket session"),
 )
 
-_AZURE_OPENAI = tuple(
-    OperationTemplate(
-        op.id,
-        op.method,
-        op.url_template
-        if op.id in ("Models_List", "Realtime_Connect")  # Azure: ?deployment= names the model
-        else "/deployments/{deployment-id}" + op.url_template,
-        op.name,
-    )
-    for op in _OPENAI
+_AZURE_OPENAI = (
+    *(
+        OperationTemplate(
+            op.id,
+            op.method,
+            op.url_template
+            if op.id in ("Models_List", "Realtime_Connect")  # Azure: ?deployment= names the model
+            else "/deployments/{deployment-id}" + op.url_template,
+            op.name,
+        )
+        for op in _OPENAI
+    ),
+    # Azure's v1 API (`/openai/v1/realtime?model=...`, no api-version).
+    OperationTemplate("Realtime_Connect", "GET", "/v1/realtime", "Opens a realtime session"),
 )
 
 _ANTHROPIC = (

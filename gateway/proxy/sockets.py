@@ -148,9 +148,10 @@ class SocketUpstream(Upstream):
 def _realtime_target(
     context: RequestContext, backend: Backend
 ) -> tuple[str | None, list[tuple[str, str]] | None]:
-    """The path and query for `backend` when the client's API speaks another dialect of the
-    realtime API: OpenAI's `?model=` or Azure's `?deployment=&api-version=`; the backend's
-    `models` rename the model. Anthropic has no realtime API: refused, naming both."""
+    """The path and query of the realtime API at `backend`: OpenAI's `/realtime?model=`, or
+    Azure's `/realtime?api-version=&deployment=` (its v1 API, `/v1/realtime?model=`, when the
+    client called that), whichever the client sent; the backend's `models` rename the model.
+    Anthropic has no realtime API: refused, naming the operation and the backend."""
     if backend.provider == "anthropic":
         operation = context.model.Operation.Id
         message = f"{operation} cannot be served by backend '{backend.id}' (anthropic)."
@@ -162,10 +163,12 @@ def _realtime_target(
     model = asked.get("model") or asked.get("deployment") or ""
     named = backend.models.get(model, model)
     kept = [(k, v) for k, v in query if k not in ("model", "deployment", "api-version")]
-    if backend.provider == "azure-openai":
-        version = asked.get("api-version") or backend.api_version
-        return "/realtime", [*kept, ("api-version", version), ("deployment", named)]
-    return "/realtime", [*kept, ("model", named)]
+    if backend.provider != "azure-openai":
+        return "/realtime", [*kept, ("model", named)]
+    if context.backend_path.startswith("/v1/"):  # Azure's v1 API: OpenAI's form
+        return "/v1/realtime", [*kept, ("model", named)]
+    version = asked.get("api-version") or backend.api_version
+    return "/realtime", [*kept, ("api-version", version), ("deployment", named)]
 
 
 def socket_forwarder(forwarder: Forwarder) -> Forwarder:

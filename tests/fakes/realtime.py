@@ -98,4 +98,5 @@ async def last_handshake(request: web.Request) -> web.Response:
 def add_realtime_routes(app: web.Application) -> None:
     app.router.add_get("/v1/realtime", realtime)
     app.router.add_get("/openai/realtime", realtime)
+    app.router.add_get("/openai/v1/realtime", realtime)
     app.router.add_get("/-/realtime", last_handshake)

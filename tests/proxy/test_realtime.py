@@ -207,6 +207,19 @@ def test_azure_clients_reach_an_azure_backend_by_deployment(gateway: Gateway) ->
     assert seen["headers"]["api-key"] == "azure-key"
 
 
+def test_azure_v1_clients_reach_an_azure_backend_by_model(gateway: Gateway) -> None:
+    """Azure's v1 API, as the plain OpenAI client calls it (`/openai/v1`, no api-version)."""
+    client = openai.AsyncOpenAI(
+        base_url=f"{gateway.base}/azure/openai/v1", api_key="unused", max_retries=0
+    )
+
+    assert asyncio.run(converse(client, **{"api-key": KEY})) == [ANSWER]
+
+    seen = gateway.upstream_handshake()
+    assert seen["path"] == "/openai/v1/realtime" and seen["query"] == {"model": "prod-realtime"}
+    assert seen["headers"]["api-key"] == "azure-key"
+
+
 def test_openai_clients_reach_an_azure_backend_by_deployment(gateway: Gateway) -> None:
     assert asyncio.run(converse(openai_client(gateway, "to-azure"))) == [ANSWER]
 
