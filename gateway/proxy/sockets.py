@@ -32,7 +32,7 @@ from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.forwarder import Forwarder
 from gateway.proxy.incoming import Incoming
 from gateway.proxy.traffic import Traffic, _raw
-from gateway.proxy.upstream import Upstream, _error, _not_copied
+from gateway.proxy.upstream import HOP_BY_HOP, Upstream
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.phases import run_phase
@@ -103,7 +103,7 @@ class SocketUpstream(Upstream):
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)
         request = context.model.Request
-        dropped = _not_copied(tuple(k for k, _ in credentials)) | _HANDSHAKE
+        dropped = HOP_BY_HOP | _HANDSHAKE | {name.lower() for name, _ in credentials}
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         offered = request.Headers.joined("sec-websocket-protocol") or ""
         protocols = [
@@ -131,11 +131,11 @@ class SocketUpstream(Upstream):
             response.Headers.set("Content-Type", ["application/json"])
             return
         except TimeoutError:
-            raise _error(
+            raise _unreachable(
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
             ) from None
         except aiohttp.ClientError as error:
-            raise _error(
+            raise _unreachable(
                 "BackendConnectionFailure",
                 f"The backend {url.raw_authority} could not be reached: {error}",
             ) from None
@@ -143,6 +143,11 @@ class SocketUpstream(Upstream):
         response.Headers, response.Body = HeaderDictionary(), None  # outbound may add some
         context.state.setdefault(Opened).sockets.append((member, socket))
         context.response_stream = _Held(socket)
+
+
+def _unreachable(reason: str, message: str) -> PolicyError:
+    """As forward-request fails an HTTP call that got no answer (upstream.py's)."""
+    return PolicyError("forward-request", reason, message, status=500)
 
 
 def _realtime_target(
