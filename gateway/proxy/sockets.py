@@ -213,13 +213,15 @@ class Sockets:
         context, socket = outcome
         headers = [*context.model.Response.Headers.lines(), *context.response_headers]
         self.traffic._identify(context, headers)
-        # The subprotocol the upstream chose of those the client offered (None: none).
-        accept = {"type": "websocket.accept", "subprotocol": socket.protocol}
-        await send({**accept, "headers": _raw(headers)})
         query = request.first_query_values
         usage = SessionUsage(query.get("model") or query.get("deployment") or "")
         try:
+            # The subprotocol the upstream chose of those the client offered (None: none).
+            accept = {"type": "websocket.accept", "subprotocol": socket.protocol}
+            await send({**accept, "headers": _raw(headers)})
             await _relay(receive, send, socket, usage)
+        except OSError as error:  # the client went away before it was accepted
+            log.debug("a WebSocket client left: %r", error)
         finally:
             await socket.close()
             context.usage, context.usage_read = usage.total(), True
@@ -237,9 +239,12 @@ class Sockets:
         policy, context = entered
         context.forward = self.forwarder.forward
         opened = context.state.setdefault(Opened)  # before any race forks the context
-        reply = await run_pipeline(policy, context)
-        socket = opened.chosen(context) if reply is None else None
-        await opened.close_all_but(socket)
+        socket = None
+        try:
+            reply = await run_pipeline(policy, context)
+            socket = opened.chosen(context) if reply is None else None
+        finally:  # whatever happened, only the socket the client gets stays open
+            await opened.close_all_but(socket)
         if socket is not None:
             return context, socket
         context.response_stream = None  # closed above
