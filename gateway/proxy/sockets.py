@@ -37,7 +37,7 @@ from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
-from gateway.runtime.replies import error_body, error_reply
+from gateway.runtime.replies import error_body, error_reply, reason_phrase
 from gateway.runtime.step import LocalReply, PolicyError
 from gateway.tokens.realtime import SessionUsage
 
@@ -122,12 +122,14 @@ class SocketUpstream(Upstream):
                     max_msg_size=MAX_FRAME,
                 )
         except aiohttp.WSServerHandshakeError as refused:  # the upstream's answer, not a 101
-            response.StatusCode = refused.status
-            response.StatusReason = refused.message
-            response.Headers = HeaderDictionary.from_lines((refused.headers or {}).items())
-            message = f"The backend refused the WebSocket handshake: {refused.status}"
-            style = context.error_style
-            response.Body = MessageBody(error_body(refused.status, message, style))
+            # Its status and headers (Retry-After, the provider's request id); the body is
+            # ours, as the WebSocket client reads none of the upstream's.
+            status = refused.status
+            response.StatusCode, response.StatusReason = status, reason_phrase(status)
+            upstream_headers = (refused.headers or {}).items()
+            response.Headers = HeaderDictionary.from_lines(upstream_headers, HOP_BY_HOP)
+            message = f"The backend refused the WebSocket handshake: {status}"
+            response.Body = MessageBody(error_body(status, message, context.error_style))
             response.Headers.set("Content-Type", ["application/json"])
             return
         except TimeoutError:

@@ -307,4 +307,6 @@ def test_an_upstream_refusal_is_the_clients(gateway: Gateway) -> None:
 
     with pytest.raises(InvalidStatus) as refusal:
         asyncio.run(refused())
-    assert refusal.value.response.status_code == 503
+    response = refusal.value.response
+    assert response.status_code == 503
+    assert json.loads(response.body)["error"]["type"] == "api_error"  # the SDK's shape
