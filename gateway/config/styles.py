@@ -71,6 +71,7 @@ _OPENAI = (
     _op("Batches_List", "GET", "/batches", "Lists batches"),
     _op("Batches_Get", "GET", "/batches/{batch-id}", "Retrieves a batch"),
     _op("Batches_Cancel", "POST", "/batches/{batch-id}/cancel", "Cancels a batch"),
+    _op("Realtime_Connect", "GET", "/realtime", "Opens a realtime WebSocket session"),
 )
 
 # The paths Azure OpenAI serves under a deployment (the openai SDK's `_deployments_endpoints`:

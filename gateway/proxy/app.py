@@ -1,7 +1,8 @@
 """The traffic listener's application.
 
 Traffic goes straight to `Traffic` (a plain ASGI callable: no router or middleware between
-the socket and the compiled chains, which the benchmark shows matters); Starlette serves
+the socket and the compiled chains, which the benchmark shows matters), WebSocket handshakes
+to `Sockets` (gateway.proxy.sockets); Starlette serves
 `/-/health` and runs the lifespan that closes what `Wiring` built (backend sessions, stores).
 """
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.load import LoadedGateway
+from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.services import Metrics
@@ -29,6 +31,7 @@ async def _health(request: Request) -> Response:
 def create_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> ASGIApp:
     wiring = Wiring(gateway.config, metrics)
     traffic = Traffic(gateway, wiring)
+    sockets = Sockets(traffic, wiring.forwarder)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -40,6 +43,8 @@ def create_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> ASGIAp
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] != "/-/health":
             await traffic(scope, receive, send)
+        elif scope["type"] == "websocket":  # a WebSocket API's handshake (realtime)
+            await sockets(scope, receive, send)
         else:
             await service(scope, receive, send)
 

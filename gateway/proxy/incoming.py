@@ -23,7 +23,8 @@ class Incoming:
         self.started = time.time()
         self.scope = scope
         self.receive = receive
-        self.method: str = scope["method"]
+        # A WebSocket handshake's scope has no method: it is a GET (with an Upgrade).
+        self.method: str = scope.get("method", "GET")
         self.path: str = scope["path"]
         # (lower-case name, value) as sent, and the first value of each name.
         self.lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]

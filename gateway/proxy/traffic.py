@@ -32,7 +32,7 @@ from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
-from gateway.runtime.step import LocalReply
+from gateway.runtime.step import CompiledPolicy, LocalReply
 
 log = logging.getLogger("aigw.proxy")
 
@@ -126,6 +126,20 @@ class Traffic:
         return response
 
     async def handle(self, request: Incoming) -> LocalReply | Streamed:
+        entered = await self.enter(request)
+        if isinstance(entered, LocalReply):
+            return entered
+        policy, context = entered
+        try:
+            reply = await run_pipeline(policy, context)
+        except BodyTooLarge:  # a body without a length, found too large while it streamed
+            api = self.config.apis[context.model.Api.Id]
+            return self.refused(request, self.too_large(api), api.id)
+        return await self.final_response(context, reply)
+
+    async def enter(self, request: Incoming) -> tuple[CompiledPolicy, RequestContext] | LocalReply:
+        """Route, admit and read the request: its policy and context, ready to run, or the
+        reply that refused it before any policy ran (HTTP requests and WebSocket handshakes)."""
         found = self.router.match(request.method, request.path)
         if isinstance(found, RouteMiss):
             return await self.preflight(request, found) or self.refused(
@@ -152,20 +166,19 @@ class Traffic:
         size = int(length) if length.isdigit() else None
         if size is not None and size > self.max_body:
             return self.refused(request, self.too_large(api), api.id)
-        try:
-            body = stream = None
-            # A policy that may read the body, or a small body, is read whole; a large one that
-            # no policy reads streams to the backend as it arrives.
-            if policy.reads_request_body or (size is not None and size <= SMALL_BODY):
+        body = stream = None
+        # A policy that may read the body, or a small body, is read whole; a large one that
+        # no policy reads streams to the backend as it arrives.
+        if policy.reads_request_body or (size is not None and size <= SMALL_BODY):
+            try:
                 body = MessageBody(await request.body(self.max_body) if request.has_body else b"")
-            elif request.has_body:
-                stream = request.stream(self.max_body)
-            context = self.contexts.new(request, api, found, admitted, key, body)
-            context.request_stream = stream
-            reply = await run_pipeline(policy, context)
-        except BodyTooLarge:  # a body without a length, found too large while it was read
-            return self.refused(request, self.too_large(api), api.id)
-        return await self.final_response(context, reply)
+            except BodyTooLarge:  # a body without a length, found too large while it was read
+                return self.refused(request, self.too_large(api), api.id)
+        elif request.has_body:
+            stream = request.stream(self.max_body)
+        context = self.contexts.new(request, api, found, admitted, key, body)
+        context.request_stream = stream
+        return policy, context
 
     async def final_response(
         self, context: RequestContext, reply: LocalReply | None

@@ -19,6 +19,7 @@ import zlib
 from aiohttp import web
 
 from tests.fakes.openai_surface import add_surface
+from tests.fakes.realtime import add_realtime_routes
 from tests.fakes.requests_log import add_request_log
 
 SEEN_HEADERS = (
@@ -401,6 +402,7 @@ def make_app() -> web.Application:
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
     add_request_log(app)  # GET/DELETE /-/requests; Anthropic's count_tokens and models
     add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
+    add_realtime_routes(app)
     return app
 
 
