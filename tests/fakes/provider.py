@@ -331,7 +331,8 @@ async def stream_messages(request: web.Request, body: dict) -> web.StreamRespons
         "message_delta",
         {
             "delta": {"stop_reason": stop, "stop_sequence": None},
-            "usage": {"output_tokens": 3},
+            # Cumulative, input included, as Anthropic's API sends it (LangChain reads it here).
+            "usage": {"input_tokens": 4, "output_tokens": 3},
         },
     )
     await send("message_stop", {})

@@ -12,12 +12,15 @@ The routes are those of tests/proxy/test_usage_final.py's gateway: `chat` (opena
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anthropic
+import httpx
 import openai
+from pydantic import BaseModel
 
 PROMPT = [{"role": "user", "content": "hi"}]
 MODEL, CLAUDE = "m", "c"  # the models the fake provider is asked for
@@ -125,6 +128,97 @@ def langchain_openai(base: str, headers: dict[str, str], streamed: bool) -> Seen
     return Seen(usage["input_tokens"], usage["output_tokens"])
 
 
+def langchain_anthropic(base: str, headers: dict[str, str], streamed: bool) -> Seen:
+    from langchain_anthropic import ChatAnthropic
+
+    chat = ChatAnthropic(  # type: ignore[call-arg]
+        model=CLAUDE,
+        base_url=f"{base}/claude",
+        api_key="-",
+        max_retries=0,
+        max_tokens=64,
+        default_headers=headers,
+    )
+    if not streamed:
+        message = chat.invoke("hi")
+    else:
+        message = None
+        for chunk in chat.stream("hi"):
+            message = chunk if message is None else message + chunk
+    usage = message.usage_metadata if message is not None else None
+    assert usage is not None
+    return Seen(usage["input_tokens"], usage["output_tokens"])
+
+
+class Echo(BaseModel):
+    """The fake provider's answer (what it received), as instructor's response model."""
+
+    method: str
+    path: str
+
+
+class _Tee(httpx.HTTPTransport):
+    """The bytes the client received, kept as they pass (instructor's streams show no usage)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received = bytearray()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        tee = self.received
+
+        class Stream(httpx.SyncByteStream):
+            def __iter__(self) -> Iterator[bytes]:
+                for piece in response.stream:  # type: ignore[union-attr]
+                    tee.extend(piece)
+                    yield piece
+
+            def close(self) -> None:
+                response.close()
+
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=Stream(), request=request
+        )
+
+
+def instructor_sdk(base: str, headers: dict[str, str], streamed: bool) -> Seen:
+    import instructor
+
+    tee = _Tee()
+    client = instructor.from_openai(
+        openai.OpenAI(
+            base_url=f"{base}/chat",
+            api_key="-",
+            max_retries=0,
+            default_headers=headers,
+            http_client=httpx.Client(transport=tee),
+        ),
+        mode=instructor.Mode.JSON,
+    )
+    if not streamed:
+        echo, completion = client.chat.completions.create_with_completion(
+            model=MODEL, messages=PROMPT, response_model=Echo, max_retries=0
+        )
+        assert echo.method == "POST"
+        return Seen(completion.usage.prompt_tokens, completion.usage.completion_tokens)
+    partials = list(
+        client.chat.completions.create_partial(
+            model=MODEL,
+            messages=PROMPT,
+            response_model=Echo,
+            max_retries=0,
+            stream_options=ASK_USAGE,
+            # The fake streams plain words; this is the JSON it streams instead.
+            extra_headers={"x-fake-answer": '{"method": "POST", "path": "/chat"}'},
+        )
+    )
+    assert partials and partials[-1].method == "POST"
+    events = [line[6:] for line in tee.received.decode().splitlines() if line.startswith("data: {")]
+    usage = [json.loads(event)["usage"] for event in events if '"usage"' in event][-1]
+    return Seen(usage["prompt_tokens"], usage["completion_tokens"])
+
+
 def litellm_sdk(base: str, headers: dict[str, str], streamed: bool) -> Seen:
     import litellm
 
@@ -153,6 +247,8 @@ CLIENTS: dict[str, tuple[Driver, str, str]] = {
     "anthropic": (anthropic_sdk, "claude", CLAUDE),
     "langchain-openai": (langchain_openai, "chat", MODEL),
     "litellm": (litellm_sdk, "chat", MODEL),
+    "langchain-anthropic": (langchain_anthropic, "claude", CLAUDE),
+    "instructor": (instructor_sdk, "chat", MODEL),
 }
 
 
