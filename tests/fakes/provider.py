@@ -18,6 +18,8 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.streams import add_stream_routes
+
 SEEN_HEADERS = (
     "authorization",
     "api-key",
@@ -396,6 +398,7 @@ def make_app() -> web.Application:
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
+    add_stream_routes(app)  # streams framed as SSE allows: CRLF, CR, comments, a late end
     return app
 
 
