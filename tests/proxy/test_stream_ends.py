@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import fake_provider, fake_service, free_port, serving
 
 LOOKUP = """<llm-semantic-cache-lookup score-threshold="0.3" embeddings-backend-id="embed"
     embeddings-backend-auth="system-assigned" />"""
@@ -23,6 +23,12 @@ CACHED = f"""<policies><inbound><base />{LOOKUP}</inbound>
 # llm-token-limit asks the upstream for the stream's usage, hidden from a client that did not.
 LIMITED = """<policies><inbound><base />
     <llm-token-limit counter-key="k" tokens-per-minute="100000" estimate-prompt-tokens="false" />
+</inbound></policies>"""
+# llm-content-safety screens the answer in windows; its last one once the stream is complete.
+SCREENED = """<policies><inbound><base />
+    <llm-content-safety backend-id="content-safety" enforce-on-completions="true" window-size="20">
+        <categories output-type="FourSeverityLevels"><category name="Hate" threshold="4" /></categories>
+    </llm-content-safety>
 </inbound></policies>"""
 LINGER = {"x-fake-linger": "1.5"}  # the body ends 1.5 s after [DONE]
 
@@ -36,21 +42,28 @@ def provider_port() -> Iterator[int]:
 
 @pytest.fixture
 def gateway(tmp_path: Path, provider_port: int) -> Iterator[str]:
-    provider = f"http://127.0.0.1:{provider_port}"
+    provider, safety_port = f"http://127.0.0.1:{provider_port}", free_port()
+    key = '{header: {Ocp-Apim-Subscription-Key: "k"}}'
+    safety = f'{{url: "http://127.0.0.1:{safety_port}", credentials: {key}}}'
     (tmp_path / "gateway.yaml").write_text(
         f"""
 backends:
   framed: {{url: "{provider}/framed/v1"}}
   embed: {{url: "{provider}/v1/embeddings"}}
+  content-safety: {safety}
 apis:
   chat: {{path: chat, style: openai, backend: framed, subscription-required: false}}
   limited: {{path: limited, style: openai, backend: framed, subscription-required: false}}
+  screened: {{path: screened, style: openai, backend: framed, subscription-required: false}}
 """
     )
     (tmp_path / "apis").mkdir()
-    (tmp_path / "apis" / "chat.xml").write_text(CACHED)
-    (tmp_path / "apis" / "limited.xml").write_text(LIMITED)
-    with serving(tmp_path, os.environ) as url:
+    for name, policy in (("chat", CACHED), ("limited", LIMITED), ("screened", SCREENED)):
+        (tmp_path / "apis" / f"{name}.xml").write_text(policy)
+    with (
+        fake_service("tests.fakes.content_safety", safety_port),
+        serving(tmp_path, os.environ) as url,
+    ):
         yield url
 
 
@@ -173,3 +186,15 @@ def test_streamed_legacy_completions_are_kept_and_replayed_as_text_completion(
     # A chat call with the same words gets a chat answer of its own, never the legacy one.
     assert asked(gateway, prompt) == ("answer 1", "")
     assert calls(provider_port)["chat"] == 1
+
+
+def test_a_screened_stream_ends_when_its_protocol_does(gateway: str) -> None:
+    answer = "A calm and sunny day, with a light breeze from the west."
+    headers = {"x-fake-answer": answer, "x-fake-eol": "crlf", **LINGER}
+    started = time.monotonic()
+    stream = client(gateway, "screened", **headers).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "The weather?"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == answer
+    # The last window was screened at [DONE], not when the upstream's body ended 1.5 s later.
+    assert time.monotonic() - started < 1.4
