@@ -22,7 +22,8 @@ CACHED = f"""<policies><inbound><base />{LOOKUP}</inbound>
     <outbound><base /><llm-semantic-cache-store duration="60" /></outbound></policies>"""
 # llm-token-limit asks the upstream for the stream's usage, hidden from a client that did not.
 LIMITED = """<policies><inbound><base />
-    <llm-token-limit counter-key="k" tokens-per-minute="100000" estimate-prompt-tokens="false" />
+    <llm-token-limit counter-key="k" tokens-per-minute="100000" estimate-prompt-tokens="false"
+        remaining-tokens-header-name="x-tokens-left" />
 </inbound></policies>"""
 # llm-content-safety screens the answer in windows; its last one once the stream is complete.
 SCREENED = """<policies><inbound><base />
@@ -87,7 +88,7 @@ def asked(gateway: str, text: str) -> tuple[str, str]:
 
 def stored_soon(gateway: str, text: str) -> tuple[str, str]:
     """`asked`, once the store after a stream had a moment (it runs as the client goes)."""
-    time.sleep(0.3)
+    time.sleep(0.5)
     return asked(gateway, text)
 
 
@@ -150,6 +151,15 @@ def test_the_usage_the_client_did_not_ask_for_stays_hidden_however_a_stream_is_f
     assert "".join(texts) == answer
     # Passed on as they came (the fake streams 12 pieces 0.05 s apart), not held to the end.
     assert times[-1] - times[0] > 0.3
+    # Its usage, hidden from the client, was counted though the client left at [DONE]: the
+    # stream's 8 tokens, and each whole call's own 8 (asked until the count has come).
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    deadline, calls_made, left = time.monotonic() + 5, 0, 0
+    while time.monotonic() < deadline and left != 100000 - 8 - 8 * calls_made:
+        time.sleep(0.2)
+        answer = httpx.post(f"{gateway}/limited/chat/completions", json=body)
+        left, calls_made = int(answer.headers["x-tokens-left"]), calls_made + 1
+    assert left == 100000 - 8 - 8 * calls_made
 
 
 def test_the_usage_filter_passes_the_stream_as_framed(gateway: str) -> None:
