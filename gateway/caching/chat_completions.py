@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.caching.completion_parts import NotCacheable, pieces, strings
+from gateway.caching.completion_parts import NotCacheable, openai_choices, pieces, strings
 from gateway.common.sse import DONE, parse
 
 OPENAI_FINISHED = frozenset({"stop", "length", "tool_calls", "function_call"})
@@ -106,16 +106,8 @@ def _openai_choice(index: int, state: dict[str, Any]) -> dict[str, Any]:
 
 def openai_ok(doc: Any) -> bool:
     """Complete, not filtered or refused, and in a shape the replays can reproduce."""
-    if not isinstance(doc, dict) or doc.get("error") is not None:
-        return False
-    if doc.get("object", "chat.completion") != "chat.completion":
-        return False
-    if not strings(doc, "id", "model"):
-        return False
-    choices = doc.get("choices")
-    if not isinstance(doc.get("created"), int) or not isinstance(choices, list) or not choices:
-        return False
-    return all(_openai_choice_ok(choice) for choice in choices)
+    choices = openai_choices(doc, "chat.completion", given="chat.completion")
+    return choices is not None and all(_openai_choice_ok(choice) for choice in choices)
 
 
 def _openai_choice_ok(choice: Any) -> bool:

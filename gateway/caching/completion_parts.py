@@ -29,6 +29,19 @@ def strings(value: dict[str, Any], *keys: str) -> bool:
     return all(isinstance(value.get(k), str) for k in keys)
 
 
+def openai_choices(doc: Any, kind: str, given: str | None = None) -> list[Any] | None:
+    """An OpenAI document's choices, when it is a `kind` document (`object`, or `given` when
+    it has none) with an id, a model, a creation time and choices, and no error."""
+    if not isinstance(doc, dict) or doc.get("error") is not None:
+        return None
+    if doc.get("object", given) != kind or not strings(doc, "id", "model"):
+        return None
+    choices = doc.get("choices")
+    if not isinstance(doc.get("created"), int) or not isinstance(choices, list) or not choices:
+        return None
+    return choices
+
+
 def openai_sse_body(chunks: list[dict[str, Any]]) -> bytes:
     """OpenAI's stream of `chunks`, ending as OpenAI's streams end."""
     return "".join(f"data: {dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"

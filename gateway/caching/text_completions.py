@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.caching.completion_parts import NotCacheable, pieces, strings
+from gateway.caching.completion_parts import NotCacheable, openai_choices, pieces
 from gateway.common.sse import DONE, parse
 
 FINISHED = frozenset({"stop", "length"})
@@ -52,14 +52,8 @@ def from_stream(body: bytes) -> dict[str, Any] | None:
 
 def text_ok(doc: Any) -> bool:
     """A finished, non-empty `text_completion` that the replays reproduce."""
-    if not isinstance(doc, dict) or doc.get("error") is not None:
-        return False
-    if doc.get("object") != "text_completion" or not strings(doc, "id", "model"):
-        return False
-    choices = doc.get("choices")
-    if not isinstance(doc.get("created"), int) or not isinstance(choices, list) or not choices:
-        return False
-    return all(_choice_ok(choice) for choice in choices)
+    choices = openai_choices(doc, "text_completion")
+    return choices is not None and all(_choice_ok(choice) for choice in choices)
 
 
 def _choice_ok(choice: Any) -> bool:
