@@ -6,6 +6,12 @@ chunk the moment it arrives, keeps a copy only when some action is deferred, and
 last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
 its response by then; an action's failure is logged, not sent.
 
+A stream is complete when its protocol says so (`StreamEnd`): then `STREAM_END` runs (the
+caches keep it) even if the client closed its connection right after the last event, as
+the openai SDK does at `[DONE]` while the upstream's body may still be open. Only a client
+gone before the end is gone. What runs after the stream is shielded from the cancellation a
+client's going brings, so counting and logging always run.
+
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
 `message_stop`, `context.stream_error` set (the access log's `error`) and
