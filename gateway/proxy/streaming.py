@@ -6,6 +6,12 @@ chunk the moment it arrives, keeps a copy only when some action is deferred, and
 last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
 its response by then; an action's failure is logged, not sent.
 
+A stream is complete when its protocol says so (`StreamEnd`): then `STREAM_END` runs (the
+caches keep it) even if the client closed its connection right after the last event, as
+the openai SDK does at `[DONE]` while the upstream's body may still be open. Only a client
+gone before the end is gone. What runs after the stream is shielded from the cancellation a
+client's going brings, so counting and logging always run.
+
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
 `message_stop`, `context.stream_error` set (the access log's `error`) and
@@ -21,6 +27,9 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+import anyio
+
+from gateway.common.sse import Event, SSEParser, ends_stream, json_of
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import StreamBroken
@@ -38,17 +47,23 @@ async def pass_through(
 ) -> AsyncIterator[bytes]:
     kept: list[bytes] | None = [] if context.has_deferred(Phase.STREAM_END, Phase.DONE) else None
     hidden = UsageChunkFilter() if context.hide_stream_usage else None
-    finished = False
+    end = StreamEnd.of(context) if kept is not None else None
+    complete = False
     try:
         try:
             async for chunk in chunks:
                 if kept is not None:
                     kept.append(chunk)
+                # Complete as soon as the protocol's end has come, before it is passed on: a
+                # client may close its connection the moment it has it (the openai SDK does).
+                complete = complete or (end is not None and end.feed(chunk))
                 if hidden is None:
                     yield chunk
                 elif passed := hidden.feed(chunk):
                     yield passed
         except StreamBroken as error:
+            if complete:  # broken after its end: the answer was whole, nothing is missing
+                return
             # Never passed off as a complete response: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
             context.stream_error = str(error)
@@ -67,17 +82,49 @@ async def pass_through(
             return
         if hidden is not None and (rest := hidden.rest()):
             yield rest
-        finished = True
-    finally:  # a client gone mid-stream closes the upstream response at once, not at GC
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        if kept is not None:
-            # What was produced counts, even when the client walked away.
-            context.model.Response.Body = MessageBody(b"".join(kept))
-            if finished:
-                await run_phase(context, Phase.STREAM_END)
-            await run_phase(context, Phase.DONE)
+        complete = complete or end is None or end.at_eof()
+    finally:
+        # The client may be gone (its connection closed, this generator cancelled): what
+        # follows must still run, so it is shielded from that cancellation.
+        with anyio.CancelScope(shield=True):
+            # A client gone mid-stream closes the upstream response at once, not at GC.
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            if kept is not None:
+                # What was produced counts, even when the client walked away.
+                context.model.Response.Body = MessageBody(b"".join(kept))
+                if complete and context.stream_error is None:
+                    await run_phase(context, Phase.STREAM_END)
+                await run_phase(context, Phase.DONE)
+
+
+class StreamEnd:
+    """Says when a stream is complete.
+
+    An LLM-style API's event stream is complete when its protocol says so (`data: [DONE]`,
+    Anthropic's `message_stop`, the Responses API's last event; gateway.common.sse), in the
+    client's API: the end of the stream the client gets, translated or not. Whatever the
+    client does after that (the openai SDK closes its connection at `[DONE]`, though the
+    upstream's body may go on a while) does not make it "gone". Any other stream is complete
+    when its body has ended.
+    """
+
+    def __init__(self, protocol: bool) -> None:
+        self.parser = SSEParser() if protocol else None
+
+    @classmethod
+    def of(cls, context: RequestContext) -> StreamEnd:
+        content_type = (context.model.Response.Headers.get("Content-Type") or [""])[0]
+        return cls(context.style != "http" and content_type.startswith("text/event-stream"))
+
+    def feed(self, chunk: bytes) -> bool:
+        """Has the stream's end come in (or before) this chunk?"""
+        return self.parser is not None and any(map(ends_stream, self.parser.feed(chunk)))
+
+    def at_eof(self) -> bool:
+        """The body has ended: complete, unless its protocol has an end that never came."""
+        return self.parser is None or any(map(ends_stream, self.parser.close()))
 
 
 def error_event(
@@ -113,29 +160,29 @@ class UsageChunkFilter:
     """Drops the usage-only event the gateway asked an OpenAI-style upstream for.
 
     The client did not ask for `stream_options.include_usage`, so it gets the stream it asked
-    for: every event passes as soon as it is complete, except the one with no choices and
-    the usage. (The gateway's own copy of the stream keeps it, for counting.)
+    for: every event passes, exactly as it came, as soon as its blank line has come (however
+    the stream frames its lines: LF, CRLF or CR), except the one with no choices and the
+    usage. (The gateway's own copy of the stream keeps it, for counting.)
     """
 
     def __init__(self) -> None:
-        self.pending = b""
+        self.parser = SSEParser()
 
     def feed(self, chunk: bytes) -> bytes:
-        self.pending += chunk
-        *events, self.pending = self.pending.split(b"\n\n")
-        return b"".join(event + b"\n\n" for event in events if not _usage_only(event))
+        return _passed(self.parser.feed(chunk))
 
     def rest(self) -> bytes:
-        rest, self.pending = self.pending, b""
-        return b"" if _usage_only(rest) else rest
+        """What is left once the body has ended: a last event without its blank line, and
+        bytes that carried no event (comments, a cut last line), as they came."""
+        return _passed(self.parser.close()) + self.parser.leftover
 
 
-def _usage_only(event: bytes) -> bool:
-    for line in event.splitlines():
-        if line.startswith(b"data:") and b'"usage"' in line:
-            try:
-                data = json.loads(line[5:])
-            except ValueError:
-                return False
-            return isinstance(data, dict) and data.get("choices") == [] and bool(data.get("usage"))
-    return False
+def _passed(events: list[Event]) -> bytes:
+    return b"".join(event.raw for event in events if not _usage_only(event))
+
+
+def _usage_only(event: Event) -> bool:
+    if '"usage"' not in event.data:
+        return False
+    data = json_of(event)
+    return data is not None and data.get("choices") == [] and bool(data.get("usage"))

@@ -30,8 +30,9 @@ class Phase(StrEnum):
     - `RESPONSE`: forward-request has the backend's response (its headers; its body when
       buffered), its usage accounted, before outbound runs. An action may refuse the response
       (raise `PolicyError`) or wrap `response_stream` to screen a stream.
-    - `STREAM_END`: a streamed response's last chunk has gone to the client and the stream is
-      whole (`Response.Body` holds it): keep it (caches). Never after a stream cut short.
+    - `STREAM_END`: a streamed response is complete, as its protocol says (`[DONE]`,
+      `message_stop`; else its body's end), whether or not the client stayed for what came
+      after (`Response.Body` holds it): keep it (caches). Never after a stream cut short.
     - `DONE`: the response is final: sent, streamed to its end, cut short, or abandoned by
       the client. Count it, emit its metrics, log it (APIM's "at the end of outbound").
     """

@@ -15,9 +15,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 from gateway.common.fastjson import loads
+from gateway.common.sse import parse
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import Price
-from gateway.tokens.stream_text import DeltaText, Events
+from gateway.tokens.stream_text import DeltaText
 from gateway.tokens.tokenizer import count_text, prompt_tokens
 from gateway.tokens.usage import Usage, from_event_stream, from_response
 
@@ -118,8 +119,8 @@ def count_cut_stream(request: RequestContext, received: bytes) -> None:
     given = from_event_stream(received) or Usage()
     body = request_json(request)
     model = request_model(request, body)
-    events, deltas = Events(), DeltaText()
-    produced = "".join(deltas.of(event) for event in [*events.feed(received), events.rest()])
+    deltas = DeltaText()
+    produced = "".join(deltas.of(event) for event in parse(received))
     prompt = given.prompt or prompt_tokens(body, model)
     completion = max(given.completion, count_text(produced, model) if produced else 0)
     request.usage = replace(given, prompt=prompt, completion=completion)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from gateway.caching.caches import LOCAL
-from gateway.caching.completions import replay_json, replay_stream
+from gateway.caching.completions import replay_json, replay_stream, style_of
 from gateway.caching.guard import GuardChecks, conflict
 from gateway.caching.prompts import prompt_of
 from gateway.caching.store import CacheStore, VectorIndex
@@ -89,10 +89,6 @@ def check(node: Node, report: Report) -> None:
             )
 
 
-def _style(request: RequestContext) -> str:
-    return "anthropic" if request.style == "anthropic" else "openai"
-
-
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -121,7 +117,7 @@ def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
         if max_messages is not None and prompt.messages > max_messages:
             metrics.lookup("skipped")
             return None
-        style = _style(request)
+        style = style_of(request.style, body)  # an operation's answers serve only its own
         identity = services.embeddings.identity(embedder) or embedder
         caches = services.caches or LOCAL
         partition = _digest(

@@ -1,38 +1,13 @@
 """The text a streamed model completion carries.
 
-A stream's events are cut from its bytes however they were chunked (`Events`); each event's
-text is read in the client's format (`DeltaText`: OpenAI chat and completions, Anthropic
-messages, the Responses API).
+A stream's events are read from its bytes by the one SSE parser (gateway.common.sse); each
+event's text is read in the client's format (`DeltaText`: OpenAI chat and completions,
+Anthropic messages, the Responses API).
 """
 
 from __future__ import annotations
 
-import json
-import re
-
-_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-
-
-class Events:
-    """An event stream's bytes, in any chunking, as whole events, each kept as it was sent."""
-
-    def __init__(self) -> None:
-        self.pending = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        data = self.pending + chunk
-        events: list[bytes] = []
-        start = 0
-        for match in _BLANK_LINE.finditer(data):
-            events.append(data[start : match.end()])
-            start = match.end()
-        self.pending = data[start:]
-        return events
-
-    def rest(self) -> bytes:
-        """What followed the last blank line (a last event the stream did not end)."""
-        rest, self.pending = self.pending, b""
-        return rest
+from gateway.common.sse import Event, json_of
 
 
 class DeltaText:
@@ -43,16 +18,9 @@ class DeltaText:
     def __init__(self) -> None:
         self.choice: object = None  # the choice the last text belonged to
 
-    def of(self, event: bytes) -> str:
-        lines = [line[5:] for line in event.splitlines() if line.startswith(b"data:")]
-        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
-        if not data or data == b"[DONE]":
-            return ""
-        try:
-            parsed = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            return ""
-        if not isinstance(parsed, dict):
+    def of(self, event: Event) -> str:
+        parsed = json_of(event)
+        if parsed is None:
             return ""
         kind = parsed.get("type")
         if kind == "content_block_delta":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.common.fastjson import loads
+from gateway.common.sse import json_of, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +92,9 @@ def from_event_stream(body: bytes) -> Usage | None:
     """The usage a server-sent event stream reported, OpenAI- or Anthropic-style."""
     found: Usage | None = None
     anthropic_input: dict[str, Any] | None = None
-    for line in body.splitlines():
-        if not line.startswith(b"data:"):
-            continue
-        data = line[5:].strip()
-        if not data or data == b"[DONE]":
-            continue
-        try:
-            event = loads(data)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if not isinstance(event, dict):
+    for sent in parse(body):
+        event = json_of(sent)
+        if event is None:
             continue
         kind = event.get("type")
         if kind == "message_start" and isinstance(event.get("message"), dict):

@@ -66,3 +66,8 @@ def test_images_are_compared_exactly_and_anthropic_system_fields_count() -> None
     assert prompt_of(claude, ignore_system=False).text == "system: Be brief.\nuser: Hi"  # type: ignore[union-attr]
     assert prompt_of({"input": "no messages"}, True) is None
     assert prompt_of({"prompt": "legacy"}, True).text == "legacy"  # type: ignore[union-attr]
+
+
+def test_a_responses_api_request_has_no_prompt_so_its_answer_is_never_kept() -> None:
+    # The caches have no Responses shape (gateway.caching.completions): never stored wrongly.
+    assert prompt_of({"model": "m", "input": "What is the capital of France?"}, False) is None

@@ -21,6 +21,7 @@ from aiohttp import web
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
 from tests.fakes.requests_log import add_request_log
+from tests.fakes.streams import add_stream_routes
 
 SEEN_HEADERS = (
     "authorization",
@@ -402,6 +403,7 @@ def make_app() -> web.Application:
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/openai/deployments/{deployment}/embeddings", embeddings)
     add_request_log(app)  # GET/DELETE /-/requests; Anthropic's count_tokens and models
+    add_stream_routes(app)  # streams framed as SSE allows: CRLF, CR, comments, a late end
     add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
     add_realtime_routes(app)
     return app

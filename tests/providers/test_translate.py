@@ -22,7 +22,6 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion
 
 from gateway.caching.completions import cacheable_completion
-from gateway.providers.sse import SSEDecoder
 from gateway.providers.translate import (
     ChatStreamToMessages,
     MessagesStreamToChat,
@@ -1181,19 +1180,6 @@ def test_malformed_upstream_data_ends_both_streams_with_an_error(body):
     assert message_events(run(ChatStreamToMessages(), body, 1))[-1]["type"] == "error"
     out = run(MessagesStreamToChat(True), b"event: message_start\n" + body, 1)
     assert json.loads(sse_blocks(out)[-1][0].removeprefix("data: "))["error"]
-
-
-def test_sse_decoder_dispatches_as_the_spec_says():
-    decoder = SSEDecoder()
-    body = (
-        b"\xef\xbb\xbfevent: a\r\ndata: 1\r\ndata:2\r\n\r\n: c\n\nid: 7\nretry: 9\ndata: \xc3\xa9\r"
-    )
-    events = [e for i in range(len(body)) for e in decoder.feed(body[i : i + 1])]
-    assert events == [("a", "1\n2")]
-    assert decoder.close() == [("message", "é")]  # ended by its CR; dispatched at the end
-    decoder = SSEDecoder()
-    assert decoder.feed(b"data: x\n\ndata: cut") == [("message", "x")]
-    assert decoder.close() == []  # an unterminated last line may be cut: dropped
 
 
 # --- the SDKs end to end, through a translating in-memory gateway ------------------------------

@@ -23,6 +23,7 @@ import openai
 import pytest
 
 from gateway.cli import main
+from gateway.common.sse import parse
 from gateway.expressions.model import (
     ContextModel,
     HeaderDictionary,
@@ -142,25 +143,26 @@ def test_enforce_on_completions_and_its_windows_load(
 def test_the_text_each_streamed_event_adds() -> None:
     deltas = DeltaText()
 
+    def text_of(sent: bytes) -> str:  # each event as the one SSE parser reads it
+        return "".join(deltas.of(event) for event in parse(sent + b"\n"))
+
     def chunk(choices: list[dict]) -> bytes:
         return b"data: " + json.dumps({"choices": choices}).encode() + b"\n\n"
 
-    assert deltas.of(chunk([{"index": 0, "delta": {"role": "assistant"}}])) == ""
-    assert deltas.of(chunk([{"index": 0, "delta": {"content": "Hel"}}])) == "Hel"
+    assert text_of(chunk([{"index": 0, "delta": {"role": "assistant"}}])) == ""
+    assert text_of(chunk([{"index": 0, "delta": {"content": "Hel"}}])) == "Hel"
     tool = {"tool_calls": [{"function": {"arguments": "hateword"}}]}
-    assert deltas.of(chunk([{"index": 0, "delta": tool}])) == ""
+    assert text_of(chunk([{"index": 0, "delta": tool}])) == ""
     # A second choice's text is kept apart from the first's, not run into it.
-    assert deltas.of(chunk([{"index": 1, "delta": {"content": "lo"}}])) == "\nlo"
-    assert deltas.of(chunk([{"index": 0, "text": "legacy"}])) == "\nlegacy"
-    assert deltas.of(b"data: [DONE]\n\n") == deltas.of(b": keep-alive\n\n") == ""
+    assert text_of(chunk([{"index": 1, "delta": {"content": "lo"}}])) == "\nlo"
+    assert text_of(chunk([{"index": 0, "text": "legacy"}])) == "\nlegacy"
+    assert text_of(b"data: [DONE]\n\n") == text_of(b": keep-alive\n\n") == ""
     anthropic = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}
-    assert (
-        deltas.of(b"event: content_block_delta\r\ndata: " + json.dumps(anthropic).encode()) == "Hi"
-    )
+    assert text_of(b"event: content_block_delta\r\ndata: " + json.dumps(anthropic).encode()) == "Hi"
     thinking = {"type": "content_block_delta", "delta": {"type": "thinking_delta", "thinking": "x"}}
-    assert deltas.of(b"data: " + json.dumps(thinking).encode()) == ""
+    assert text_of(b"data: " + json.dumps(thinking).encode()) == ""
     responses = {"type": "response.output_text.delta", "delta": "Yes"}
-    assert deltas.of(b"data:" + json.dumps(responses).encode()) == "Yes"
+    assert text_of(b"data:" + json.dumps(responses).encode()) == "Yes"
 
 
 # ------------------------------------------------------------------ through running gateways

@@ -12,7 +12,8 @@ content blocks (not `tool_use`, not `thinking`), the Responses API's `output_tex
   the backend's headers go with its response.
 - A streamed response (text/event-stream) is screened as it arrives: its text is gathered, and
   each time `window-size` new characters have come, the window (with the `overlap`
-  characters before it) is analysed; the rest at the end. An event is held back until every
+  characters before it) is analysed; the rest at the stream's end (its protocol's last event,
+  `[DONE]` or `message_stop`, or the body's end). An event is held back until every
   window its text falls in has passed, so no unscreened text reaches the client; events
   without text (the role, the usage, `[DONE]`) wait for the text before them. A finding
   raises PolicyError out of the stream, which gateway.proxy.streaming turns into the
@@ -32,6 +33,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from gateway.common.sse import Event, SSEParser, ends_stream
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import StreamBroken
@@ -45,7 +47,7 @@ from gateway.statements.support.content_safety_service import (
     screen,
     windows,
 )
-from gateway.tokens.stream_text import DeltaText, Events, content_text
+from gateway.tokens.stream_text import DeltaText, content_text
 
 # A streamed completion's windows when the policy sets none (APIM's are not documented): about
 # a paragraph, so the client sees the completion in paragraph-sized steps; the overlap, when not
@@ -199,19 +201,17 @@ async def screened(
     """`chunks` as the client may see them: each event once the text up to its end passed."""
     sizes = plan.sizes(streamed=True)
     assert sizes is not None
-    cut, deltas, text = Events(), DeltaText(), Windows(*sizes)
+    parser, deltas, text = SSEParser(), DeltaText(), Windows(*sizes)
     held: deque[tuple[int, bytes]] = deque()  # (the text's length at the event's end, event)
     received: list[bytes] = []  # for the usage, if a window is blocked
-    produced: list[str] = []
     length = 0
 
-    def take(event: bytes) -> list[str]:
+    def take(event: Event) -> list[str]:
         """Hold the event back; the windows its text completes."""
         nonlocal length
         piece = deltas.of(event)
-        produced.append(piece)
         length += len(piece)
-        held.append((length, event))
+        held.append((length, event.raw))
         return text.add(piece) if piece else []
 
     def passed() -> bytes:
@@ -220,22 +220,33 @@ async def screened(
             out.append(held.popleft()[1])
         return b"".join(out)
 
+    async def last_window() -> bytes:
+        """The answer is whole: its last window is screened, and all that was held passes."""
+        if last := text.rest():
+            await plan.screen_window(request, last)
+        return passed()
+
     try:
         async for chunk in chunks:
             received.append(chunk)
-            for event in cut.feed(chunk):
+            for event in parser.feed(chunk):
                 for window in take(event):  # each window's events go as soon as it passed
                     await plan.screen_window(request, window)
                     if out := passed():
                         yield out
+                # The protocol's end: the answer is whole now, whenever the body ends (an
+                # upstream may keep it open a while; the client waits for this event).
+                if ends_stream(event) and (out := await last_window()):
+                    yield out
             if out := passed():  # events without text after text that passed
                 yield out
-        for window in take(cut.rest()) if cut.pending else ():
-            await plan.screen_window(request, window)
-        if last := text.rest():
-            await plan.screen_window(request, last)
-        if out := passed():
+        for event in parser.close():
+            for window in take(event):
+                await plan.screen_window(request, window)
+        if out := await last_window():
             yield out
+        if rest := parser.leftover:  # bytes that carried no event: no text to screen
+            yield rest
     except PolicyError:
         count_cut_stream(request, b"".join(received))
         raise

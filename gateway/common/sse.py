@@ -1,0 +1,145 @@
+"""Server-sent events as the HTML specification defines them: one incremental parser that
+every reader of a stream uses (the usage filter, token counting, content safety, the
+translators, the caches), and the events that end an LLM stream.
+
+The parser takes bytes in any chunking and gives each event once its blank line has come.
+As the specification says: CR, LF and CRLF all end lines (a CRLF split between two reads is
+one line end, not two), a first byte-order mark is skipped, `:` lines are comments, several
+`data:` lines join with "\\n", `event:` names the event and `id:` sets the last event id
+(kept for later events), a field without a colon has an empty value, unknown fields are
+ignored, and a block without data dispatches nothing. Lines are split as bytes and decoded
+whole, so a UTF-8 character cut between reads is never decoded in halves.
+
+Each event keeps the bytes that carried it (`raw`: any comments and blank lines before it,
+its lines, its blank line), so a reader that passes a stream on (the usage filter) can pass
+each event exactly as it came, or leave one out, without rewriting the rest.
+
+Pure functions and a small state machine: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.common.fastjson import loads
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+DONE = "[DONE]"  # an OpenAI-style stream's last data
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dispatched event."""
+
+    data: str
+    name: str = "message"  # the `event:` field ("message" when none was given)
+    id: str | None = None  # the last event id when it was dispatched
+    raw: bytes = b""  # the bytes that carried it, as they were sent
+
+
+class SSEParser:
+    """Bytes in, in any chunking; events out, each as soon as its blank line has come."""
+
+    def __init__(self) -> None:
+        self._line = b""  # the current line so far (it holds no CR or LF)
+        self._raw: list[bytes] = []  # the bytes of the event being read, since the last one
+        self._after_cr = False  # the last line ended with a CR: an LF next is its CRLF's
+        self._first = True
+        self._name = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        if self._after_cr and chunk:
+            self._after_cr = False
+            if chunk.startswith(b"\n"):  # the second half of a CRLF split between reads
+                self._raw.append(b"\n")
+                chunk = chunk[1:]
+        scan = len(self._line)  # what was kept holds no line end: scan only the new bytes
+        data, start = self._line + chunk, 0
+        for match in _EOL.finditer(data, scan):
+            self._raw.append(data[start : match.end()])
+            self._take(data[start : match.start()], events)
+            start = match.end()
+            self._after_cr = match.group() == b"\r" and start == len(data)
+        self._line = data[start:]
+        return events
+
+    def close(self) -> list[Event]:
+        """The event still pending at the end of the body.
+
+        A last event lacking its blank line is still dispatched (the body has ended), but an
+        unterminated last line is not read: it may have been cut in the middle. Its bytes,
+        and those of comments no event followed, are `leftover`.
+        """
+        events: list[Event] = []
+        self._take(b"", events)
+        return events
+
+    @property
+    def leftover(self) -> bytes:
+        """The bytes read but not carried by any event yet (after `close`: never will be)."""
+        return b"".join(self._raw) + self._line
+
+    def _take(self, raw: bytes, events: list[Event]) -> None:
+        line = raw.decode("utf-8", errors="replace")
+        if self._first:
+            line, self._first = line.removeprefix("\ufeff"), False
+        if not line:
+            if self._data:
+                name = self._name or "message"
+                carried, self._raw = b"".join(self._raw), []
+                events.append(Event("\n".join(self._data), name, self._id, carried))
+            self._name, self._data = "", []
+            return
+        if line.startswith(":"):
+            return  # a comment
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._name = value
+        elif field == "id" and "\0" not in value:
+            self._id = value
+        # `retry:` means nothing to a gateway; unknown fields are ignored (the spec).
+
+
+def parse(body: bytes) -> list[Event]:
+    """Every event of a whole stream."""
+    parser = SSEParser()
+    return [*parser.feed(body), *parser.close()]
+
+
+def json_of(event: Event) -> dict | None:
+    """The event's data as a JSON object, or None (`[DONE]`, not JSON, not an object)."""
+    if event.data == DONE:
+        return None
+    try:
+        parsed = loads(event.data)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+# The Responses API's last event, however the response ended.
+RESPONSE_ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def ends_stream(event: Event) -> bool:
+    """Does this event end an LLM stream, as its protocol says? `data: [DONE]` (OpenAI chat and
+    completions), `message_stop` (Anthropic messages), or the Responses API's last event.
+    Nothing after it belongs to the answer."""
+    if event.data.strip() == DONE:
+        return True
+    if event.name == "message_stop" or event.name in RESPONSE_ENDS:
+        return True
+    if event.name != "message" or '"type"' not in event.data:
+        return False
+    parsed = json_of(event)  # an event without its `event:` line: its data's type says
+    return parsed is not None and (
+        parsed.get("type") == "message_stop" or parsed.get("type") in RESPONSE_ENDS
+    )

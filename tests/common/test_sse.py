@@ -1,0 +1,113 @@
+"""The one SSE parser (gateway.common.sse), against the specification's rules."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.common.sse import Event, SSEParser, ends_stream, parse
+
+
+def events_of(chunks: list[bytes]) -> tuple[list[Event], bytes]:
+    parser = SSEParser()
+    events = [event for chunk in chunks for event in parser.feed(chunk)]
+    events += parser.close()
+    return events, parser.leftover
+
+
+def fields(events: list[Event]) -> list[tuple[str, str, str | None]]:
+    return [(event.name, event.data, event.id) for event in events]
+
+
+def test_the_specification_s_fields_comments_and_line_ends() -> None:
+    body = (
+        b"\xef\xbb\xbfevent: a\r\ndata: 1\r\ndata:2\r\nid: 7\r\n\r\n"
+        b": a comment\n\n"
+        b"retry: 9\ndata\nunknown: x\n\n"
+        b"data: \xc3\xa9\r\r"
+    )
+    assert fields(parse(body)) == [("a", "1\n2", "7"), ("message", "", "7"), ("message", "é", "7")]
+
+
+def test_a_block_without_data_dispatches_nothing_and_an_id_with_nul_is_ignored() -> None:
+    assert fields(parse(b"event: x\nid: 1\n\nid: a\x00b\ndata: y\n\n")) == [("message", "y", "1")]
+
+
+def test_a_last_event_without_its_blank_line_is_dispatched_but_a_cut_line_is_not() -> None:
+    events, leftover = events_of([b"data: x\n\ndata: y\ndata: cu"])
+    assert fields(events) == [("message", "x", None), ("message", "y", None)]
+    assert leftover == b"data: cu"
+
+
+def test_each_event_keeps_the_bytes_that_carried_it() -> None:
+    body = b": ping\r\n\r\ndata: a\r\n\r\ndata: b\rdata: c\r\r: tail"
+    events, leftover = events_of([body])
+    assert [event.raw for event in events] == [
+        b": ping\r\n\r\ndata: a\r\n\r\n",
+        b"data: b\rdata: c\r\r",
+    ]
+    assert leftover == b": tail"
+
+
+def test_a_crlf_split_between_reads_is_one_line_end() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data: a\r\n\r") == [Event("a", raw=b"data: a\r\n\r")]  # at once
+    assert parser.feed(b"\ndata: b\r\n\r\n") == [Event("b", raw=b"\ndata: b\r\n\r\n")]
+    assert parser.close() == []
+
+
+def test_the_ends_of_llm_streams() -> None:
+    [done, stop, completed, named, chunk] = parse(
+        b"data: [DONE]\n\n"
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+        b'event: response.completed\ndata: {"type":"response.completed"}\n\n'
+        b'data: {"type":"message_stop"}\n\n'
+        b'data: {"choices":[]}\n\n'
+    )
+    assert all(map(ends_stream, (done, stop, completed, named)))
+    assert not ends_stream(chunk)
+
+
+# Lines without line ends (the only characters a field cannot hold), as events of fields.
+_text = st.text(
+    st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
+)
+_line = st.one_of(
+    st.builds(lambda v: "data: " + v, _text),
+    st.builds(lambda v: "data:" + v, _text),
+    st.builds(lambda v: "event: " + v, _text),
+    st.builds(lambda v: "id: " + v, _text.filter(lambda v: "\0" not in v)),
+    st.builds(lambda v: ":" + v, _text),
+)
+_stream = st.lists(st.lists(_line, min_size=1, max_size=4), max_size=6)
+
+
+def _framed(blocks: list[list[str]], eol: str) -> bytes:
+    return "".join(eol.join(block) + eol + eol for block in blocks).encode()
+
+
+@given(_stream, st.lists(st.integers(min_value=0, max_value=400), max_size=12))
+def test_any_split_of_a_stream_gives_the_same_events(blocks, cuts) -> None:
+    for eol in ("\n", "\r\n", "\r"):
+        body = _framed(blocks, eol)
+        whole, _ = events_of([body])
+        points = sorted({min(cut, len(body)) for cut in cuts})
+        chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+        split, split_rest = events_of(chunks)
+        assert fields(whole) == fields(split)
+        # Nothing lost: an event goes at its blank line's CR, so the LF of a CRLF split there
+        # starts the next event's bytes; all of them still add up to the stream.
+        assert b"".join(event.raw for event in split) + split_rest == body
+
+
+@given(_stream)
+def test_lf_crlf_and_cr_framings_give_the_same_events(blocks) -> None:
+    lf, crlf, cr = (fields(parse(_framed(blocks, eol))) for eol in ("\n", "\r\n", "\r"))
+    assert lf == crlf == cr
+
+
+@given(_stream, st.integers(min_value=1, max_value=7))
+def test_bytes_one_at_a_time_as_a_whole(blocks, size) -> None:
+    body = _framed(blocks, "\r\n")
+    chunks = [body[i : i + size] for i in range(0, len(body), size)]
+    assert fields(events_of(chunks)[0]) == fields(parse(body))
