@@ -100,6 +100,8 @@ async def race(
     if winner is None and finished:
         winner = finished[-1]  # nobody responded well: the last response stands
     for index, copy in enumerate(copies):
+        if index in sent and not copy.attempts:  # sent, then cancelled before it answered
+            copy.attempts.append(f"{chosen[index]}:cancelled")
         context.attempts += copy.attempts
         if index != winner:
             await discard(copy)

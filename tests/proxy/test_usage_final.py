@@ -255,6 +255,9 @@ def test_a_fallback_or_race_pool_retried_counts_the_response_the_client_got(
     call = gateway.log(before + 1)[before]
     attempts = call["attempts"]
     assert isinstance(attempts, list) and attempts[-1] == "o1:200"
+    if strategy == "race":  # the second round's loser may be cut off by the winner's answer
+        assert attempts[2] in ("o0:429", "o0:cancelled")
+        attempts = [*attempts[:2], "o0:429", *attempts[3:]]
     assert sorted(attempts) == ["o0:429", "o0:429", "o1:200", "o1:503"]
     assert (call["prompt_tokens"], call["completion_tokens"]) == (prompt, completion)
     assert call["cost"] == pytest.approx(cost_of(MODEL, prompt, completion), rel=1e-9)
