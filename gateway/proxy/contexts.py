@@ -56,6 +56,12 @@ class ContextFactory:
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
         self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
+        # Authorization is a subscription key's header only when it carried one: a client's
+        # own token (an Entra ID token for validate-azure-ad-token, on an API that takes no
+        # key or takes it as api-key) stays for the policies and goes on, as APIM leaves it.
+        self.token_headers = {
+            api_id: names - {"authorization"} for api_id, names in self.key_headers.items()
+        }
         self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
         self.error_styles = {api.id: api.error_style for api in config.apis.values()}
 
@@ -90,7 +96,10 @@ class ContextFactory:
                 OriginalUrl=url,
                 Headers=HeaderDictionary.from_lines(
                     request.lines if api.style == "http" else _plain_response(request.lines),
-                    self.key_headers[api.id],
+                    self.key_headers[api.id]
+                    if _carries(request.headers.get("authorization"), key)
+                    and (api.subscription_required or admitted.subscription is not None)
+                    else self.token_headers[api.id],
                 ),
                 IpAddress=request.client_ip,
                 MatchedParameters=found.parameters,
@@ -126,6 +135,16 @@ class ContextFactory:
 def _key_headers(api: Api) -> frozenset[str]:
     """Every header that may carry the API's subscription key (lower case)."""
     return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+
+
+def _carries(authorization: str | None, key: str | None) -> bool:
+    """Whether `Authorization` presents the subscription key (as `Bearer <key>`)."""
+    return (
+        authorization is not None
+        and key is not None
+        and authorization[7:].strip() == key
+        and authorization[:7].lower() == "bearer "
+    )
 
 
 def _plain_response(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -31,7 +31,7 @@ from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.forwarder import Forwarder
 from gateway.proxy.incoming import Incoming
-from gateway.proxy.traffic import Traffic, _raw
+from gateway.proxy.traffic import Traffic, raw_headers
 from gateway.proxy.upstream import HOP_BY_HOP, Upstream
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import ForwardOptions
@@ -214,13 +214,13 @@ class Sockets:
             return
         context, socket = outcome
         headers = [*context.model.Response.Headers.lines(), *context.response_headers]
-        self.traffic._identify(context, headers)
+        self.traffic.identify(context, headers)
         query = request.first_query_values
         usage = SessionUsage(query.get("model") or query.get("deployment") or "")
         try:
             # The subprotocol the upstream chose of those the client offered (None: none).
             accept = {"type": "websocket.accept", "subprotocol": socket.protocol}
-            await send({**accept, "headers": _raw(headers)})
+            await send({**accept, "headers": raw_headers(headers)})
             await _relay(receive, send, socket, usage)
         except OSError as error:  # the client went away before it was accepted
             log.debug("a WebSocket client left: %r", error)
@@ -259,7 +259,7 @@ async def _deny(scope: Any, send: Any, reply: LocalReply) -> None:
     """Refuse the handshake with `reply` as an HTTP response, where the server can send one;
     else close the socket before accepting it (the client sees a failed handshake)."""
     if "websocket.http.response" in scope.get("extensions", {}):
-        headers = _raw(reply.headers)
+        headers = raw_headers(reply.headers)
         await send(
             {"type": "websocket.http.response.start", "status": reply.status, "headers": headers}
         )

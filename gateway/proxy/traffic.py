@@ -54,7 +54,8 @@ class Streamed:
 _SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
 
 
-def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+def raw_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """An ASGI message's headers, less those the server writes itself."""
     return [
         (_octets(key), _octets(value))
         for name, value in headers
@@ -119,10 +120,10 @@ class Traffic:
             )
         if isinstance(reply, Streamed):
             streamed = StreamingResponse(reply.chunks, reply.status)
-            streamed.raw_headers.extend(_raw(reply.headers))
+            streamed.raw_headers.extend(raw_headers(reply.headers))
             return streamed
         response = Response(reply.body, reply.status)
-        response.raw_headers.extend(_raw(reply.headers))
+        response.raw_headers.extend(raw_headers(reply.headers))
         return response
 
     async def handle(self, request: Incoming) -> LocalReply | Streamed:
@@ -196,7 +197,7 @@ class Traffic:
                 if self.access_log is not None:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
-                self._identify(context, headers)
+                self.identify(context, headers)
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
@@ -210,10 +211,10 @@ class Traffic:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
-        self._identify(context, reply.headers)
+        self.identify(context, reply.headers)
         return reply
 
-    def _identify(self, context: RequestContext, headers: list[tuple[str, str]]) -> None:
+    def identify(self, context: RequestContext, headers: list[tuple[str, str]]) -> None:
         """The request id, under the header the client's SDK reads, unless the response has
         one (a provider's own, passed on): the access log's `request_id` is the same."""
         name = REQUEST_ID_HEADERS.get(context.style)

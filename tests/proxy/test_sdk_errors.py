@@ -29,8 +29,11 @@ LIMITED = """<policies><inbound><base />
 BLOCKED = """<policies><inbound><base />
     <ip-filter action="forbid"><address>127.0.0.1</address></ip-filter>
 </inbound></policies>"""
+# The SDK's bearer token is the client's own on this API (no subscriptions): APIM caches a
+# request with an Authorization header only when told to.
 CACHED = """<policies>
-<inbound><base /><cache-lookup vary-by-developer="false" vary-by-developer-groups="false" /></inbound>
+<inbound><base /><cache-lookup vary-by-developer="false" vary-by-developer-groups="false"
+    allow-private-response-caching="true" /></inbound>
 <outbound><base /><cache-store duration="60" /></outbound>
 </policies>"""
 

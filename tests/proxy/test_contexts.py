@@ -1,0 +1,82 @@
+"""What a request's context keeps of the client's headers: the subscription key's header never
+reaches the policies or the provider, while a client's own `Authorization` token does (an
+Entra ID token beside an `api-key`, or any token on an API that takes no key), as in APIM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from tests.proxy.processes import fake_provider, free_port, serving
+
+POLICY = """<policies>
+    <inbound><base /></inbound>
+    <backend><forward-request timeout="30" /></backend>
+    <outbound>
+        <set-header name="x-policy-saw" exists-action="override">
+            <value>@(context.Request.Headers.GetValueOrDefault("Authorization", "none"))</value>
+        </set-header>
+    </outbound>
+</policies>"""
+PROMPT = [{"role": "user", "content": "hi"}]
+AZURE_VERSION = "2024-10-21"
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("contexts")
+    port = free_port()
+    (root / "gateway.yaml").write_text(
+        f"""
+backends:
+  azure: {{url: "http://127.0.0.1:{port}/openai", provider: azure-openai}}
+  oai: {{url: "http://127.0.0.1:{port}/v1", provider: openai}}
+apis:
+  azure: {{path: openai, style: azure-openai, backend: azure}}
+  open: {{path: open, style: openai, backend: oai, subscription-required: false}}
+subscriptions:
+  team: {{scope: all-apis, primary-key: team-key}}
+"""
+    )
+    (root / "global.xml").write_text(POLICY)
+    with fake_provider(port), serving(root, os.environ) as url:
+        yield url
+
+
+def upstream_saw(raw: object) -> dict[str, str]:
+    completion = raw.parse()  # type: ignore[attr-defined]
+    return json.loads(completion.choices[0].message.content)["headers"]
+
+
+def test_an_entra_token_beside_the_api_key_reaches_policies_and_provider(gateway: str) -> None:
+    client = openai.AzureOpenAI(
+        azure_endpoint=gateway,
+        api_key="team-key",
+        api_version=AZURE_VERSION,
+        max_retries=0,
+        default_headers={"Authorization": "Bearer entra-token"},
+    )
+    raw = client.chat.completions.with_raw_response.create(model="gpt", messages=PROMPT)
+    assert raw.headers["x-policy-saw"] == "Bearer entra-token"
+    seen = upstream_saw(raw)
+    assert seen.get("authorization") == "Bearer entra-token"
+    assert "team-key" not in json.dumps(seen)
+
+
+def test_a_subscription_key_sent_as_bearer_is_left_out(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/openai/v1/", api_key="team-key", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="gpt", messages=PROMPT)
+    assert raw.headers["x-policy-saw"] == "none"
+    assert "team-key" not in json.dumps(upstream_saw(raw))
+
+
+def test_a_token_on_an_api_without_subscriptions_is_the_clients_own(gateway: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway}/open", api_key="client-own", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="gpt", messages=PROMPT)
+    assert raw.headers["x-policy-saw"] == "Bearer client-own"
+    assert upstream_saw(raw).get("authorization") == "Bearer client-own"
