@@ -1,11 +1,12 @@
 """What a semantic cache compares: the prompt's text, and the settings that must match exactly.
 
 As APIM does, the text is the conversation's messages (system messages left out with
-`ignore-system-messages`). Beyond APIM, everything else that changes a completion is part of the
-partition a hit must come from, compared exactly rather than by similarity: the model, the
-sampling and output settings, the tools, the response format, the system prompt, and any
-non-text content (an image, a file): two prompts asking "what is in this picture?" about two
-pictures never share a completion.
+`ignore-system-messages`); for the Responses API, its `instructions` and `input` messages
+(`responses_prompt_of`, which also says what it refuses to key). Beyond APIM, everything else
+that changes a completion is part of the partition a hit must come from, compared exactly
+rather than by similarity: the model, the sampling and output settings, the tools, the
+response format, the system prompt, and any non-text content (an image, a file): two prompts
+asking "what is in this picture?" about two pictures never share a completion.
 """
 
 from __future__ import annotations
