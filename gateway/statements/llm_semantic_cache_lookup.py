@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from gateway.caching.caches import LOCAL
-from gateway.caching.completions import replay_json, replay_stream, style_of
+from gateway.caching.completions import RESPONSES_OPERATION, replay_json, replay_stream, style_of
 from gateway.caching.guard import GuardChecks, conflict
-from gateway.caching.prompts import prompt_of
+from gateway.caching.prompts import prompt_of, responses_prompt_of
+from gateway.caching.responses_api import fresh
 from gateway.caching.store import CacheStore, VectorIndex
 from gateway.common.diagnostics import Report
 from gateway.common.suggest import nearest
@@ -108,8 +109,12 @@ def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
     async def semantic_cache_lookup(request: RequestContext) -> LocalReply | None:
         body = request_json(request)
         ignore = ignore_system(request)
-        deployment = request.model.Request.MatchedParameters.get("deployment-id", "")
-        prompt = prompt_of(body, ignore, str(deployment))
+        operation = request.model.Operation.Id
+        if operation == RESPONSES_OPERATION:
+            prompt = responses_prompt_of(body, ignore)
+        else:
+            deployment = request.model.Request.MatchedParameters.get("deployment-id", "")
+            prompt = prompt_of(body, ignore, str(deployment))
         services = request.services
         if prompt is None or services.embeddings is None:
             return None
@@ -117,7 +122,7 @@ def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
         if max_messages is not None and prompt.messages > max_messages:
             metrics.lookup("skipped")
             return None
-        style = style_of(request.style, body)  # an operation's answers serve only its own
+        style = style_of(request.style, body, operation)  # an operation's answers: only its own
         identity = services.embeddings.identity(embedder) or embedder
         caches = services.caches or LOCAL
         partition = _digest(
@@ -193,6 +198,8 @@ def _replay(
     completion: dict[str, Any], style: str, body: dict[str, Any], hidden_usage: bool, score: float
 ) -> LocalReply:
     headers = [(HEADER, "hit"), (SCORE_HEADER, f"{score:.4f}")]
+    if style == "responses":  # a Response is one client's: its own ids and metadata
+        completion = fresh(completion, body)
     if body.get("stream"):
         options = body.get("stream_options")
         asked = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.caching.prompts import prompt_of
+import pytest
+
+from gateway.caching.prompts import prompt_of, responses_prompt_of
 
 CHAT = {
     "model": "gpt-4o",
@@ -68,6 +70,56 @@ def test_images_are_compared_exactly_and_anthropic_system_fields_count() -> None
     assert prompt_of({"prompt": "legacy"}, True).text == "legacy"  # type: ignore[union-attr]
 
 
-def test_a_responses_api_request_has_no_prompt_so_its_answer_is_never_kept() -> None:
-    # The caches have no Responses shape (gateway.caching.completions): never stored wrongly.
+def test_a_responses_request_is_keyed_by_its_instructions_and_input_text() -> None:
+    plain = responses_prompt_of({"model": "m", "input": "What is the capital of France?"}, False)
+    assert plain is not None and plain.text == "user: What is the capital of France?"
+    parts = [
+        {"type": "input_text", "text": "What is the capital"},
+        {"type": "input_text", "text": "of France?"},
+    ]
+    listed = {
+        "model": "m",
+        "instructions": "Be brief.",
+        "input": [
+            {"role": "developer", "content": "Answer in English."},
+            {"type": "message", "role": "user", "content": parts},
+        ],
+    }
+    kept = responses_prompt_of(listed, False)
+    assert kept is not None and kept.messages == 3
+    assert kept.text == (
+        "system: Be brief.\ndeveloper: Answer in English.\nuser: What is the capital of France?"
+    )
+    ignored = responses_prompt_of(listed, True)
+    assert ignored is not None and ignored.text == "user: What is the capital of France?"
+    # The system side and the settings partition; metadata and streaming do not.
+    other = responses_prompt_of({**listed, "instructions": "Be long."}, True)
+    assert other is not None and other.settings != ignored.settings
+    warmer = responses_prompt_of({**listed, "temperature": 0.9}, True)
+    assert warmer is not None and warmer.settings != ignored.settings
+    same = responses_prompt_of({**listed, "stream": True, "metadata": {"a": "b"}}, True)
+    assert same is not None and same.settings == ignored.settings
+    # Neither the chat reading nor the Responses one reads the other's body.
     assert prompt_of({"model": "m", "input": "What is the capital of France?"}, False) is None
+    assert responses_prompt_of({"model": "m", "messages": []}, False) is None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"previous_response_id": "resp_1"},
+        {"conversation": "conv_1"},
+        {"prompt": {"id": "pmpt_1"}},
+        {"background": True},
+        {"tools": [{"type": "web_search"}]},
+        {"input": [{"type": "function_call_output", "call_id": "c", "output": "4"}]},
+        {"input": [{"type": "item_reference", "id": "msg_1"}]},
+        {"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
+        {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+        {"input": {"role": "user"}},
+    ],
+)
+def test_a_responses_request_the_gateway_cannot_key_faithfully_has_no_prompt(
+    extra: dict,
+) -> None:
+    assert responses_prompt_of({"model": "m", "input": "Hi", **extra}, False) is None

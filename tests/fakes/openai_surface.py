@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from tests.fakes.responses_events import stream_response
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Bytes of the multipart body being received now, and of the last one received whole.
@@ -119,10 +121,12 @@ def _response(body: dict, request: web.Request) -> dict:
     }
 
 
-async def responses_create(request: web.Request) -> web.Response:
+async def responses_create(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     answer = _response(body, request)
     RESPONSES[answer["id"]] = {"response": answer, "input": body.get("input", "")}
+    if body.get("stream"):
+        return await stream_response(request, answer)
     return web.json_response(answer)
 
 
