@@ -23,6 +23,7 @@ For each operation (by its ID, gateway.config.styles) a call is
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 Crossing = Literal["passed", "translated", "answered", "refused"]
@@ -57,6 +58,7 @@ def provider_api(provider: str) -> str | None:
     return None if provider == "http" else "openai"
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every attempt; the answers never change
 def crossing(operation: str, style: str, provider: str) -> Crossing:
     """How a call of `operation`, on an API of `style`, goes to a backend of `provider`."""
     spoken, served = style_api(style), provider_api(provider)

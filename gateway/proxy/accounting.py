@@ -38,8 +38,21 @@ class Prices:
         self.styles = {a.id: a.style for a in config.apis.values()}
         self.table = table
         self.unpriced = config.limits.unpriced_models
+        # Each call asks twice (its variables, its metric); a gateway sees a handful of
+        # (backend, API, model) triples, and nothing here changes while it runs.
+        self._prices: dict[tuple[str, str, str], Price | None] = {}
 
     def price(self, backend: str, api: str, model: str) -> Price | None:
+        key = (backend, api, model)
+        try:
+            return self._prices[key]
+        except KeyError:
+            if len(self._prices) > 10_000:  # model names come from responses: keep it bounded
+                self._prices.clear()
+            found = self._prices[key] = self._price(backend, api, model)
+            return found
+
+    def _price(self, backend: str, api: str, model: str) -> Price | None:
         found = self.own_price(backend, api, model)
         if found is not None or self.unpriced == "allow":
             return found

@@ -80,6 +80,13 @@ class Router:
             api.path.strip("/"): ApiRoutes(api.id, api.path, _specific_first(api.operations))
             for api in apis
         }
+        # Per API and method, its operations in the same order: a request tries only those
+        # of its method (an OpenAI-style API has some forty operations).
+        self._by_method: dict[str, dict[str, tuple[OperationRoute, ...]]] = {}
+        for api in self._by_path.values():
+            methods = self._by_method.setdefault(api.id, {})
+            for method in dict.fromkeys(operation.method for operation in api.operations):
+                methods[method] = tuple(op for op in api.operations if op.method == method)
         # Longest suffix first, so that "llm/v2" wins over "llm".
         self._depths = sorted({p.count("/") + 1 if p else 0 for p in self._by_path}, reverse=True)
 
@@ -95,16 +102,13 @@ class Router:
         return RouteMiss(404, None)
 
     def _operation(self, api: ApiRoutes, method: str, remainder: str) -> RouteMatch | RouteMiss:
-        allowed = []
-        for operation in api.operations:
+        for operation in self._by_method[api.id].get(method, ()):
             found = operation.pattern.fullmatch(remainder)
-            if found is None:
-                continue
-            if operation.method != method:
-                allowed.append(operation.method)
-                continue
-            parameters = {name: found.group(group) for group, name in operation.parameter_names}
-            return RouteMatch(api.id, operation.id, parameters, remainder)
+            if found is not None:
+                names = operation.parameter_names
+                parameters = {name: found.group(group) for group, name in names}
+                return RouteMatch(api.id, operation.id, parameters, remainder)
+        allowed = {op.method for op in api.operations if op.pattern.fullmatch(remainder)}
         if allowed:
-            return RouteMiss(405, api.id, tuple(sorted(set(allowed))))
+            return RouteMiss(405, api.id, tuple(sorted(allowed)))
         return RouteMiss(404, api.id)

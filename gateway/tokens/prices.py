@@ -81,6 +81,14 @@ class Price:
 
     def cost(self, usage: Usage) -> Decimal:
         """Dollars for this usage: each kind of token at its own price."""
+        if not (
+            usage.cached_prompt
+            or usage.cache_write
+            or usage.audio_prompt
+            or usage.reasoning
+            or usage.audio_completion
+        ):  # most calls: plain tokens only, two Decimal products instead of seven
+            return (usage.prompt * self.input + usage.completion * self.output) / MILLION
         fresh_prompt = usage.prompt - usage.cached_prompt - usage.cache_write - usage.audio_prompt
         plain_output = usage.completion - usage.reasoning - usage.audio_completion
         dollars = (
