@@ -48,8 +48,9 @@ def drive(chain: Path, requests: int) -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log's lines, for the process's life
     from gateway.load import load_gateway
     from gateway.proxy.app import create_app
+    from gateway.proxy.live import Live
 
-    app = create_app(load_gateway(chain), None)
+    app = create_app(Live(load_gateway(chain)))
     headers = [
         (b"host", f"{latency.HOST}:8080".encode()),
         (b"content-type", b"application/json"),
