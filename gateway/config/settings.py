@@ -1,5 +1,6 @@
 """gateway.yaml as a whole (`GatewayConfig`) and its sections beside backends and APIs: stores,
-named values, embedders, prices, telemetry, limits, the cache, send-request, identity."""
+named values, embedders, prices, telemetry, limits, the cache, send-request, identity,
+loggers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gateway.common.diagnostics import Location
 from gateway.config.apis import Api, Product, Subscription
 from gateway.config.backends import Backend
 from gateway.config.keys import entry_id, key, position
+from gateway.config.loggers import Logger
 from gateway.config.secrets import ConfigValue
 from gateway.tokens.prices import Price
 
@@ -205,3 +207,6 @@ class GatewayConfig:
     cache: Cache = key(Cache)
     send_request: SendRequest = key(SendRequest)
     identity: Identity = key(Identity)
+    loggers: dict[str, Logger] = key(
+        dict, "Logger name -> a sink: log-to-eventhub and APIs' llm-messages write to it."
+    )

@@ -80,6 +80,7 @@ class Traffic:
         self.max_body = config.limits.max_request_body
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
+        self.llm_messages = wiring.llm_messages  # API id -> its LLM message logging
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -168,9 +169,13 @@ class Traffic:
         if size is not None and size > self.max_body:
             return self.refused(request, self.too_large(api), api.id)
         body = stream = None
-        # A policy that may read the body, or a small body, is read whole; a large one that
-        # no policy reads streams to the backend as it arrives.
-        if policy.reads_request_body or (size is not None and size <= SMALL_BODY):
+        # A policy that may read the body, or a small body, is read whole (and a prompt that
+        # LLM message logging keeps); a large one no one reads streams to the backend.
+        if (
+            policy.reads_request_body
+            or (size is not None and size <= SMALL_BODY)
+            or api.id in self.llm_messages
+        ):
             try:
                 body = MessageBody(await request.body(self.max_body) if request.has_body else b"")
             except BodyTooLarge:  # a body without a length, found too large while it was read
@@ -194,6 +199,8 @@ class Traffic:
             ]
         if context.response_stream is not None:
             if reply is None:
+                if self.llm_messages:
+                    self.log_llm_message(context, None)
                 if self.access_log is not None:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
@@ -207,12 +214,21 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
+        if self.llm_messages:
+            self.log_llm_message(context, reply)
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         self.identify(context, reply.headers)
         return reply
+
+    def log_llm_message(self, context: RequestContext, reply: LocalReply | None) -> None:
+        """Log the call's prompt and completion once the response is final, when its API asks
+        for LLM message logging and this call is sampled (`reply`: None for a stream)."""
+        messages = self.llm_messages.get(context.model.Api.Id)
+        if messages is not None and messages.sampled():
+            context.defer(Phase.DONE, messages.action(reply))
 
     def identify(self, context: RequestContext, headers: list[tuple[str, str]]) -> None:
         """The request id, under the header the client's SDK reads, unless the response has

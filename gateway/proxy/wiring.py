@@ -4,7 +4,8 @@ for, built once per serving process and closed together.
 The lower packages know nothing of gateway.yaml; here it is read and their parts are built:
 the counter store and the caches (in the process or in Redis), the backend sessions,
 credentials, member choice and forwarding, the side-call clients, the price table, the
-embedders, and the one `Services` every request context carries.
+embedders, the loggers (and the APIs' LLM message logging), and the one `Services` every
+request context carries.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis_urls import is_redis_url
 from gateway.telemetry.access_log import AccessLog
+from gateway.telemetry.llm_messages import LlmMessageLog
+from gateway.telemetry.loggers import Loggers
 from gateway.tokens.prices import PriceTable
 
 
@@ -57,6 +60,8 @@ class Wiring:
         self.forwarder = Forwarder(members, self.upstream, latencies, costs, accounting, metrics)
         self.embeddings = GatewayEmbeddings(config, self.upstream)
         self.access_log = AccessLog() if config.telemetry.access_log else None
+        self.loggers = Loggers(config.loggers, metrics) if config.loggers else None
+        self.llm_messages = llm_message_logs(config, self.loggers)
         self.services = Services(
             counters=self.counters,
             reserved_output_tokens=config.limits.reserved_output,
@@ -70,6 +75,7 @@ class Wiring:
             samples=OperationSamples(config),
             bearer_tokens=self.bearer_tokens,
             signing_keys=self.signing_keys,
+            loggers=self.loggers,
         )
 
     async def close(self) -> None:
@@ -82,6 +88,8 @@ class Wiring:
         self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
+        if self.loggers is not None:  # what is queued gets a short while to be written
+            await self.loggers.close()
 
 
 def counter_store(config: GatewayConfig) -> CounterStore:
@@ -116,3 +124,14 @@ def caches_for(config: GatewayConfig) -> Caches:
 
     shared = RedisVectors(url, entries)
     return Caches(internal, RedisCache(url), internal_vectors=vectors, external_vectors=shared)
+
+
+def llm_message_logs(config: GatewayConfig, loggers: Loggers | None) -> dict[str, LlmMessageLog]:
+    """API id -> its LLM message logging, for the APIs whose `llm-messages` asks for it."""
+    if loggers is None:
+        return {}
+    return {
+        api.id: LlmMessageLog(api.llm_messages, loggers.queue(api.llm_messages.logger))
+        for api in config.apis.values()
+        if api.llm_messages is not None
+    }

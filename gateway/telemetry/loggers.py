@@ -1,0 +1,146 @@
+"""gateway.yaml's named loggers at run time: a bounded queue and a writer task per logger.
+
+A request only enqueues (`put_nowait`): it never waits for a sink, and a sink's failure never
+reaches it. A full queue drops the message and counts it in
+`aigw_llm_messages_dropped_total{logger}`. The writer takes what is queued in batches; when
+its sink fails it says so in ONE warning line, keeps the batch and retries with a growing
+pause (the queue fills meanwhile, then drops), and says so once more when the sink is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+
+from gateway.config.loggers import Logger
+from gateway.config.secrets import SecretUnavailable
+from gateway.runtime.services import Metrics
+from gateway.telemetry.kafka_sink import KafkaSink, SinkMisconfigured
+from gateway.telemetry.sinks import Entry, FileSink, OtlpSink, Sink
+
+log = logging.getLogger("aigw.loggers")
+
+BATCH = 500  # messages written at once at most
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0  # seconds between tries while a sink is down
+
+
+def sink_for(logger: Logger) -> Sink:
+    if logger.kind == "file":
+        assert logger.path is not None  # the config checks require it
+        # Relative to gateway.yaml's folder (the value's base); an absolute path stays.
+        return FileSink(logger.path.base / logger.path.resolve())
+    if logger.kind == "otlp":
+        assert logger.endpoint is not None
+        return OtlpSink(logger.endpoint, logger.id)
+    return KafkaSink(logger)
+
+
+class LoggerQueue:
+    """One logger: its queue, its sink and the task that writes one to the other."""
+
+    def __init__(self, name: str, sink: Sink, size: int, metrics: Metrics | None) -> None:
+        self.name = name
+        self.sink = sink
+        self.size = size
+        self.metrics = metrics
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue(size)
+        self.writer: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.down = False
+        self.pending: list[Entry] = []  # the batch being written (kept while the sink is down)
+
+    def put(self, entry: Entry) -> None:
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.metrics is not None:
+                self.metrics.add("aigw", "llm_messages_dropped", 1, {"logger": self.name})
+            return
+        if self.writer is None:  # started by the first message, on the serving loop
+            self.writer = asyncio.get_running_loop().create_task(self.write_forever())
+
+    async def write_forever(self) -> None:
+        pause = RETRY_FIRST
+        while True:
+            if not self.pending:
+                self.pending = [await self.queue.get()]
+                while len(self.pending) < BATCH and not self.queue.empty():
+                    self.pending.append(self.queue.get_nowait())
+            try:
+                await self.sink.write(self.pending)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not self.down:
+                    self.down = True
+                    log.warning(
+                        "logger %s: sink down: %s; queueing up to %d messages, dropping "
+                        "the rest (aigw_llm_messages_dropped_total) until it is back",
+                        self.name,
+                        self.reason(error),
+                        self.size,
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
+                continue
+            self.pending = []
+            pause = RETRY_FIRST
+            if self.down:
+                self.down = False
+                log.warning(
+                    "logger %s: sink back: %s; %d messages dropped so far",
+                    self.name,
+                    self.sink.describe(),
+                    self.dropped,
+                )
+
+    def reason(self, error: Exception) -> str:
+        if isinstance(error, SecretUnavailable | SinkMisconfigured):
+            return str(error)  # these name a variable or a key, never a secret's value
+        text = " ".join(str(error).split())[:300] or type(error).__name__
+        # A library's message could echo a setting: the sink blanks its secrets out of it.
+        return f"{self.sink.describe()}: {self.sink.scrub(text)}"
+
+    async def close(self, deadline: float) -> None:
+        """Write what is queued until `deadline` (time.monotonic()), then stop."""
+        if self.writer is not None:
+            while (self.pending or not self.queue.empty()) and not self.down:
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.02)
+            self.writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.writer
+        left = len(self.pending) + self.queue.qsize()
+        if left:
+            log.warning("logger %s: %d messages not written at shutdown", self.name, left)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.sink.close(), max(deadline - time.monotonic(), 0.1))
+
+
+class Loggers:
+    """Every logger gateway.yaml names (the runtime's `Loggers` service)."""
+
+    CLOSE_WITHIN = 3.0  # seconds shutdown waits for queued messages to be written
+
+    def __init__(self, loggers: Mapping[str, Logger], metrics: Metrics | None = None) -> None:
+        self.queues = {
+            name: LoggerQueue(name, sink_for(logger), logger.queue_size, metrics)
+            for name, logger in loggers.items()
+        }
+
+    def send(
+        self, logger: str, text: str, partition_id: int | None, partition_key: str | None
+    ) -> None:
+        self.queues[logger].put(Entry(text, "event", time.time(), partition_id, partition_key))
+
+    def queue(self, logger: str) -> LoggerQueue:
+        return self.queues[logger]
+
+    async def close(self) -> None:
+        deadline = time.monotonic() + self.CLOSE_WITHIN
+        await asyncio.gather(*(queue.close(deadline) for queue in self.queues.values()))
