@@ -8,6 +8,7 @@ ever holds the subscription key or the provider key the calls used."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -105,7 +106,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
         (tmp_path / "gateway.yaml").write_text(gateway_yaml(provider, bootstrap, collector))
         (tmp_path / "apis").mkdir()
         (tmp_path / "apis" / "events.xml").write_text(EVENTS_POLICY)
-        env = {**__import__("os").environ, "AIGW_TEST_PROVIDER_KEY": PROVIDER_KEY}
+        env = {**os.environ, "AIGW_TEST_PROVIDER_KEY": PROVIDER_KEY}
         server = start_gateway(tmp_path, port, env, admin)
         try:
             yield Running(
