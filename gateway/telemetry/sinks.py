@@ -8,6 +8,7 @@ A sink's `write` takes a batch and raises when the sink cannot take it; the logg
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +77,15 @@ class FileSink:
         await asyncio.to_thread(self._append, text)  # a slow disk must not stall the loop
 
     def _append(self, text: str) -> None:
-        with self.path.open("a", encoding="utf-8") as file:
-            file.write(text)
+        # One O_APPEND write per batch: the workers of `aigw run --workers N` may share the
+        # file, and each batch lands whole after the others, never inside one.
+        data = text.encode()
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            while data:
+                data = data[os.write(descriptor, data) :]
+        finally:
+            os.close(descriptor)
 
     async def close(self) -> None:
         return None
