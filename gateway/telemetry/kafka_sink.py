@@ -10,6 +10,7 @@ connection string. Secrets are resolved when the sink connects, and never put in
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -104,6 +105,11 @@ class KafkaSink:
                 f"logger '{logger.id}' (kind {logger.kind}) needs the kafka extra: "
                 "pip install 'aigw[kafka]'"
             ) from error
+        # The logger's queue says once that the sink is down and once that it is back;
+        # aiokafka would log an error on every retry besides. Unless its level was set.
+        library_log = logging.getLogger("aiokafka")
+        if library_log.level == logging.NOTSET:
+            library_log.setLevel(logging.CRITICAL)
         self.logger = logger
         self.producer: AIOKafkaProducer | None = None
         self.topic = ""

@@ -51,6 +51,8 @@ class LoggerQueue:
         self.dropped = 0
         self.down = False
         self.pending: list[Entry] = []  # the batch being written (kept while the sink is down)
+        if metrics is not None:  # shown at 0 from the start, so an alert can watch it
+            metrics.add("aigw", "llm_messages_dropped", 0, {"logger": name})
 
     def put(self, entry: Entry) -> None:
         try:

@@ -1,5 +1,5 @@
 """LLM message logging and log-to-eventhub through a real gateway: the openai SDK calls it
-(plain and streamed chat, the Responses API) in front of the fake provider, and the records
+(plain and streamed chat and Responses API; the anthropic SDK, Anthropic's messages) in front of the fake provider, and the records
 are read back from each sink: a JSON-lines file, a Kafka-protocol broker (librdkafka's mock
 cluster in its own process, tests/fakes/kafka_broker.py) and an OTLP/HTTP receiver
 (tests/fakes/otlp_collector.py). A sink that is down never slows or fails a call; no sink
@@ -15,6 +15,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 
@@ -49,6 +50,8 @@ def gateway_yaml(provider: int, bootstrap: str, collector: str) -> str:
     return f"""
 backends:
   fake: {{url: "http://127.0.0.1:{provider}/v1", api-key: "${{env:AIGW_TEST_PROVIDER_KEY}}"}}
+  claude: {{url: "http://127.0.0.1:{provider}", provider: anthropic,
+            api-key: "${{env:AIGW_TEST_PROVIDER_KEY}}"}}
 subscriptions:
   team: {{scope: all-apis, primary-key: {SUBSCRIPTION_KEY}}}
 loggers:
@@ -81,6 +84,11 @@ apis:
     style: openai
     backend: fake
     llm-messages: {{logger: kafka}}
+  messages:
+    path: messages
+    style: anthropic
+    backend: claude
+    llm-messages: {{logger: lines}}
   plain:
     path: plain
     style: openai
@@ -173,13 +181,23 @@ def test_llm_messages_reach_every_sink_and_no_key_does(tmp_path: Path) -> None:
         events = chat.responses.create(model="gpt-4o-mini", input="And of Italy?", stream=True)
         assert [e.type for e in events][-1] == "response.completed"
         client(gateway.base, "capped").chat.completions.create(model="m", messages=PROMPT)
+        claude = anthropic.Anthropic(
+            base_url=f"{gateway.base}/messages",
+            api_key=SUBSCRIPTION_KEY,
+            max_retries=0,
+            default_headers={"x-fake-answer": ANSWER},
+        )
+        asked = {"model": "claude-x", "max_tokens": 50, "system": "Be brief.", "messages": PROMPT}
+        assert claude.messages.create(**asked).content[0].text == ANSWER
+        with claude.messages.stream(**asked) as stream_of_events:
+            assert stream_of_events.get_final_text() == ANSWER
         client(gateway.base, "plain").chat.completions.create(model="m", messages=PROMPT)
         client(gateway.base, "events").chat.completions.create(model="m", messages=PROMPT)
         for _ in range(3):
             client(gateway.base, "never").chat.completions.create(model="m", messages=PROMPT)
 
-        plain, stream, response, response_stream, capped = file_records(
-            gateway.root / "llm.jsonl", 5
+        plain, stream, response, response_stream, capped, message, message_stream = file_records(
+            gateway.root / "llm.jsonl", 7
         )
         # One record per call, in the order the calls ended; none for the API without logging.
         assert plain["api"] == "chat" and plain["operation"] == "ChatCompletions_Create"
@@ -203,6 +221,14 @@ def test_llm_messages_reach_every_sink_and_no_key_does(tmp_path: Path) -> None:
         assert capped["prompt"] == json.dumps({"messages": PROMPT})[:12]
         assert capped["prompt_truncated"] is capped["completion_truncated"] is True
 
+        # Anthropic's messages, plain and streamed: the system text is part of the prompt.
+        for record in (message, message_stream):
+            assert record["api"] == "messages" and record["operation"] == "Messages_Create"
+            assert record["prompt"] == {"system": "Be brief.", "messages": PROMPT}
+            assert record["completion"] == ANSWER and record["model"] == "claude-x"
+            assert record["usage"]["completion_tokens"] > 0
+        assert message_stream["streamed"] is True and message["streamed"] is False
+
         # Kafka: log-to-eventhub's two messages, then the call's record.
         records = consume(gateway.bootstrap, "llm", 3)
         by_value = {r.value.decode(): r for r in records}
@@ -221,6 +247,9 @@ def test_llm_messages_reach_every_sink_and_no_key_does(tmp_path: Path) -> None:
             httpx.get(f"{gateway.collector}/-/raw/logs").content,
             output_of(gateway.process).encode(),  # the gateway's own log lines too
         ]
+        metrics = httpx.get(f"{gateway.admin}/metrics").text
+        for logger in ("lines", "kafka", "otlp"):
+            assert sample(metrics, "aigw_llm_messages_dropped_total", logger=logger) == 0
         for data in written:
             assert data, "every sink was written to"
             assert SUBSCRIPTION_KEY.encode() not in data
@@ -271,4 +300,5 @@ apis:
             stop(server)
         log = output_of(server)
         assert log.count("logger gone: sink down:") == 1, log
+        assert "aiokafka" not in log and "Unable connect" not in log  # not once per retry
         assert f"Kafka 127.0.0.1:{closed} topic llm" in log
