@@ -30,8 +30,7 @@ RETRY_FIRST, RETRY_MAX = 0.5, 10.0  # seconds between tries while a sink is down
 def sink_for(logger: Logger) -> Sink:
     if logger.kind == "file":
         assert logger.path is not None  # the config checks require it
-        # Relative to gateway.yaml's folder (the value's base); an absolute path stays.
-        return FileSink(logger.path.base / logger.path.resolve())
+        return FileSink(logger.path)
     if logger.kind == "otlp":
         assert logger.endpoint is not None
         return OtlpSink(logger.endpoint, logger.id)

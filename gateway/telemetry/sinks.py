@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 import aiohttp
 
 from gateway.common.fastjson import dumps
+from gateway.config.secrets import ConfigValue
 
 EntryKind = Literal["llm-message", "event"]
 
@@ -61,26 +62,33 @@ class Sink(Protocol):
 
 
 class FileSink:
-    """JSON lines appended to a file (`kind: file`)."""
+    """JSON lines appended to a file (`kind: file`): `path` relative to gateway.yaml's folder
+    (the value's base), resolved on the first write so that an unset `${env:...}` is a sink
+    that is down, said in its warning, not a gateway that cannot start."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: ConfigValue) -> None:
+        self.value = path
+        self.path: Path | None = None
 
     def describe(self) -> str:
-        return f"file {self.path}"
+        return f"file {self.path or self.value.raw}"
 
     def scrub(self, text: str) -> str:
         return text
 
     async def write(self, entries: list[Entry]) -> None:
+        if self.path is None:
+            self.path = self.value.base / self.value.resolve()  # an absolute path stays
         text = "".join(entry.json_line() + "\n" for entry in entries)
-        await asyncio.to_thread(self._append, text)  # a slow disk must not stall the loop
+        await asyncio.to_thread(
+            self._append, self.path, text
+        )  # a slow disk must not stall the loop
 
-    def _append(self, text: str) -> None:
+    def _append(self, path: Path, text: str) -> None:
         # One O_APPEND write per batch: the workers of `aigw run --workers N` may share the
         # file, and each batch lands whole after the others, never inside one.
         data = text.encode()
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             while data:
                 data = data[os.write(descriptor, data) :]

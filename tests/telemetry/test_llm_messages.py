@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gateway.caching.completions import replay_stream
 from gateway.config.loggers import LlmMessages
+from gateway.config.secrets import ConfigValue
 from gateway.telemetry.llm_messages import LlmMessageLog, completion_text
 from gateway.telemetry.loggers import LoggerQueue
 from gateway.telemetry.sinks import FileSink
@@ -76,7 +77,7 @@ def test_no_text_for_an_error_a_cut_stream_or_garbage() -> None:
 
 
 def test_max_bytes_cuts_prompt_and_completion_at_whole_characters(tmp_path: Path) -> None:
-    queue = LoggerQueue("f", FileSink(tmp_path / "x.jsonl"), 10, None)
+    queue = LoggerQueue("f", FileSink(ConfigValue(str(tmp_path / "x.jsonl"))), 10, None)
     log = LlmMessageLog(LlmMessages(logger="f", max_bytes=5), queue)
     assert log.capped("ab") == ("ab", False)
     assert log.capped("aéééé") == ("aéé", True)  # 1 + 2 + 2 bytes; the next é would pass 5
@@ -85,7 +86,7 @@ def test_max_bytes_cuts_prompt_and_completion_at_whole_characters(tmp_path: Path
 
 
 def test_sampling_zero_never_and_one_always() -> None:
-    queue = LoggerQueue("f", FileSink(Path("/dev/null")), 1, None)
+    queue = LoggerQueue("f", FileSink(ConfigValue("/dev/null")), 1, None)
     never = LlmMessageLog(LlmMessages(logger="f", sampling=0.0), queue)
     always = LlmMessageLog(LlmMessages(logger="f", sampling=1.0), queue)
     assert not any(never.sampled() for _ in range(1000))

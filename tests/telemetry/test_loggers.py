@@ -29,7 +29,7 @@ def test_a_full_queue_drops_and_counts_and_a_down_sink_is_said_once(
 ) -> None:
     folder = tmp_path / "not-yet"  # the file cannot be written until this folder exists
     metrics = Metrics()
-    queue = LoggerQueue("lines", FileSink(folder / "llm.jsonl"), 2, metrics)
+    queue = LoggerQueue("lines", FileSink(ConfigValue(str(folder / "llm.jsonl"))), 2, metrics)
 
     async def run() -> None:
         for number in range(10):
@@ -90,3 +90,22 @@ def test_an_event_hub_that_cannot_be_reached_never_shows_its_key(
     lines = [r.getMessage() for r in caplog.records]
     assert any("logger hub: sink down: Event Hubs" in line for line in lines), lines
     assert not [line for line in lines if secret in line or "SharedAccessKey" in line]
+
+
+def test_a_file_path_from_an_unset_variable_is_a_sink_down_that_names_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIGW_TEST_LOG_PATH", raising=False)
+    queue = LoggerQueue("lines", FileSink(ConfigValue("${env:AIGW_TEST_LOG_PATH}")), 5, None)
+
+    async def run() -> None:
+        queue.put(entry("{}"))
+        await asyncio.sleep(0.1)
+        await queue.close(asyncio.get_running_loop().time() + 1)
+
+    with caplog.at_level(logging.WARNING, logger="aigw.loggers"):
+        asyncio.run(run())
+    assert any(
+        "logger lines: sink down: the environment variable AIGW_TEST_LOG_PATH is not set" in line
+        for line in (r.getMessage() for r in caplog.records)
+    )
