@@ -107,7 +107,8 @@ class LoggerQueue:
         return f"{self.sink.describe()}: {self.sink.scrub(text)}"
 
     async def close(self, deadline: float) -> None:
-        """Write what is queued until `deadline` (time.monotonic()), then stop."""
+        """Write what is queued until `deadline` (time.monotonic()), then stop; a sink that
+        is down gets one last try within the deadline."""
         if self.writer is not None:
             while (self.pending or not self.queue.empty()) and not self.down:
                 if time.monotonic() >= deadline:
@@ -116,9 +117,20 @@ class LoggerQueue:
             self.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.writer
-        left = len(self.pending) + self.queue.qsize()
+        left, self.pending = self.pending, []
+        while not self.queue.empty():
+            left.append(self.queue.get_nowait())
         if left:
-            log.warning("logger %s: %d messages not written at shutdown", self.name, left)
+            try:
+                await asyncio.wait_for(self.sink.write(left), max(deadline - time.monotonic(), 0.1))
+                left = []
+            except Exception as error:
+                log.warning(
+                    "logger %s: %d messages not written at shutdown: %s",
+                    self.name,
+                    len(left),
+                    self.reason(error),
+                )
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sink.close(), max(deadline - time.monotonic(), 0.1))
 
