@@ -161,7 +161,7 @@ class KafkaSink:
             sent = [
                 await producer.send(
                     self.topic,
-                    entry.text.encode(),
+                    entry.rendered().encode(),
                     key=entry.partition_key.encode() if entry.partition_key is not None else None,
                     partition=entry.partition_id,
                 )

@@ -13,18 +13,21 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.caching import anthropic_messages, chat_completions, responses_api, text_completions
 from gateway.caching.completion_parts import MALFORMED
 from gateway.caching.completions import style_of
-from gateway.common.fastjson import dumps
+from gateway.common.fastjson import dumps, loads
 from gateway.config.loggers import LlmMessages
+from gateway.expressions.model import MessageBody
+from gateway.expressions.values import ExpressionError
 from gateway.runtime.context import RequestContext
-from gateway.runtime.llm_call import request_json, request_model
 from gateway.runtime.step import LocalReply
 from gateway.telemetry.loggers import LoggerQueue
 from gateway.telemetry.sinks import Entry
+from gateway.tokens.usage import Usage
 
 # What of a request is its prompt: the system text (Anthropic's, the Responses API's
 # instructions) and the messages (chat, Anthropic), input (Responses) or prompt (legacy).
@@ -38,8 +41,10 @@ ASSEMBLERS = {
 
 
 class LlmMessageLog:
-    """One API's LLM message logging: decides per call whether to log (sampling), and builds
-    and enqueues the record once the response is final."""
+    """One API's LLM message logging: decides per call whether to log (sampling), and queues
+    the call once the response is final. The record is built by the logger's writer, not in
+    the request's `DONE` phase: parsing the answer and assembling a stream cost
+    microseconds to milliseconds, which no request should wait for."""
 
     def __init__(self, settings: LlmMessages, queue: LoggerQueue) -> None:
         self.sampling = settings.sampling
@@ -54,44 +59,96 @@ class LlmMessageLog:
         streamed response (then `context.model.Response`, whose body is the whole stream)."""
 
         async def log_llm_message(context: RequestContext) -> None:
-            record = self.record(context, reply)
-            self.queue.put(Entry(dumps(record), "llm-message", record["time"]))
+            call = Call.of(context, reply, self.max_bytes)
+            self.queue.put(Entry(None, "llm-message", call.time, render=call.render))
 
         return log_llm_message
 
-    def record(self, context: RequestContext, reply: LocalReply | None) -> dict[str, Any]:
+
+@dataclass(slots=True)
+class Call:
+    """What a record needs of a finished call, taken as it is (references, no parsing)."""
+
+    time: float
+    request_id: str
+    api: str
+    operation: str
+    product: str | None
+    subscription: str | None
+    backend: str | None
+    model: object  # the llm-model variable: the model the response names, if it was read
+    deployment: str  # Azure's deployment id in the URL (the model when the body names none)
+    style: str
+    status: int
+    content_type: str
+    answer: bytes
+    request: bytes
+    parsed: dict[str, object] | None  # the request's JSON, when a policy parsed it already
+    usage: Usage | None
+    max_bytes: int
+
+    @classmethod
+    def of(cls, context: RequestContext, reply: LocalReply | None, max_bytes: int) -> Call:
         model = context.model
-        body = request_json(context)
         if reply is None:
             response = model.Response
-            status = response.StatusCode
+            status, answer = response.StatusCode, _bytes(response.Body)
             content_type = (response.Headers.get("Content-Type") or [""])[0]
-            content = response.Body.read(preserve=True) if response.Body is not None else b""
         else:
-            status, content = reply.status, reply.body
+            status, answer = reply.status, reply.body
             types = (v for k, v in reply.headers if k.lower() == "content-type")
             content_type = next(types, "")
-        streamed = content_type.startswith("text/event-stream")
-        completion = completion_text(
-            style_of(context.style, body, model.Operation.Id), content, streamed
+        body = model.Request.Body
+        parsed = context.parsed_body
+        return cls(
+            time=round(model.started, 3),
+            request_id=str(model.RequestId),
+            api=model.Api.Id,
+            operation=model.Operation.Id,
+            product=model.Product.Id if model.Product is not None else None,
+            subscription=model.Subscription.Id if model.Subscription is not None else None,
+            backend=context.backend_member or context.backend,
+            model=model.Variables.get("llm-model"),
+            deployment=str(model.Request.MatchedParameters.get("deployment-id", "")),
+            style=context.style,
+            status=status,
+            content_type=content_type,
+            answer=answer,
+            request=_bytes(body),
+            parsed=parsed[1] if parsed is not None and parsed[0] is body else None,
+            usage=context.usage,
+            max_bytes=max_bytes,
         )
-        prompt = {k: body[k] for k in PROMPT_KEYS if k in body}
-        prompt_value, prompt_cut = self.capped(prompt)
-        completion_value, completion_cut = self.capped(completion)
-        usage = context.usage
+
+    def render(self) -> str:
+        return dumps(self.record())
+
+    def record(self) -> dict[str, Any]:
+        body = self.parsed if self.parsed is not None else _json_object(self.request)
+        streamed = self.content_type.startswith("text/event-stream")
+        style = style_of(self.style, body, self.operation)
+        asked_for = {k: body[k] for k in PROMPT_KEYS if k in body}
+        prompt, prompt_cut = capped(asked_for, self.max_bytes)
+        answer = completion_text(style, self.answer, streamed)
+        completion, completion_cut = capped(answer, self.max_bytes)
+        asked = body.get("model")
+        usage = self.usage
         return {
-            "time": round(model.started, 3),
-            "request_id": str(model.RequestId),
-            "api": model.Api.Id,
-            "operation": model.Operation.Id,
-            "product": model.Product.Id if model.Product is not None else None,
-            "subscription": model.Subscription.Id if model.Subscription is not None else None,
-            "backend": context.backend_member or context.backend,
-            "model": model.Variables.get("llm-model") or request_model(context, body) or None,
-            "status": status,
+            "time": self.time,
+            "request_id": self.request_id,
+            "api": self.api,
+            "operation": self.operation,
+            "product": self.product,
+            "subscription": self.subscription,
+            "backend": self.backend,
+            "model": self.model
+            or (asked if isinstance(asked, str) else "")
+            or self.deployment
+            or None,
+            "status": self.status,
             "streamed": streamed,
-            "prompt": prompt_value,
-            "completion": completion_value,
+            "prompt": prompt,
+            "completion": completion,
             "usage": None
             if usage is None
             else {
@@ -103,13 +160,33 @@ class LlmMessageLog:
             "completion_truncated": completion_cut,
         }
 
-    def capped(self, value: object) -> tuple[object, bool]:
-        """`value`, or its JSON text cut to `max-bytes` (whole characters) when longer."""
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        data = text.encode()
-        if len(data) <= self.max_bytes:
-            return value, False
-        return data[: self.max_bytes].decode(errors="ignore"), True
+
+def capped(value: object, max_bytes: int) -> tuple[object, bool]:
+    """`value`, or its JSON text cut to `max_bytes` (whole characters) when longer."""
+    if value is None:
+        return None, False
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return value, False
+    return data[:max_bytes].decode(errors="ignore"), True
+
+
+def _bytes(body: MessageBody | None) -> bytes:
+    if body is None:
+        return b""
+    try:
+        return body.read(preserve=True)
+    except ExpressionError:  # a policy read it without preserveContent: it is gone
+        return b""
+
+
+def _json_object(data: bytes) -> dict[str, object]:
+    try:
+        found = loads(data or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def completion_text(style: str, body: bytes, streamed: bool) -> str | None:

@@ -57,9 +57,7 @@ class LoggerQueue:
         try:
             self.queue.put_nowait(entry)
         except asyncio.QueueFull:
-            self.dropped += 1
-            if self.metrics is not None:
-                self.metrics.add("aigw", "llm_messages_dropped", 1, {"logger": self.name})
+            self.count_drop()
             return
         if self.writer is None:  # started by the first message, on the serving loop
             self.writer = asyncio.get_running_loop().create_task(self.write_forever())
@@ -71,6 +69,10 @@ class LoggerQueue:
                 self.pending = [await self.queue.get()]
                 while len(self.pending) < BATCH and not self.queue.empty():
                     self.pending.append(self.queue.get_nowait())
+                # Pending while rendered too: a shutdown meanwhile still finds the batch.
+                self.pending = await self.rendered(self.pending)
+                if not self.pending:
+                    continue
             try:
                 await self.sink.write(self.pending)
             except asyncio.CancelledError:
@@ -99,6 +101,29 @@ class LoggerQueue:
                     self.dropped,
                 )
 
+    async def rendered(self, batch: list[Entry]) -> list[Entry]:
+        """The batch with each record's text built; a record that cannot be built (a bug,
+        not the sink's fault) is left out, logged, and counted as dropped. The loop is
+        yielded to between records: a long stream's assembly takes milliseconds, and
+        requests must not wait for a whole batch of them."""
+        kept = []
+        for entry in batch:
+            if entry.text is None:
+                await asyncio.sleep(0)
+            try:
+                entry.rendered()
+            except Exception:
+                log.exception("logger %s: a record could not be built; it is dropped", self.name)
+                self.count_drop()
+                continue
+            kept.append(entry)
+        return kept
+
+    def count_drop(self) -> None:
+        self.dropped += 1
+        if self.metrics is not None:
+            self.metrics.add("aigw", "llm_messages_dropped", 1, {"logger": self.name})
+
     def reason(self, error: Exception) -> str:
         if isinstance(error, SecretUnavailable | SinkMisconfigured):
             return str(error)  # these name a variable or a key, never a secret's value
@@ -120,6 +145,7 @@ class LoggerQueue:
         left, self.pending = self.pending, []
         while not self.queue.empty():
             left.append(self.queue.get_nowait())
+        left = await self.rendered(left)
         if left:
             try:
                 await asyncio.wait_for(self.sink.write(left), max(deadline - time.monotonic(), 0.1))

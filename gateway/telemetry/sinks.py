@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -22,22 +23,32 @@ from gateway.config.secrets import ConfigValue
 EntryKind = Literal["llm-message", "event"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """One message for a logger: an LLM message record (JSON text) or log-to-eventhub's text."""
+    """One message for a logger: an LLM message record (JSON text) or log-to-eventhub's text.
 
-    text: str
+    A record's text may be left to `render`, which the logger's writer calls before the sink
+    sees the entry (`rendered`), so that building it never happens on the request path."""
+
+    text: str | None
     kind: EntryKind
     time: float
     partition_id: int | None = None
     partition_key: str | None = None
+    render: Callable[[], str] | None = None
+
+    def rendered(self) -> str:
+        if self.text is None:
+            self.text = self.render() if self.render is not None else ""
+            self.render = None
+        return self.text
 
     def json_line(self) -> str:
         """The message as one JSON line: a record as it is; an event's text in an envelope,
         since its text may be anything (several lines, not JSON)."""
         if self.kind == "llm-message":
-            return self.text
-        event = {"time": round(self.time, 3), "event": self.text}
+            return self.rendered()
+        event = {"time": round(self.time, 3), "event": self.rendered()}
         if self.partition_key is not None:
             event["partition_key"] = self.partition_key
         if self.partition_id is not None:
@@ -137,7 +148,7 @@ class OtlpSink:
             record.observed_time_unix_nano = observed
             record.severity_number = 9  # INFO
             record.severity_text = "INFO"
-            record.body.string_value = entry.text
+            record.body.string_value = entry.rendered()
             attributes = [("aigw.logger", self.logger), ("aigw.kind", entry.kind)]
             if entry.partition_key is not None:
                 attributes.append(("aigw.partition_key", entry.partition_key))

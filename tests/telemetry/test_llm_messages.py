@@ -4,12 +4,11 @@ caches' assembly), and the size cap on a record's prompt and completion."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from gateway.caching.completions import replay_stream
 from gateway.config.loggers import LlmMessages
 from gateway.config.secrets import ConfigValue
-from gateway.telemetry.llm_messages import LlmMessageLog, completion_text
+from gateway.telemetry.llm_messages import LlmMessageLog, capped, completion_text
 from gateway.telemetry.loggers import LoggerQueue
 from gateway.telemetry.sinks import FileSink
 
@@ -76,13 +75,12 @@ def test_no_text_for_an_error_a_cut_stream_or_garbage() -> None:
     assert completion_text("responses", b"data: {\n\n", streamed=True) is None
 
 
-def test_max_bytes_cuts_prompt_and_completion_at_whole_characters(tmp_path: Path) -> None:
-    queue = LoggerQueue("f", FileSink(ConfigValue(str(tmp_path / "x.jsonl"))), 10, None)
-    log = LlmMessageLog(LlmMessages(logger="f", max_bytes=5), queue)
-    assert log.capped("ab") == ("ab", False)
-    assert log.capped("aéééé") == ("aéé", True)  # 1 + 2 + 2 bytes; the next é would pass 5
-    assert log.capped([{"a": 1}]) == ('[{"a"', True)
-    assert LlmMessageLog(LlmMessages(logger="f"), queue).capped({"a": 1}) == ({"a": 1}, False)
+def test_max_bytes_cuts_prompt_and_completion_at_whole_characters() -> None:
+    assert capped("ab", 5) == ("ab", False)
+    assert capped("aéééé", 5) == ("aéé", True)  # 1 + 2 + 2 bytes; the next é would pass 5
+    assert capped([{"a": 1}], 5) == ('[{"a"', True)
+    assert capped({"a": 1}, 32768) == ({"a": 1}, False)
+    assert capped(None, 1) == (None, False)  # no completion text: null, never cut
 
 
 def test_sampling_zero_never_and_one_always() -> None:
