@@ -1,9 +1,10 @@
 """LLM message logging (an API's `llm-messages`): each sampled call's prompt and completion,
 with its usage, as one JSON record to a named logger.
 
-The record is built after the response is final (a `DONE` action, so a stream's usage and
-whole body are known); a streamed completion is assembled into its final text by the same
-code the caches use (gateway.caching). A record names the subscription by id and never
+Once the response is final (a `DONE` action, so a stream's usage and whole body are known)
+the request snapshots the call (`Call`); the logger's writer builds the record from it, off
+the request path. A streamed completion is assembled into its final text by the same code the
+caches use (gateway.caching). A record names the subscription by id and never
 carries a header or a key. A prompt or completion longer than `max-bytes` is cut there and
 flagged (`prompt_truncated`, `completion_truncated`).
 """
