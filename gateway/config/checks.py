@@ -88,6 +88,7 @@ class _Checker:
         self.check_pool_cycles()
         self.check_stores()
         self.check_embedders()
+        self.check_traces()
         check_refused_operations(self.config, self.at, self.report)
 
     def check_embedders(self) -> None:
@@ -102,6 +103,18 @@ class _Checker:
             elif backend is not None and backend not in self.config.backends:
                 where = self.at("embedders", name, "backend")
                 self.dangling(where, "backend", backend, list(self.config.backends), "backends")
+
+    def check_traces(self) -> None:
+        """Sampled spans need somewhere to go."""
+        telemetry = self.config.telemetry
+        if telemetry.traces.sampling > 0 and telemetry.traces_endpoint is None:
+            self.report.error(
+                self.at("telemetry", "traces", "sampling"),
+                "missing-key",
+                "telemetry.traces.sampling is above 0 but spans have nowhere to go: set "
+                "telemetry.traces.otlp-endpoint (or telemetry.otlp-endpoint), e.g. "
+                "http://127.0.0.1:4318/v1/traces",
+            )
 
     def check_stores(self) -> None:
         """A store URL written in gateway.yaml must be one the gateway can connect with."""

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.load import LoadedGateway
 from gateway.proxy.app import create_app
 from gateway.telemetry.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
+from gateway.telemetry.tracing import Tracing, exporter_for
 
 log = logging.getLogger("aigw.server")
 
@@ -90,7 +91,11 @@ def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.soc
         if telemetry.prometheus or telemetry.otlp_endpoint
         else None
     )
-    app = dispatch(create_app(gateway, metrics), admin_app(gateway, metrics), admin_port)
+    app = dispatch(
+        create_app(gateway, metrics, tracing_for(gateway)),
+        admin_app(gateway, metrics),
+        admin_port,
+    )
     config = uvicorn.Config(
         app,
         loop="uvloop",
@@ -101,6 +106,16 @@ def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.soc
         timeout_graceful_shutdown=DRAIN_SECONDS,
     )
     uvicorn.Server(config).run(sockets=sockets)
+
+
+def tracing_for(gateway: LoadedGateway) -> Tracing | None:
+    """The process's tracer (its exporter's thread is the worker's own), or None when
+    telemetry.traces.sampling is 0: tracing off, nothing per request."""
+    telemetry = gateway.config.telemetry
+    endpoint = telemetry.traces_endpoint
+    if telemetry.traces.sampling <= 0 or endpoint is None:
+        return None
+    return Tracing(telemetry.traces.sampling, exporter_for(endpoint))
 
 
 def _supervise(

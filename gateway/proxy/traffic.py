@@ -80,6 +80,7 @@ class Traffic:
         self.max_body = config.limits.max_request_body
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
+        self.spans = wiring.spans  # None: tracing is off
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -97,7 +98,11 @@ class Traffic:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
-        response = await self.respond(Incoming(scope, receive))
+        request = Incoming(scope, receive)
+        if self.spans is not None:
+            await self.spans.serve(request, self.respond, scope, receive, send)
+            return
+        response = await self.respond(request)
         await response(scope, receive, send)
 
     async def respond(self, request: Incoming) -> Response:
@@ -179,6 +184,8 @@ class Traffic:
             stream = request.stream(self.max_body)
         context = self.contexts.new(request, api, found, admitted, key, body)
         context.request_stream = stream
+        if self.spans is not None:
+            self.spans.entered(context)
         return policy, context
 
     async def final_response(
@@ -198,6 +205,10 @@ class Traffic:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
+                if self.spans is not None and context.span is not None:
+                    context.defer(
+                        Phase.DONE, self.spans.finisher(model.Response.StatusCode, headers)
+                    )
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
@@ -209,6 +220,8 @@ class Traffic:
             )
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
+        if self.spans is not None and context.span is not None:
+            context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         self.identify(context, reply.headers)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.runtime.context import RequestContext
+from gateway.telemetry.tracing import Span, client_trace_id, trace_id
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -56,6 +57,9 @@ class AccessLog:
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        trace_id = trace_id_of(context)
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         if model.traces:  # `trace` statements' messages and the backend attempts
             entry["trace"] = model.traces
         if context.stream_error is not None:
@@ -108,3 +112,11 @@ class AccessLog:
             self.write(context, status)
 
         return log_request
+
+
+def trace_id_of(context: RequestContext) -> str | None:
+    """The request span's trace id when traced; else the client's valid traceparent's."""
+    span = context.span
+    if isinstance(span, Span):
+        return trace_id(span)
+    return client_trace_id(context.model.Request.Headers.joined("traceparent"))
