@@ -1,8 +1,9 @@
-"""Serve the traffic and admin listeners from uvicorn: one server per process, two sockets.
+"""Serve the traffic and admin listeners from uvicorn: one server per process, three sockets.
 
-The admin listener (`/-/ready`, `/metrics`; `/-/reload` and the dashboard later) is a
-separate Starlette app; requests are told apart by the local port they arrived on, so one
-event loop and one graceful shutdown cover both.
+The admin listener (gateway.proxy.admin) is a separate Starlette app; requests are told apart
+by the socket they arrived on (the traffic port, the admin port, or the worker's own Unix
+socket for the worker routes, gateway.proxy.fleet), so one event loop and one graceful
+shutdown cover all three.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ import logging
 import os
 import signal
 import socket
+from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.load import LoadedGateway
+from gateway.proxy.admin import admin_app, worker_app
 from gateway.proxy.app import create_app
-from gateway.telemetry.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
+from gateway.proxy.fleet import (
+    Fleet,
+    bind_worker_socket,
+    forget_worker,
+    make_directory,
+    remove_directory,
+)
+from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing, exporter_for
 
 log = logging.getLogger("aigw.server")
@@ -30,25 +36,15 @@ log = logging.getLogger("aigw.server")
 DRAIN_SECONDS = 30  # SIGTERM: how long in-flight requests (and streams) may take to finish
 
 
-def admin_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> Starlette:
-    async def ready(request: Request) -> Response:
-        return JSONResponse({"status": "ready", "apis": sorted(gateway.config.apis)})
-
-    routes = [Route("/-/ready", ready, methods=["GET"])]
-    if metrics is not None:
-
-        async def prometheus(request: Request) -> Response:
-            return Response(metrics.prometheus_text(), media_type=PROMETHEUS_CONTENT_TYPE)
-
-        routes.append(Route("/metrics", prometheus, methods=["GET"]))
-    return Starlette(routes=routes)
-
-
-def dispatch(traffic: ASGIApp, admin: ASGIApp, admin_port: int) -> ASGIApp:
+def dispatch(traffic: ASGIApp, admin: ASGIApp, admin_port: int, worker: ASGIApp) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server")
-        if scope["type"] != "lifespan" and server is not None and server[1] == admin_port:
+        if scope["type"] == "lifespan" or server is None:
+            await traffic(scope, receive, send)
+        elif server[1] == admin_port:
             await admin(scope, receive, send)
+        elif server[1] is None:  # the worker's Unix socket: only its siblings call there
+            await worker(scope, receive, send)
         else:
             await traffic(scope, receive, send)
 
@@ -77,13 +73,19 @@ def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int, workers
     # of each request pile up longer before a collection (measured: +12 to +25 % throughput).
     gc.freeze()
     gc.set_threshold(50_000, 50, 50)
-    if workers <= 1:
-        _serve_one(gateway, admin_port, sockets)
-    else:
-        _supervise(gateway, admin_port, sockets, workers)
+    directory = make_directory()
+    try:
+        if workers <= 1:
+            _serve_one(gateway, admin_port, sockets, directory)
+        else:
+            _supervise(gateway, admin_port, sockets, workers, directory)
+    finally:
+        remove_directory(directory)
 
 
-def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket]) -> None:
+def _serve_one(
+    gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket], directory: Path
+) -> None:
     # Made here, in the serving process: each worker keeps (and exports) its own series.
     telemetry = gateway.config.telemetry
     metrics = (
@@ -91,10 +93,12 @@ def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.soc
         if telemetry.prometheus or telemetry.otlp_endpoint
         else None
     )
+    fleet = Fleet(directory)
     app = dispatch(
         create_app(gateway, metrics, tracing_for(gateway)),
-        admin_app(gateway, metrics),
+        admin_app(gateway, fleet, metrics),
         admin_port,
+        worker_app(),
     )
     config = uvicorn.Config(
         app,
@@ -105,7 +109,12 @@ def _serve_one(gateway: LoadedGateway, admin_port: int, sockets: list[socket.soc
         server_header=False,  # the backend's Server passes through; ours would repeat it
         timeout_graceful_shutdown=DRAIN_SECONDS,
     )
-    uvicorn.Server(config).run(sockets=sockets)
+    own = bind_worker_socket(directory)
+    try:
+        uvicorn.Server(config).run(sockets=[*sockets, own])
+    finally:
+        own.close()
+        forget_worker(directory, os.getpid())
 
 
 def tracing_for(gateway: LoadedGateway) -> Tracing | None:
@@ -119,7 +128,11 @@ def tracing_for(gateway: LoadedGateway) -> Tracing | None:
 
 
 def _supervise(
-    gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket], workers: int
+    gateway: LoadedGateway,
+    admin_port: int,
+    sockets: list[socket.socket],
+    workers: int,
+    directory: Path,
 ) -> None:
     """Fork the workers; pass SIGTERM on; start a new worker for one that dies unasked."""
     stopping = False
@@ -131,7 +144,7 @@ def _supervise(
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 0
             try:
-                _serve_one(gateway, admin_port, sockets)
+                _serve_one(gateway, admin_port, sockets, directory)
             except BaseException:
                 code = 1
             finally:
@@ -151,6 +164,7 @@ def _supervise(
     while running:
         pid, status = os.wait()
         running.discard(pid)
+        forget_worker(directory, pid)  # a worker killed outright left its socket behind
         if not stopping:
             log.error("worker %d exited (status %d); starting another", pid, status)
             running.add(start())

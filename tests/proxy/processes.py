@@ -38,6 +38,20 @@ def output_of(process: subprocess.Popen[bytes]) -> str:
     return log.read().decode(errors="replace")
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a supervisor's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=40)
@@ -63,9 +77,11 @@ def start_gateway(
     admin_port: int = 0,
     *extra: str,
 ) -> subprocess.Popen[bytes]:
-    """`aigw run ROOT` on loopback, returned once `/-/health` answers."""
+    """`aigw run ROOT` on loopback, returned once `/-/health` answers (and, with `--workers`,
+    once every worker serves)."""
+    admin_port = admin_port or free_port()
     command = [sys.executable, "-m", "gateway.cli", "run", str(root), "--port", str(port)]
-    command += ["--admin-port", str(admin_port or free_port()), *extra]
+    command += ["--admin-port", str(admin_port), *extra]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the process's life
     server = subprocess.Popen(
         command,
@@ -77,10 +93,26 @@ def start_gateway(
     _OUTPUT[server.pid] = log
     try:
         wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
+        if "--workers" in extra:
+            workers = int(extra[extra.index("--workers") + 1])
+            wait_for_workers(f"http://127.0.0.1:{admin_port}", workers, server)
     except BaseException:
         server.kill()
         raise
     return server
+
+
+def wait_for_workers(admin: str, count: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the admin listener's `/-/workers` lists `count` workers, every one serving."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited early: {output_of(process)}")
+        answer = httpx.get(f"{admin}/-/workers", timeout=5)
+        if answer.status_code == 200 and len(answer.json()["workers"]) == count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{count} workers did not come up: {answer.text}")
 
 
 @contextmanager

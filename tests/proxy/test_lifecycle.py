@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -12,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
+from tests.proxy.processes import children_of, fake_provider, free_port, start_gateway, stop
 
 
 def policies(root: Path, provider_port: int) -> Path:
@@ -25,19 +24,6 @@ apis:
 """
     )
     return root
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def test_sigterm_lets_a_stream_in_flight_finish_and_refuses_new_requests(tmp_path: Path) -> None:
