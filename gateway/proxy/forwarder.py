@@ -3,8 +3,9 @@
 A pool's member is chosen per attempt (gateway.routing.members); `fallback` and `race` pools
 use several members for one call (gateway.routing.strategies). Every attempt's outcome feeds
 its backend's circuit breaker and moving latency, and is recorded: `x-aigw-attempts`, the
-access log, the trace and `aigw_backend_attempts_total`. The response's usage is accounted as
-it comes (gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
+access log, the trace, `aigw_backend_attempts_total` and, when traced, an attempt span
+(gateway.proxy.traced). The response's usage is accounted as it comes
+(gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ class Forwarder:
         # A call after an earlier one in this request is a retry (the retry statement).
         again = "retry" if context.attempts else None
         if context.backend_url is not None:  # set-backend-service base-url: no backend entity
-            await self._traced(context, options, None, again)
+            if context.span is None:
+                await self.upstream.send(context, options, None)
+            else:
+                await self._traced(context, options, None, again)
         else:
             backend = self.members.backend(context.backend)
             pool = backend.pool
@@ -111,9 +115,7 @@ class Forwarder:
     ) -> None:
         """The call, in an attempt span when the request is traced: the backend gets the
         span's trace context; the span gets the outcome."""
-        if self.spans is None or context.span is None:
-            await self.upstream.send(context, options, member)
-            return
+        assert self.spans is not None
         span, trace_headers = self.spans.attempt(context, member, reason)
         try:
             await self.upstream.send(context, options, member, trace_headers)
@@ -129,7 +131,10 @@ class Forwarder:
         context.backend_member = member
         started = time.monotonic()
         try:
-            await self._traced(context, options, member, reason)
+            if context.span is None:  # untraced (tracing off, or not sampled): the call alone
+                await self.upstream.send(context, options, member)
+            else:
+                await self._traced(context, options, member, reason)
         except PolicyError as error:
             self.latencies.observe(member, time.monotonic() - started)
             self._attempted(context, member, error.reason)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.proxy.processes import fake_providers, inject_faults
+from tests.proxy.processes import fake_providers, fake_service, free_port, inject_faults
 from tests.proxy.retry_policy import RETRY_BACKEND
 from tests.proxy.traced_gateway import finished_spans, traced_gateway
 
@@ -38,7 +38,9 @@ def ports(members: list[int]) -> list[int]:
     return members
 
 
-def write_directory(root: Path, ports: list[int]) -> Path:
+def write_directory(
+    root: Path, ports: list[int], backends: str = "", apis: str = "", rest: str = ""
+) -> Path:
     (root / "apis").mkdir(parents=True)
     (root / "gateway.yaml").write_text(
         f"""
@@ -46,14 +48,14 @@ backends:
   m0: {{url: "http://127.0.0.1:{ports[0]}/v1", provider: openai}}
   m1: {{url: "http://127.0.0.1:{ports[1]}/v1", provider: openai}}
   pool: {{pool: {{strategy: fallback, services: [m0, m1]}}}}
-apis:
+{backends}apis:
   chat: {{path: chat, style: openai, backend: m0}}
   pooled: {{path: pooled, style: openai, backend: pool, subscription-required: false}}
-products:
+{apis}products:
   gold: {{apis: [chat], subscription-required: true}}
 subscriptions:
   team-a: {{scope: product/gold, primary-key: "{KEY}"}}
-"""
+{rest}"""
     )
     (root / "apis" / "chat.xml").write_text(
         f"""<policies>
@@ -72,6 +74,51 @@ subscriptions:
 </policies>"""
     )
     return root
+
+
+@pytest.fixture(scope="module")
+def safety() -> Iterator[str]:
+    with fake_service("tests.fakes.content_safety", free_port()) as url:
+        yield url
+
+
+# A static token for managed identity (outside Azure), the semantic cache with a backend's
+# embeddings, and Content Safety screening the prompt: each a side call of its own.
+SIDE_CALLS = """<policies>
+    <inbound>
+        <base />
+        <authentication-managed-identity resource="https://cognitiveservices.azure.com"
+            output-token-variable-name="token" />
+        <llm-content-safety backend-id="content-safety">
+            <categories output-type="FourSeverityLevels"><category name="Hate" threshold="4" /></categories>
+        </llm-content-safety>
+        <llm-semantic-cache-lookup score-threshold="0.1" embeddings-backend-id="embed"
+            embeddings-backend-auth="system-assigned" />
+    </inbound>
+    <outbound><base /><llm-semantic-cache-store duration="60" /></outbound>
+</policies>"""
+
+
+@pytest.fixture
+def side_calls_url(
+    tmp_path: Path, ports: list[int], safety: str
+) -> Iterator[tuple[InMemorySpanExporter, str]]:
+    key = "{header: {Ocp-Apim-Subscription-Key: k}}"
+    root = write_directory(
+        tmp_path,
+        ports,
+        backends=f"""  embed: {{url: "http://127.0.0.1:{ports[1]}/v1/embeddings"}}
+  content-safety: {{url: "{safety}", credentials: {key}}}
+""",
+        apis="  screened: {path: screened, style: openai, backend: m0, subscription-required: false}\n",
+        rest="""identity:
+  tokens: {"https://cognitiveservices.azure.com": "static-token-never-in-a-span"}
+""",
+    )
+    (root / "apis" / "screened.xml").write_text(SIDE_CALLS)
+    exporter = InMemorySpanExporter()
+    with traced_gateway(root, exporter) as url:
+        yield exporter, url
 
 
 @pytest.fixture
@@ -246,3 +293,39 @@ def test_a_refused_request_is_a_span_too(
     assert request.kind == SpanKind.SERVER
     assert request.attributes["http.response.status_code"] == 401
     assert request.attributes["url.path"] == "/chat/models"
+
+
+def test_side_calls_are_spans_of_their_own_and_a_cache_hit_says_so(
+    side_calls_url: tuple[InMemorySpanExporter, str],
+) -> None:
+    exporter, url = side_calls_url
+    screened = client(url, "screened")
+    screened.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    request, children = by_kind(finished_spans(exporter, 5))
+    names = sorted(span.name for span in children)
+    assert names == [
+        "chat gpt-4o-mini",
+        "content-safety",
+        "embeddings embed",
+        "managed-identity token",
+    ]
+    side = {
+        span.attributes["aigw.side_call"]: span
+        for span in children
+        if "aigw.side_call" in span.attributes
+    }
+    assert (
+        side["managed-identity"].attributes["aigw.resource"]
+        == "https://cognitiveservices.azure.com"
+    )
+    assert side["content-safety"].attributes["http.response.status_code"] == 200
+    assert side["embeddings"].attributes["gen_ai.operation.name"] == "embeddings"
+    assert "static-token" not in repr([dict(span.attributes) for span in children])
+    assert request.attributes["aigw.cache"] == "miss"
+
+    exporter.clear()
+    screened.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    request, children = by_kind(finished_spans(exporter, 4))
+    assert request.attributes["aigw.cache"] == "hit"
+    assert "aigw.member" not in request.attributes  # no backend call
+    assert not attempts_of(children)
