@@ -81,7 +81,7 @@ class Spans:
     ) -> None:
         """Answer `request` inside its span (the traffic listener's entry when traced)."""
         span = self.tracing.start_request(request.method, request.headers)
-        if not span.is_recording():  # not sampled: as if tracing were off
+        if span is None or not span.is_recording():  # not sampled: as if tracing were off
             response = await respond(request)
             await response(scope, receive, send)
             return
