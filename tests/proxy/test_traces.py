@@ -194,6 +194,7 @@ def test_a_retried_call_is_one_request_span_with_an_attempt_span_each(
         "gen_ai.usage.output_tokens": 7,
     }.items() <= attributes.items()
     assert tuple(attributes["gen_ai.response.finish_reasons"]) == ("stop",)
+    assert attributes["aigw.cost"] > 0  # gpt-4o-mini's shipped price, 5 + 7 tokens
     assert KEY not in repr(attributes)  # the subscription's id, never its key
 
     first, second = attempts_of(children)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import openai
 import pytest
 
+from tests.conftest import REPO
 from tests.proxy.processes import (
     fake_provider,
     fake_service,
@@ -27,6 +29,7 @@ from tests.proxy.processes import (
 CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CLIENT_PARENT = "b7ad6b7169203331"
 TRACEPARENT = f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01"
+FILE_BLOCK = re.compile(r"```yaml title=(\S+)\n(.*?)```", re.DOTALL)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,8 @@ def collector() -> Iterator[str]:
         yield url
 
 
-def write_directory(root: Path, provider: int, collector: str, traces: str) -> Path:
+def write_directory(root: Path, provider: int, collector: str) -> Path:
+    """Tracing off (no telemetry.traces), metrics still going to the collector."""
     (root / "gateway.yaml").write_text(
         f"""
 backends:
@@ -51,7 +55,6 @@ apis:
   chat: {{path: chat, style: openai, backend: fake, subscription-required: false}}
 telemetry:
   otlp-endpoint: "{collector}"
-{traces}
 """
     )
     return root
@@ -108,10 +111,22 @@ def run(root: Path) -> tuple[object, str]:
     return start_gateway(root, port, env), f"http://127.0.0.1:{port}"
 
 
+def documented_directory(root: Path, provider: int, collector: str) -> Path:
+    """docs/observability.md's example gateway.yaml, its backend and collector ours."""
+    (name, text), *_ = FILE_BLOCK.findall(
+        (REPO / "docs" / "observability.md").read_text(encoding="utf-8")
+    )
+    assert name == "gateway.yaml"
+    assert "http://127.0.0.1:8081/v1" in text and "http://127.0.0.1:4318" in text
+    text = text.replace("http://127.0.0.1:8081", f"http://127.0.0.1:{provider}")
+    (root / name).write_text(text.replace("http://127.0.0.1:4318", collector))
+    return root
+
+
 def test_aigw_run_exports_the_request_and_its_attempt_over_otlp(
     clean: None, tmp_path: Path, provider: int, collector: str
 ) -> None:
-    root = write_directory(tmp_path, provider, collector, "  traces: {sampling: 1}")
+    root = documented_directory(tmp_path, provider, collector)
     process, url = run(root)
     try:
         call(url)
@@ -133,7 +148,8 @@ def test_aigw_run_exports_the_request_and_its_attempt_over_otlp(
     assert found["gen_ai.usage.input_tokens"] == "5"  # int64 is a string in OTLP's JSON
     assert found["aigw.api"] == "chat"
     assert attempt["name"] == "chat gpt-4o-mini"
-    assert attributes(attempt)["aigw.member"] == "fake"
+    assert attributes(attempt)["aigw.member"] == "openai"
+    assert found["gen_ai.provider.name"] == "openai"
     # The backend saw the attempt's span as its parent; the log names the trace.
     sent = httpx.get(f"http://127.0.0.1:{provider}/-/traceparents").json()
     assert sent == [f"00-{CLIENT_TRACE}-{hex_id(attempt['spanId'])}-01"]
@@ -146,7 +162,7 @@ def test_aigw_run_exports_the_request_and_its_attempt_over_otlp(
 def test_with_tracing_off_nothing_is_exported_and_the_context_passes_as_sent(
     clean: None, tmp_path: Path, provider: int, collector: str
 ) -> None:
-    root = write_directory(tmp_path, provider, collector, "")
+    root = write_directory(tmp_path, provider, collector)
     process, url = run(root)
     try:
         call(url)
