@@ -33,7 +33,7 @@ from gateway.runtime.services import BackendCalls, BearerTokens, Embeddings, Sid
 from gateway.statements.support.response_cache_plan import ResponsePlan
 from gateway.statements.support.semantic_cache_plan import SemanticPlan
 from gateway.telemetry.genai import OPERATIONS, PROVIDERS, response_facts
-from gateway.telemetry.tracing import Span, Tracing, failed
+from gateway.telemetry.tracing import Span, Tracing, client_trace_id, failed, trace_id
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -101,6 +101,13 @@ class Spans:
             if getattr(span, "end_time", None) is None:  # refused before any policy ran
                 http_attributes(span, request.method, request.path, status)
                 span.end()
+
+    def trace_id(self, request: Incoming) -> str | None:
+        """The trace a request without a context is in: its span's, else its client's."""
+        span = trace.get_current_span()
+        if span.is_recording():
+            return trace_id(span)
+        return client_trace_id(request.headers.get("traceparent"))
 
     def entered(self, context: RequestContext) -> None:
         """A routed, admitted request's context: it carries its span from now on."""

@@ -33,6 +33,7 @@ from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.step import CompiledPolicy, LocalReply
+from gateway.telemetry.tracing import client_trace_id
 
 log = logging.getLogger("aigw.proxy")
 
@@ -276,8 +277,15 @@ class Traffic:
                 request.started,
                 api,
                 request_id,
+                self.trace_id(request),
             )
         return reply
+
+    def trace_id(self, request: Incoming) -> str | None:
+        """The access log's `trace_id` of a request refused before it had a context."""
+        if self.spans is not None:
+            return self.spans.trace_id(request)
+        return client_trace_id(request.headers.get("traceparent"))
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.runtime.context import RequestContext
-from gateway.telemetry.tracing import Span, client_trace_id, trace_id
+from gateway.telemetry.tracing import Span, client_trace_id
+from gateway.telemetry.tracing import trace_id as span_trace_id
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -75,20 +76,22 @@ class AccessLog:
         started: float,
         api: str | None = None,
         request_id: str | None = None,
+        trace_id: str | None = None,
     ) -> None:
         """A request refused before it had a context: no route, no key, too large..."""
-        self._queue(
-            {
-                "time": round(started, 3),
-                "request_id": request_id or str(uuid.uuid4()),
-                "method": method,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.time() - started) * 1000, 3),
-                "api": api,
-                "client_ip": client_ip,
-            }
-        )
+        entry: dict[str, Any] = {
+            "time": round(started, 3),
+            "request_id": request_id or str(uuid.uuid4()),
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.time() - started) * 1000, 3),
+            "api": api,
+            "client_ip": client_ip,
+        }
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
+        self._queue(entry)
 
     def _queue(self, entry: dict[str, Any]) -> None:
         self.pending.append(dumps(entry))
@@ -118,5 +121,5 @@ def trace_id_of(context: RequestContext) -> str | None:
     """The request span's trace id when traced; else the client's valid traceparent's."""
     span = context.span
     if isinstance(span, Span):
-        return trace_id(span)
+        return span_trace_id(span)
     return client_trace_id(context.model.Request.Headers.joined("traceparent"))

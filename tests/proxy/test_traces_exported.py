@@ -130,11 +130,13 @@ def test_aigw_run_exports_the_request_and_its_attempt_over_otlp(
     process, url = run(root)
     try:
         call(url)
-        spans = exported_spans(collector, 2)
+        httpx.get(f"{url}/nowhere", headers={"traceparent": TRACEPARENT})  # refused: no route
+        spans = exported_spans(collector, 3)
     finally:
         stop(process)
-    assert len(spans) == 2, spans
-    server = next(s for s in spans if s["kind"] == "SPAN_KIND_SERVER")
+    assert len(spans) == 3, spans
+    servers = [s for s in spans if s["kind"] == "SPAN_KIND_SERVER"]
+    server = next(s for s in servers if s["name"] != "GET")
     attempt = next(s for s in spans if s["kind"] == "SPAN_KIND_CLIENT")
     assert hex_id(server["traceId"]) == hex_id(attempt["traceId"]) == CLIENT_TRACE
     assert hex_id(server["parentSpanId"]) == CLIENT_PARENT
@@ -151,12 +153,16 @@ def test_aigw_run_exports_the_request_and_its_attempt_over_otlp(
     assert attributes(attempt)["aigw.member"] == "openai"
     assert found["gen_ai.provider.name"] == "openai"
     # The backend saw the attempt's span as its parent; the log names the trace.
+    refused = next(s for s in spans if attributes(s).get("http.response.status_code") == "404")
+    assert hex_id(refused["traceId"]) == CLIENT_TRACE and refused["name"] == "GET"
     sent = httpx.get(f"http://127.0.0.1:{provider}/-/traceparents").json()
     assert sent == [f"00-{CLIENT_TRACE}-{hex_id(attempt['spanId'])}-01"]
     (line,) = [
         entry for entry in access_log(process) if entry.get("path") == "/chat/chat/completions"
     ]
     assert line["trace_id"] == CLIENT_TRACE
+    (refused_line,) = [entry for entry in access_log(process) if entry.get("path") == "/nowhere"]
+    assert refused_line["trace_id"] == CLIENT_TRACE  # the refused request's span's trace
 
 
 def test_with_tracing_off_nothing_is_exported_and_the_context_passes_as_sent(
@@ -166,6 +172,7 @@ def test_with_tracing_off_nothing_is_exported_and_the_context_passes_as_sent(
     process, url = run(root)
     try:
         call(url)
+        httpx.get(f"{url}/nowhere", headers={"traceparent": TRACEPARENT})  # refused: no route
         time.sleep(0.5)  # what a batch would take to leave, were there one
     finally:
         stop(process)
@@ -175,3 +182,5 @@ def test_with_tracing_off_nothing_is_exported_and_the_context_passes_as_sent(
         entry for entry in access_log(process) if entry.get("path") == "/chat/chat/completions"
     ]
     assert line["trace_id"] == CLIENT_TRACE  # the client's trace, named though not traced
+    (refused,) = [entry for entry in access_log(process) if entry.get("path") == "/nowhere"]
+    assert refused["status"] == 404 and refused["trace_id"] == CLIENT_TRACE
