@@ -10,6 +10,7 @@ access log, the trace, `aigw_backend_attempts_total` and, when traced, an attemp
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from gateway.config.backends import Backend, Pool
@@ -121,6 +122,10 @@ class Forwarder:
             await self.upstream.send(context, options, member, trace_headers)
         except PolicyError as error:
             self.spans.attempted(span, context, error.reason)
+            raise
+        except BaseException as error:  # a race's slower member, cancelled; or a fault
+            cancelled = isinstance(error, asyncio.CancelledError)
+            self.spans.attempted(span, context, "cancelled" if cancelled else type(error).__name__)
             raise
         self.spans.attempted(span, context, str(context.model.Response.StatusCode))
 

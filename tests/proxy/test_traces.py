@@ -48,9 +48,11 @@ backends:
   m0: {{url: "http://127.0.0.1:{ports[0]}/v1", provider: openai}}
   m1: {{url: "http://127.0.0.1:{ports[1]}/v1", provider: openai}}
   pool: {{pool: {{strategy: fallback, services: [m0, m1]}}}}
+  race: {{pool: {{strategy: race, services: [m0, m1]}}}}
 {backends}apis:
   chat: {{path: chat, style: openai, backend: m0}}
   pooled: {{path: pooled, style: openai, backend: pool, subscription-required: false}}
+  raced: {{path: raced, style: openai, backend: race, subscription-required: false}}
 {apis}products:
   gold: {{apis: [chat], subscription-required: true}}
 subscriptions:
@@ -270,6 +272,21 @@ def test_failover_to_the_next_member_is_an_attempt_span_saying_so(
     # The request's span ends after the stream's last byte, so it covers the attempts.
     assert request.end_time is not None and second.end_time is not None
     assert request.end_time >= second.end_time
+
+
+def test_a_race_is_an_attempt_span_per_member_the_slower_one_cancelled(
+    spans_and_url: tuple[InMemorySpanExporter, str], ports: list[int]
+) -> None:
+    exporter, url = spans_and_url
+    inject_faults(ports[0], mode="slow")  # m0 answers 0.3 s late: m1 wins, m0 is cancelled
+    client(url, "raced").chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    request, children = by_kind(finished_spans(exporter, 3))
+    assert request.attributes["aigw.member"] == "m1"
+    spans = {span.attributes["aigw.member"]: span for span in attempts_of(children)}
+    assert spans["m1"].attributes["aigw.attempt.reason"] == "race"
+    assert spans["m1"].attributes["http.response.status_code"] == 200
+    assert spans["m0"].attributes["aigw.attempt.outcome"] == "cancelled"
+    assert spans["m0"].status.status_code == StatusCode.ERROR
 
 
 def test_a_client_that_sampled_its_trace_out_gets_no_spans_and_its_context_passes_on(
