@@ -91,6 +91,7 @@ class _Checker:
         self.check_stores()
         self.check_embedders()
         self.check_loggers()
+        self.check_traces()
         check_refused_operations(self.config, self.at, self.report)
 
     def check_embedders(self) -> None:
@@ -144,6 +145,18 @@ class _Checker:
                             f"logger '{name}' cannot connect while {error}; its messages "
                             "will be dropped and counted",
                         )
+
+    def check_traces(self) -> None:
+        """Sampled spans need somewhere to go."""
+        telemetry = self.config.telemetry
+        if telemetry.traces.sampling > 0 and telemetry.traces_endpoint is None:
+            self.report.error(
+                self.at("telemetry", "traces", "sampling"),
+                "missing-key",
+                "telemetry.traces.sampling is above 0 but spans have nowhere to go: set "
+                "telemetry.traces.otlp-endpoint (or telemetry.otlp-endpoint), e.g. "
+                "http://127.0.0.1:4318/v1/traces",
+            )
 
     def check_stores(self) -> None:
         """A store URL written in gateway.yaml must be one the gateway can connect with."""

@@ -96,6 +96,22 @@ class PriceRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Traces:
+    """Distributed traces: a span per request, per backend attempt and per side call."""
+
+    sampling: float = key(
+        0.0,
+        "Share of requests traced, 0 to 1 (0: tracing off, at no cost per request). A client's "
+        "traceparent decides for its request: sampled or not, as the client says.",
+        minimum=0,
+        maximum=1,
+    )
+    otlp_endpoint: str | None = key(
+        None, "Where spans go over OTLP/HTTP. Default: telemetry.otlp-endpoint.", kind="url"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Telemetry:
     """Metrics, traces, the access log and the routing headers."""
 
@@ -106,6 +122,12 @@ class Telemetry:
     )
     otlp_endpoint: str | None = key(None, "Export metrics and traces over OTLP.", kind="url")
     access_log: bool = key(True, "One JSON line per request.")
+    traces: Traces = key(Traces)
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where spans are exported: traces.otlp-endpoint, else otlp-endpoint."""
+        return self.traces.otlp_endpoint or self.otlp_endpoint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

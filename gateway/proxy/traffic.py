@@ -33,6 +33,7 @@ from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.step import CompiledPolicy, LocalReply
+from gateway.telemetry.tracing import client_trace_id
 
 log = logging.getLogger("aigw.proxy")
 
@@ -81,6 +82,7 @@ class Traffic:
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
         self.llm_messages = wiring.llm_messages  # API id -> its LLM message logging
+        self.spans = wiring.spans  # None: tracing is off
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -98,7 +100,11 @@ class Traffic:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
-        response = await self.respond(Incoming(scope, receive))
+        request = Incoming(scope, receive)
+        if self.spans is not None:
+            await self.spans.serve(request, self.respond, scope, receive, send)
+            return
+        response = await self.respond(request)
         await response(scope, receive, send)
 
     async def respond(self, request: Incoming) -> Response:
@@ -184,6 +190,8 @@ class Traffic:
             stream = request.stream(self.max_body)
         context = self.contexts.new(request, api, found, admitted, key, body)
         context.request_stream = stream
+        if self.spans is not None:
+            self.spans.entered(context)
         return policy, context
 
     async def final_response(
@@ -205,6 +213,10 @@ class Traffic:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
+                if self.spans is not None and context.span is not None:
+                    context.defer(
+                        Phase.DONE, self.spans.finisher(model.Response.StatusCode, headers)
+                    )
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
@@ -218,6 +230,8 @@ class Traffic:
             self.log_llm_message(context, reply)
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
+        if self.spans is not None and context.span is not None:
+            context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         self.identify(context, reply.headers)
@@ -279,8 +293,15 @@ class Traffic:
                 request.started,
                 api,
                 request_id,
+                self.trace_id(request),
             )
         return reply
+
+    def trace_id(self, request: Incoming) -> str | None:
+        """The access log's `trace_id` of a request refused before it had a context."""
+        if self.spans is not None:
+            return self.spans.trace_id(request)
+        return client_trace_id(request.headers.get("traceparent"))
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []

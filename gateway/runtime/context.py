@@ -93,6 +93,9 @@ class RequestContext:
     # attempt of this request chose in -> the session id. A later attempt (a retry) finds its
     # pool here and chooses afresh instead of following the client's cookie.
     affinity: dict[str, str] = field(default_factory=dict)
+    # The request's tracing span when it is traced (gateway.proxy.traced; an OpenTelemetry
+    # span the runtime never touches), else None.
+    span: object | None = None
 
     @property
     def variables(self) -> dict[str, object]:

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.runtime.context import RequestContext
+from gateway.telemetry.tracing import Span, client_trace_id
+from gateway.telemetry.tracing import trace_id as span_trace_id
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -56,6 +58,9 @@ class AccessLog:
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        trace_id = trace_id_of(context)
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         if model.traces:  # `trace` statements' messages and the backend attempts
             entry["trace"] = model.traces
         if context.stream_error is not None:
@@ -71,20 +76,22 @@ class AccessLog:
         started: float,
         api: str | None = None,
         request_id: str | None = None,
+        trace_id: str | None = None,
     ) -> None:
         """A request refused before it had a context: no route, no key, too large..."""
-        self._queue(
-            {
-                "time": round(started, 3),
-                "request_id": request_id or str(uuid.uuid4()),
-                "method": method,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.time() - started) * 1000, 3),
-                "api": api,
-                "client_ip": client_ip,
-            }
-        )
+        entry: dict[str, Any] = {
+            "time": round(started, 3),
+            "request_id": request_id or str(uuid.uuid4()),
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.time() - started) * 1000, 3),
+            "api": api,
+            "client_ip": client_ip,
+        }
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
+        self._queue(entry)
 
     def _queue(self, entry: dict[str, Any]) -> None:
         self.pending.append(dumps(entry))
@@ -108,3 +115,11 @@ class AccessLog:
             self.write(context, status)
 
         return log_request
+
+
+def trace_id_of(context: RequestContext) -> str | None:
+    """The request span's trace id when traced; else the client's valid traceparent's."""
+    span = context.span
+    if isinstance(span, Span):
+        return span_trace_id(span)
+    return client_trace_id(context.model.Request.Headers.joined("traceparent"))
