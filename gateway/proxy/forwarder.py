@@ -3,8 +3,10 @@
 A pool's member is chosen per attempt (gateway.routing.members); `fallback` and `race` pools
 use several members for one call (gateway.routing.strategies). Every attempt's outcome feeds
 its backend's circuit breaker and moving latency, and is recorded: `x-aigw-attempts`, the
-access log, the trace and `aigw_backend_attempts_total`. The response's usage is accounted as
-it comes (gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
+access log, the trace, `aigw_backend_attempts_total`, and (every attempt, timed)
+`aigw.upstream.attempts` and `aigw.upstream.duration`; the request's `upstream_seconds`.
+The response's usage is accounted as it comes (gateway.proxy.accounting), in place of an
+earlier call's: a retry calls again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.llm_call import response_replaced
 from gateway.runtime.services import Metrics
 from gateway.runtime.step import PolicyError
+from gateway.telemetry.builtin import BuiltinMetrics
 
 
 class Forwarder:
@@ -35,6 +38,7 @@ class Forwarder:
         costs: CallCosts,
         accounting: Accounting | None = None,
         metrics: Metrics | None = None,
+        builtin: BuiltinMetrics | None = None,
     ) -> None:
         self.members = members
         self.breakers: Breakers = members.breakers
@@ -43,13 +47,18 @@ class Forwarder:
         self.costs = costs
         self.accounting = accounting
         self.metrics = metrics
+        self.builtin = builtin
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
         """The request's `forward` function: the call, its usage accounted as it comes. Its
         response replaces any an earlier call got (a retry), and so does what is read of it."""
         response_replaced(context)
         if context.backend_url is not None:  # set-backend-service base-url: no backend entity
-            await self.upstream.send(context, options, None)
+            started = time.monotonic()
+            try:
+                await self.upstream.send(context, options, None)
+            finally:
+                context.upstream_seconds += time.monotonic() - started
         else:
             backend = self.members.backend(context.backend)
             pool = backend.pool
@@ -94,14 +103,12 @@ class Forwarder:
         try:
             await self.upstream.send(context, options, member)
         except PolicyError as error:
-            self.latencies.observe(member, time.monotonic() - started)
-            self._attempted(context, member, error.reason)
+            self._attempted(context, member, error.reason, time.monotonic() - started)
             if member in self.breakers.rules:
                 await self.breakers.record(member, None, error.reason, None)
             raise
-        self.latencies.observe(member, time.monotonic() - started)
         response = context.model.Response
-        self._attempted(context, member, str(response.StatusCode))
+        self._attempted(context, member, str(response.StatusCode), time.monotonic() - started)
         if member in self.breakers.rules:  # most backends have no breaker: no call at all
             retry_after = retry_after_seconds(response.Headers.joined("retry-after"))
             await self.breakers.record(member, response.StatusCode, None, retry_after)
@@ -110,9 +117,15 @@ class Forwarder:
                     context.response_stream, self.breakers, member
                 )
 
-    def _attempted(self, context: RequestContext, member: str, outcome: str) -> None:
+    def _attempted(
+        self, context: RequestContext, member: str, outcome: str, seconds: float
+    ) -> None:
         """Note an attempt for the response's headers, the access log and the metrics."""
+        self.latencies.observe(member, seconds)
+        context.upstream_seconds += seconds
         context.attempts.append(f"{member}:{outcome}")
+        if self.builtin is not None:
+            self.builtin.attempt(context.backend or member, member, outcome, seconds)
         if member == context.backend and outcome[:1] == "2" and len(context.attempts) == 1:
             return  # a lone backend's plain success: the access log says it; keep the path lean
         context.model.Trace(f"[information] forward-request: {member} answered {outcome}")

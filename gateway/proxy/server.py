@@ -97,7 +97,7 @@ def _serve_one(
         create_app(gateway, metrics),
         admin_app(gateway, fleet, metrics),
         admin_port,
-        worker_app(),
+        worker_app(metrics),
     )
     config = uvicorn.Config(
         app,
