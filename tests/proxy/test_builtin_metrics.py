@@ -20,6 +20,7 @@ import pytest
 
 from tests.proxy.observed import Gateway
 from tests.proxy.processes import (
+    fake_provider,
     fake_providers,
     fake_service,
     free_port,
@@ -284,3 +285,39 @@ def latest_points(requests: list[dict[str, Any]]) -> dict[str, Any]:
                         points = metric["histogram"]["dataPoints"]
                         found[metric["name"]] = sum(float(p.get("sum", 0)) for p in points)
     return found
+
+
+def test_requests_say_whether_the_response_cache_answered(tmp_path: Path) -> None:
+    provider_port, port, admin = free_port(), free_port(), free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+backends:
+  provider: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  shop:
+    path: shop
+    backend: provider
+    subscription-required: false
+    operations: [{{id: list, method: GET, url-template: /items}}]
+"""
+    )
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "shop.xml").write_text(
+        """<policies>
+        <inbound><base /><cache-lookup vary-by-developer="false"
+            vary-by-developer-groups="false" /></inbound>
+        <outbound><base /><cache-store duration="60" /></outbound></policies>"""
+    )
+    with fake_provider(provider_port):
+        process = start_gateway(tmp_path, port, None, admin)
+        gateway = Gateway(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", process)
+        try:
+            cached = [httpx.get(f"{gateway.base}/shop/items").headers["x-aigw-cache"]]
+            cached += [httpx.get(f"{gateway.base}/shop/items").headers["x-aigw-cache"]]
+            text = scrape(gateway)
+        finally:
+            stop(process)
+    assert cached == ["miss", "hit"]
+    for result in ("miss", "hit"):
+        assert total(text, "aigw_requests_total", api="shop", cache=result) == 1
+    assert total(text, "aigw_upstream_attempts_total", member="provider") == 1  # the miss only
