@@ -21,7 +21,7 @@ from gateway.load import LoadedGateway
 from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
-from gateway.runtime.services import Metrics
+from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing
 
 

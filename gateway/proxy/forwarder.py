@@ -3,9 +3,10 @@
 A pool's member is chosen per attempt (gateway.routing.members); `fallback` and `race` pools
 use several members for one call (gateway.routing.strategies). Every attempt's outcome feeds
 its backend's circuit breaker and moving latency, and is recorded: `x-aigw-attempts`, the
-access log, the trace, `aigw_backend_attempts_total` and, when traced, an attempt span
-(gateway.proxy.traced). The response's usage is accounted as it comes
-(gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
+access log, the trace, `aigw_backend_attempts_total`, and (every attempt, timed)
+`aigw.upstream.attempts` and `aigw.upstream.duration`; the request's `upstream_seconds`; and,
+when traced, an attempt span (gateway.proxy.traced). The response's usage is accounted as it
+comes (gateway.proxy.accounting), in place of an earlier call's: a retry calls again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.llm_call import response_replaced
 from gateway.runtime.services import Metrics
 from gateway.runtime.step import PolicyError
+from gateway.telemetry.builtin import BuiltinMetrics
 
 
 class Forwarder:
@@ -39,6 +41,7 @@ class Forwarder:
         accounting: Accounting | None = None,
         metrics: Metrics | None = None,
         spans: Spans | None = None,
+        builtin: BuiltinMetrics | None = None,
     ) -> None:
         self.members = members
         self.breakers: Breakers = members.breakers
@@ -48,6 +51,7 @@ class Forwarder:
         self.accounting = accounting
         self.metrics = metrics
         self.spans = spans  # None: tracing is off
+        self.builtin = builtin
 
     async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
         """The request's `forward` function: the call, its usage accounted as it comes. Its
@@ -56,10 +60,14 @@ class Forwarder:
         # A call after an earlier one in this request is a retry (the retry statement).
         again = "retry" if context.attempts else None
         if context.backend_url is not None:  # set-backend-service base-url: no backend entity
-            if context.span is None:
-                await self.upstream.send(context, options, None)
-            else:
-                await self._traced(context, options, None, again)
+            started = time.monotonic()
+            try:
+                if context.span is None:
+                    await self.upstream.send(context, options, None)
+                else:
+                    await self._traced(context, options, None, again)
+            finally:
+                context.upstream_seconds += time.monotonic() - started
         else:
             backend = self.members.backend(context.backend)
             pool = backend.pool
@@ -141,14 +149,12 @@ class Forwarder:
             else:
                 await self._traced(context, options, member, reason)
         except PolicyError as error:
-            self.latencies.observe(member, time.monotonic() - started)
-            self._attempted(context, member, error.reason)
+            self._attempted(context, member, error.reason, time.monotonic() - started)
             if member in self.breakers.rules:
                 await self.breakers.record(member, None, error.reason, None)
             raise
-        self.latencies.observe(member, time.monotonic() - started)
         response = context.model.Response
-        self._attempted(context, member, str(response.StatusCode))
+        self._attempted(context, member, str(response.StatusCode), time.monotonic() - started)
         if member in self.breakers.rules:  # most backends have no breaker: no call at all
             retry_after = retry_after_seconds(response.Headers.joined("retry-after"))
             await self.breakers.record(member, response.StatusCode, None, retry_after)
@@ -157,9 +163,15 @@ class Forwarder:
                     context.response_stream, self.breakers, member
                 )
 
-    def _attempted(self, context: RequestContext, member: str, outcome: str) -> None:
+    def _attempted(
+        self, context: RequestContext, member: str, outcome: str, seconds: float
+    ) -> None:
         """Note an attempt for the response's headers, the access log and the metrics."""
+        self.latencies.observe(member, seconds)
+        context.upstream_seconds += seconds
         context.attempts.append(f"{member}:{outcome}")
+        if self.builtin is not None:
+            self.builtin.attempt(context.backend or member, member, outcome, seconds)
         if member == context.backend and outcome[:1] == "2" and len(context.attempts) == 1:
             return  # a lone backend's plain success: the access log says it; keep the path lean
         context.model.Trace(f"[information] forward-request: {member} answered {outcome}")

@@ -98,7 +98,7 @@ def _serve_one(
         create_app(gateway, metrics, tracing_for(gateway)),
         admin_app(gateway, fleet, metrics),
         admin_port,
-        worker_app(),
+        worker_app(metrics),
     )
     config = uvicorn.Config(
         app,

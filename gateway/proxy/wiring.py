@@ -33,7 +33,6 @@ from gateway.runtime.services import (
     BackendCalls,
     BearerTokens,
     Embeddings,
-    Metrics,
     Services,
     SideCalls,
 )
@@ -41,8 +40,10 @@ from gateway.stores.counters import CounterStore
 from gateway.stores.memory import MemoryCounters
 from gateway.stores.redis_urls import is_redis_url
 from gateway.telemetry.access_log import AccessLog
+from gateway.telemetry.builtin import BREAKER_STATE, BuiltinMetrics
 from gateway.telemetry.llm_messages import LlmMessageLog
 from gateway.telemetry.loggers import Loggers
+from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing
 from gateway.tokens.prices import PriceTable
 
@@ -69,13 +70,20 @@ class Wiring:
         prices = PriceTable(row.price() for row in config.pricing)
         costs = CallCosts(config, prices)
         latencies = Latencies()
-        members = Members(
-            config.backends, Breakers(config.backends, self.counters), latencies, costs
-        )
+        breakers = Breakers(config.backends, self.counters)
+        members = Members(config.backends, breakers, latencies, costs)
         serves_llm = any(api.style != "http" for api in config.apis.values())
         accounting = Accounting(metrics) if serves_llm else None
+        self.builtin = builtin_metrics(config, metrics, prices, breakers)
         self.forwarder = Forwarder(
-            members, self.upstream, latencies, costs, accounting, metrics, self.spans
+            members,
+            self.upstream,
+            latencies,
+            costs,
+            accounting,
+            metrics,
+            spans=self.spans,
+            builtin=self.builtin,
         )
         self.embeddings = GatewayEmbeddings(config, self.upstream)
         self.access_log = AccessLog() if config.telemetry.access_log else None
@@ -118,6 +126,23 @@ class Wiring:
             await self.loggers.close()
         if self.tracing is not None:
             self.tracing.close()  # the spans still batched go out
+
+
+def builtin_metrics(
+    config: GatewayConfig, metrics: Metrics | None, prices: PriceTable, breakers: Breakers
+) -> BuiltinMetrics | None:
+    """The gateway's own metrics (None when no metrics are served or exported); the breakers'
+    state is read at each scrape."""
+    if metrics is None:
+        return None
+    metrics.gauge(
+        BREAKER_STATE,
+        lambda: {(backend,): 1.0 if is_open else 0.0 for backend, is_open in breakers.states()},
+    )
+    models = [row.model for row in prices.rows()]
+    for backend in config.backends.values():
+        models += [*backend.models, *backend.models.values()]
+    return BuiltinMetrics(metrics, config, models)
 
 
 def counter_store(config: GatewayConfig) -> CounterStore:

@@ -96,6 +96,12 @@ class RequestContext:
     # The request's tracing span when it is traced (gateway.proxy.traced; an OpenTelemetry
     # span the runtime never touches), else None.
     span: object | None = None
+    # Timings (gateway.telemetry.timings): the backend attempts' seconds, summed, and when
+    # (time.time()) the response's first byte went to the client.
+    upstream_seconds: float = 0.0
+    first_byte: float | None = None
+    # The response cache's answer, set by the lookup statements: "hit", "miss" (None: no lookup).
+    cache_result: str | None = None
 
     @property
     def variables(self) -> dict[str, object]:
