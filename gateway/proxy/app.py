@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,9 +33,12 @@ def create_app(live: Live) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # uvicorn handles only SIGINT and SIGTERM; SIGHUP reloads, as daemons' SIGHUP does.
-        asyncio.get_running_loop().add_signal_handler(
-            signal.SIGHUP, lambda: live.spawn(live.reload("SIGHUP"))
-        )
+        # (Signals reach the main thread only: an app served from another thread, as some
+        # tests serve it, reloads through POST /-/reload alone.)
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: live.spawn(live.reload("SIGHUP"))
+            )
         live.start()
         yield
         await live.close()

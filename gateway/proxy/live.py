@@ -28,6 +28,7 @@ from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.services import Metrics
+from gateway.telemetry.tracing import Tracing
 
 log = logging.getLogger("aigw.reload")
 
@@ -63,9 +64,12 @@ class Outcome:
 
 
 def generation(
-    gateway: LoadedGateway, metrics: Metrics | None, previous: Wiring | None
+    gateway: LoadedGateway,
+    metrics: Metrics | None,
+    tracing: Tracing | None,
+    previous: Wiring | None,
 ) -> Generation:
-    wiring = Wiring(gateway.config, metrics, previous)
+    wiring = Wiring(gateway.config, metrics, tracing, previous)
     traffic = Traffic(gateway, wiring)
     return Generation(gateway, wiring, traffic, Sockets(traffic, wiring.forwarder))
 
@@ -73,9 +77,15 @@ def generation(
 class Live:
     """The serving generation of one process, swapped whole by a reload."""
 
-    def __init__(self, gateway: LoadedGateway, metrics: Metrics | None = None) -> None:
-        self.metrics = metrics  # one per process: it outlives every generation
-        self.current = generation(gateway, metrics, None)
+    def __init__(
+        self,
+        gateway: LoadedGateway,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
+        self.metrics = metrics  # one per process: they outlive every generation
+        self.tracing = tracing
+        self.current = generation(gateway, metrics, tracing, None)
         self._lock = asyncio.Lock()
         self._retiring: set[Generation] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -96,7 +106,7 @@ class Live:
             root = old.gateway.root
             try:  # compiling takes a while: off the event loop, which keeps serving
                 gateway = await asyncio.to_thread(load_gateway, root)
-                new = generation(gateway, self.metrics, old.wiring)
+                new = generation(gateway, self.metrics, self.tracing, old.wiring)
             except DiagnosticError as error:
                 lines = [d.format() for d in error.diagnostics if d.is_error]
                 return self._failed(old, reason, lines)

@@ -36,6 +36,7 @@ from gateway.proxy.fleet import (
 )
 from gateway.proxy.live import Live
 from gateway.telemetry.metrics import Metrics
+from gateway.telemetry.tracing import Tracing, exporter_for
 
 log = logging.getLogger("aigw.server")
 
@@ -100,8 +101,10 @@ def _serve_one(
         else None
     )
     fleet = Fleet(directory)
-    live = Live(gateway, metrics)
-    app = dispatch(create_app(live), admin_app(live, fleet, metrics), admin_port, worker_app(live))
+    live = Live(gateway, metrics, tracing_for(gateway))
+    app = dispatch(
+        create_app(live), admin_app(live, fleet, metrics), admin_port, worker_app(live, metrics)
+    )
     config = uvicorn.Config(
         app,
         loop="uvloop",
@@ -119,6 +122,16 @@ def _serve_one(
     finally:
         own.close()
         forget_worker(directory, os.getpid())
+
+
+def tracing_for(gateway: LoadedGateway) -> Tracing | None:
+    """The process's tracer (its exporter's thread is the worker's own), or None when
+    telemetry.traces.sampling is 0: tracing off, nothing per request."""
+    telemetry = gateway.config.telemetry
+    endpoint = telemetry.traces_endpoint
+    if telemetry.traces.sampling <= 0 or endpoint is None:
+        return None
+    return Tracing(telemetry.traces.sampling, exporter_for(endpoint))
 
 
 def _supervise(
