@@ -135,10 +135,11 @@ def _run(args: argparse.Namespace) -> int:
     gateway = load_gateway(Path(args.directory))
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
-    print(f"aigw: admin listener on http://{args.host}:{args.admin_port}/-/ready", flush=True)
+    admin_host = args.admin_host or args.host
+    print(f"aigw: admin listener on http://{admin_host}:{args.admin_port}/-/ready", flush=True)
     if args.workers > 1:
         print(f"aigw: {args.workers} worker processes share these listeners", flush=True)
-    serve(gateway, args.host, args.port, args.admin_port, args.workers)
+    serve(gateway, args.host, args.port, args.admin_port, args.workers, admin_host)
     return EXIT_OK
 
 
@@ -181,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--admin-port", type=int, default=9090)
+    run.add_argument(
+        "--admin-host",
+        metavar="H",
+        help="the admin listener's address (default: --host's); 0.0.0.0 in a container, "
+        "so that the kubelet's probes and the metrics scraper reach it",
+    )
     run.add_argument("--workers", type=int, default=1)
     run.set_defaults(handler=_run)
     return parser
