@@ -18,6 +18,7 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.keys import add_key_routes
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
 from tests.fakes.requests_log import add_request_log
@@ -406,6 +407,7 @@ def make_app() -> web.Application:
     add_stream_routes(app)  # streams framed as SSE allows: CRLF, CR, comments, a late end
     add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
     add_realtime_routes(app)
+    add_key_routes(app)  # model lists that check the key (tests/fakes/keys.py), for aigw check
     return app
 
 
