@@ -68,7 +68,7 @@ async def _run(probe: Probe, timeout: float) -> Outcome:
     try:
         found = await asyncio.wait_for(probe.reach(secrets, timeout), timeout)
     except SecretUnavailable as error:
-        found = Found(False, f"its credentials cannot be read: {error}")
+        found = Found(False, f"a secret it names cannot be read: {error}")
     except TimeoutError:
         found = Found(False, f"no answer within {timeout:g} s")
     except Exception as error:  # a probe's own failure is that probe's FAIL, not the run's

@@ -17,6 +17,7 @@ from tests.fakes.keys import GOOD_KEY
 from tests.proxy.processes import fake_provider, free_port
 
 WRONG_KEY = "sk-wrong-0123456789"
+URL_PASSWORD = "pw-in-the-url-42"
 
 
 def check(root: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -54,19 +55,20 @@ def test_each_backend_and_store_gets_a_line_and_any_failure_fails_the_gate(
 ) -> None:
     require_redis()
     (tmp_path / "azure.key").write_text(GOOD_KEY + "\n")
-    dead = f"http://127.0.0.1:{free_port()}/v1"
+    closed = free_port()
+    dead = f"http://probe:{URL_PASSWORD}@127.0.0.1:{closed}/v1"
     (tmp_path / "gateway.yaml").write_text(
         f"""
 stores:
   default: "{REDIS_URL}"
-  cache: redis://127.0.0.1:{free_port()}/0
+  cache: redis://:{URL_PASSWORD}@127.0.0.1:{free_port()}/0
 backends:
   good-openai: {{url: "{provider}/keyed/v1", provider: openai, api-key: "${{env:CHECK_GOOD_KEY}}"}}
   good-azure: {{url: "{provider}/keyed/openai", provider: azure-openai, api-key: "${{file:azure.key}}"}}
   good-anthropic: {{url: "{provider}/keyed", provider: anthropic, api-key: "${{env:CHECK_GOOD_KEY}}"}}
   wrong-key: {{url: "{provider}/keyed/v1", provider: openai, api-key: "{WRONG_KEY}"}}
   unset-key: {{url: "{provider}/keyed/v1", provider: openai, api-key: "${{env:CHECK_UNSET_KEY}}"}}
-  dead: {{url: "{dead}", provider: openai, api-key: "${{env:CHECK_GOOD_KEY}}"}}
+  dead: {{url: "{dead}", provider: openai}}
   pool:
     pool: {{services: [good-openai, dead]}}
 apis:
@@ -94,14 +96,16 @@ apis:
     assert "HTTP 401: the credentials are refused" in lines["backend wrong-key"]
     assert "CHECK_UNSET_KEY is not set" in lines["backend unset-key"]
     assert (
-        f"cannot connect to 127.0.0.1:{dead.split(':')[2].split('/')[0]}" in lines["backend dead"]
-    )
+        f"GET http://127.0.0.1:{closed}/v1/models: cannot connect to 127.0.0.1:{closed}"
+        in (lines["backend dead"])
+    )  # shown without its user:password
     assert lines["redis stores.default"].startswith("ok  ")
     assert "PONG" in lines["redis stores.default"]
     assert lines["redis stores.cache"].startswith("FAIL")
     assert "ConnectionError" in lines["redis stores.cache"]
-    assert "6 of 8 failed" not in done.stderr and "4 of 8 failed" in done.stderr
-    for secret in (GOOD_KEY, WRONG_KEY):  # never a key, in any output
+    assert "redis://***@127.0.0.1:" in lines["redis stores.cache"]
+    assert "aigw check: 4 of 8 failed" in done.stderr
+    for secret in (GOOD_KEY, WRONG_KEY, URL_PASSWORD):  # never a key, in any output
         assert secret not in done.stdout + done.stderr
 
     as_json = json.loads(check(tmp_path, "--format", "json").stdout)
