@@ -47,6 +47,7 @@ def _reacher(backend: Backend) -> Reach:
         secrets.use(url.password or "")  # shown without it, but an error may echo the URL
         for name, value in credential_headers(backend):
             headers[name] = secrets.use(value)
+            secrets.use(value.rpartition(" ")[2])  # "Bearer KEY": the key alone too
         query = {name: secrets.use(value) for name, value in credential_query(backend)}
         shown = f"GET {url.with_user(None).with_query(None)}"
         identity = backend.credentials.managed_identity is not None
