@@ -220,7 +220,9 @@ class Traffic:
             ]
         if context.response_stream is not None:
             if reply is None:
-                self.when_done(context, model.Response.StatusCode, None)
+                if self.llm_messages:
+                    self.log_llm_message(context, None)
+                self.when_done(context, model.Response.StatusCode)
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
                 if self.spans is not None and context.span is not None:
@@ -236,7 +238,9 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
-        self.when_done(context, reply.status, reply)
+        if self.llm_messages:
+            self.log_llm_message(context, reply)
+        self.when_done(context, reply.status)
         if self.spans is not None and context.span is not None:
             context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
         context.first_byte = time.time()  # handed to the server: it goes out now
@@ -245,10 +249,8 @@ class Traffic:
         self.identify(context, reply.headers)
         return reply
 
-    def when_done(self, context: RequestContext, status: int, reply: LocalReply | None) -> None:
-        """Log and count the request once its response is final (`reply`: None for a stream)."""
-        if self.llm_messages:
-            self.log_llm_message(context, reply)
+    def when_done(self, context: RequestContext, status: int) -> None:
+        """Log and count the request (a WebSocket session too) once its response is final."""
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(status))
         if self.builtin is not None:
