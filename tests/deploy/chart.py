@@ -6,6 +6,7 @@ cloudcoil's models carry it. Nothing is downloaded: all three are wheels of the 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import sys
 from functools import cache
@@ -98,17 +99,22 @@ def chart_with_policies(folder: Path, files: dict[str, str]) -> Path:
     return copy
 
 
-def lay_out_config_map(config_map: Manifest, volume: Manifest, root: Path) -> Path:
-    """The policies directory as the kubelet mounts the ConfigMap: each item's key at its
-    path, under a `..data` link that an update swaps (as Kubernetes' atomic writer does)."""
-    data = root / "..2026_12_07_00_00_00.000000001"
+def lay_out_config_map(
+    config_map: Manifest, volume: Manifest, root: Path, version: str = "2026_12_07_00"
+) -> Path:
+    """The policies directory as the kubelet mounts the ConfigMap, or updates it: each item's
+    key at its path in a new `..VERSION` folder, then `..data` swapped to it by one rename
+    (Kubernetes' atomic writer); the visible files and folders link through `..data`."""
+    data = root / f"..{version}"
     for item in volume["configMap"]["items"]:
         path = data / item["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config_map["data"][item["key"]], encoding="utf-8")
-    (root / "..data").symlink_to(data.name)
+    (root / "..data_tmp").symlink_to(data.name)
+    os.replace(root / "..data_tmp", root / "..data")
     for top in {item["path"].split("/")[0] for item in volume["configMap"]["items"]}:
-        (root / top).symlink_to(f"..data/{top}")
+        if not (root / top).is_symlink():
+            (root / top).symlink_to(f"..data/{top}")
     return root
 
 
