@@ -1,4 +1,4 @@
-"""The `aigw` command: lint, explain, convert, schemas, prices, run.
+"""The `aigw` command: lint, check, explain, convert, schemas, prices, run.
 
 Exit codes: 0 success, 1 the input has errors, 2 the command could not run. No command
 prints a traceback: an internal failure becomes a diagnostic-style message and exit 2.
@@ -30,6 +30,37 @@ def _lint(args: argparse.Namespace) -> int:
     if result.failed:
         return EXIT_FAILED
     return EXIT_ERRORS if result.has_errors else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Lint, then reach everything gateway.yaml names with the real credentials."""
+    import asyncio
+
+    from gateway.checks.output import format_json, format_text, summary
+    from gateway.checks.registry import run_checks
+    from gateway.config.loader import load_gateway_config
+    from gateway.lint.linter import lint_paths
+    from gateway.lint.output import format_text as lint_text
+
+    directory = Path(args.directory)
+    if not (directory / "gateway.yaml").is_file():
+        print(f"aigw check: {directory} has no gateway.yaml", file=sys.stderr)
+        return EXIT_FAILED
+    linted = lint_paths([directory])
+    sys.stderr.write(lint_text(linted.diagnostics))  # warnings too; errors stop here
+    if linted.failed:
+        return EXIT_FAILED
+    if linted.has_errors:
+        print("aigw check: lint found errors; nothing was reached", file=sys.stderr)
+        return EXIT_ERRORS
+    config, _ = load_gateway_config(directory / "gateway.yaml")
+    if config is None:  # lint passed, so this is not the input's fault
+        print("aigw check: gateway.yaml did not load", file=sys.stderr)
+        return EXIT_FAILED
+    outcomes = asyncio.run(run_checks(config, args.timeout))
+    sys.stdout.write(format_json(outcomes) if args.format == "json" else format_text(outcomes))
+    print(summary(outcomes), file=sys.stderr)
+    return EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_ERRORS
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -141,10 +172,11 @@ def _run(args: argparse.Namespace) -> int:
     gateway = load_gateway(Path(args.directory))
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
-    print(f"aigw: admin listener on http://{args.host}:{args.admin_port}/-/ready", flush=True)
+    admin_host = args.admin_host or args.host
+    print(f"aigw: admin listener on http://{admin_host}:{args.admin_port}/-/ready", flush=True)
     if args.workers > 1:
         print(f"aigw: {args.workers} worker processes share these listeners", flush=True)
-    serve(gateway, args.host, args.port, args.admin_port, args.workers)
+    serve(gateway, args.host, args.port, args.admin_port, args.workers, admin_host)
     return EXIT_OK
 
 
@@ -158,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("paths", nargs="+", metavar="PATH")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(handler=_lint)
+
+    check = commands.add_parser(
+        "check", help="lint, then reach every backend and Redis store with the real credentials"
+    )
+    check.add_argument("directory", metavar="DIR")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds per probe (default 10)"
+    )
+    check.set_defaults(handler=_check)
 
     explain = commands.add_parser("explain", help="print the effective policy after merging")
     explain.add_argument("directory", metavar="DIR")
@@ -187,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--admin-port", type=int, default=9090)
+    run.add_argument(
+        "--admin-host",
+        metavar="H",
+        help="the admin listener's address (default: --host's); 0.0.0.0 in a container, "
+        "so that the kubelet's probes and the metrics scraper reach it",
+    )
     run.add_argument("--workers", type=int, default=1)
     run.set_defaults(handler=_run)
     return parser

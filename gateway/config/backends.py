@@ -182,3 +182,37 @@ class Backend:
     @property
     def is_pool(self) -> bool:
         return self.pool is not None
+
+
+def credential_headers(backend: Backend) -> list[tuple[str, str]]:
+    """The headers the gateway adds to each call to `backend` (its `${env:}`/`${file:}` read
+    now; `SecretUnavailable` when one cannot be): `credentials.header`, the provider's
+    `api-key` the way that provider reads it, and `credentials.authorization`."""
+    headers = [(name, value.resolve()) for name, value in backend.credentials.headers.items()]
+    if backend.api_key is not None:
+        headers.append(key_header(backend.provider, backend.api_key.resolve()))
+    if backend.credentials.authorization is not None:
+        headers.append(authorization_header(backend.credentials.authorization))
+    return headers
+
+
+def credential_query(backend: Backend) -> list[tuple[str, str]]:
+    """`credentials.query`, resolved."""
+    return [(name, value.resolve()) for name, value in backend.credentials.query.items()]
+
+
+def authorization_header(authorization: Authorization) -> tuple[str, str]:
+    """`credentials.authorization`: the scheme, then its parameter when it has one (APIM's)."""
+    words = [authorization.scheme]
+    if authorization.parameter is not None:
+        words.append(authorization.parameter.resolve())
+    return ("Authorization", " ".join(words))
+
+
+def key_header(provider: str, key: str) -> tuple[str, str]:
+    """A provider's key, the way that provider reads it."""
+    if provider == "azure-openai":
+        return ("api-key", key)
+    if provider == "anthropic":
+        return ("x-api-key", key)
+    return ("Authorization", f"Bearer {key}")

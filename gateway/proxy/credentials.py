@@ -9,7 +9,7 @@ backend's resource, from the gateway's token service. Each replaces the client's
 
 from __future__ import annotations
 
-from gateway.config.backends import Authorization, Backend
+from gateway.config.backends import Backend, credential_headers, credential_query
 from gateway.config.secrets import SecretUnavailable
 from gateway.proxy.sessions import encoded
 from gateway.routing.members import no_backend
@@ -30,16 +30,10 @@ class Credentials:
             if backend.url is None:  # a pool: only forward-request chooses members
                 raise no_backend(f"backend '{backend.id}' is a pool; name one of its members here")
             try:
-                headers = [(k, v.resolve()) for k, v in backend.credentials.headers.items()]
-                if backend.api_key is not None:
-                    headers.append(key_header(backend.provider, backend.api_key.resolve()))
-                authorization = backend.credentials.authorization
-                if authorization is not None:
-                    headers.append(authorization_header(authorization))
                 found = (
                     encoded(backend.url.resolve()),
-                    headers,
-                    [(k, v.resolve()) for k, v in backend.credentials.query.items()],
+                    credential_headers(backend),
+                    credential_query(backend),
                 )
             except SecretUnavailable as error:
                 raise no_backend(f"backend '{backend.id}' cannot be called: {error}") from None
@@ -61,20 +55,3 @@ class Credentials:
                 f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}"
             ) from None
         return [("Authorization", f"Bearer {token}")]
-
-
-def authorization_header(authorization: Authorization) -> tuple[str, str]:
-    """`credentials.authorization`: the scheme, then its parameter when it has one."""
-    words = [authorization.scheme]
-    if authorization.parameter is not None:
-        words.append(authorization.parameter.resolve())
-    return ("Authorization", " ".join(words))
-
-
-def key_header(provider: str, key: str) -> tuple[str, str]:
-    """A provider's key, the way that provider reads it."""
-    if provider == "azure-openai":
-        return ("api-key", key)
-    if provider == "anthropic":
-        return ("x-api-key", key)
-    return ("Authorization", f"Bearer {key}")

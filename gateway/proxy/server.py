@@ -67,14 +67,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def serve(gateway: LoadedGateway, host: str, port: int, admin_port: int, workers: int = 1) -> None:
+def serve(
+    gateway: LoadedGateway,
+    host: str,
+    port: int,
+    admin_port: int,
+    workers: int = 1,
+    admin_host: str | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM; in-flight requests, streams included, finish first.
 
     With `workers` > 1 the listening sockets are bound once and shared by that many forked
     processes (pre-fork, as gunicorn does): the kernel spreads connections among them. Each
     worker holds its own in-process counters, as each APIM gateway instance does.
     """
-    sockets = [_bind(host, port), _bind(host, admin_port)]
+    sockets = [_bind(host, port), _bind(admin_host or host, admin_port)]
     # Everything loaded so far (compiled chains, config, modules) lives as long as the process:
     # keep the collector from walking it again and again, and let the many short-lived objects
     # of each request pile up longer before a collection (measured: +12 to +25 % throughput).

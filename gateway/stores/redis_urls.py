@@ -56,7 +56,7 @@ def parse(url: str) -> RedisAddress:
         return RedisAddress(url, scheme)
     if scheme not in CLUSTER + SENTINEL:
         raise BadStoreUrl(
-            f"'{_safe(url)}' is not a store: use memory, redis://host:port, "
+            f"'{without_password(url)}' is not a store: use memory, redis://host:port, "
             "redis+cluster://host:port,... or redis+sentinel://host:port,.../service"
         )
     parts = urlsplit(url)
@@ -66,7 +66,7 @@ def parse(url: str) -> RedisAddress:
     path = [p for p in parts.path.split("/") if p]
     if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
         raise BadStoreUrl(
-            f"'{_safe(url)}': name the Sentinel service, such as "
+            f"'{without_password(url)}': name the Sentinel service, such as "
             "redis+sentinel://127.0.0.1:26379/mymaster (or /mymaster/0 for a database)"
         )
     password = parse_qs(parts.query).get("sentinel-password", [None])[0]
@@ -157,13 +157,13 @@ def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int]
         host, _, port = part.strip().rpartition(":")
         if not host or not port.isdigit():
             raise BadStoreUrl(
-                f"'{_safe(url)}': write each node as host:port, such as 10.0.0.5:7000"
+                f"'{without_password(url)}': write each node as host:port, such as 10.0.0.5:7000"
             )
         hosts.append((host.strip("[]"), int(port)))
     return credentials, tuple(hosts)
 
 
-def _safe(url: str) -> str:
+def without_password(url: str) -> str:
     """The URL without its password, for messages (secrets are never echoed)."""
     netloc = urlsplit(url).netloc if "://" in url else ""
     if "@" not in netloc:

@@ -217,3 +217,21 @@ def test_an_unset_backend_secret_is_a_warning_at_its_credential(
         (d.severity.value, d.rule, d.location.line, d.location.column) for d in diagnostics
     ] == [("warning", "unset-secret", 7, 28)]  # at the credential's line
     assert "AOAI_EAST_KEY is not set" in diagnostics[0].message
+
+
+def test_a_secret_file_is_read_whole_less_one_newline_and_a_missing_one_is_named(
+    tmp_path: Path,
+) -> None:
+    """`${file:/etc/aigw/secrets/NAME}`: how a Kubernetes Secret mounted as files reaches
+    gateway.yaml (deploy/helm/aigw); the error names the path, never a value."""
+    secret = tmp_path / "secrets" / "openai-key"
+    secret.parent.mkdir()
+    secret.write_text("sk-line\n\n")
+    value = ConfigValue(f"Bearer ${{file:{secret}}}", base=Path("/elsewhere"))
+    assert value.resolve() == "Bearer sk-line\n"  # one newline, the editor's, is not the key's
+    missing = ConfigValue("${file:secrets/absent}", base=tmp_path)
+    with pytest.raises(SecretUnavailable) as raised:
+        missing.resolve()
+    assert str(raised.value) == (
+        f"cannot read the secret file {tmp_path / 'secrets/absent'}: No such file or directory"
+    )

@@ -19,6 +19,7 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.keys import add_key_routes
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
 from tests.fakes.requests_log import add_request_log
@@ -409,6 +410,7 @@ def make_app() -> web.Application:
     add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
     add_realtime_routes(app)
     add_trace_context_log(app)  # GET/DELETE /-/traceparents: what each call was sent
+    add_key_routes(app)  # model lists that check the key (tests/fakes/keys.py), for aigw check
     return app
 
 

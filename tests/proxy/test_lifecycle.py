@@ -11,7 +11,14 @@ import httpx
 import openai
 import pytest
 
-from tests.proxy.processes import children_of, fake_provider, free_port, start_gateway, stop
+from tests.proxy.processes import (
+    children_of,
+    fake_provider,
+    free_port,
+    output_of,
+    start_gateway,
+    stop,
+)
 
 
 def policies(root: Path, provider_port: int) -> Path:
@@ -78,3 +85,22 @@ def test_workers_share_the_listener_and_stop_together(tmp_path: Path) -> None:
             stop(server)
         assert server.returncode == 0
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_admin_host_puts_the_admin_listener_on_its_own_address(tmp_path: Path) -> None:
+    """In a container both listeners bind 0.0.0.0; on a shared host the admin one may stay
+    private: `--admin-host` binds it apart from the traffic listener's `--host`."""
+    port, admin_port = free_port(), free_port()
+    server = start_gateway(
+        policies(tmp_path, free_port()), port, None, admin_port, "--admin-host", "127.0.0.2"
+    )
+    try:
+        assert httpx.get(f"http://127.0.0.2:{admin_port}/-/ready").status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{admin_port}/-/ready")
+        with pytest.raises(httpx.ConnectError):  # the traffic listener kept --host's address
+            httpx.get(f"http://127.0.0.2:{port}/-/health")
+        assert httpx.get(f"http://127.0.0.1:{port}/-/health").status_code == 200
+    finally:
+        stop(server)
+    assert "admin listener on http://127.0.0.2:" in output_of(server)

@@ -1,0 +1,159 @@
+"""The chart's pods as real processes: two replicas of the rendered container command, each
+with its workers, the ConfigMap laid out as the kubelet mounts it (and updates it on an
+upgrade) and the Secret as files, sharing the real Redis; and `aigw check` on what the chart
+rendered, as the gate before it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import REDIS_URL, REPO, clear_of_window_edge, require_redis
+from tests.deploy.chart import (
+    Manifest,
+    container_command,
+    example_values,
+    lay_out_config_map,
+    one,
+    render,
+    runnable_today,
+)
+from tests.proxy.processes import free_port, stop, wait_for_workers, wait_until_up
+
+SUBSCRIPTION_KEY = "k-fleet-team"
+
+
+def fleet_values(secrets: Path, counter: str, calls: int = 6) -> dict[str, Any]:
+    values = example_values("mock")
+    values["gateway"]["apis"]["mock"]["subscription-required"] = True
+    values["gateway"]["subscriptions"] = {
+        "team": {"scope": "all-apis", "primary-key": f"${{file:{secrets}/team-key}}"}
+    }
+    values["policies"]["files"]["global.xml"] = (
+        f'<policies><inbound><rate-limit-by-key calls="{calls}" renewal-period="60" '
+        f'counter-key="{counter}" /></inbound></policies>\n'
+    )
+    return {
+        **values,
+        "workers": 2,
+        "secretsPath": str(secrets),
+        "secrets": {"values": {"team-key": SUBSCRIPTION_KEY}},
+        "redis": {"enabled": True, "url": REDIS_URL},
+    }
+
+
+def lay_out_pod(manifests: list[Manifest], root: Path, version: str = "2026_12_07_00") -> Path:
+    """What a pod sees: the policies ConfigMap as the kubelet mounts it (or updates it, with a
+    new `version`), the Secret's keys as files. Returns the policies directory."""
+    secret = one(manifests, "Secret")
+    secrets = root / "secrets"
+    secrets.mkdir(exist_ok=True)
+    for name, value in secret["stringData"].items():
+        (secrets / name).write_text(value)
+    config_map = one(manifests, "ConfigMap")
+    (volume,) = [
+        v
+        for v in one(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "policies"
+    ]
+    gateway = runnable_today(yaml.safe_load(config_map["data"]["gateway.yaml"]))
+    config_map = {"data": {**config_map["data"], "gateway.yaml": yaml.safe_dump(gateway)}}
+    (root / "policies").mkdir(exist_ok=True)
+    policies = lay_out_config_map(config_map, volume, root / "policies", version)
+    return policies
+
+
+@contextmanager
+def pod(manifests: list[Manifest], policies: Path) -> Iterator[tuple[str, str]]:
+    """One replica: the rendered container command, on free loopback ports; yields its
+    traffic and admin base URLs."""
+    port, admin = free_port(), free_port()
+    command = container_command(manifests, policies, {8080: port, 9090: admin})
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the process's life
+    process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/-/health", process)
+        wait_for_workers(f"http://127.0.0.1:{admin}", 2, process)
+        assert httpx.get(f"http://127.0.0.1:{admin}/-/ready").status_code == 200
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}"
+    finally:
+        stop(process)
+        log.close()
+
+
+def version(admin: str) -> str:
+    return str(httpx.get(f"{admin}/-/ready").json()["version"])
+
+
+def test_replicas_of_the_chart_share_one_rate_limit_and_reload_an_upgrade(tmp_path: Path) -> None:
+    require_redis()
+    clear_of_window_edge()
+    secrets, counter = tmp_path / "secrets", f"fleet-{uuid.uuid4().hex}"
+    manifests = render(fleet_values(secrets, counter))
+    policies = lay_out_pod(manifests, tmp_path)
+    with ExitStack() as stack:
+        replicas = [stack.enter_context(pod(manifests, policies)) for _ in range(2)]
+        calls = [f"{base}/mock/chat/completions" for base, _ in replicas] * 5
+
+        def post(url: str, key: str = SUBSCRIPTION_KEY) -> int:
+            body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            return httpx.post(
+                url, json=body, headers={"Authorization": f"Bearer {key}"}
+            ).status_code
+
+        assert post(calls[0], "not-the-key") == 401  # the key is the Secret's file
+        with ThreadPoolExecutor(4) as threads:
+            statuses = list(threads.map(post, calls))
+        assert sorted(statuses) == [200] * 6 + [429] * 4  # 10 calls, 6 allowed across both
+
+        # `helm upgrade` with a higher limit: the kubelet swaps the ConfigMap in, every pod
+        # reloads it (reload.watch), none restarts, and the shared count goes on.
+        before = [version(admin) for _, admin in replicas]
+        lay_out_pod(render(fleet_values(secrets, counter, calls=12)), tmp_path, "2026_12_07_01")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            version(admin) == old for (_, admin), old in zip(replicas, before, strict=True)
+        ):
+            time.sleep(0.2)
+        assert all(version(admin) != old for (_, admin), old in zip(replicas, before, strict=True))
+        with ThreadPoolExecutor(4) as threads:
+            statuses = list(threads.map(post, calls))
+    # 12 in all now, the 6 counted before included (refused calls are not counted): 6 more.
+    assert sorted(statuses) == [200] * 6 + [429] * 4
+
+
+def test_aigw_check_gates_what_the_chart_rendered(tmp_path: Path) -> None:
+    require_redis()
+    manifests = render(fleet_values(tmp_path / "secrets", "unused"))
+    policies = lay_out_pod(manifests, tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "check", str(policies)],
+        cwd=REPO,
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok    redis stores.default  ")
+    assert REDIS_URL.split("://")[1].split("/")[0] in done.stdout
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pods get their secrets from files only."""
+    for name in ("OPENAI_API_KEY", "AIGW_STARTER_KEY"):
+        monkeypatch.delenv(name, raising=False)
