@@ -1,4 +1,4 @@
-"""The `aigw` command: lint, explain, convert, schemas, prices, run.
+"""The `aigw` command: lint, explain, convert, schemas, prices, run, usage, reconcile, ledger.
 
 Exit codes: 0 success, 1 the input has errors, 2 the command could not run. No command
 prints a traceback: an internal failure becomes a diagnostic-style message and exit 2.
@@ -11,10 +11,13 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.common.diagnostics import DiagnosticError
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2
+# gateway.ledger.queries.DIMENSIONS, named here so that `aigw --help` imports no database code.
+LEDGER_DIMENSIONS = "subscription, product, api, operation, model, backend, day"
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -142,6 +145,101 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ledger_of(directory: str) -> tuple[Any, Any]:
+    """(gateway.yaml's configuration, the ledger it names) for a policies directory."""
+    from gateway.config.loader import load_gateway_config
+    from gateway.ledger.databases import ledger_url
+
+    root = Path(directory)
+    config, diagnostics = load_gateway_config(root / "gateway.yaml")
+    if config is None or any(d.is_error for d in diagnostics):
+        raise DiagnosticError([d for d in diagnostics if d.is_error])
+    url = ledger_url(config, root)
+    if url is None:
+        raise ValueError(f"{root / 'gateway.yaml'} turns the ledger off (ledger.enabled: false)")
+    return config, url
+
+
+def _usage(args: argparse.Namespace) -> int:
+    """Totals from the ledger, grouped as --by says."""
+    import asyncio
+
+    from gateway.ledger.databases import open_database
+    from gateway.ledger.output import render
+    from gateway.ledger.queries import MEASURES, dimensions, moment, totals
+
+    _, url = _ledger_of(args.directory)
+    by = dimensions(args.by)
+    since = moment(args.since) if args.since else None
+    until = moment(args.until) if args.until else None
+
+    async def query() -> list[dict[str, str | int | None]]:
+        database = open_database(url, create=False)
+        try:
+            return await totals(database, by, since, until)
+        finally:
+            await database.close()
+
+    sys.stdout.write(render(asyncio.run(query()), [*by, *MEASURES], args.format))
+    return EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """The ledger against a provider's export; exit 1 when they differ."""
+    import asyncio
+
+    from gateway.ledger.databases import open_database
+    from gateway.ledger.exports import read_export
+    from gateway.ledger.output import render
+    from gateway.ledger.reconcile import reconcile
+
+    config, url = _ledger_of(args.directory)
+    exports = [read_export(Path(name).read_text(encoding="utf-8")) for name in args.exports]
+    providers = {name: backend.provider for name, backend in config.backends.items()}
+
+    async def compare() -> tuple[int, list[dict[str, str | int | None]]]:
+        database = open_database(url, create=False)
+        try:
+            return await reconcile(database, exports, providers)
+        finally:
+            await database.close()
+
+    compared, differences = asyncio.run(compare())
+    columns = ["day", "model", "measure", "ledger", "provider", "difference"]
+    if args.format != "text":
+        sys.stdout.write(render(differences, columns, args.format))
+    elif differences:
+        sys.stdout.write(render(differences, columns))
+    print(
+        f"{compared} day and model pairs compared, {len(differences)} differences",
+        file=sys.stderr if args.format != "text" else sys.stdout,
+    )
+    return EXIT_ERRORS if differences else EXIT_OK
+
+
+def _ledger_migrate(args: argparse.Namespace) -> int:
+    """Create or bring up to date the ledger's tables."""
+    import asyncio
+
+    from gateway.ledger.databases import open_database
+    from gateway.ledger.schema import LATEST
+
+    _, url = _ledger_of(args.directory)
+    database = open_database(url)
+
+    async def migrate() -> list[Any]:
+        try:
+            return await database.migrate()
+        finally:
+            await database.close()
+
+    applied = asyncio.run(migrate())
+    for migration in applied:
+        print(f"applied {migration.version}: {migration.description}")
+    print(f"{database.described}: the ledger's schema is at version {LATEST}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aigw", description="An AI gateway run by Azure API Management policies."
@@ -183,6 +281,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--admin-port", type=int, default=9090)
     run.add_argument("--workers", type=int, default=1)
     run.set_defaults(handler=_run)
+
+    usage = commands.add_parser("usage", help="print totals from the usage ledger")
+    usage.add_argument("directory", metavar="DIR")
+    usage.add_argument("--since", help="7d, 24h, 30m, or a UTC date (2026-12-01)")
+    usage.add_argument("--until", help="as --since; default: now")
+    usage.add_argument("--by", default="", help="comma-separated: " + LEDGER_DIMENSIONS)
+    usage.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    usage.set_defaults(handler=_usage)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="compare the usage ledger with a provider's usage or cost export"
+    )
+    reconcile.add_argument("directory", metavar="DIR")
+    reconcile.add_argument("exports", nargs="+", metavar="EXPORT.csv")
+    reconcile.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    reconcile.set_defaults(handler=_reconcile)
+
+    ledger = commands.add_parser("ledger", help="manage the usage ledger's database")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    migrate = ledger_commands.add_parser("migrate", help="create or update the ledger's tables")
+    migrate.add_argument("directory", metavar="DIR")
+    migrate.set_defaults(handler=_ledger_migrate)
     return parser
 
 

@@ -29,7 +29,7 @@ async def _health(request: Request) -> Response:
 
 
 def create_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> ASGIApp:
-    wiring = Wiring(gateway.config, metrics)
+    wiring = Wiring(gateway.config, metrics, gateway.root)
     traffic = Traffic(gateway, wiring)
     sockets = Sockets(traffic, wiring.forwarder)
 

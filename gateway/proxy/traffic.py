@@ -80,6 +80,7 @@ class Traffic:
         self.max_body = config.limits.max_request_body
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
+        self.ledger = wiring.ledger
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -196,6 +197,8 @@ class Traffic:
             if reply is None:
                 if self.access_log is not None:
                     context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
+                if self.ledger is not None and context.style != "http":
+                    context.defer(Phase.DONE, self.ledger.action(model.Response.StatusCode, []))
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
                 chunks = pass_through(context.response_stream, context)
@@ -209,6 +212,8 @@ class Traffic:
             )
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(reply.status))
+        if self.ledger is not None and context.style != "http":  # LLM calls only
+            context.defer(Phase.DONE, self.ledger.action(reply.status, reply.headers))
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         self.identify(context, reply.headers)

@@ -9,10 +9,13 @@ embedders, and the one `Services` every request context carries.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gateway.caching.caches import Caches
 from gateway.caching.memory import MemoryCache
 from gateway.caching.vectors import MemoryVectors
 from gateway.config.settings import GatewayConfig
+from gateway.ledger.writer import ledger_writer
 from gateway.proxy.accounting import Accounting, Prices
 from gateway.proxy.credentials import Credentials
 from gateway.proxy.embeddings import GatewayEmbeddings
@@ -38,7 +41,9 @@ from gateway.tokens.prices import PriceTable
 class Wiring:
     """Every part a serving gateway builds from its configuration, once."""
 
-    def __init__(self, config: GatewayConfig, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, config: GatewayConfig, metrics: Metrics | None = None, root: Path | None = None
+    ) -> None:
         self.counters = counter_store(config)
         self.caches = caches_for(config)
         self.bearer_tokens = IdentityTokens(config.identity)
@@ -57,6 +62,8 @@ class Wiring:
         self.forwarder = Forwarder(members, self.upstream, latencies, costs, accounting, metrics)
         self.embeddings = GatewayEmbeddings(config, self.upstream)
         self.access_log = AccessLog() if config.telemetry.access_log else None
+        # The usage ledger: of the LLM calls of a policies directory (`root`) being served.
+        self.ledger = ledger_writer(config, root, metrics) if serves_llm and root else None
         self.services = Services(
             counters=self.counters,
             reserved_output_tokens=config.limits.reserved_output,
@@ -82,6 +89,8 @@ class Wiring:
         self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
+        if self.ledger is not None:
+            await self.ledger.close()
 
 
 def counter_store(config: GatewayConfig) -> CounterStore:
