@@ -74,8 +74,9 @@ async def totals(
     where, parameters = _window(since, until)
     sql = f"SELECT {''.join(k + ', ' for k in keys)}COUNT(*), {sums}, {cost} FROM {TABLE}{where}"
     if keys:
-        order = ", ".join(keys)
-        sql += f" GROUP BY {order} ORDER BY {order}"
+        # NULLS LAST: both databases put calls without a subscription (or model) last.
+        order = ", ".join(f"{key} NULLS LAST" for key in keys)
+        sql += f" GROUP BY {', '.join(keys)} ORDER BY {order}"
     rows = await database.fetch(sql, parameters)
     result: list[Row] = []
     for row in rows:
