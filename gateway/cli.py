@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _ledger_of(directory: str) -> tuple[Any, Any]:
-    """(gateway.yaml's configuration, the ledger it names) for a policies directory."""
+    """(gateway.yaml's configuration, the ledger's URL) for a policies directory."""
     from gateway.config.loader import load_gateway_config
     from gateway.ledger.databases import ledger_url
 
@@ -160,11 +160,31 @@ def _ledger_of(directory: str) -> tuple[Any, Any]:
     return config, url
 
 
-def _usage(args: argparse.Namespace) -> int:
-    """Totals from the ledger, grouped as --by says."""
+def _on_ledger(url: str, work: Callable[[Any], Awaitable[Any]], create: bool = False) -> Any:
+    """`work(database)` on the ledger at `url`, closed after; a database's own error (refused
+    login, no such table) is told as the command's error, with the URL but no password."""
     import asyncio
 
     from gateway.ledger.databases import open_database
+    from gateway.ledger.urls import redact
+
+    async def run() -> Any:
+        database = open_database(url, create)
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(run())
+    except (FileNotFoundError, ValueError):  # no SQLite ledger there; bad input: told as is
+        raise
+    except Exception as error:
+        raise OSError(f"{redact(url)}: {type(error).__name__}: {error}") from None
+
+
+def _usage(args: argparse.Namespace) -> int:
+    """Totals from the ledger, grouped as --by says."""
     from gateway.ledger.output import render
     from gateway.ledger.queries import MEASURES, dimensions, moment, totals
 
@@ -172,23 +192,13 @@ def _usage(args: argparse.Namespace) -> int:
     by = dimensions(args.by)
     since = moment(args.since) if args.since else None
     until = moment(args.until) if args.until else None
-
-    async def query() -> list[dict[str, str | int | None]]:
-        database = open_database(url, create=False)
-        try:
-            return await totals(database, by, since, until)
-        finally:
-            await database.close()
-
-    sys.stdout.write(render(asyncio.run(query()), [*by, *MEASURES], args.format))
+    rows = _on_ledger(url, lambda database: totals(database, by, since, until))
+    sys.stdout.write(render(rows, [*by, *MEASURES], args.format))
     return EXIT_OK
 
 
 def _reconcile(args: argparse.Namespace) -> int:
     """The ledger against a provider's export; exit 1 when they differ."""
-    import asyncio
-
-    from gateway.ledger.databases import open_database
     from gateway.ledger.exports import read_export
     from gateway.ledger.output import render
     from gateway.ledger.reconcile import reconcile
@@ -196,15 +206,9 @@ def _reconcile(args: argparse.Namespace) -> int:
     config, url = _ledger_of(args.directory)
     exports = [read_export(Path(name).read_text(encoding="utf-8")) for name in args.exports]
     providers = {name: backend.provider for name, backend in config.backends.items()}
-
-    async def compare() -> tuple[int, list[dict[str, str | int | None]]]:
-        database = open_database(url, create=False)
-        try:
-            return await reconcile(database, exports, providers)
-        finally:
-            await database.close()
-
-    compared, differences = asyncio.run(compare())
+    compared, differences = _on_ledger(
+        url, lambda database: reconcile(database, exports, providers)
+    )
     columns = ["day", "model", "measure", "ledger", "provider", "difference"]
     if args.format != "text":
         sys.stdout.write(render(differences, columns, args.format))
@@ -219,24 +223,13 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 def _ledger_migrate(args: argparse.Namespace) -> int:
     """Create or bring up to date the ledger's tables."""
-    import asyncio
-
-    from gateway.ledger.databases import open_database
     from gateway.ledger.schema import LATEST
+    from gateway.ledger.urls import redact
 
     _, url = _ledger_of(args.directory)
-    database = open_database(url)
-
-    async def migrate() -> list[Any]:
-        try:
-            return await database.migrate()
-        finally:
-            await database.close()
-
-    applied = asyncio.run(migrate())
-    for migration in applied:
+    for migration in _on_ledger(url, lambda database: database.migrate(), create=True):
         print(f"applied {migration.version}: {migration.description}")
-    print(f"{database.described}: the ledger's schema is at version {LATEST}")
+    print(f"{redact(url)}: the ledger's schema is at version {LATEST}")
     return EXIT_OK
 
 

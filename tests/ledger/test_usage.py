@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.ledger.prepared import aigw, prepared_ledger
+from tests.proxy.processes import free_port
 
 BY_SUBSCRIPTION_AND_MODEL = """\
 subscription  model                     calls  prompt_tokens  completion_tokens  cached_tokens  reasoning_tokens      cost
@@ -84,6 +85,20 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     (tmp_path / "policies.ledger.sqlite").unlink()
     missing = aigw("usage", str(root))
     assert missing.returncode == 2 and "no ledger at" in missing.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_named_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://aigw:sekret@127.0.0.1:{free_port()}/ledger"
+    (tmp_path / "gateway.yaml").write_text(
+        f'apis: {{chat: {{path: chat}}}}\nledger: {{url: "{url}"}}\n'
+    )
+    for command in (["usage"], ["ledger", "migrate"]):
+        done = aigw(*command, str(tmp_path))
+        assert done.returncode == 2
+        assert f"postgresql://aigw:***@127.0.0.1:{url.split(':')[3]}" in done.stderr
+        assert "sekret" not in done.stderr + done.stdout
 
 
 def test_the_docs_example_is_what_aigw_prints(tmp_path: Path) -> None:
