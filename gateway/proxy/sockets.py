@@ -229,6 +229,8 @@ class Sockets:
             context.usage, context.usage_read = usage.total(), True
             if self.traffic.access_log is not None:
                 context.defer(Phase.DONE, self.traffic.access_log.action(101))
+            if self.traffic.ledger is not None:  # a session is one call: its summed usage
+                context.defer(Phase.DONE, self.traffic.ledger.action(101, []))
             await run_phase(context, Phase.DONE)
 
     async def handshake(

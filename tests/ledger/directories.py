@@ -16,6 +16,9 @@ from tests.proxy.retry_policy import RETRY_BACKEND
 
 KEY = "ledger-team-key"
 PRICE = (1.5, 2.25, "2026-11-30")  # dollars a million (input, output), the row's date
+# Anthropic's model's (input, output), and the realtime model's (input, cached input, output).
+CLAUDE_PRICE = (3, 15)
+REALTIME_PRICE = (4, 0.4, 16)
 CACHE = """<policies>
     <inbound><base />
         <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embed"
@@ -32,16 +35,24 @@ def write_directory(root: Path, provider_port: int, url: str, extra: str = "") -
         f"""
 backends:
   p: {{url: "{provider}/v1", provider: openai}}
+  c: {{url: "{provider}", provider: anthropic}}
   embed: {{url: "{provider}/v1/embeddings"}}
 apis:
   chat: {{path: chat, style: openai, backend: p}}
   cached: {{path: cached, style: openai, backend: p, subscription-required: false}}
+  claude: {{path: claude, style: anthropic, backend: c}}
+  rt: {{path: rt, style: openai, backend: p}}
+  plain-http: {{path: plain, style: http, backend: p}}
 products:
-  team: {{apis: [chat]}}
+  team: {{apis: [chat, claude, rt, plain-http]}}
 subscriptions:
   team-a: {{scope: product/team, primary-key: {KEY}}}
 pricing:
   - {{provider: openai, model: m, input: {PRICE[0]}, output: {PRICE[1]}, date: "{PRICE[2]}"}}
+  - {{provider: anthropic, model: claude-x, input: {CLAUDE_PRICE[0]}, output: {CLAUDE_PRICE[1]},
+      date: "{PRICE[2]}"}}
+  - {{provider: openai, model: gpt-realtime, input: {REALTIME_PRICE[0]},
+      cached-input: {REALTIME_PRICE[1]}, output: {REALTIME_PRICE[2]}, date: "{PRICE[2]}"}}
 ledger:
   url: "{url}"
   flush-interval: 0.1

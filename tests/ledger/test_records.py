@@ -1,20 +1,36 @@
 """Real calls through a real gateway, then the ledger's rows: on SQLite (the default kind) and
 on the machine's PostgreSQL. Each row's tokens are what the provider reported in the response
-the client got (a stream's usage chunk, a retried call's last answer), its cost those tokens
-at the price row, dated; a cache hit costs nothing and reached no provider."""
+the client got (a stream's usage chunk, a retried call's last answer, a realtime session's
+`response.done` events), its cost those tokens at the dated price row; a cache hit costs
+nothing and reached no provider; an HTTP-style API's call is no LLM call and has no row."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import anthropic
+import httpx
 import openai
 import pytest
 
-from tests.ledger.directories import KEY, PRICE, migrate, wait_for_rows, write_directory
+from tests.fakes.realtime import USAGE as REALTIME_USAGE
+from tests.ledger.directories import (
+    CLAUDE_PRICE,
+    KEY,
+    PRICE,
+    REALTIME_PRICE,
+    migrate,
+    wait_for_rows,
+    write_directory,
+)
 from tests.ledger.postgres_servers import shared_schema
 from tests.proxy.processes import fake_provider, free_port, inject_faults, start_gateway, stop
+
+ASK = [{"role": "user", "content": "hi"}]
+MILLION = Decimal(1_000_000)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -26,8 +42,18 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def cost(prompt: int, completion: int) -> Decimal:
-    return (prompt * Decimal(str(PRICE[0])) + completion * Decimal(str(PRICE[1]))) / 1_000_000
+def cost(prompt: int, completion: int, rates: tuple[float, ...] = PRICE[:2]) -> Decimal:
+    return (prompt * Decimal(str(rates[0])) + completion * Decimal(str(rates[-1]))) / MILLION
+
+
+async def realtime_session(base: str) -> None:
+    client = openai.AsyncOpenAI(base_url=f"{base}/rt", api_key=KEY, max_retries=0)
+    async with client.realtime.connect(model="gpt-realtime") as connection:
+        await connection.recv()  # session.created
+        await connection.response.create()
+        async for event in connection:
+            if event.type == "response.done":
+                break
 
 
 def test_each_call_is_recorded_with_the_usage_the_provider_reported(
@@ -45,54 +71,89 @@ def test_each_call_is_recorded_with_the_usage_the_provider_reported(
         try:
             base = f"http://127.0.0.1:{port}"
             team = openai.OpenAI(base_url=f"{base}/chat", api_key=KEY, max_retries=0)
-            plain = team.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": "hi"}]
+            chat = team.chat.completions.with_raw_response
+            plain = chat.create(model="m", messages=ASK)
+            stream = chat.create(
+                model="m", messages=ASK, stream=True, stream_options={"include_usage": True}
             )
-            chunks = list(
-                team.chat.completions.create(
-                    model="m",
-                    messages=[{"role": "user", "content": "hi"}],
-                    stream=True,
-                    stream_options={"include_usage": True},
-                )
-            )
-            streamed = next(c.usage for c in chunks if c.usage is not None)
+            streamed = next(c.usage for c in stream.parse() if c.usage is not None)
             inject_faults(provider_port, mode="429", times=1)  # the first attempt: a 429
-            retried = team.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": "again"}]
+            retried = chat.create(model="m", messages=ASK)
+            reasoned = chat.create(model="m", messages=ASK, reasoning_effort="low")
+            claude = anthropic.Anthropic(base_url=f"{base}/claude", api_key=KEY, max_retries=0)
+            message = claude.messages.with_raw_response.create(
+                model="claude-x", max_tokens=50, messages=ASK
             )
             anyone = openai.OpenAI(base_url=f"{base}/cached", api_key="none", max_retries=0)
             asked = [{"role": "user", "content": "what is the capital of France"}]
             missed = anyone.chat.completions.with_raw_response.create(model="m", messages=asked)
             hit = anyone.chat.completions.with_raw_response.create(model="m", messages=asked)
-            assert hit.headers.get("x-aigw-cache") == "hit"
-            assert missed.headers.get("x-aigw-cache") is None
-            rows = wait_for_rows(ledger_url, 5)
+            assert (missed.headers.get("x-aigw-cache"), hit.headers.get("x-aigw-cache")) == (
+                None,
+                "hit",
+            )
+            asyncio.run(realtime_session(base))
+            httpx.get(f"{base}/plain/v1/models", headers={"Ocp-Apim-Subscription-Key": KEY})
+            rows = wait_for_rows(ledger_url, 8)
         finally:
             stop(gateway)
-    assert len(rows) == 5
-    first, stream, retry, miss, cached = rows
-    reported = [
-        (first, plain.usage.prompt_tokens, plain.usage.completion_tokens),
-        (stream, streamed.prompt_tokens, streamed.completion_tokens),
-        (retry, retried.usage.prompt_tokens, retried.usage.completion_tokens),
-        (miss, missed.parse().usage.prompt_tokens, missed.parse().usage.completion_tokens),
+    assert len(rows) == 8, "one row per LLM call; none for the HTTP API's"
+    by_id = {row["request_id"]: row for row in rows}
+    ids = {"request-id": "anthropic", "x-request-id": "openai"}
+
+    def row_of(raw: object) -> dict[str, object]:
+        headers = raw.headers  # type: ignore[attr-defined]
+        return by_id[next(headers[name] for name in ids if name in headers)]
+
+    usage_of = [
+        (plain, plain.parse().usage),
+        (stream, streamed),
+        (retried, retried.parse().usage),
+        (reasoned, reasoned.parse().usage),
+        (missed, missed.parse().usage),
     ]
-    for row, prompt, completion in reported:
-        assert (row["prompt_tokens"], row["completion_tokens"]) == (prompt, completion)
-        assert Decimal(str(row["cost"])) == cost(prompt, completion)
-        assert row["price_date"] == PRICE[2]
-        assert (row["model_requested"], row["model_served"], row["status"]) == ("m", "m", 200)
-        assert row["backend"] == "p"
-    assert (stream["prompt_tokens"], stream["completion_tokens"]) == (5, 3)  # not the 5 + 7
+    for raw, usage in usage_of:
+        row = row_of(raw)
+        assert (row["prompt_tokens"], row["completion_tokens"]) == (
+            usage.prompt_tokens,
+            usage.completion_tokens,
+        )
+        assert Decimal(str(row["cost"])) == cost(usage.prompt_tokens, usage.completion_tokens)
+        assert (row["price_date"], row["backend"], row["status"]) == (PRICE[2], "p", 200)
+        assert (row["model_requested"], row["model_served"]) == ("m", "m")
+    first, retry = row_of(plain), row_of(retried)
+    assert (row_of(stream)["prompt_tokens"], row_of(stream)["completion_tokens"]) == (5, 3)
     assert (first["subscription"], first["product"], first["api"]) == ("team-a", "team", "chat")
     assert first["operation"] == "ChatCompletions_Create"
     assert (first["attempts"], first["attempt_log"]) == (1, "p:200")
     assert (retry["attempts"], retry["attempt_log"]) == (2, "p:429, p:200")
-    assert (miss["cache"], miss["subscription"], miss["api"]) == (None, None, "cached")
+    assert row_of(reasoned)["reasoning_tokens"] == 2  # as the fake reports, inside completion
+    assert (row_of(missed)["cache"], row_of(missed)["subscription"]) == (None, None)
+
+    reply = message.parse().usage
+    claude_row = row_of(message)
+    assert (claude_row["prompt_tokens"], claude_row["completion_tokens"]) == (
+        reply.input_tokens,
+        reply.output_tokens,
+    )
+    assert claude_row["operation"] == "Messages_Create" and claude_row["backend"] == "c"
+    assert Decimal(str(claude_row["cost"])) == cost(
+        reply.input_tokens, reply.output_tokens, CLAUDE_PRICE
+    )
+
     # The hit reached no provider: nothing used, nothing cost, no backend.
+    cached = row_of(hit)
     assert cached["cache"] == "hit" and cached["status"] == 200
     assert (cached["prompt_tokens"], cached["completion_tokens"], cached["attempts"]) == (0, 0, 0)
     assert cached["cost"] is None and cached["backend"] is None
-    assert len({row["request_id"] for row in rows}) == 5
+
+    # A realtime session is one call: its status 101, its usage summed from response.done.
+    (session,) = [row for row in rows if row["operation"] == "Realtime_Connect"]
+    prompt, cached_prompt, completion = REALTIME_USAGE
+    assert (session["status"], session["model_served"]) == (101, "gpt-realtime")
+    assert (session["prompt_tokens"], session["cached_tokens"]) == (prompt, cached_prompt)
+    assert session["completion_tokens"] == completion
+    rates = [Decimal(str(rate)) for rate in REALTIME_PRICE]
+    dollars = (prompt - cached_prompt) * rates[0] + cached_prompt * rates[1]
+    assert Decimal(str(session["cost"])) == (dollars + completion * rates[2]) / MILLION
     assert all(float(str(row["latency_ms"])) > 0 for row in rows)
