@@ -70,3 +70,49 @@ def test_records_made_while_the_database_is_away_are_written_when_it_is_back(
     log = output_of(gateway)
     assert log.count("ledger: cannot write to postgresql://postgres@127.0.0.1") == 1, log[-3000:]
     assert log.count("ledger: the database postgresql://postgres@127.0.0.1") == 1
+
+
+def test_records_beyond_the_buffer_limit_are_dropped_and_counted(tmp_path: Path) -> None:
+    provider_port, port, admin = free_port(), free_port(), free_port()
+    with private_server(free_port()) as database, fake_provider(provider_port):
+        root = tmp_path / "policies"
+        root.mkdir()
+        write_directory(root, provider_port, database.url, "  buffer-limit: 5")
+        migrate(root)
+        gateway = start_gateway(root, port, None, admin)
+        try:
+            database.stop()
+            url = f"http://127.0.0.1:{port}/chat/chat/completions"
+            body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+                slowest = 0.0
+                for _ in range(20):
+                    started = time.monotonic()
+                    assert client.post(url, json=body).status_code == 200
+                    slowest = max(slowest, time.monotonic() - started)
+                    time.sleep(0.05)  # the writer takes each into its buffer meanwhile
+            dropped = _wait_for_dropped(f"http://127.0.0.1:{admin}/metrics", 15)
+            database.start()
+            rows = wait_for_rows(database.url, 5, timeout=30)
+            time.sleep(0.5)  # no more come
+            rows = wait_for_rows(database.url, 6, timeout=0)
+        finally:
+            stop(gateway)
+    assert dropped == 15, "20 calls, 5 kept"
+    assert len(rows) == 5
+    assert slowest < 1.0, "no call waited for the database"
+
+
+def _wait_for_dropped(metrics: str, count: int) -> float:
+    deadline = time.monotonic() + 20
+    while True:
+        text = httpx.get(metrics).text
+        dropped = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("aigw_ledger_dropped_total")
+        ]
+        if (dropped and dropped[0] >= count) or time.monotonic() > deadline:
+            assert dropped, text
+            return dropped[0]
+        time.sleep(0.2)
