@@ -48,8 +48,17 @@ class Record:
 COLUMNS = tuple(Record.__slots__)  # type: ignore[attr-defined]
 
 
+_DAY = 86400
+_today: tuple[int, str] = (-1, "")  # the last day formatted: calls of one day share it
+
+
 def day_of(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
+    """The UTC day of `moment`, YYYY-MM-DD (formatted once a day, not once a call)."""
+    global _today
+    number = int(moment // _DAY)
+    if number != _today[0]:
+        _today = (number, datetime.fromtimestamp(number * _DAY, UTC).strftime("%Y-%m-%d"))
+    return _today[1]
 
 
 def record_of(context: RequestContext, status: int, headers: list[tuple[str, str]]) -> Record:
@@ -82,12 +91,13 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
         price_date=(price.date or None) if price is not None else None,
         cache=cache,
         status=status,
-        latency_ms=round((time.time() - started) * 1000, 3),
+        latency_ms=(time.time() - started) * 1000,
     )
 
 
 def _cache_result(headers: list[tuple[str, str]]) -> str | None:
+    # The caches write the header's name as CACHE_HEADER is: no need to lower each name.
     for name, value in headers:
-        if name.lower() == CACHE_HEADER:
+        if name == CACHE_HEADER:
             return value
     return None
