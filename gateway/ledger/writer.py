@@ -50,6 +50,7 @@ class LedgerWriter:
         self.wake: asyncio.Event | None = None
         self.task: asyncio.Task[None] | None = None
         self.away = False  # the database failed the last write
+        self.closing = False
         self.dropped = 0
         self.written = 0
 
@@ -76,24 +77,27 @@ class LedgerWriter:
         return record_call
 
     async def _run(self) -> None:
-        if self.create_schema:
-            await self._migrated()
+        if self.create_schema and not await self._migrated():
+            return
+        assert self.wake is not None
         while True:
-            assert self.wake is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.interval)
             self.wake.clear()
             await self.flush()
+            if self.closing:  # the flush after close() woke it was the last
+                return
 
-    async def _migrated(self) -> None:
-        """The schema, before the first write: tried until it works."""
-        while True:
+    async def _migrated(self) -> bool:
+        """The schema, before the first write: tried until it works (False: closed first)."""
+        while not self.closing:
             try:
                 await self.database.migrate()
-                return
+                return True
             except Exception as error:
                 self._went_away(error)
                 await asyncio.sleep(self.interval)
+        return False
 
     async def flush(self) -> None:
         """Write what is queued, batch by batch; on a failure keep it for the next try."""
@@ -137,13 +141,16 @@ class LedgerWriter:
             self.metrics.add("aigw", "ledger_dropped", count, {})
 
     async def close(self) -> None:
-        """Stop the writer, write what is left (for a while), close the database."""
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.flush(), CLOSE_TIMEOUT)
+        """Stop the writer once it has written what is left (for a while), close the database.
+        The writer is not cancelled in the middle of a write: a batch the database took but
+        the writer never heard of would be written twice."""
+        self.closing = True
+        if self.task is not None and self.wake is not None:
+            self.wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), CLOSE_TIMEOUT)
+            except TimeoutError:
+                self.task.cancel()
         left = len(self.queue) + len(self.buffer)
         if left:
             log.warning("ledger: %d records could not be written before the gateway stopped", left)
