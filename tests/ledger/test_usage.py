@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+from gateway.ledger.schema import MIGRATIONS
 from tests.conftest import REPO
 from tests.ledger.prepared import aigw, prepared_ledger
 from tests.proxy.processes import free_port
@@ -106,6 +107,7 @@ def test_the_docs_example_is_what_aigw_prints(tmp_path: Path) -> None:
     docs = (REPO / "docs" / "ledger.md").read_text(encoding="utf-8")
     examples = re.findall(r"```console\n\$ aigw (usage[^\n]*)\n(.*?)```", docs, re.S)
     assert examples, "docs/ledger.md shows aigw usage"
+    assert f"applied 1: {MIGRATIONS[0].description}\n" in docs  # aigw ledger migrate's line
     for command, printed in examples:
         arguments = command.split()
         arguments[1] = str(root)  # the docs' DIR
