@@ -7,6 +7,7 @@ nothing and reached no provider; an HTTP-style API's call is no LLM call and has
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.ledger.directories import (
     write_directory,
 )
 from tests.ledger.postgres_servers import shared_schema
+from tests.ledger.prepared import aigw
 from tests.proxy.processes import fake_provider, free_port, inject_faults, start_gateway, stop
 
 ASK = [{"role": "user", "content": "hi"}]
@@ -157,3 +159,16 @@ def test_each_call_is_recorded_with_the_usage_the_provider_reported(
     dollars = (prompt - cached_prompt) * rates[0] + cached_prompt * rates[1]
     assert Decimal(str(session["cost"])) == (dollars + completion * rates[2]) / MILLION
     assert all(float(str(row["latency_ms"])) > 0 for row in rows)
+
+    # aigw usage sums the same rows, exactly, in this database too.
+    printed = aigw("usage", str(root), "--by", "api,model", "--format", "json")
+    assert printed.returncode == 0, printed.stderr
+    totals = {(t["api"], t["model"]): t for t in json.loads(printed.stdout)}
+    assert len(totals) == len({(row["api"], row["model_served"]) for row in rows})
+    for (api, model), total in totals.items():
+        mine = [row for row in rows if (row["api"], row["model_served"]) == (api, model)]
+        assert total["calls"] == len(mine)
+        for measure in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"):
+            assert total[measure] == sum(int(str(row[measure])) for row in mine)
+        priced = [Decimal(str(row["cost"])) for row in mine if row["cost"] is not None]
+        assert Decimal(str(total["cost"])) == sum(priced, Decimal(0))
