@@ -51,8 +51,6 @@ class LedgerWriter:
         self.task: asyncio.Task[None] | None = None
         self.away = False  # the database failed the last write
         self.closing = False
-        self.dropped = 0
-        self.written = 0
 
     def record(self, record: Record) -> None:
         """Queue a record (the request path: no I/O, never raises for a full queue)."""
@@ -116,7 +114,6 @@ class LedgerWriter:
                 return
             for _ in batch:
                 self.buffer.popleft()
-            self.written += len(batch)
             if self.away:
                 self.away = False
                 log.warning(
@@ -136,7 +133,6 @@ class LedgerWriter:
             )
 
     def _drop(self, count: int) -> None:
-        self.dropped += count
         if self.metrics is not None:
             self.metrics.add("aigw", "ledger_dropped", count, {})
 
