@@ -26,6 +26,11 @@ INSERT = (
 MIGRATION_LOCK = 0x616967776C6564  # an advisory lock's key: one migrator at a time
 
 
+class NoSchema(Exception):
+    def __init__(self) -> None:
+        super().__init__("the ledger's tables are missing: run 'aigw ledger migrate DIR'")
+
+
 class PostgresLedger:
     dialect = "postgres"
 
@@ -71,6 +76,8 @@ class PostgresLedger:
             connection = await self._connect()
             async with connection.transaction():
                 await connection.executemany(INSERT, rows)
+        except asyncpg.UndefinedTableError:
+            raise NoSchema() from None
         except BaseException:
             await self._forget()
             raise
@@ -78,7 +85,10 @@ class PostgresLedger:
     async def fetch(self, sql: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
         numbered = _numbered(sql)
         connection = await self._connect()
-        return [tuple(row) for row in await connection.fetch(numbered, *parameters)]
+        try:
+            return [tuple(row) for row in await connection.fetch(numbered, *parameters)]
+        except asyncpg.UndefinedTableError:
+            raise NoSchema() from None
 
     async def close(self) -> None:
         connection, self.connection = self.connection, None

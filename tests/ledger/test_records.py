@@ -65,7 +65,8 @@ def test_each_call_is_recorded_with_the_usage_the_provider_reported(
     root = tmp_path / "policies"
     root.mkdir()
     write_directory(root, provider_port, ledger_url)
-    if ledger_url.startswith("postgresql"):
+    if ledger_url.startswith("postgresql"):  # the tables are aigw ledger migrate's to make
+        assert "run 'aigw ledger migrate DIR'" in aigw("usage", str(root)).stderr
         assert "applied 1:" in migrate(root)
         assert "applied" not in migrate(root)  # a second run changes nothing
     with fake_provider(provider_port):
