@@ -9,7 +9,7 @@ its record has no tokens and no cost, so the ledger sums to what the providers b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -45,7 +45,7 @@ class Record:
     latency_ms: float
 
 
-COLUMNS = tuple(Record.__slots__)  # type: ignore[attr-defined]
+COLUMNS = tuple(column.name for column in fields(Record))
 
 
 _DAY = 86400
