@@ -13,7 +13,10 @@ core 0 with taskset:
   bench/chains/typical on 18092 (subscription key, three set-header and a choose), and the
   typical chain plus llm-token-limit and llm-emit-token-metric with counters in the process
   (bench/chains/tokens-memory, 18094) and in Redis (bench/chains/tokens-redis, 18096; Redis
-  must listen on 127.0.0.1:6379).
+  must listen on 127.0.0.1:6379); then the typical chain traced (telemetry.traces) at 100 %
+  and at 1 % sampling (bench/chains/typical-traced-100, 18098; typical-traced-1, 18100),
+  exporting spans over OTLP/HTTP to nginx's `/v1/traces`, which drops them: what tracing
+  adds on the request path, against the typical chain's tracing off.
 
 It checks each responds to one POST with 200 (and that the typical chain really ran: key checked,
 headers set, backend credentials sent), then drives each with wrk pinned to core 1
@@ -66,6 +69,8 @@ GATEWAYS = {
     "typical": TYPICAL_PORTS,
     "tokens-memory": (18094, 18095),
     "tokens-redis": (18096, 18097),
+    "typical-traced-100": (18098, 18099),
+    "typical-traced-1": (18100, 18101),
 }
 CHAT_PATH = "/v1/chat/completions"
 GATEWAY_PATH = "/llm/chat/completions"
@@ -148,6 +153,8 @@ TARGETS = (
     gateway_target("gateway typical", "typical"),
     gateway_target("typical + token limit, metrics (memory)", "tokens-memory"),
     gateway_target("typical + token limit, metrics (Redis)", "tokens-redis"),
+    gateway_target("typical, traced at 100 %", "typical-traced-100"),
+    gateway_target("typical, traced at 1 %", "typical-traced-1"),
 )
 
 

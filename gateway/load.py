@@ -74,6 +74,7 @@ def facts_of(config: GatewayConfig, config_path: str) -> DirectoryFacts:
         embedders=frozenset(config.embedders),
         named_values={name: nv.plain_value for name, nv in config.named_values.items()},
         config_path=config_path,
+        loggers=frozenset(config.loggers),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.config.keys import entry_id, key
+from gateway.config.loggers import LlmMessages
 from gateway.config.secrets import ConfigValue
 
 Style = Literal["azure-openai", "openai", "anthropic", "http"]
@@ -77,6 +78,11 @@ class Api:
         "exactly; sdk, those fields plus the ones the style's SDK reads (error.type, "
         "error.code; Anthropic's type). Default: sdk for openai and anthropic styles, apim "
         "for azure-openai and http.",
+    )
+    llm_messages: LlmMessages | None = key(
+        None,
+        "Log each call's prompt and completion (streams assembled) with its usage to a "
+        "logger; absent: never logged.",
     )
 
     @property

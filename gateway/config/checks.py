@@ -1,7 +1,8 @@
 """What the shapes cannot say about gateway.yaml, checked on the typed configuration.
 
 References between entries (an API's backend, a product's APIs, a subscription's scope, a
-pool's members, an embedder's backend), duplicate API paths, pools that contain each other,
+pool's members, an embedder's backend, an API's llm-messages logger), each logger's keys for
+its kind, duplicate API paths, pools that contain each other,
 store URLs, cookie names, hashed keys, and secrets that cannot be read on this machine.
 """
 
@@ -13,6 +14,7 @@ from gateway.common.diagnostics import Location, Report
 from gateway.common.suggest import nearest
 from gateway.config.apis import Subscription
 from gateway.config.backends import COOKIE_NAME, Backend
+from gateway.config.loggers import KIND_KEYS, REQUIRED_KEYS, SINK_KEYS
 from gateway.config.reader import Path as KeyPath
 from gateway.config.refusals import check_refused_operations
 from gateway.config.secrets import ConfigValue, SecretUnavailable
@@ -90,6 +92,8 @@ class _Checker:
         self.check_stores()
         self.check_ledger()
         self.check_embedders()
+        self.check_loggers()
+        self.check_traces()
         check_refused_operations(self.config, self.at, self.report)
 
     def check_embedders(self) -> None:
@@ -104,6 +108,57 @@ class _Checker:
             elif backend is not None and backend not in self.config.backends:
                 where = self.at("embedders", name, "backend")
                 self.dangling(where, "backend", backend, list(self.config.backends), "backends")
+
+    def check_loggers(self) -> None:
+        loggers = self.config.loggers
+        for api in self.config.apis.values():
+            wanted = api.llm_messages
+            if wanted is not None and wanted.logger not in loggers:
+                where = self.at("apis", api.id, "llm-messages", "logger")
+                self.dangling(where, "logger", wanted.logger, list(loggers), "loggers")
+        for name, logger in loggers.items():
+            kind = logger.kind
+            for key_name in SINK_KEYS:
+                where = ("loggers", name, key_name)
+                if key_name not in KIND_KEYS[kind] and where in self.locations:
+                    self.report.error(
+                        self.locations[where],
+                        "conflicting-keys",
+                        f"logger '{name}' is of kind {kind}, which has no '{key_name}' "
+                        f"(its keys: {', '.join(KIND_KEYS[kind])})",
+                    )
+            for key_name in REQUIRED_KEYS[kind]:
+                if ("loggers", name, key_name) not in self.locations:
+                    self.report.error(
+                        self.at("loggers", name),
+                        "missing-key",
+                        f"logger '{name}' of kind {kind} needs '{key_name}'",
+                    )
+            secrets = (("sasl-password", logger.sasl_password),)
+            secrets += (("connection-string", logger.connection_string),)
+            for key_name, value in secrets:
+                if value is not None and value.is_reference:
+                    try:
+                        value.resolve()
+                    except SecretUnavailable as error:
+                        self.report.warning(
+                            self.at("loggers", name, key_name),
+                            "unset-secret",
+                            f"logger '{name}' cannot connect while {error}; its messages "
+                            "will be dropped and counted",
+                        )
+
+    def check_traces(self) -> None:
+        """Sampled spans need somewhere to go."""
+        telemetry = self.config.telemetry
+        if telemetry.traces.sampling > 0 and telemetry.traces_endpoint is None:
+            self.report.error(
+                self.at("telemetry", "traces", "sampling"),
+                "missing-key",
+                "telemetry.traces.sampling is above 0 but spans have nowhere to go: set "
+                "telemetry.traces.otlp-endpoint (or telemetry.otlp-endpoint), e.g. "
+                "http://127.0.0.1:4318/v1/traces",
+            )
 
     def check_stores(self) -> None:
         """A store URL written in gateway.yaml must be one the gateway can connect with."""

@@ -1,5 +1,6 @@
 """gateway.yaml as a whole (`GatewayConfig`) and its sections beside backends and APIs: stores,
-named values, embedders, prices, telemetry, limits, the cache, send-request, identity."""
+named values, embedders, prices, telemetry, limits, the cache, send-request, identity,
+loggers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gateway.common.diagnostics import Location
 from gateway.config.apis import Api, Product, Subscription
 from gateway.config.backends import Backend
 from gateway.config.keys import entry_id, key, position
+from gateway.config.loggers import Logger
 from gateway.config.secrets import ConfigValue
 from gateway.tokens.prices import Price
 
@@ -94,6 +96,22 @@ class PriceRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Traces:
+    """Distributed traces: a span per request, per backend attempt and per side call."""
+
+    sampling: float = key(
+        0.0,
+        "Share of requests traced, 0 to 1 (0: tracing off, at no cost per request). A client's "
+        "traceparent decides for its request: sampled or not, as the client says.",
+        minimum=0,
+        maximum=1,
+    )
+    otlp_endpoint: str | None = key(
+        None, "Where spans go over OTLP/HTTP. Default: telemetry.otlp-endpoint.", kind="url"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Telemetry:
     """Metrics, traces, the access log and the routing headers."""
 
@@ -104,6 +122,12 @@ class Telemetry:
     )
     otlp_endpoint: str | None = key(None, "Export metrics and traces over OTLP.", kind="url")
     access_log: bool = key(True, "One JSON line per request.")
+    traces: Traces = key(Traces)
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where spans are exported: traces.otlp-endpoint, else otlp-endpoint."""
+        return self.traces.otlp_endpoint or self.otlp_endpoint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,3 +250,6 @@ class GatewayConfig:
     send_request: SendRequest = key(SendRequest)
     identity: Identity = key(Identity)
     ledger: Ledger = key(Ledger)
+    loggers: dict[str, Logger] = key(
+        dict, "Logger name -> a sink: log-to-eventhub and APIs' llm-messages write to it."
+    )

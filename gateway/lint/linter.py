@@ -123,6 +123,7 @@ def lint_file(path: Path, registry: Registry | None = None) -> list[Diagnostic]:
         ("backend", references.backends),
         ("fragment", references.fragments),
         ("named value", references.named_values),
+        ("logger", references.loggers),
     )
     for kind, found in unchecked:
         for name, where in found:

@@ -31,6 +31,7 @@ class DirectoryFacts:
     embedders: frozenset[str]  # gateway.yaml's `embedders` (embeddings-backend-id may name one)
     named_values: Mapping[str, str | None]  # None: a secret, not shown to the linter
     config_path: str = "gateway.yaml"
+    loggers: frozenset[str] = frozenset()  # gateway.yaml's `loggers` (log-to-eventhub's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,9 @@ def check_references(
             if name not in facts.backends | facts.embedders:
                 known = facts.backends | facts.embedders
                 _dangling(report, where, "backend or embedder", name, known, "embedders")
+        for name, where in found.loggers:
+            if name not in facts.loggers:
+                _dangling(report, where, "logger", name, facts.loggers, "loggers")
         for fragment, where in found.fragments:
             if fragment not in layout.fragments:
                 _dangling(report, where, "fragment", fragment, layout.fragments, None)

@@ -38,6 +38,7 @@ _REFERENCE_ATTRIBUTES = (
     ("backend-id", "backends"),
     ("embeddings-backend-id", "embedders"),
     ("fragment-id", "fragments"),
+    ("logger-id", "loggers"),
 )
 
 
@@ -49,6 +50,7 @@ class References:
     embedders: list[tuple[str, Location]] = field(default_factory=list)  # backends or embedders
     fragments: list[tuple[str, Location]] = field(default_factory=list)
     named_values: list[tuple[str, Location]] = field(default_factory=list)
+    loggers: list[tuple[str, Location]] = field(default_factory=list)  # log-to-eventhub's
 
 
 class DocumentValidator:

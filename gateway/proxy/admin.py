@@ -1,7 +1,8 @@
 """The admin listener's application, and the worker routes each worker serves on its own socket.
 
 The admin listener (`/-/ready`, `/metrics`, `/-/workers`) answers for the whole process group:
-a route that needs every worker asks them through the fleet (gateway.proxy.fleet). The worker
+a route that needs every worker asks them through the fleet (gateway.proxy.fleet); `/metrics`
+adds up every worker's series (`/-/worker/metrics`, gateway.telemetry.series.merge). The worker
 routes (`/-/worker/...`) answer for one process only and are never served on a TCP port.
 """
 
@@ -15,9 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.common.fastjson import dumps
 from gateway.load import LoadedGateway
 from gateway.proxy.fleet import WORKER_PREFIX, Fleet
+from gateway.telemetry.builtin import SCRAPE_WORKERS
 from gateway.telemetry.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
+from gateway.telemetry.series import Snapshot, merge, prometheus_text
+
+SCRAPE_TIMEOUT = 10.0  # seconds each worker may take to hand over its series
 
 
 def admin_app(gateway: LoadedGateway, fleet: Fleet, metrics: Metrics | None = None) -> Starlette:
@@ -46,17 +52,44 @@ def admin_app(gateway: LoadedGateway, fleet: Fleet, metrics: Metrics | None = No
     if metrics is not None:
 
         async def prometheus(request: Request) -> Response:
-            return Response(metrics.prometheus_text(), media_type=PROMETHEUS_CONTENT_TYPE)
+            """Every worker's series, added up: one scrape counts the whole group."""
+            answers = await fleet.ask_all("GET", "metrics", timeout=SCRAPE_TIMEOUT)
+            merged = merge(answer.body for answer in answers if answer.ok)
+            merged["gauges"][SCRAPE_WORKERS.name] = _workers_gauge(
+                sum(answer.ok for answer in answers), sum(not answer.ok for answer in answers)
+            )
+            return Response(prometheus_text(merged), media_type=PROMETHEUS_CONTENT_TYPE)
 
         routes.append(Route("/metrics", prometheus, methods=["GET"]))
     return Starlette(routes=routes)
 
 
-def worker_app() -> Starlette:
+def _workers_gauge(answered: int, missing: int) -> Snapshot:
+    """How many workers' series a scrape added up, and how many did not answer (a worker
+    starting or stuck): a scrape with `missing` above 0 counts less than the group did."""
+    return {
+        "unit": SCRAPE_WORKERS.unit,
+        "description": SCRAPE_WORKERS.description,
+        "series": [[{"state": "answered"}, answered], [{"state": "missing"}, missing]],
+    }
+
+
+def worker_app(metrics: Metrics | None = None) -> Starlette:
     """What one worker says of itself, asked by a sibling (or itself) through the fleet."""
     started = time.time()
 
     async def status(request: Request) -> Response:
-        return JSONResponse({"pid": os.getpid(), "started": round(started, 3)})
+        answer: dict[str, object] = {"pid": os.getpid(), "started": round(started, 3)}
+        if metrics is not None:  # how much of the group's traffic this worker took
+            answer["requests"] = metrics.requests_served()
+        return JSONResponse(answer)
 
-    return Starlette(routes=[Route(WORKER_PREFIX + "status", status, methods=["GET"])])
+    routes = [Route(WORKER_PREFIX + "status", status, methods=["GET"])]
+    if metrics is not None:
+
+        async def series(request: Request) -> Response:
+            """This worker's own series (gateway.telemetry.series), for the admin's scrape."""
+            return Response(dumps(metrics.snapshot()), media_type="application/json")
+
+        routes.append(Route(WORKER_PREFIX + "metrics", series, methods=["GET"]))
+    return Starlette(routes=routes)

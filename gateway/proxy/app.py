@@ -21,15 +21,18 @@ from gateway.load import LoadedGateway
 from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
-from gateway.runtime.services import Metrics
+from gateway.telemetry.metrics import Metrics
+from gateway.telemetry.tracing import Tracing
 
 
 async def _health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(gateway: LoadedGateway, metrics: Metrics | None = None) -> ASGIApp:
-    wiring = Wiring(gateway.config, metrics, gateway.root)
+def create_app(
+    gateway: LoadedGateway, metrics: Metrics | None = None, tracing: Tracing | None = None
+) -> ASGIApp:
+    wiring = Wiring(gateway.config, metrics, tracing, gateway.root)
     traffic = Traffic(gateway, wiring)
     sockets = Sockets(traffic, wiring.forwarder)
 

@@ -85,6 +85,7 @@ class ContextFactory:
             Query=HeaderDictionary.from_lines(request.query, self.key_queries[api.id]),
         )
         model = ContextModel(
+            started=request.started,  # its arrival: routing and reading the body count too
             Deployment=self.deployment,
             Api=self.api_models[api.id],
             Operation=self.operation_models[(api.id, found.operation)],

@@ -29,6 +29,7 @@ from gateway.proxy.fleet import (
     remove_directory,
 )
 from gateway.telemetry.metrics import Metrics
+from gateway.telemetry.tracing import Tracing, exporter_for
 
 log = logging.getLogger("aigw.server")
 
@@ -94,10 +95,10 @@ def _serve_one(
     )
     fleet = Fleet(directory)
     app = dispatch(
-        create_app(gateway, metrics),
+        create_app(gateway, metrics, tracing_for(gateway)),
         admin_app(gateway, fleet, metrics),
         admin_port,
-        worker_app(),
+        worker_app(metrics),
     )
     config = uvicorn.Config(
         app,
@@ -114,6 +115,16 @@ def _serve_one(
     finally:
         own.close()
         forget_worker(directory, os.getpid())
+
+
+def tracing_for(gateway: LoadedGateway) -> Tracing | None:
+    """The process's tracer (its exporter's thread is the worker's own), or None when
+    telemetry.traces.sampling is 0: tracing off, nothing per request."""
+    telemetry = gateway.config.telemetry
+    endpoint = telemetry.traces_endpoint
+    if telemetry.traces.sampling <= 0 or endpoint is None:
+        return None
+    return Tracing(telemetry.traces.sampling, exporter_for(endpoint))
 
 
 def _supervise(

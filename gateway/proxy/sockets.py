@@ -190,6 +190,7 @@ def socket_forwarder(forwarder: Forwarder) -> Forwarder:
         forwarder.costs,
         forwarder.accounting,
         forwarder.metrics,
+        forwarder.builtin,
     )
 
 
@@ -227,10 +228,7 @@ class Sockets:
         finally:
             await socket.close()
             context.usage, context.usage_read = usage.total(), True
-            if self.traffic.access_log is not None:
-                context.defer(Phase.DONE, self.traffic.access_log.action(101))
-            if self.traffic.ledger is not None:  # a session is one call: its summed usage
-                context.defer(Phase.DONE, self.traffic.ledger.action(101, []))
+            self.traffic.when_done(context, 101, None)  # the access log, metrics, the ledger
             await run_phase(context, Phase.DONE)
 
     async def handshake(

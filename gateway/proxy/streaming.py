@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -51,7 +52,12 @@ async def pass_through(
     complete = False
     try:
         try:
+            waited = time.time()
             async for chunk in chunks:
+                if context.first_byte is None:  # the time to first byte (and token)
+                    # Waiting for the upstream's first chunk is the upstream's time.
+                    context.first_byte = now = time.time()
+                    context.upstream_seconds += now - waited
                 if kept is not None:
                     kept.append(chunk)
                 # Complete as soon as the protocol's end has come, before it is passed on: a

@@ -9,6 +9,7 @@ it, whole or streamed chunk by chunk.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.step import CompiledPolicy, LocalReply
+from gateway.telemetry.tracing import client_trace_id
 
 log = logging.getLogger("aigw.proxy")
 
@@ -49,6 +51,12 @@ class Streamed:
     headers: list[tuple[str, str]]
     chunks: AsyncIterator[bytes]
 
+
+# The access log's `refusal` for a request admission turned away (Denied.reason).
+DENIALS = {
+    "SubscriptionKeyNotFound": "no-subscription-key",
+    "SubscriptionKeyInvalid": "invalid-subscription-key",
+}
 
 # Headers the server writes itself: the backend's copies would repeat them.
 _SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
@@ -81,6 +89,9 @@ class Traffic:
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
         self.ledger = wiring.ledger
+        self.llm_messages = wiring.llm_messages  # API id -> its LLM message logging
+        self.spans = wiring.spans  # None: tracing is off
+        self.builtin = wiring.builtin
         self.admission = Admission(
             config,
             lambda subscription, why: log.warning(
@@ -98,7 +109,11 @@ class Traffic:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The traffic listener's ASGI entry: every request but `/-/health` comes here."""
-        response = await self.respond(Incoming(scope, receive))
+        request = Incoming(scope, receive)
+        if self.spans is not None:
+            await self.spans.serve(request, self.respond, scope, receive, send)
+            return
+        response = await self.respond(request)
         await response(scope, receive, send)
 
     async def respond(self, request: Incoming) -> Response:
@@ -111,6 +126,8 @@ class Traffic:
                 self.access_log.write_refused(
                     request.method, request.path, request.client_ip, 500, request.started
                 )
+            if self.builtin is not None:
+                self.builtin.refused(request.method, None, 500, request.started)
             return JSONResponse(
                 {
                     "statusCode": 500,
@@ -136,7 +153,7 @@ class Traffic:
             reply = await run_pipeline(policy, context)
         except BodyTooLarge:  # a body without a length, found too large while it streamed
             api = self.config.apis[context.model.Api.Id]
-            return self.refused(request, self.too_large(api), api.id)
+            return self.refused(request, self.too_large(api), api.id, "body-too-large")
         return await self.final_response(context, reply)
 
     async def enter(self, request: Incoming) -> tuple[CompiledPolicy, RequestContext] | LocalReply:
@@ -145,7 +162,10 @@ class Traffic:
         found = self.router.match(request.method, request.path)
         if isinstance(found, RouteMiss):
             return await self.preflight(request, found) or self.refused(
-                request, self.route_miss(found), found.api
+                request,
+                self.route_miss(found),
+                found.api,
+                "method-not-allowed" if found.status == 405 else "no-route",
             )
         api = self.config.apis[found.api]
         key = self.admission.key_from(api, request.headers, request.first_query_values)
@@ -162,24 +182,30 @@ class Traffic:
                 style=api.error_style,
                 code=admitted.reason,
             )
-            return self.refused(request, denied, api.id)
+            return self.refused(request, denied, api.id, DENIALS.get(admitted.reason))
         policy = self.policies[Target(api.id, found.operation, admitted.product)]
         length = request.headers.get("content-length", "")
         size = int(length) if length.isdigit() else None
         if size is not None and size > self.max_body:
-            return self.refused(request, self.too_large(api), api.id)
+            return self.refused(request, self.too_large(api), api.id, "body-too-large")
         body = stream = None
-        # A policy that may read the body, or a small body, is read whole; a large one that
-        # no policy reads streams to the backend as it arrives.
-        if policy.reads_request_body or (size is not None and size <= SMALL_BODY):
+        # A policy that may read the body, or a small body, is read whole (and a prompt that
+        # LLM message logging keeps); a large one no one reads streams to the backend.
+        if (
+            policy.reads_request_body
+            or (size is not None and size <= SMALL_BODY)
+            or api.id in self.llm_messages
+        ):
             try:
                 body = MessageBody(await request.body(self.max_body) if request.has_body else b"")
             except BodyTooLarge:  # a body without a length, found too large while it was read
-                return self.refused(request, self.too_large(api), api.id)
+                return self.refused(request, self.too_large(api), api.id, "body-too-large")
         elif request.has_body:
             stream = request.stream(self.max_body)
         context = self.contexts.new(request, api, found, admitted, key, body)
         context.request_stream = stream
+        if self.spans is not None:
+            self.spans.entered(context)
         return policy, context
 
     async def final_response(
@@ -195,12 +221,13 @@ class Traffic:
             ]
         if context.response_stream is not None:
             if reply is None:
-                if self.access_log is not None:
-                    context.defer(Phase.DONE, self.access_log.action(model.Response.StatusCode))
-                if self.ledger is not None and context.style != "http":
-                    context.defer(Phase.DONE, self.ledger.action(model.Response.StatusCode, []))
+                self.when_done(context, model.Response.StatusCode, None)
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
+                if self.spans is not None and context.span is not None:
+                    context.defer(
+                        Phase.DONE, self.spans.finisher(model.Response.StatusCode, headers)
+                    )
                 chunks = pass_through(context.response_stream, context)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
@@ -210,14 +237,33 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
-        if self.access_log is not None:
-            context.defer(Phase.DONE, self.access_log.action(reply.status))
-        if self.ledger is not None and context.style != "http":  # LLM calls only
-            context.defer(Phase.DONE, self.ledger.action(reply.status, reply.headers))
+        self.when_done(context, reply.status, reply)
+        if self.spans is not None and context.span is not None:
+            context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
+        context.first_byte = time.time()  # handed to the server: it goes out now
         await run_phase(context, Phase.DONE)
         reply.headers.extend(context.response_headers)
         self.identify(context, reply.headers)
         return reply
+
+    def when_done(self, context: RequestContext, status: int, reply: LocalReply | None) -> None:
+        """Log and count the request once its response is final (`reply`: None for a stream)."""
+        if self.llm_messages:
+            self.log_llm_message(context, reply)
+        if self.access_log is not None:
+            context.defer(Phase.DONE, self.access_log.action(status))
+        if self.builtin is not None:
+            context.defer(Phase.DONE, self.builtin.action(status))
+        if self.ledger is not None and context.style != "http":  # LLM calls only
+            headers = reply.headers if reply is not None else []
+            context.defer(Phase.DONE, self.ledger.action(status, headers))
+
+    def log_llm_message(self, context: RequestContext, reply: LocalReply | None) -> None:
+        """Log the call's prompt and completion once the response is final, when its API asks
+        for LLM message logging and this call is sampled (`reply`: None for a stream)."""
+        messages = self.llm_messages.get(context.model.Api.Id)
+        if messages is not None and messages.sampled():
+            context.defer(Phase.DONE, messages.action(reply))
 
     def identify(self, context: RequestContext, headers: list[tuple[str, str]]) -> None:
         """The request id, under the header the client's SDK reads, unless the response has
@@ -250,10 +296,19 @@ class Traffic:
         reply = await policy.preflight.run(context) or LocalReply(200, "OK")
         if self.access_log is not None:
             self.access_log.write(context, reply.status)
+        if self.builtin is not None:
+            self.builtin.done(context, reply.status)
         return reply
 
-    def refused(self, request: Incoming, reply: LocalReply, api: str | None = None) -> LocalReply:
-        """`reply`, sent before any policy ran; logged as such, under its request id."""
+    def refused(
+        self,
+        request: Incoming,
+        reply: LocalReply,
+        api: str | None = None,
+        refusal: str | None = None,
+    ) -> LocalReply:
+        """`reply`, sent before any policy ran; logged as such (with why: `refusal`), under
+        its request id."""
         request_id = str(uuid.uuid4())
         style = self.config.apis[api].style if api is not None else "http"
         name = REQUEST_ID_HEADERS.get(style)
@@ -268,8 +323,18 @@ class Traffic:
                 request.started,
                 api,
                 request_id,
+                refusal,
+                self.trace_id(request),
             )
+        if self.builtin is not None:
+            self.builtin.refused(request.method, api, reply.status, request.started)
         return reply
+
+    def trace_id(self, request: Incoming) -> str | None:
+        """The access log's `trace_id` of a request refused before it had a context."""
+        if self.spans is not None:
+            return self.spans.trace_id(request)
+        return client_trace_id(request.headers.get("traceparent"))
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []

@@ -59,10 +59,15 @@ class Upstream:
         return backend
 
     async def send(
-        self, context: RequestContext, options: ForwardOptions, member: str | None
+        self,
+        context: RequestContext,
+        options: ForwardOptions,
+        member: str | None,
+        trace_headers: Headers | None = None,
     ) -> None:
         """Send the request to `member` (None: the URL set-backend-service set); put the
-        response in `context.model.Response`, a stream in `context.response_stream`."""
+        response in `context.model.Response`, a stream in `context.response_stream`.
+        `trace_headers` (a traced attempt's traceparent) replace the client's."""
         crossing = backend = None
         if member is not None:
             if context.request_stream is not None and reads_body(context):
@@ -82,6 +87,8 @@ class Upstream:
             credentials = credentials + await self.credentials.identity(backend)
         if crossing is not None:
             credentials = credentials + crossing.headers
+        if trace_headers is not None:  # like credentials: the client's copies are dropped
+            credentials = credentials + trace_headers
         request = context.model.Request
         dropped = _not_copied(tuple(k for k, _ in credentials))
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]

@@ -64,6 +64,15 @@ class Breakers:
             self._known[backend] = known
         return max(known[1] - now, 0.0)
 
+    def states(self) -> list[tuple[str, bool]]:
+        """Each backend with a breaker and whether it is open, as this process last saw it
+        (no store call: for the metrics, read at each scrape)."""
+        now = time.monotonic()
+        return [
+            (backend, (known := self._known.get(backend)) is not None and known[1] > now)
+            for backend in self.rules
+        ]
+
     async def record(
         self,
         backend: str,

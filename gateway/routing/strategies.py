@@ -56,7 +56,9 @@ def fork(context: RequestContext) -> RequestContext:
     """A copy of the request for one racing attempt, with a response of its own."""
     response = ResponseModel(Headers=HeaderDictionary())
     model = dataclasses.replace(context.model, Response=response)
-    return dataclasses.replace(context, model=model, attempts=[], response_stream=None)
+    return dataclasses.replace(
+        context, model=model, attempts=[], response_stream=None, upstream_seconds=0.0
+    )
 
 
 async def race(
@@ -112,4 +114,5 @@ async def race(
     context.model.Response = won.model.Response
     context.response_stream = won.response_stream
     context.backend_member = won.backend_member
+    context.upstream_seconds += won.upstream_seconds  # the winner's wait is the request's
     return [chosen[index] for index in sorted(sent) if index != winner]

@@ -93,6 +93,15 @@ class RequestContext:
     # attempt of this request chose in -> the session id. A later attempt (a retry) finds its
     # pool here and chooses afresh instead of following the client's cookie.
     affinity: dict[str, str] = field(default_factory=dict)
+    # The request's tracing span when it is traced (gateway.proxy.traced; an OpenTelemetry
+    # span the runtime never touches), else None.
+    span: object | None = None
+    # Timings (gateway.telemetry.timings): the backend attempts' seconds, summed, and when
+    # (time.time()) the response's first byte went to the client.
+    upstream_seconds: float = 0.0
+    first_byte: float | None = None
+    # The response cache's answer, set by the lookup statements: "hit", "miss" (None: no lookup).
+    cache_result: str | None = None
 
     @property
     def variables(self) -> dict[str, object]:

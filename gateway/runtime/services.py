@@ -128,6 +128,17 @@ class Metrics(Protocol):
     ) -> None: ...
 
 
+class Loggers(Protocol):
+    """gateway.yaml's named loggers, for `log-to-eventhub` (gateway.telemetry.loggers)."""
+
+    def send(
+        self, logger: str, text: str, partition_id: int | None, partition_key: str | None
+    ) -> None:
+        """Queue `text` for the logger's sink; never waits, never raises (a full queue drops
+        it and counts the drop)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     counters: CounterStore | None = None  # rate limits, quotas, token limits
@@ -144,3 +155,4 @@ class Services:
     samples: Samples | None = None
     bearer_tokens: BearerTokens | None = None
     signing_keys: SigningKeys | None = None
+    loggers: Loggers | None = None  # log-to-eventhub

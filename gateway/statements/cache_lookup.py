@@ -77,7 +77,9 @@ def compile_cache_lookup(node: Node, context: CompileContext) -> Step:
         request.state.put(plan)
         found = await store.get(plan.key)
         if found is None:
+            request.cache_result = "miss"
             return None
+        request.cache_result = "hit"
         cached = CachedResponse.decode(found)
         return LocalReply(
             cached.status, cached.reason, [*cached.headers, (HIT_HEADER, "hit")], cached.body

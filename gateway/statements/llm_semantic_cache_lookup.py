@@ -225,6 +225,8 @@ class _Metrics:
         }
 
     def lookup(self, result: str, reason: str | None = None) -> None:
+        if result != "skipped":  # the request's cache label (aigw.requests): hit or miss
+            self.request.cache_result = "hit" if result == "hit" else "miss"
         metrics = self.request.services.metrics
         if metrics is not None:
             metrics.add("aigw", "cache_lookups", 1, {**self.dimensions, "result": result})

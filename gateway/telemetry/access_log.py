@@ -3,8 +3,10 @@
 Written when the response is complete (a stream's after its last chunk), so it carries the
 provider's usage and the call's cost. A request replied to before any policy ran (no route,
 wrong method, no valid key, body too large, a CORS preflight, an internal error) gets a line
-too, with what is known of it. It names the subscription, never its key, and the
-path without the query (where a key may travel); prompt and completion text are never logged.
+too, with what is known of it, and why it was refused (`refusal`). It names the subscription,
+never its key, and the path without the query (where a key may travel); prompt and completion
+text are never logged. The fields, and what the timings measure (gateway.telemetry.timings),
+are documented in docs/observability.md (a test holds the table to the code).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.runtime.context import RequestContext
+from gateway.telemetry.timings import timings_of
+from gateway.telemetry.tracing import Span, client_trace_id
+from gateway.telemetry.tracing import trace_id as span_trace_id
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -36,13 +41,19 @@ class AccessLog:
         model = context.model
         usage = context.usage
         variables = model.Variables
+        timings = timings_of(context)
+        error = model.LastError
         entry = {
             "time": round(model.started, 3),
             "request_id": str(model.RequestId),
             "method": model.Request.Method,
             "path": model.Request.Url.Path,
             "status": status,
-            "duration_ms": round((time.time() - model.started) * 1000, 3),
+            "duration_ms": _ms(timings.total),
+            "gateway_ms": _ms(timings.gateway),
+            "upstream_ms": _ms(timings.upstream) if context.attempts else None,
+            "ttfb_ms": _ms(timings.first_byte) if timings.first_byte is not None else None,
+            "refusal": error.Source if error is not None and 400 <= status < 500 else None,
             "api": model.Api.Id,
             "operation": model.Operation.Id,
             "product": model.Product.Id if model.Product is not None else None,
@@ -56,6 +67,9 @@ class AccessLog:
             "completion_tokens": usage.completion if usage is not None else None,
             "cost": variables.get("llm-cost"),
         }
+        trace_id = trace_id_of(context)
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         if model.traces:  # `trace` statements' messages and the backend attempts
             entry["trace"] = model.traces
         if context.stream_error is not None:
@@ -71,20 +85,27 @@ class AccessLog:
         started: float,
         api: str | None = None,
         request_id: str | None = None,
+        refusal: str | None = None,
+        trace_id: str | None = None,
     ) -> None:
         """A request refused before it had a context: no route, no key, too large..."""
-        self._queue(
-            {
-                "time": round(started, 3),
-                "request_id": request_id or str(uuid.uuid4()),
-                "method": method,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.time() - started) * 1000, 3),
-                "api": api,
-                "client_ip": client_ip,
-            }
-        )
+        took = _ms(time.time() - started)
+        entry: dict[str, Any] = {
+            "time": round(started, 3),
+            "request_id": request_id or str(uuid.uuid4()),
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": took,
+            "gateway_ms": took,
+            "ttfb_ms": took,
+            "refusal": refusal,
+            "api": api,
+            "client_ip": client_ip,
+        }
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
+        self._queue(entry)
 
     def _queue(self, entry: dict[str, Any]) -> None:
         self.pending.append(dumps(entry))
@@ -108,3 +129,15 @@ class AccessLog:
             self.write(context, status)
 
         return log_request
+
+
+def trace_id_of(context: RequestContext) -> str | None:
+    """The request span's trace id when traced; else the client's valid traceparent's."""
+    span = context.span
+    if isinstance(span, Span):
+        return span_trace_id(span)
+    return client_trace_id(context.model.Request.Headers.joined("traceparent"))
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)

@@ -1,25 +1,36 @@
-"""Counters that policies emit (`llm-emit-token-metric`, `emit-metric`), via OpenTelemetry.
+"""One process's metrics: the gateway's own (gateway.telemetry.builtin) and the counters
+that policies emit (`llm-emit-token-metric`, `emit-metric`), in plain dictionaries.
 
 APIM names its metrics with spaces ("Prompt Tokens" in the "API Management" namespace);
-OpenTelemetry instrument names cannot have them, so a metric is named `namespace.name` in
-snake case (`api_management.prompt_tokens`), which Prometheus shows as
+OpenTelemetry instrument names cannot have them, so a policy's metric is named
+`namespace.name` in snake case (`api_management.prompt_tokens`), which Prometheus shows as
 `api_management_prompt_tokens_total`. Dimension names keep their text as attribute keys;
 Prometheus turns them into labels such as `API_ID`.
+
+The admin listener's `/metrics` renders the sum of every worker's `snapshot()`
+(gateway.proxy.admin); OTLP export, when set, sends each worker's own series
+(gateway.telemetry.otlp_metrics).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
-from prometheus_client import CollectorRegistry, generate_latest
+from gateway.telemetry.otlp_metrics import OtlpExport
+from gateway.telemetry.series import (
+    PROMETHEUS_CONTENT_TYPE,
+    Counter,
+    GaugeReader,
+    Histogram,
+    Instrument,
+    Series,
+    Snapshot,
+    prometheus_text,
+)
 
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+__all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics", "instrument_name"]
 
 
 @lru_cache(maxsize=1024)
@@ -34,55 +45,81 @@ Dimensions = tuple[tuple[str, str], ...]
 
 
 class Metrics:
-    """Counters summed here, per instrument and dimensions, and handed to OpenTelemetry as
-    observable counters when a reader collects (a Prometheus scrape, an OTLP export).
+    """Counters summed here, per instrument and dimensions; histograms counted by bucket.
 
     OpenTelemetry's synchronous `Counter.add` cost about ten microseconds a call, several
     calls a request; a dictionary update costs a fraction of one. Readers see the same
-    monotonic cumulative sums either way.
+    monotonic cumulative sums either way. Made once per process (server.py), so a reload's
+    new parts count on in the same series.
     """
 
     def __init__(self, otlp_endpoint: str | None = None) -> None:
-        self.registry = CollectorRegistry()
-        readers: list[MetricReader] = [PrometheusMetricReader(registry=self.registry)]
-        if otlp_endpoint:
-            readers.append(_otlp_reader(otlp_endpoint))
-        self.provider = MeterProvider(metric_readers=readers)
-        self.meter = self.provider.get_meter("aigw")
+        self.series = Series()
+        self.export = OtlpExport(otlp_endpoint) if otlp_endpoint else None
         self._sums: dict[str, dict[Dimensions, float]] = {}
+        self._descriptions: dict[str, str] = {}
 
     def add(self, namespace: str, name: str, value: float, dimensions: Mapping[str, str]) -> None:
         key = instrument_name(namespace, name)
         sums = self._sums.get(key)
         if sums is None:
             sums = self._sums[key] = {}
-            self.meter.create_observable_counter(
-                key, callbacks=[_observer(sums)], description=f"{namespace}: {name}"
-            )
+            self._descriptions[key] = description = f"{namespace}: {name}"
+            if self.export is not None:
+                self.export.sums(key, description, sums)
         labels = tuple(sorted(dimensions.items()))
         sums[labels] = sums.get(labels, 0.0) + value
 
+    def counter(self, instrument: Instrument) -> Counter:
+        known = self.series.counters.get(instrument.name)
+        if known is not None:
+            return known
+        counter = self.series.counter(instrument)
+        if self.export is not None:
+            self.export.counter(counter)
+        return counter
+
+    def histogram(self, instrument: Instrument, bounds: Sequence[float]) -> Histogram:
+        known = self.series.histograms.get(instrument.name)
+        if known is not None:
+            return known
+        histogram = Histogram(instrument, bounds)
+        if self.export is not None:
+            histogram = self.export.histogram(histogram)
+        self.series.histograms[instrument.name] = histogram
+        return histogram
+
+    def gauge(self, instrument: Instrument, read: GaugeReader) -> None:
+        """Read `read` at each scrape; a reload's registration replaces the one before."""
+        first = instrument.name not in self.series.gauges
+        self.series.gauge(instrument, read)
+        if first and self.export is not None:
+            gauges = self.series.gauges
+            self.export.gauge(instrument, lambda: gauges[instrument.name][1]())
+
+    def requests_served(self) -> int:
+        """The requests this process has counted (`aigw.requests`, gateway.telemetry.builtin)."""
+        counter = self.series.counters.get("aigw.requests")
+        return int(sum(list(counter.series.values()))) if counter is not None else 0
+
+    def snapshot(self) -> Snapshot:
+        """This process's series as JSON (gateway.telemetry.series), policies' counters too."""
+        snapshot = self.series.snapshot()
+        counters = snapshot["counters"]
+        for name, sums in list(self._sums.items()):
+            if name in counters:  # a policy named one of the gateway's own: the gateway's wins
+                continue
+            counters[name] = {
+                "unit": "",
+                "description": self._descriptions[name],
+                "series": [[dict(labels), total] for labels, total in list(sums.items())],
+            }
+        return snapshot
+
     def prometheus_text(self) -> bytes:
-        return generate_latest(self.registry)
+        """This process's series alone, in Prometheus' text format."""
+        return prometheus_text(self.snapshot())
 
     def close(self) -> None:
-        self.provider.shutdown()
-
-
-def _observer(sums: dict[Dimensions, float]) -> Callable[[CallbackOptions], Iterable[Observation]]:
-    def observe(options: CallbackOptions) -> Iterable[Observation]:
-        # A copy: an OTLP export collects from its own thread while requests add.
-        return [Observation(total, dict(labels)) for labels, total in list(sums.items())]
-
-    return observe
-
-
-def _otlp_reader(endpoint: str) -> MetricReader:
-    try:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    except ImportError as error:
-        raise RuntimeError(
-            "telemetry.otlp-endpoint needs the OTLP exporter: pip install 'aigw[otlp]'"
-        ) from error
-    return PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint))
+        if self.export is not None:
+            self.export.close()

@@ -155,6 +155,18 @@ MISTAKES = [
         (5, 72),
         "no effect",
     ),
+    (
+        "apis:\n  a: {path: x}\ntelemetry:\n  traces: {sampling: 0.5}\n",
+        "missing-key",
+        (4, 22),
+        "set telemetry.traces.otlp-endpoint",
+    ),
+    (
+        "apis:\n  a: {path: x}\ntelemetry:\n  traces: {sampling: 5, otlp-endpoint: 'http://c'}\n",
+        "invalid-value",
+        (4, 22),
+        "1",
+    ),
 ]
 
 

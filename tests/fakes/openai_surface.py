@@ -1,6 +1,7 @@
 """The rest of OpenAI's API on the fake provider: models, Responses, images, audio, moderations,
 files, uploads and batches, at OpenAI's paths (`/v1/...`), Azure's (`/openai/...` with
-`api-version`, `/openai/v1/...`) and Azure's deployment paths.
+`api-version`, `/openai/v1/...`) and Azure's deployment paths. A Response's text is the
+request's `x-fake-answer` header when it has one.
 
 Answers have OpenAI's shapes, with usage where OpenAI reports it; files, uploads, batches and
 responses live in memory. Multipart uploads (transcriptions, translations, image edits, files,
@@ -67,6 +68,12 @@ def _seen(request: web.Request) -> dict:
     }
 
 
+def _answer(request: web.Request) -> str:
+    """A Response's text: the `x-fake-answer` header when the request has one (as chat's),
+    else what the gateway sent."""
+    return request.headers.get("x-fake-answer") or json.dumps(_seen(request))
+
+
 async def _multipart(request: web.Request) -> dict[str, bytes]:
     """A multipart/form-data body's fields, read chunk by chunk (RECEIVED shows progress)."""
     RECEIVED["in_flight"] = 0
@@ -109,9 +116,7 @@ def _response(body: dict, request: web.Request) -> dict:
                 "id": _new_id("msg"),
                 "status": "completed",
                 "role": "assistant",
-                "content": [
-                    {"type": "output_text", "text": json.dumps(_seen(request)), "annotations": []}
-                ],
+                "content": [{"type": "output_text", "text": _answer(request), "annotations": []}],
             }
         ],
         "parallel_tool_calls": True,

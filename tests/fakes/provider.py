@@ -22,6 +22,7 @@ from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
 from tests.fakes.requests_log import add_request_log
 from tests.fakes.streams import add_stream_routes
+from tests.fakes.trace_context import add_trace_context_log
 
 SEEN_HEADERS = (
     "authorization",
@@ -406,6 +407,7 @@ def make_app() -> web.Application:
     add_stream_routes(app)  # streams framed as SSE allows: CRLF, CR, comments, a late end
     add_surface(app)  # the rest of OpenAI's API (tests/fakes/openai_surface.py)
     add_realtime_routes(app)
+    add_trace_context_log(app)  # GET/DELETE /-/traceparents: what each call was sent
     return app
 
 
