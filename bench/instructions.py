@@ -49,7 +49,12 @@ def drive(chain: Path, requests: int) -> None:
     from gateway.load import load_gateway
     from gateway.proxy.app import create_app
 
-    app = create_app(load_gateway(chain), None)
+    try:
+        from gateway.proxy.live import Live
+    except ImportError:  # a revision before hot reload: create_app took the gateway itself
+        app = create_app(load_gateway(chain), None)  # type: ignore[arg-type]
+    else:
+        app = create_app(Live(load_gateway(chain)))
     headers = [
         (b"host", f"{latency.HOST}:8080".encode()),
         (b"content-type", b"application/json"),

@@ -129,9 +129,15 @@ def _number(value: object) -> float | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import logging
+
     from gateway.load import load_gateway
     from gateway.proxy.server import serve
 
+    # Warnings and errors print as before (Python's last-resort handler prints the message
+    # alone); reloads, logged at info level, print too: one line each.
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("aigw.reload").setLevel(logging.INFO)
     if args.workers < 1:
         print("aigw run: --workers must be 1 or more", file=sys.stderr)
         return EXIT_FAILED

@@ -7,6 +7,8 @@ errors at once when anything is wrong, so a running gateway can keep its old cha
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,25 @@ class LoadedGateway:
     root: Path
     config: GatewayConfig
     policies: dict[Target, CompiledPolicy]
+    version: str = ""  # directory_version(root) when it was read
+
+
+def directory_version(root: Path) -> str:
+    """A hash of the directory's files (relative paths and contents): the configuration's
+    version. Symlinks are followed and dot-entries skipped, so a Kubernetes ConfigMap (files
+    linking into `..data`, itself a link swapped on update) hashes as the files it shows."""
+    digest = hashlib.sha256()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(name for name in files if not name.startswith(".")):
+            path = Path(folder, name)
+            try:
+                content = path.read_bytes()
+            except OSError:  # vanished meanwhile (or a dangling link): the next look sees it
+                continue
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()[:12]
 
 
 def operations_of(config: GatewayConfig) -> dict[str, list[tuple[str, str, str]]]:
@@ -141,7 +162,8 @@ def _resolved_named_values(
 
 def load_gateway(root: Path, registry: Registry | None = None) -> LoadedGateway:
     """Load for serving; raises DiagnosticError listing every error when anything is wrong."""
+    version = directory_version(root)  # before reading: a change meanwhile shows next time
     inspection = inspect_directory(root, registry, runtime_errors=True)
     if inspection.report.has_errors or inspection.config is None:
         raise DiagnosticError(inspection.report.sorted())
-    return LoadedGateway(root, inspection.config, inspection.policies)
+    return LoadedGateway(root, inspection.config, inspection.policies, version)

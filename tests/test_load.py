@@ -1,4 +1,5 @@
-"""Loading a directory for serving: named values resolved from files and the environment."""
+"""Loading a directory for serving: named values resolved from files and the environment, and
+the directory's version."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from gateway.common.diagnostics import DiagnosticError
 from gateway.expressions.model import ContextModel
-from gateway.load import load_gateway
+from gateway.load import directory_version, load_gateway
 from gateway.policy.loader import Target
 from gateway.runtime.context import RequestContext
 
@@ -64,3 +65,32 @@ def test_missing_environment_variable_fails_the_load_naming_it(
     assert diagnostic.rule == "unset-secret"
     assert diagnostic.location.line == 8
     assert "AIGW_TEST_REGION is not set" in diagnostic.message
+
+
+def test_the_version_is_the_files_as_seen_through_symlinks_without_dot_entries(
+    tmp_path: Path,
+) -> None:
+    plain, linked = tmp_path / "plain", tmp_path / "linked"
+    (plain / "apis").mkdir(parents=True)
+    (plain / "gateway.yaml").write_text("apis: {}")
+    (plain / "apis" / "llm.xml").write_text("<policies />")
+    first = directory_version(plain)
+    assert len(first) == 12 and directory_version(plain) == first
+
+    # A ConfigMap's shape: the same files, as links into `..data` (itself a link): same version.
+    (linked / "..v1" / "apis").mkdir(parents=True)
+    (linked / "..v1" / "gateway.yaml").write_text("apis: {}")
+    (linked / "..v1" / "apis" / "llm.xml").write_text("<policies />")
+    (linked / "..data").symlink_to("..v1")
+    (linked / "gateway.yaml").symlink_to("..data/gateway.yaml")
+    (linked / "apis").symlink_to("..data/apis")
+    assert directory_version(linked) == first
+
+    (plain / ".editor-swap").write_text("ignored")
+    assert directory_version(plain) == first
+    (plain / "apis" / "llm.xml").write_text("<policies><inbound /></policies>")
+    assert directory_version(plain) != first
+    (plain / "apis" / "llm.xml").rename(plain / "apis" / "chat.xml")
+    renamed = directory_version(plain)
+    (plain / "apis" / "chat.xml").write_text("<policies />")
+    assert renamed != first and directory_version(plain) not in (first, renamed)

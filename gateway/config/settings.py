@@ -187,6 +187,18 @@ class Cache:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reload:
+    """Reloading the policies directory while serving (POST /-/reload and SIGHUP always work)."""
+
+    watch: bool = key(
+        False, "Poll the directory's version and reload when it changes (a ConfigMap update)."
+    )
+    interval: float = key(
+        2.0, "How often the watch hashes the directory.", kind="duration", minimum=0.1
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SendRequest:
     """What send-request may call."""
 
@@ -253,3 +265,4 @@ class GatewayConfig:
     loggers: dict[str, Logger] = key(
         dict, "Logger name -> a sink: log-to-eventhub and APIs' llm-messages write to it."
     )
+    reload: Reload = key(Reload)

@@ -77,7 +77,12 @@ class LocalEmbedder:
 
 
 class GatewayEmbeddings:
-    def __init__(self, config: GatewayConfig, backend_calls: BackendCalls) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        backend_calls: BackendCalls,
+        local: LocalEmbedder | None = None,  # the one loaded before a reload, if any
+    ) -> None:
         self.backend_calls = backend_calls
         self.specs = {name: EmbedderSpec(name, backend=name) for name in config.backends}
         for name, entry in config.embedders.items():
@@ -90,7 +95,7 @@ class GatewayEmbeddings:
             )
         # Loaded at start (a fraction of a second), not on the first request that needs it.
         uses_builtin = any(spec.builtin for spec in self.specs.values())
-        self.local = LocalEmbedder() if uses_builtin else None
+        self.local = (local or LocalEmbedder()) if uses_builtin else None
         self._warned = -WARN_EVERY
 
     def identity(self, name: str) -> str | None:

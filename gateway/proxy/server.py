@@ -4,6 +4,11 @@ The admin listener (gateway.proxy.admin) is a separate Starlette app; requests a
 by the socket they arrived on (the traffic port, the admin port, or the worker's own Unix
 socket for the worker routes, gateway.proxy.fleet), so one event loop and one graceful
 shutdown cover all three.
+
+SIGHUP reloads the policies directory (gateway.proxy.live): a single process handles it
+itself; a supervisor passes it on to every worker. A worker started after a crash serves what
+the directory holds when it starts (as its siblings do once reloaded), or, if the directory is
+broken by then, the configuration the supervisor loaded.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.load import LoadedGateway
+from gateway.common.diagnostics import DiagnosticError
+from gateway.load import LoadedGateway, directory_version, load_gateway
 from gateway.proxy.admin import admin_app, worker_app
 from gateway.proxy.app import create_app
 from gateway.proxy.fleet import (
@@ -28,6 +34,7 @@ from gateway.proxy.fleet import (
     make_directory,
     remove_directory,
 )
+from gateway.proxy.live import Live
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing, exporter_for
 
@@ -94,11 +101,9 @@ def _serve_one(
         else None
     )
     fleet = Fleet(directory)
+    live = Live(gateway, metrics, tracing_for(gateway))
     app = dispatch(
-        create_app(gateway, metrics, tracing_for(gateway)),
-        admin_app(gateway, fleet, metrics),
-        admin_port,
-        worker_app(metrics),
+        create_app(live), admin_app(live, fleet, metrics), admin_port, worker_app(live, metrics)
     )
     config = uvicorn.Config(
         app,
@@ -110,6 +115,8 @@ def _serve_one(
         timeout_graceful_shutdown=DRAIN_SECONDS,
     )
     own = bind_worker_socket(directory)
+    # Until the app's lifespan installs the reload handler, a SIGHUP must not end the process.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         uvicorn.Server(config).run(sockets=[*sockets, own])
     finally:
@@ -134,7 +141,8 @@ def _supervise(
     workers: int,
     directory: Path,
 ) -> None:
-    """Fork the workers; pass SIGTERM on; start a new worker for one that dies unasked."""
+    """Fork the workers; pass SIGTERM and SIGHUP on; start a new worker for one that dies
+    unasked."""
     stopping = False
 
     def start() -> int:
@@ -142,9 +150,10 @@ def _supervise(
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
             code = 0
             try:
-                _serve_one(gateway, admin_port, sockets, directory)
+                _serve_one(_current(gateway), admin_port, sockets, directory)
             except BaseException:
                 code = 1
             finally:
@@ -158,9 +167,14 @@ def _supervise(
             for pid in running:
                 os.kill(pid, signal.SIGTERM)
 
+    def reload(signum: int, frame: object) -> None:
+        for pid in running:
+            os.kill(pid, signal.SIGHUP)
+
     running = {start() for _ in range(workers)}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     while running:
         pid, status = os.wait()
         running.discard(pid)
@@ -168,3 +182,21 @@ def _supervise(
         if not stopping:
             log.error("worker %d exited (status %d); starting another", pid, status)
             running.add(start())
+
+
+def _current(gateway: LoadedGateway) -> LoadedGateway:
+    """In a new worker: the directory as it is now, if it changed since `gateway` was loaded
+    (the other workers have reloaded it), else `gateway`."""
+    if directory_version(gateway.root) == gateway.version:
+        return gateway
+    try:
+        return load_gateway(gateway.root)
+    except DiagnosticError as error:
+        log.error(
+            "worker %d: %s has errors; serving version %s:\n%s",
+            os.getpid(),
+            gateway.root,
+            gateway.version,
+            "\n".join(d.format() for d in error.diagnostics if d.is_error),
+        )
+        return gateway

@@ -7,6 +7,7 @@ HTTP client is told not to parse and re-quote them on every request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -35,8 +36,16 @@ class Sessions:
             self._sessions[key] = session
         return session
 
-    async def close(self) -> None:
-        await asyncio.gather(*(s.close() for s in self._sessions.values()))
+    def adopt(self, previous: Sessions, applies: Callable[[str], bool]) -> None:
+        """Take over `previous`'s open sessions whose key still `applies` (after a reload)."""
+        for key, session in previous._sessions.items():
+            if applies(key) and not session.closed:
+                self._sessions[key] = session
+
+    async def close(self, keep: Sessions | None = None) -> None:
+        """Close every session, but those `keep` has adopted."""
+        kept = set(map(id, keep._sessions.values())) if keep is not None else set()
+        await asyncio.gather(*(s.close() for s in self._sessions.values() if id(s) not in kept))
         self._sessions.clear()
 
 

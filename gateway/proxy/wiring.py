@@ -6,11 +6,20 @@ the counter store and the caches (in the process or in Redis), the backend sessi
 credentials, member choice and forwarding, the side-call clients, the price table, the
 embedders, the loggers (and the APIs' LLM message logging), the tracing spans (when
 traces are on), and the one `Services` every request context carries.
+
+A reload (gateway.proxy.live) builds a new Wiring from the new configuration and the one
+serving: each part whose settings did not change is carried over, the very object, so counters,
+cache entries, breaker states (kept in the counter store), fetched tokens, latencies and the
+sessions of backends that remain survive. `close(successor)` then closes only what the
+successor did not take. The metrics and the tracer belong to the process: every generation
+shares them, and only the last close ends the tracer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from gateway.caching.caches import Caches
 from gateway.caching.memory import MemoryCache
@@ -50,53 +59,91 @@ from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing
 from gateway.tokens.prices import PriceTable
 
+Part = TypeVar("Part")
+
 
 class Wiring:
-    """Every part a serving gateway builds from its configuration, once."""
+    """Every part a serving gateway builds from its configuration, once (per reload)."""
 
     def __init__(
         self,
         config: GatewayConfig,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
+        previous: Wiring | None = None,
         root: Path | None = None,
     ) -> None:
+        # Each carried part's settings: equal settings, the same object.
+        self.settings: dict[str, object] = {}
+
+        def carried(name: str, settings: object, make: Callable[[], Part]) -> Part:
+            self.settings[name] = settings
+            if previous is not None and previous.settings.get(name) == settings:
+                part: Part = getattr(previous, name)
+                return part
+            return make()
+
+        self.config = config
         self.tracing = tracing
         # None when tracing is off: then nothing on the request path asks for a span.
         self.spans = Spans(config, tracing) if tracing is not None else None
-        self.counters = counter_store(config)
-        self.caches = caches_for(config)
-        self.bearer_tokens = IdentityTokens(config.identity)
-        self.signing_keys = JwksKeys(config)
-        self.side_calls = AiohttpSideCalls(config)
+        self.counters = carried(
+            "counters", config.stores.default.resolve().strip(), lambda: counter_store(config)
+        )
+        cache = config.cache
+        self.caches = carried(
+            "caches",
+            (external_cache_url(config), cache.memory_max_bytes, cache.partition_max_entries),
+            lambda: caches_for(config),
+        )
+        self.bearer_tokens = carried(
+            "bearer_tokens", config.identity, lambda: IdentityTokens(config.identity)
+        )
+        self.signing_keys = carried(
+            "signing_keys", config.identity.authority_host, lambda: JwksKeys(config)
+        )
+        fresh = AiohttpSideCalls(config)  # cheap: its session opens on first use
+        self.side_calls = carried("side_calls", tuple(fresh.prefixes), lambda: fresh)
+        self.latencies = carried("latencies", "", Latencies)
         self.sessions = Sessions()
+        if previous is not None:  # a remaining backend keeps its pooled connections
+            self.sessions.adopt(previous.sessions, _session_keys(previous.config, config))
         tokens: BearerTokens = self.bearer_tokens
         if self.spans is not None:
             tokens = self.spans.bearer_tokens(tokens)
         self.upstream = Upstream(config.backends, self.sessions, Credentials(tokens))
         prices = PriceTable(row.price() for row in config.pricing)
         costs = CallCosts(config, prices)
-        latencies = Latencies()
         breakers = Breakers(config.backends, self.counters)
-        members = Members(config.backends, breakers, latencies, costs)
+        members = Members(config.backends, breakers, self.latencies, costs)
         serves_llm = any(api.style != "http" for api in config.apis.values())
         accounting = Accounting(metrics) if serves_llm else None
         self.builtin = builtin_metrics(config, metrics, prices, breakers)
         self.forwarder = Forwarder(
             members,
             self.upstream,
-            latencies,
+            self.latencies,
             costs,
             accounting,
             metrics,
             spans=self.spans,
             builtin=self.builtin,
         )
-        self.embeddings = GatewayEmbeddings(config, self.upstream)
-        self.access_log = AccessLog() if config.telemetry.access_log else None
-        # The usage ledger: of the LLM calls of a policies directory (`root`) being served.
-        self.ledger = ledger_writer(config, root, metrics) if serves_llm and root else None
-        self.loggers = Loggers(config.loggers, metrics) if config.loggers else None
+        local = previous.embeddings.local if previous is not None else None
+        self.embeddings = GatewayEmbeddings(config, self.upstream, local)
+        self.access_log = carried("access_log", config.telemetry.access_log, _access_log(config))
+        self.loggers = carried(
+            "loggers",
+            config.loggers,
+            lambda: Loggers(config.loggers, metrics) if config.loggers else None,
+        )
+        # The usage ledger (of a policies directory `root` being served): carried over a
+        # reload while its settings stay, so what it holds is neither lost nor written twice.
+        self.ledger = carried(
+            "ledger",
+            (config.ledger, root, serves_llm),
+            lambda: ledger_writer(config, root, metrics) if serves_llm and root else None,
+        )
         self.llm_messages = llm_message_logs(config, self.loggers)
         side_calls: SideCalls = self.side_calls
         backend_calls: BackendCalls = self.upstream
@@ -121,21 +168,32 @@ class Wiring:
             loggers=self.loggers,
         )
 
-    async def close(self) -> None:
-        await self.sessions.close()
-        await self.side_calls.close()
-        await self.bearer_tokens.close()
-        await self.signing_keys.close()
-        await self.counters.close()
-        await self.caches.close()
-        self.embeddings.close()
+    async def close(self, successor: Wiring | None = None) -> None:
+        """Close every part, or (after a reload) those `successor` did not carry over."""
+
+        def dropped(name: str) -> bool:
+            return successor is None or getattr(successor, name) is not getattr(self, name)
+
+        await self.sessions.close(keep=successor.sessions if successor is not None else None)
+        if dropped("side_calls"):
+            await self.side_calls.close()
+        if dropped("bearer_tokens"):
+            await self.bearer_tokens.close()
+        if dropped("signing_keys"):
+            await self.signing_keys.close()
+        if dropped("counters"):
+            await self.counters.close()
+        if dropped("caches"):
+            await self.caches.close()
+        if successor is None or successor.embeddings.local is not self.embeddings.local:
+            self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
-        if self.ledger is not None:
+        if self.ledger is not None and dropped("ledger"):  # it writes what it holds
             await self.ledger.close()
-        if self.loggers is not None:  # what is queued gets a short while to be written
+        if self.loggers is not None and dropped("loggers"):  # what is queued gets a while
             await self.loggers.close()
-        if self.tracing is not None:
+        if self.tracing is not None and successor is None:
             self.tracing.close()  # the spans still batched go out
 
 
@@ -154,6 +212,23 @@ def builtin_metrics(
     for backend in config.backends.values():
         models += [*backend.models, *backend.models.values()]
     return BuiltinMetrics(metrics, config, models)
+
+
+def _session_keys(before: GatewayConfig, after: GatewayConfig) -> Callable[[str], bool]:
+    """Which of the sessions built under `before` still apply under `after`: a policy-set
+    URL's (`url:<host>`), and a backend's that remains with the same certificate checking."""
+
+    def applies(key: str) -> bool:
+        if key.startswith("url:"):
+            return True
+        old, new = before.backends.get(key), after.backends.get(key)
+        return old is not None and new is not None and old.tls == new.tls
+
+    return applies
+
+
+def _access_log(config: GatewayConfig) -> Callable[[], AccessLog | None]:
+    return lambda: AccessLog() if config.telemetry.access_log else None
 
 
 def counter_store(config: GatewayConfig) -> CounterStore:

@@ -6,7 +6,8 @@ The assistant's message content is a JSON object with the request's method, path
 the headers that matter to the tests (credentials, keys), so tests can assert what the
 gateway sent upstream. A request with an `x-fake-answer` header is answered with that text
 instead (chat and Anthropic messages; streamed in pieces of `x-fake-piece` characters, 20 by
-default, without pauses), for tests of what is done with an answer's text.
+default, without pauses), for tests of what is done with an answer's text. A streamed chat
+answer's chunks come 0.3 s apart, or `x-fake-pause` seconds apart.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def faulty(request: web.Request, mode: str) -> web.StreamResponse:
     raise ConnectionResetError("injected reset")
 
 
-ANSWER_HEADER, PIECE_HEADER = "x-fake-answer", "x-fake-piece"
+ANSWER_HEADER, PIECE_HEADER, PAUSE_HEADER = "x-fake-answer", "x-fake-piece", "x-fake-pause"
 
 
 def given_pieces(request: web.Request) -> list[str] | None:
@@ -202,7 +203,7 @@ async def stream_chat(request: web.Request, body: dict, cut: bool = False) -> we
         for piece in TOOL_ARGUMENTS:
             call = {"index": 0, "function": {"arguments": piece}}
             await response.write(event({"tool_calls": [call]}))
-    pieces, pause = [word + " " for word in words], 0.3
+    pieces, pause = [word + " " for word in words], float(request.headers.get(PAUSE_HEADER, 0.3))
     if (given := given_pieces(request)) is not None:
         pieces, pause = given, 0.0
     try:

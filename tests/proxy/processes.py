@@ -164,3 +164,23 @@ def inject_faults(port: int, **settings: object) -> None:
 def chat_calls(port: int) -> int:
     """How many chat calls reached a fake provider."""
     return int(httpx.get(f"http://127.0.0.1:{port}/-/calls").json()["chat"])
+
+
+def connections_to(pid: int, port: int) -> int:
+    """How many established TCP connections process `pid` holds to a loopback `port`."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
+                count += 1
+    return count

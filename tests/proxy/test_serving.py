@@ -117,7 +117,13 @@ def test_admin_listener_is_separate_from_traffic(gateway: str, ports: dict[str, 
     admin = f"http://127.0.0.1:{ports['admin']}"
     ready = httpx.get(f"{admin}/-/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "apis": ["aoai", "chat", "claude"]}
+    body = ready.json()
+    assert body == {
+        "status": "ready",
+        "version": body["version"],
+        "apis": ["aoai", "chat", "claude"],
+    }
+    assert len(body["version"]) == 12  # the directory's hash (tests/proxy/test_reload.py)
     assert httpx.get(f"{gateway}/-/ready").status_code == 404  # not on the traffic listener
     assert httpx.get(f"{admin}/llm/chat/completions").status_code == 404
 

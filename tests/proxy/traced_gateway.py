@@ -2,7 +2,7 @@
 
 The tests that read spans need the SDK's `InMemorySpanExporter`, which lives in the process
 that makes the spans: the gateway runs here under uvicorn, in a thread, exactly as `aigw run`
-builds it (`create_app` with a `Tracing`), and is called over loopback like any other; its
+builds it (`create_app` of a `Live` with a `Tracing`), and is called over loopback like any other; its
 backends are the fake provider processes.
 """
 
@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.load import load_gateway
 from gateway.proxy.app import create_app
+from gateway.proxy.live import Live
 from gateway.telemetry.tracing import Tracing
 from tests.proxy.processes import free_port
 
@@ -31,7 +32,7 @@ def traced_gateway(
     """The gateway of `root` on a free loopback port, its spans exported (one by one, as
     each ends) to `exporter`; yields its base URL."""
     tracing = Tracing(sampling, exporter, batch=False)
-    app = create_app(load_gateway(root), None, tracing)
+    app = create_app(Live(load_gateway(root), None, tracing))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
