@@ -221,7 +221,9 @@ class Traffic:
             ]
         if context.response_stream is not None:
             if reply is None:
-                self.when_done(context, model.Response.StatusCode, None)
+                if self.llm_messages:
+                    self.log_llm_message(context, None)
+                self.when_done(context, model.Response.StatusCode)
                 headers = model.Response.Headers.lines() + context.response_headers
                 self.identify(context, headers)
                 if self.spans is not None and context.span is not None:
@@ -237,7 +239,9 @@ class Traffic:
             reply = LocalReply(
                 response.StatusCode, response.StatusReason, response.Headers.lines(), content
             )
-        self.when_done(context, reply.status, reply)
+        if self.llm_messages:
+            self.log_llm_message(context, reply)
+        self.when_done(context, reply.status, reply.headers)
         if self.spans is not None and context.span is not None:
             context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
         context.first_byte = time.time()  # handed to the server: it goes out now
@@ -246,17 +250,17 @@ class Traffic:
         self.identify(context, reply.headers)
         return reply
 
-    def when_done(self, context: RequestContext, status: int, reply: LocalReply | None) -> None:
-        """Log and count the request once its response is final (`reply`: None for a stream)."""
-        if self.llm_messages:
-            self.log_llm_message(context, reply)
+    def when_done(
+        self, context: RequestContext, status: int, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Log, count and record the request (a WebSocket session too) once its response is
+        final (`headers`: a whole reply's, where a cache says it answered)."""
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(status))
         if self.builtin is not None:
             context.defer(Phase.DONE, self.builtin.action(status))
         if self.ledger is not None and context.style != "http":  # LLM calls only
-            headers = reply.headers if reply is not None else []
-            context.defer(Phase.DONE, self.ledger.action(status, headers))
+            context.defer(Phase.DONE, self.ledger.action(status, headers or []))
 
     def log_llm_message(self, context: RequestContext, reply: LocalReply | None) -> None:
         """Log the call's prompt and completion once the response is final, when its API asks
