@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import Any
 
 import asyncpg
@@ -24,7 +23,6 @@ INSERT = (
     f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))})"
 )
-_VALUES = attrgetter(*COLUMNS)
 MIGRATION_LOCK = 0x616967776C6564  # an advisory lock's key: one migrator at a time
 
 
@@ -73,11 +71,10 @@ class PostgresLedger:
         return applied
 
     async def write(self, records: Sequence[Record]) -> None:
-        rows = [_VALUES(record) for record in records]
         try:
             connection = await self._connect()
             async with connection.transaction():
-                await connection.executemany(INSERT, rows)
+                await connection.executemany(INSERT, records)  # each a tuple
         except asyncpg.UndefinedTableError:
             raise NoSchema() from None
         except BaseException:

@@ -9,9 +9,9 @@ its record has no tokens and no cost, so the ledger sums to what the providers b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from gateway.runtime.context import RequestContext
 from gateway.runtime.llm_call import request_json, request_model, response_price, response_usage
@@ -19,8 +19,10 @@ from gateway.runtime.llm_call import request_json, request_model, response_price
 CACHE_HEADER = "x-aigw-cache"  # set by cache-lookup and the semantic cache on a hit
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
+    """A tuple with names: it is also the row inserted, in the columns' order (a frozen
+    dataclass of 22 fields took 8 times as long to make, per call)."""
+
     time: float  # seconds since the epoch, UTC: when the request arrived
     day: str  # its UTC day, YYYY-MM-DD: what totals and reconciling group by
     request_id: str
@@ -45,7 +47,7 @@ class Record:
     latency_ms: float
 
 
-COLUMNS = tuple(column.name for column in fields(Record))
+COLUMNS = Record._fields
 
 
 _DAY = 86400

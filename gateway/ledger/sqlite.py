@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -121,12 +120,11 @@ class SqliteLedger:
         self.thread.shutdown(wait=False)
 
 
-_VALUES = attrgetter(*COLUMNS)
 _COST = COLUMNS.index("cost")
 
 
 def _row(record: Record) -> tuple[object, ...]:
-    values: tuple[object, ...] = _VALUES(record)
+    """The record as SQLite takes it: its cost as the decimal's text."""
     if record.cost is None:
-        return values
-    return (*values[:_COST], str(record.cost), *values[_COST + 1 :])
+        return record
+    return (*record[:_COST], str(record.cost), *record[_COST + 1 :])
