@@ -42,7 +42,9 @@ def claims(**extra: Any) -> dict[str, Any]:
     return {
         "iss": "https://issuer.example",
         "aud": "api://gateway",
-        "exp": time.time() + 600,
+        # A day: parametrized tokens are made when the suite is collected, and a loaded
+        # machine's suite has run past ten minutes before the last of them is checked.
+        "exp": time.time() + 86400,
     } | extra
 
 
