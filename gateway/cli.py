@@ -1,4 +1,5 @@
-"""The `aigw` command: lint, check, explain, convert, schemas, prices, run.
+"""The `aigw` command: lint, check, explain, convert, schemas, prices, run, usage, reconcile,
+ledger.
 
 Exit codes: 0 success, 1 the input has errors, 2 the command could not run. No command
 prints a traceback: an internal failure becomes a diagnostic-style message and exit 2.
@@ -9,12 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.common.diagnostics import DiagnosticError
 
 EXIT_OK, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2
+# gateway.ledger.queries.DIMENSIONS, named here so that `aigw --help` imports no database code.
+LEDGER_DIMENSIONS = "subscription, product, api, operation, model, backend, day"
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -180,6 +184,94 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ledger_of(directory: str) -> tuple[Any, Any]:
+    """(gateway.yaml's configuration, the ledger's URL) for a policies directory."""
+    from gateway.config.loader import load_gateway_config
+    from gateway.ledger.databases import ledger_url
+
+    root = Path(directory)
+    config, diagnostics = load_gateway_config(root / "gateway.yaml")
+    if config is None or any(d.is_error for d in diagnostics):
+        raise DiagnosticError([d for d in diagnostics if d.is_error])
+    url = ledger_url(config, root)
+    if url is None:
+        raise ValueError(f"{root / 'gateway.yaml'} turns the ledger off (ledger.enabled: false)")
+    return config, url
+
+
+def _on_ledger(url: str, work: Callable[[Any], Awaitable[Any]], create: bool = False) -> Any:
+    """`work(database)` on the ledger at `url`, closed after; a database's own error (refused
+    login, no such table) is told as the command's error, with the URL but no password."""
+    import asyncio
+
+    from gateway.ledger.databases import open_database
+    from gateway.ledger.urls import redact
+
+    async def run() -> Any:
+        database = open_database(url, create)
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(run())
+    except (FileNotFoundError, ValueError):  # no SQLite ledger there; bad input: told as is
+        raise
+    except Exception as error:
+        raise OSError(f"{redact(url)}: {type(error).__name__}: {error}") from None
+
+
+def _usage(args: argparse.Namespace) -> int:
+    """Totals from the ledger, grouped as --by says."""
+    from gateway.ledger.output import render
+    from gateway.ledger.queries import MEASURES, dimensions, moment, totals
+
+    _, url = _ledger_of(args.directory)
+    by = dimensions(args.by)
+    since = moment(args.since) if args.since else None
+    until = moment(args.until) if args.until else None
+    rows = _on_ledger(url, lambda database: totals(database, by, since, until))
+    sys.stdout.write(render(rows, [*by, *MEASURES], args.format))
+    return EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """The ledger against a provider's export; exit 1 when they differ."""
+    from gateway.ledger.exports import read_export
+    from gateway.ledger.output import render
+    from gateway.ledger.reconcile import reconcile
+
+    config, url = _ledger_of(args.directory)
+    exports = [read_export(Path(name).read_text(encoding="utf-8")) for name in args.exports]
+    providers = {name: backend.provider for name, backend in config.backends.items()}
+    compared, differences = _on_ledger(
+        url, lambda database: reconcile(database, exports, providers)
+    )
+    columns = ["day", "model", "measure", "ledger", "provider", "difference"]
+    if args.format != "text":
+        sys.stdout.write(render(differences, columns, args.format))
+    elif differences:
+        sys.stdout.write(render(differences, columns))
+    print(
+        f"{compared} day and model pairs compared, {len(differences)} differences",
+        file=sys.stderr if args.format != "text" else sys.stdout,
+    )
+    return EXIT_ERRORS if differences else EXIT_OK
+
+
+def _ledger_migrate(args: argparse.Namespace) -> int:
+    """Create or bring up to date the ledger's tables."""
+    from gateway.ledger.schema import LATEST
+    from gateway.ledger.urls import redact
+
+    _, url = _ledger_of(args.directory)
+    for migration in _on_ledger(url, lambda database: database.migrate(), create=True):
+        print(f"applied {migration.version}: {migration.description}")
+    print(f"{redact(url)}: the ledger's schema is at version {LATEST}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aigw", description="An AI gateway run by Azure API Management policies."
@@ -237,6 +329,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, default=1)
     run.set_defaults(handler=_run)
+
+    usage = commands.add_parser("usage", help="print totals from the usage ledger")
+    usage.add_argument("directory", metavar="DIR")
+    usage.add_argument("--since", help="7d, 24h, 30m, or a UTC date (2026-12-01)")
+    usage.add_argument("--until", help="as --since; default: now")
+    usage.add_argument("--by", default="", help="comma-separated: " + LEDGER_DIMENSIONS)
+    usage.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    usage.set_defaults(handler=_usage)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="compare the usage ledger with a provider's usage or cost export"
+    )
+    reconcile.add_argument("directory", metavar="DIR")
+    reconcile.add_argument("exports", nargs="+", metavar="EXPORT.csv")
+    reconcile.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    reconcile.set_defaults(handler=_reconcile)
+
+    ledger = commands.add_parser("ledger", help="manage the usage ledger's database")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    migrate = ledger_commands.add_parser("migrate", help="create or update the ledger's tables")
+    migrate.add_argument("directory", metavar="DIR")
+    migrate.set_defaults(handler=_ledger_migrate)
     return parser
 
 

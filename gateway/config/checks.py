@@ -23,6 +23,7 @@ from gateway.stores.redis_urls import BadStoreUrl
 from gateway.stores.redis_urls import parse as parse_store_url
 
 _HASHED_KEY = re.compile(r"sha256:[0-9a-f]{64}")
+_LEDGER_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def check_config(
@@ -89,6 +90,7 @@ class _Checker:
             self.check_subscription(subscription)
         self.check_pool_cycles()
         self.check_stores()
+        self.check_ledger()
         self.check_embedders()
         self.check_loggers()
         self.check_traces()
@@ -169,6 +171,22 @@ class _Checker:
                 parse_store_url(value.raw.strip())
             except BadStoreUrl as error:
                 self.report.error(self.at("stores", name), "invalid-value", str(error))
+
+    def check_ledger(self) -> None:
+        """`ledger.url`: a SQLite path or URL, or PostgreSQL's (a reference is checked when
+        the gateway resolves it)."""
+        url = self.config.ledger.url
+        if url is None or url.is_reference:
+            return
+        text = url.raw.strip()
+        scheme = re.match(r"^([a-z][a-z0-9+.-]*)://", text)
+        if not text or (scheme and scheme.group(1) not in _LEDGER_SCHEMES):
+            named = f"a {scheme.group(1)}:// URL" if scheme else "empty"  # never its password
+            self.report.error(
+                self.at("ledger", "url"),
+                "invalid-value",
+                f"ledger.url is {named}: give sqlite:///PATH, a path, or postgresql://...",
+            )
 
     def check_paths(self) -> None:
         seen: dict[str, str] = {}

@@ -225,6 +225,26 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Ledger:
+    """The usage ledger: one record per call, written off the request path (docs/ledger.md)."""
+
+    enabled: bool = key(True, "Write a record of every LLM call.")
+    url: ConfigValue | None = key(
+        None,
+        "sqlite:///PATH, a bare path, or postgresql://... (may hold ${env:...}). "
+        "Default: the SQLite file DIR.ledger.sqlite beside the policies directory DIR.",
+    )
+    queue_size: int = key(10_000, "Records waiting for the writer; more are dropped.", minimum=1)
+    batch_size: int = key(500, "Most records written in one transaction.", minimum=1)
+    buffer_limit: int = key(
+        100_000, "Records kept while the database is away; more are dropped.", minimum=1
+    )
+    flush_interval: float = key(
+        1.0, "Seconds a record may wait before its batch is written.", minimum=0.01
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GatewayConfig:
     """gateway.yaml: the policies directory's configuration."""
 
@@ -241,6 +261,7 @@ class GatewayConfig:
     cache: Cache = key(Cache)
     send_request: SendRequest = key(SendRequest)
     identity: Identity = key(Identity)
+    ledger: Ledger = key(Ledger)
     loggers: dict[str, Logger] = key(
         dict, "Logger name -> a sink: log-to-eventhub and APIs' llm-messages write to it."
     )

@@ -69,7 +69,7 @@ def generation(
     tracing: Tracing | None,
     previous: Wiring | None,
 ) -> Generation:
-    wiring = Wiring(gateway.config, metrics, tracing, previous)
+    wiring = Wiring(gateway.config, metrics, tracing, previous, gateway.root)
     traffic = Traffic(gateway, wiring)
     return Generation(gateway, wiring, traffic, Sockets(traffic, wiring.forwarder))
 

@@ -228,7 +228,7 @@ class Sockets:
         finally:
             await socket.close()
             context.usage, context.usage_read = usage.total(), True
-            self.traffic.when_done(context, 101)  # the access log, the built-in metrics
+            self.traffic.when_done(context, 101)  # the access log, metrics, the ledger
             await run_phase(context, Phase.DONE)
 
     async def handshake(

@@ -88,6 +88,7 @@ class Traffic:
         self.max_body = config.limits.max_request_body
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
+        self.ledger = wiring.ledger
         self.llm_messages = wiring.llm_messages  # API id -> its LLM message logging
         self.spans = wiring.spans  # None: tracing is off
         self.builtin = wiring.builtin
@@ -240,7 +241,7 @@ class Traffic:
             )
         if self.llm_messages:
             self.log_llm_message(context, reply)
-        self.when_done(context, reply.status)
+        self.when_done(context, reply.status, reply.headers)
         if self.spans is not None and context.span is not None:
             context.defer(Phase.DONE, self.spans.finisher(reply.status, reply.headers))
         context.first_byte = time.time()  # handed to the server: it goes out now
@@ -249,12 +250,17 @@ class Traffic:
         self.identify(context, reply.headers)
         return reply
 
-    def when_done(self, context: RequestContext, status: int) -> None:
-        """Log and count the request (a WebSocket session too) once its response is final."""
+    def when_done(
+        self, context: RequestContext, status: int, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Log, count and record the request (a WebSocket session too) once its response is
+        final (`headers`: a whole reply's, where a cache says it answered)."""
         if self.access_log is not None:
             context.defer(Phase.DONE, self.access_log.action(status))
         if self.builtin is not None:
             context.defer(Phase.DONE, self.builtin.action(status))
+        if self.ledger is not None and context.style != "http":  # LLM calls only
+            context.defer(Phase.DONE, self.ledger.action(status, headers or []))
 
     def log_llm_message(self, context: RequestContext, reply: LocalReply | None) -> None:
         """Log the call's prompt and completion once the response is final, when its API asks

@@ -18,12 +18,14 @@ shares them, and only the last close ends the tracer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from gateway.caching.caches import Caches
 from gateway.caching.memory import MemoryCache
 from gateway.caching.vectors import MemoryVectors
 from gateway.config.settings import GatewayConfig
+from gateway.ledger.writer import ledger_writer
 from gateway.proxy.accounting import Accounting, Prices
 from gateway.proxy.credentials import Credentials
 from gateway.proxy.embeddings import GatewayEmbeddings
@@ -69,6 +71,7 @@ class Wiring:
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
         previous: Wiring | None = None,
+        root: Path | None = None,
     ) -> None:
         # Each carried part's settings: equal settings, the same object.
         self.settings: dict[str, object] = {}
@@ -134,6 +137,13 @@ class Wiring:
             config.loggers,
             lambda: Loggers(config.loggers, metrics) if config.loggers else None,
         )
+        # The usage ledger (of a policies directory `root` being served): carried over a
+        # reload while its settings stay, so what it holds is neither lost nor written twice.
+        self.ledger = carried(
+            "ledger",
+            (config.ledger, root, serves_llm),
+            lambda: ledger_writer(config, root, metrics) if serves_llm and root else None,
+        )
         self.llm_messages = llm_message_logs(config, self.loggers)
         side_calls: SideCalls = self.side_calls
         backend_calls: BackendCalls = self.upstream
@@ -179,6 +189,8 @@ class Wiring:
             self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
+        if self.ledger is not None and dropped("ledger"):  # it writes what it holds
+            await self.ledger.close()
         if self.loggers is not None and dropped("loggers"):  # what is queued gets a while
             await self.loggers.close()
         if self.tracing is not None and successor is None:

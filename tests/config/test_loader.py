@@ -90,6 +90,18 @@ MISTAKES = [
         (4, 12),
         "redis+cluster://",
     ),
+    (  # the ledger's URL names a database the gateway cannot write; its password is not shown
+        "apis:\n  a: {path: x}\nledger:\n  url: mysql://u:secret@db/ledger\n",
+        "invalid-value",
+        (4, 8),
+        "ledger.url is a mysql:// URL: give sqlite:///PATH, a path, or postgresql://",
+    ),
+    (
+        "apis:\n  a: {path: x}\nledger:\n  batch-size: 0\n",
+        "invalid-value",
+        (4, 15),
+        "ledger.batch-size must be at least 1",
+    ),
     ("apis:\n  a: {path: x}\n  a: {path: y}\n", "duplicate-key", (3, 3), "declared twice"),
     (  # credentials.value was declared once but never sent; it is gone
         "apis:\n  a: {path: x}\nbackends:\n  b: {url: 'https://x', credentials: {value: k}}\n",

@@ -5,7 +5,6 @@ cloudcoil's models carry it. Nothing is downloaded: all three are wheels of the 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
@@ -116,20 +115,6 @@ def lay_out_config_map(
         if not (root / top).is_symlink():
             (root / top).symlink_to(f"..data/{top}")
     return root
-
-
-def runnable_today(gateway_yaml: dict[str, Any]) -> dict[str, Any]:
-    """gateway.yaml without the keys of features that land beside this branch (reload, the
-    ledger) while gateway.yaml does not declare them yet; any other unknown key stays, for
-    lint to refuse."""
-    from gateway.config.settings import GatewayConfig
-
-    declared = {f.name.replace("_", "-") for f in dataclasses.fields(GatewayConfig)}
-    return {
-        name: value
-        for name, value in gateway_yaml.items()
-        if name in declared or name not in {"reload", "ledger"}
-    }
 
 
 def container_command(

@@ -29,7 +29,6 @@ from tests.deploy.chart import (
     lay_out_config_map,
     one,
     render,
-    runnable_today,
 )
 from tests.proxy.processes import free_port, stop, wait_for_workers, wait_until_up
 
@@ -69,7 +68,7 @@ def lay_out_pod(manifests: list[Manifest], root: Path, version: str = "2026_12_0
         for v in one(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
         if v["name"] == "policies"
     ]
-    gateway = runnable_today(yaml.safe_load(config_map["data"]["gateway.yaml"]))
+    gateway = yaml.safe_load(config_map["data"]["gateway.yaml"])
     config_map = {"data": {**config_map["data"], "gateway.yaml": yaml.safe_dump(gateway)}}
     (root / "policies").mkdir(exist_ok=True)
     policies = lay_out_config_map(config_map, volume, root / "policies", version)
