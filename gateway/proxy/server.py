@@ -90,11 +90,25 @@ def serve(
     directory = make_directory()
     try:
         if workers <= 1:
+            _remove_at_sigterm(directory)
             _serve_one(gateway, admin_port, sockets, directory)
         else:
             _supervise(gateway, admin_port, sockets, workers, directory)
     finally:
         remove_directory(directory)
+
+
+def _remove_at_sigterm(directory: Path) -> None:
+    """uvicorn ends a drained process by raising SIGTERM again under the handler it found,
+    which by default kills the process before any `finally`: this one removes the workers'
+    directory first, then lets the signal end the process as asked."""
+
+    def end(signum: int, frame: object) -> None:
+        remove_directory(directory)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, end)
 
 
 def _serve_one(

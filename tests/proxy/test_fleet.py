@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.proxy.processes import children_of, free_port, start_gateway, stop
 
@@ -70,3 +71,22 @@ def test_a_single_process_is_a_group_of_one(tmp_path: Path) -> None:
         assert [entry["pid"] for entry in listed] == [server.pid]
     finally:
         stop(server)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_workers_directory_is_removed_when_the_gateway_stops(
+    tmp_path: Path, workers: int
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = dict(os.environ, TMPDIR=str(temporary))
+    server = start_gateway(
+        gateway_yaml(tmp_path), free_port(), env, free_port(), "--workers", str(workers)
+    )
+    try:
+        (directory,) = temporary.glob("aigw-workers-*")
+        assert len(list(directory.glob("*.sock"))) == workers
+    finally:
+        stop(server)  # SIGTERM
+    assert server.returncode in (0, -signal.SIGTERM)
+    assert list(temporary.iterdir()) == []
