@@ -1,6 +1,6 @@
 """gateway.yaml as a whole (`GatewayConfig`) and its sections beside backends and APIs: stores,
 named values, embedders, prices, telemetry, limits, the cache, send-request, identity,
-loggers."""
+loggers, the admin listener."""
 
 from __future__ import annotations
 
@@ -245,6 +245,31 @@ class Ledger:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Admin:
+    """The admin listener's key, and where subscriptions made at run time are kept."""
+
+    admin_key: ConfigValue | None = key(
+        None,
+        name="key",
+        doc="The admin key (sent as Authorization: Bearer), or sha256:<hex> of one. Set, it guards "
+        "every admin route but /-/ready; unset, the admin API and the dashboard are off.",
+    )
+    subscriptions: ConfigValue | None = key(
+        None,
+        "Where subscriptions made through the admin API are kept, with the audit log: a Redis "
+        "URL, or a JSON file. Default: stores.default when it is Redis, else the file "
+        "DIR.subscriptions.json beside the policies directory DIR.",
+    )
+    refresh: float = key(
+        0.25,
+        "How often each process looks for changes made through another process or replica.",
+        kind="duration",
+        minimum=0.05,
+        maximum=1,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GatewayConfig:
     """gateway.yaml: the policies directory's configuration."""
 
@@ -266,3 +291,4 @@ class GatewayConfig:
         dict, "Logger name -> a sink: log-to-eventhub and APIs' llm-messages write to it."
     )
     reload: Reload = key(Reload)
+    admin: Admin = key(Admin)

@@ -1,7 +1,8 @@
 """The admin listener's application, and the worker routes each worker serves on its own socket.
 
 The admin listener (`/-/ready`, `/metrics`, `/-/workers`, `POST /-/reload`) answers for the
-whole process group: a route that needs every worker asks them through the fleet
+whole process group, every route but `/-/ready` behind the admin key when one is configured
+(gateway.proxy.admin_auth): a route that needs every worker asks them through the fleet
 (gateway.proxy.fleet); `/metrics` adds up every worker's series (`/-/worker/metrics`,
 gateway.telemetry.series.merge), `/-/reload` reloads every worker (`/-/worker/reload`). The
 worker routes (`/-/worker/...`) answer for one process only and are never served on a TCP port.
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.common.fastjson import dumps
+from gateway.proxy.admin_auth import AdminKey, guarded
 from gateway.proxy.fleet import WORKER_PREFIX, Answer, Fleet
 from gateway.proxy.live import Live
 from gateway.telemetry.builtin import SCRAPE_WORKERS
@@ -28,6 +30,9 @@ SCRAPE_TIMEOUT = 10.0  # seconds each worker may take to hand over its series
 
 
 def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starlette:
+    def admin_key() -> AdminKey:
+        return live.current.wiring.admin_key
+
     async def ready(request: Request) -> Response:
         config = live.gateway.config
         return JSONResponse(
@@ -55,8 +60,8 @@ def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starl
 
     routes = [
         Route("/-/ready", ready, methods=["GET"]),
-        Route("/-/workers", workers, methods=["GET"]),
-        Route("/-/reload", reload, methods=["POST"]),
+        Route("/-/workers", guarded(workers, admin_key), methods=["GET"]),
+        Route("/-/reload", guarded(reload, admin_key), methods=["POST"]),
     ]
     if metrics is not None:
 
@@ -69,7 +74,7 @@ def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starl
             )
             return Response(prometheus_text(merged), media_type=PROMETHEUS_CONTENT_TYPE)
 
-        routes.append(Route("/metrics", prometheus, methods=["GET"]))
+        routes.append(Route("/metrics", guarded(prometheus, admin_key), methods=["GET"]))
     return Starlette(routes=routes)
 
 

@@ -27,6 +27,7 @@ from gateway.caching.vectors import MemoryVectors
 from gateway.config.settings import GatewayConfig
 from gateway.ledger.writer import ledger_writer
 from gateway.proxy.accounting import Accounting, Prices
+from gateway.proxy.admin_auth import AdminKey
 from gateway.proxy.credentials import Credentials
 from gateway.proxy.embeddings import GatewayEmbeddings
 from gateway.proxy.forwarder import Forwarder
@@ -85,6 +86,7 @@ class Wiring:
 
         self.config = config
         self.tracing = tracing
+        self.admin_key = AdminKey(config.admin.admin_key)
         # None when tracing is off: then nothing on the request path asks for a span.
         self.spans = Spans(config, tracing) if tracing is not None else None
         self.counters = carried(
