@@ -351,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = ledger_commands.add_parser("migrate", help="create or update the ledger's tables")
     migrate.add_argument("directory", metavar="DIR")
     migrate.set_defaults(handler=_ledger_migrate)
+
+    from gateway.tenants.command import add_subscriptions_command
+
+    add_subscriptions_command(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.common.fastjson import dumps
+from gateway.proxy.admin_api import admin_api_routes
 from gateway.proxy.admin_auth import AdminKey, guarded
 from gateway.proxy.fleet import WORKER_PREFIX, Answer, Fleet
 from gateway.proxy.live import Live
@@ -62,6 +63,7 @@ def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starl
         Route("/-/ready", ready, methods=["GET"]),
         Route("/-/workers", guarded(workers, admin_key), methods=["GET"]),
         Route("/-/reload", guarded(reload, admin_key), methods=["POST"]),
+        *admin_api_routes(live, admin_key),
     ]
     if metrics is not None:
 

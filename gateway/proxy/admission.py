@@ -2,7 +2,8 @@
 
 Built once at load from gateway.yaml: every active subscription's keys are indexed by their
 SHA-256 digest (a key stored as `sha256:<hex>` is indexed as given), so a request hashes the
-key it presents and does one dict lookup; the final comparison is constant-time. The key is
+key it presents and does one dict lookup (a second, in the run-time subscriptions' index of
+gateway.tenants, when the first misses); the final comparison is constant-time. The key is
 never kept in plain text past this module, and never logged.
 """
 
@@ -17,6 +18,7 @@ from gateway.config.apis import Api, Subscription
 from gateway.config.secrets import ConfigValue, SecretUnavailable
 from gateway.config.settings import GatewayConfig
 from gateway.proxy.errors import INVALID_KEY, MISSING_KEY
+from gateway.tenants.index import Tenants
 
 # Headers that carry a subscription key besides the API's own header, by API style.
 STYLE_KEY_HEADERS = {
@@ -53,9 +55,12 @@ class Admission:
         self,
         config: GatewayConfig,
         on_unavailable: Callable[[Subscription, str], None] = lambda subscription, why: None,
+        tenants: Tenants | None = None,
     ) -> None:
-        """`on_unavailable` hears of keys whose `${env:...}`/`${file:...}` cannot be read."""
+        """`on_unavailable` hears of keys whose `${env:...}`/`${file:...}` cannot be read;
+        `tenants` knows the subscriptions made at run time (gateway.yaml's come first)."""
         self.apis = config.apis
+        self.tenants = tenants
         # Where each API's key may come, decided at load: its header (lower case, as ASGI
         # servers give names), its style's headers, its query parameter.
         self._key_names = {
@@ -121,9 +126,9 @@ class Admission:
     def _subscription(self, key: str) -> Subscription | None:
         digest = hashlib.sha256(key.encode()).digest()
         entry = self._by_digest.get(digest)
-        if entry is None or not hmac.compare_digest(entry.digest, digest):
-            return None
-        return entry.subscription
+        if entry is not None and hmac.compare_digest(entry.digest, digest):
+            return entry.subscription
+        return self.tenants.find(digest) if self.tenants is not None else None
 
     def _product_context(self, subscription: Subscription, api_id: str) -> str | bool:
         """The product context ("" for none), or False when the key is out of scope."""

@@ -39,7 +39,7 @@ def create_app(live: Live) -> ASGIApp:
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: live.spawn(live.reload("SIGHUP"))
             )
-        live.start()
+        await live.start()
         yield
         await live.close()
 

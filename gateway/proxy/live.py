@@ -107,6 +107,7 @@ class Live:
             try:  # compiling takes a while: off the event loop, which keeps serving
                 gateway = await asyncio.to_thread(load_gateway, root)
                 new = generation(gateway, self.metrics, self.tracing, old.wiring)
+                await new.wiring.start()
             except DiagnosticError as error:
                 lines = [d.format() for d in error.diagnostics if d.is_error]
                 return self._failed(old, reason, lines)
@@ -146,8 +147,9 @@ class Live:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def start(self) -> None:
-        """In the serving loop: start the watch if gateway.yaml asks for it."""
+    async def start(self) -> None:
+        """In the serving loop: read the stores, and start the watch if gateway.yaml asks."""
+        await self.current.wiring.start()
         self._follow_watch_setting()
 
     async def close(self) -> None:

@@ -97,6 +97,7 @@ class Traffic:
             lambda subscription, why: log.warning(
                 "subscription %s has an unusable key: %s", subscription.id, why
             ),
+            wiring.tenants,
         )
         operations = operations_of(config)
         self.router = Router(

@@ -58,6 +58,8 @@ from gateway.telemetry.llm_messages import LlmMessageLog
 from gateway.telemetry.loggers import Loggers
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing
+from gateway.tenants.index import Tenants
+from gateway.tenants.location import open_store, store_location
 from gateway.tokens.prices import PriceTable
 
 Part = TypeVar("Part")
@@ -147,6 +149,13 @@ class Wiring:
             lambda: ledger_writer(config, root, metrics) if serves_llm and root else None,
         )
         self.llm_messages = llm_message_logs(config, self.loggers)
+        # Subscriptions made through the admin API: kept while the store and refresh stay.
+        where = store_location(config, root) if _manages_subscriptions(config) else None
+        self.tenants = carried(
+            "tenants",
+            (where, config.admin.refresh),
+            lambda: Tenants(open_store(where), config.admin.refresh) if where else None,
+        )
         side_calls: SideCalls = self.side_calls
         backend_calls: BackendCalls = self.upstream
         embeddings: Embeddings = self.embeddings
@@ -170,6 +179,11 @@ class Wiring:
             loggers=self.loggers,
         )
 
+    async def start(self) -> None:
+        """In the serving loop, before this wiring serves: read what the stores hold."""
+        if self.tenants is not None:
+            await self.tenants.start()
+
     async def close(self, successor: Wiring | None = None) -> None:
         """Close every part, or (after a reload) those `successor` did not carry over."""
 
@@ -191,6 +205,8 @@ class Wiring:
             self.embeddings.close()
         if self.access_log is not None:
             self.access_log.flush()
+        if self.tenants is not None and dropped("tenants"):
+            await self.tenants.close()
         if self.ledger is not None and dropped("ledger"):  # it writes what it holds
             await self.ledger.close()
         if self.loggers is not None and dropped("loggers"):  # what is queued gets a while
@@ -214,6 +230,12 @@ def builtin_metrics(
     for backend in config.backends.values():
         models += [*backend.models, *backend.models.values()]
     return BuiltinMetrics(metrics, config, models)
+
+
+def _manages_subscriptions(config: GatewayConfig) -> bool:
+    """Run-time subscriptions are kept and admitted once an admin key turns the admin API on,
+    or gateway.yaml names their store (keeping them in force while the API is off)."""
+    return config.admin.admin_key is not None or config.admin.subscriptions is not None
 
 
 def _session_keys(before: GatewayConfig, after: GatewayConfig) -> Callable[[str], bool]:

@@ -95,20 +95,28 @@ def start_gateway(
         wait_until_up(f"http://127.0.0.1:{port}/-/health", server)
         if "--workers" in extra:
             workers = int(extra[extra.index("--workers") + 1])
-            wait_for_workers(f"http://127.0.0.1:{admin_port}", workers, server)
+            # A directory with an admin key guards /-/workers: the tests name it in this variable.
+            key = (env or os.environ).get("AIGW_TEST_ADMIN_KEY")
+            headers = {"authorization": f"Bearer {key}"} if key else {}
+            wait_for_workers(f"http://127.0.0.1:{admin_port}", workers, server, headers)
     except BaseException:
         server.kill()
         raise
     return server
 
 
-def wait_for_workers(admin: str, count: int, process: subprocess.Popen[bytes]) -> None:
+def wait_for_workers(
+    admin: str,
+    count: int,
+    process: subprocess.Popen[bytes],
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Until the admin listener's `/-/workers` lists `count` workers, every one serving."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"process exited early: {output_of(process)}")
-        answer = httpx.get(f"{admin}/-/workers", timeout=5)
+        answer = httpx.get(f"{admin}/-/workers", timeout=5, headers=headers)
         if answer.status_code == 200 and len(answer.json()["workers"]) == count:
             return
         time.sleep(0.1)
