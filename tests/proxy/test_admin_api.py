@@ -244,3 +244,23 @@ def test_without_an_admin_key_the_admin_api_is_off(tmp_path: Path) -> None:
         assert httpx.get(f"{admin_url}/metrics").status_code == 200  # open, as before keys
     assert off.status_code == 404
     assert "set admin.key in gateway.yaml" in off.json()["error"]["message"]
+
+
+def test_a_reload_changes_the_admin_key_and_keeps_the_subscriptions(tmp_path: Path) -> None:
+    root = write_directory(tmp_path / "policies")
+    secret = tmp_path / "admin-key"
+    secret.write_text(ADMIN_KEY + "\n")
+    yaml = root / "gateway.yaml"
+    yaml.write_text(yaml.read_text().replace("${env:AIGW_TEST_ADMIN_KEY}", f"${{file:{secret}}}"))
+    with gateways(root, 1) as [(gateway, admin_url)]:
+        with admin(admin_url) as api:
+            made = api.post("/subscriptions", json={"scope": "all-apis"}).json()
+        secret.write_text("the-rotated-admin-key\n")
+        reloaded = httpx.post(
+            f"{admin_url}/-/reload", headers={"authorization": f"Bearer {ADMIN_KEY}"}
+        )
+        assert reloaded.status_code == 200, reloaded.text
+        with admin(admin_url) as old, admin(admin_url, "the-rotated-admin-key") as new:
+            assert old.get("/subscriptions").status_code == 401
+            assert new.get("/subscriptions").status_code == 200
+        assert status_with(gateway, made["primaryKey"]) == 200
