@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -100,6 +101,8 @@ def start_gateway(
             headers = {"authorization": f"Bearer {key}"} if key else {}
             wait_for_workers(f"http://127.0.0.1:{admin_port}", workers, server, headers)
     except BaseException:
+        for worker in children_of(server.pid):  # a supervisor's workers would outlive it
+            os.kill(worker, signal.SIGKILL)
         server.kill()
         raise
     return server
