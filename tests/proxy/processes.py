@@ -102,13 +102,19 @@ def start_gateway(
     return server
 
 
-def wait_for_workers(admin: str, count: int, process: subprocess.Popen[bytes]) -> None:
-    """Until the admin listener's `/-/workers` lists `count` workers, every one serving."""
+def wait_for_workers(
+    admin: str,
+    count: int,
+    process: subprocess.Popen[bytes],
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Until the admin listener's `/-/workers` lists `count` workers, every one serving;
+    `headers` carry the admin key when one is set."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"process exited early: {output_of(process)}")
-        answer = httpx.get(f"{admin}/-/workers", timeout=5)
+        answer = httpx.get(f"{admin}/-/workers", headers=headers, timeout=5)
         if answer.status_code == 200 and len(answer.json()["workers"]) == count:
             return
         time.sleep(0.1)
