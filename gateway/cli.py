@@ -41,6 +41,7 @@ def _check(args: argparse.Namespace) -> int:
     import asyncio
 
     from gateway.checks.output import format_json, format_text, summary
+    from gateway.checks.probe import Checked
     from gateway.checks.registry import run_checks
     from gateway.config.loader import load_gateway_config
     from gateway.lint.linter import lint_paths
@@ -61,7 +62,7 @@ def _check(args: argparse.Namespace) -> int:
     if config is None:  # lint passed, so this is not the input's fault
         print("aigw check: gateway.yaml did not load", file=sys.stderr)
         return EXIT_FAILED
-    outcomes = asyncio.run(run_checks(config, args.timeout))
+    outcomes = asyncio.run(run_checks(Checked(config, directory), args.timeout))
     sys.stdout.write(format_json(outcomes) if args.format == "json" else format_text(outcomes))
     print(summary(outcomes), file=sys.stderr)
     return EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_ERRORS
@@ -284,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint.set_defaults(handler=_lint)
 
     check = commands.add_parser(
-        "check", help="lint, then reach every backend and Redis store with the real credentials"
+        "check",
+        help="lint, then reach every backend, Redis store and the ledger's database with the "
+        "real credentials",
     )
     check.add_argument("directory", metavar="DIR")
     check.add_argument("--format", choices=("text", "json"), default="text")

@@ -12,17 +12,16 @@ from __future__ import annotations
 import aiohttp
 from yarl import URL
 
-from gateway.checks.probe import Found, Probe, Reach, Secrets
+from gateway.checks.probe import Checked, Found, Probe, Reach, Secrets
 from gateway.config.backends import Backend, credential_headers, credential_query
-from gateway.config.settings import GatewayConfig
 
 ANTHROPIC_VERSION = "2023-06-01"
 
 
-def backend_probes(config: GatewayConfig) -> list[Probe]:
+def backend_probes(checked: Checked) -> list[Probe]:
     return [
         Probe(f"backend {backend.id}", _reacher(backend))
-        for backend in config.backends.values()
+        for backend in checked.config.backends.values()
         if backend.url is not None and not backend.is_pool
     ]
 

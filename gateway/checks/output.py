@@ -27,7 +27,7 @@ def format_json(outcomes: Sequence[Outcome]) -> str:
 def summary(outcomes: Sequence[Outcome]) -> str:
     failed = sum(not o.ok for o in outcomes)
     if not outcomes:
-        return "aigw check: gateway.yaml names no backend or Redis store to reach"
+        return "aigw check: gateway.yaml names no backend, Redis store or database to reach"
     if failed:
         return f"aigw check: {failed} of {len(outcomes)} failed"
     return f"aigw check: all {len(outcomes)} answer"

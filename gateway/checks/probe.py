@@ -10,8 +10,19 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from gateway.config.secrets import SecretUnavailable
+from gateway.config.settings import GatewayConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the probes are asked about: gateway.yaml, and the policies directory it is in
+    (where the defaults beside it are: the ledger's SQLite file)."""
+
+    config: GatewayConfig
+    root: Path
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,23 @@
-"""Redis: a PING on every Redis URL under `stores` (default, cache, named), each URL once."""
+"""Redis: a PING on every Redis URL under `stores` (default, cache, named) and on
+`admin.subscriptions` when it is one, each URL once."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from gateway.checks.probe import Found, Probe, Reach, Secrets
+from gateway.checks.probe import Checked, Found, Probe, Reach, Secrets
 from gateway.config.secrets import ConfigValue
-from gateway.config.settings import GatewayConfig
 from gateway.stores.redis_urls import RedisConnection, is_redis_url, without_password
 
 
-def store_probes(config: GatewayConfig) -> list[Probe]:
-    stores = config.stores
+def store_probes(checked: Checked) -> list[Probe]:
+    stores = checked.config.stores
     named: dict[str, ConfigValue] = {"stores.default": stores.default}
     if stores.cache is not None:
         named["stores.cache"] = stores.cache
     named.update({f"stores.{name}": value for name, value in stores.named.items()})
+    if checked.config.admin.subscriptions is not None:  # else a JSON file, or stores.default
+        named["admin.subscriptions"] = checked.config.admin.subscriptions
     # The same URL under several keys is one server: one probe, naming every key.
     by_raw: dict[str, list[str]] = {}
     for key, value in named.items():
@@ -27,8 +29,9 @@ def store_probes(config: GatewayConfig) -> list[Probe]:
 def _pinger(value: ConfigValue) -> Reach:
     async def reach(secrets: Secrets, timeout: float) -> Found:
         url = value.resolve().strip()
-        if not is_redis_url(url):  # a reference that names `memory`: nothing to reach
-            return Found(True, "memory: in the process")
+        if not is_redis_url(url):  # a reference to `memory`, or to a subscriptions file
+            shown = "memory: in the process" if url == "memory" else "a file: nothing to reach"
+            return Found(True, shown)
         shown = without_password(url)
         secrets.use(_password(url))
         connection = RedisConnection(url)

@@ -4,15 +4,13 @@ process too), the shared Redis, a closed port, a wrong key and an unset one."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_URL, REPO, require_redis
+from tests.checks.runs import check, lines_by_name
+from tests.conftest import REDIS_URL, require_redis
 from tests.fakes.keys import GOOD_KEY
 from tests.proxy.processes import fake_provider, free_port
 
@@ -20,34 +18,10 @@ WRONG_KEY = "sk-wrong-0123456789"
 URL_PASSWORD = "pw-in-the-url-42"
 
 
-def check(root: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHECK_GOOD_KEY": GOOD_KEY}
-    env.pop("CHECK_UNSET_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "check", str(root), "--timeout", "5", *options],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     with fake_provider(free_port()) as url:
         yield url
-
-
-def lines_by_name(stdout: str) -> dict[str, str]:
-    """`ok    backend x  detail` -> {"backend x": "ok    backend x  detail"}."""
-    found = {}
-    for line in stdout.splitlines():
-        verdict, rest = line.split(None, 1)
-        assert verdict in ("ok", "FAIL"), line
-        name = " ".join(rest.split()[:2]).rstrip(",")
-        found[name] = line
-    return found
 
 
 def test_each_backend_and_store_gets_a_line_and_any_failure_fails_the_gate(
@@ -71,6 +45,8 @@ backends:
   dead: {{url: "{dead}", provider: openai}}
   pool:
     pool: {{services: [good-openai, dead]}}
+admin: {{subscriptions: "{REDIS_URL}"}}
+ledger: {{enabled: false}}
 apis:
   chat: {{path: llm, style: openai, backend: good-openai}}
 """
@@ -100,6 +76,7 @@ apis:
         in (lines["backend dead"])
     )  # shown without its user:password
     assert lines["redis stores.default"].startswith("ok  ")
+    assert "redis stores.default, admin.subscriptions  " in lines["redis stores.default"]
     assert "PONG" in lines["redis stores.default"]
     assert lines["redis stores.cache"].startswith("FAIL")
     assert "ConnectionError" in lines["redis stores.cache"]
@@ -129,8 +106,25 @@ apis:
     assert [line.split()[:3] for line in done.stdout.splitlines()] == [
         ["ok", "backend", "openai"],
         ["ok", "backend", "plain"],
+        ["ok", "sqlite", "ledger"],  # the ledger is on: its default file, beside tmp_path
     ]
-    assert "all 2 answer" in done.stderr
+    assert "all 3 answer" in done.stderr
+
+
+def test_a_subscriptions_redis_of_its_own_is_reached(tmp_path: Path) -> None:
+    closed = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+admin: {{subscriptions: "redis://127.0.0.1:{closed}/0"}}
+ledger: {{enabled: false}}
+apis:
+  chat: {{path: llm, style: openai}}
+"""
+    )
+    done = check(tmp_path)
+    assert done.returncode == 1
+    line = lines_by_name(done.stdout)["redis admin.subscriptions"]
+    assert line.startswith("FAIL") and f"redis://127.0.0.1:{closed}/0: ConnectionError" in line
 
 
 def test_lint_errors_stop_it_before_anything_is_reached(tmp_path: Path, provider: str) -> None:

@@ -31,8 +31,17 @@ EXISTING_SECRET = {
     "secrets": {"existingSecret": "aigw-keys"},
     "redis": {"enabled": True},
     "postgresql": {"enabled": True},
+    "adminKey": {"existingSecret": "aigw-admin", "secretKey": "key"},
+    "serviceMonitor": {"enabled": True},
 }
-VALUE_SETS = {"mock": MOCK, "fleet": FLEET, "existing-secret": EXISTING_SECRET}
+ADMIN_FROM = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mon"}}}]
+FENCED = {**FLEET, "networkPolicy": {"enabled": True, "adminFrom": ADMIN_FROM}}
+VALUE_SETS = {
+    "mock": MOCK,
+    "fleet": FLEET,
+    "existing-secret": EXISTING_SECRET,
+    "network-policy": FENCED,
+}
 
 
 def pod_spec(manifests: list[Manifest]) -> dict[str, Any]:
@@ -151,7 +160,7 @@ def test_gateway_yaml_gets_the_fleets_stores_ledger_and_reload() -> None:
 
 def test_secrets_are_files_and_never_in_the_configmap() -> None:
     manifests = render(FLEET)
-    secret = one(manifests, "Secret")
+    secret = one(manifests, "Secret", "demo-aigw")
     assert set(secret["stringData"]) == {
         "openai-key",
         "team-blue-key",
@@ -165,7 +174,7 @@ def test_secrets_are_files_and_never_in_the_configmap() -> None:
     for value in secret["stringData"].values():
         assert value not in config_map
     theirs = render(EXISTING_SECRET)
-    assert not [m for m in theirs if m["kind"] == "Secret"]
+    assert not [m for m in theirs if m["kind"] == "Secret"]  # the admin key's is theirs too
     assert volume(theirs, "secrets")["secret"]["secretName"] == "aigw-keys"
     with pytest.raises(helm.HelmError, match=r"set redis\.url, or secrets\.existingSecret"):
         render({**MOCK, "redis": {"enabled": True}})
@@ -225,3 +234,73 @@ def test_a_policies_directory_copied_into_the_chart_is_deployed(tmp_path: Path) 
 def test_without_an_api_the_chart_says_what_to_set() -> None:
     with pytest.raises(helm.HelmError, match="no API to serve: set the gateway value"):
         render()
+
+
+def test_the_admin_key_is_a_secret_of_its_own_mounted_and_named_in_gateway_yaml() -> None:
+    manifests = render({**FLEET, "gateway": {**FLEET["gateway"], "admin": {"refresh": 0.5}}})
+    secret = one(manifests, "Secret", "demo-aigw-admin")
+    assert secret["stringData"] == {"admin-key": "example-admin-key"}  # nothing else in it
+    assert "admin-key" not in one(manifests, "Secret", "demo-aigw")["stringData"]
+    mount = next(m for m in container(manifests)["volumeMounts"] if m["name"] == "admin-key")
+    assert mount == {"name": "admin-key", "mountPath": "/etc/aigw/admin", "readOnly": True}
+    assert volume(manifests, "admin-key")["secret"] == {
+        "secretName": "demo-aigw-admin",
+        "defaultMode": 0o440,
+        "items": [{"key": "admin-key", "path": "admin-key"}],
+    }
+    # Named as a file, the rest of the admin section kept; the key itself never in the map.
+    assert gateway_yaml(manifests)["admin"] == {
+        "key": "${file:/etc/aigw/admin/admin-key}",
+        "refresh": 0.5,
+    }
+    assert "example-admin-key" not in yaml.safe_dump(one(manifests, "ConfigMap"))
+    # A new key restarts the pods: a running gateway keeps the key it read.
+    rekeyed = render({**FLEET, "adminKey": {"value": "another-admin-key"}})
+    annotation = "checksum/secret"
+    assert (
+        one(rekeyed, "Deployment")["spec"]["template"]["metadata"]["annotations"][annotation]
+        != one(manifests, "Deployment")["spec"]["template"]["metadata"]["annotations"][annotation]
+    )
+
+    theirs = render(EXISTING_SECRET)
+    assert volume(theirs, "admin-key")["secret"]["secretName"] == "aigw-admin"
+    assert volume(theirs, "admin-key")["secret"]["items"] == [{"key": "key", "path": "admin-key"}]
+    assert gateway_yaml(theirs)["admin"] == {"key": "${file:/etc/aigw/admin/admin-key}"}
+
+    keyless = render(MOCK)
+    assert "admin" not in gateway_yaml(keyless)
+    assert not [v for v in pod_spec(keyless)["volumes"] if v["name"] == "admin-key"]
+    with pytest.raises(helm.HelmError, match="adminKey: set existingSecret or value, not both"):
+        render({**MOCK, "adminKey": {"value": "k", "existingSecret": "s"}})
+
+
+def test_the_service_monitor_sends_the_admin_key_only_when_one_is_set() -> None:
+    (endpoint,) = one(render(FLEET), "ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "demo-aigw-admin", "key": "admin-key"},
+    }
+    (endpoint,) = one(render(EXISTING_SECRET), "ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["authorization"]["credentials"] == {"name": "aigw-admin", "key": "key"}
+    keyless = render({**MOCK, "serviceMonitor": {"enabled": True}})
+    (endpoint,) = one(keyless, "ServiceMonitor")["spec"]["endpoints"]
+    assert "authorization" not in endpoint
+    validate(one(keyless, "ServiceMonitor"))
+
+
+def test_the_network_policy_keeps_the_admin_port_to_the_peers_named() -> None:
+    assert not [m for m in render(FLEET) if m["kind"] == "NetworkPolicy"]  # off by default
+    manifests = render(FENCED)
+    policy = one(manifests, "NetworkPolicy")
+    pods = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pods.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["ingress"] == [
+        {"ports": [{"port": "http", "protocol": "TCP"}]},  # traffic: from anywhere
+        {"from": ADMIN_FROM, "ports": [{"port": "admin", "protocol": "TCP"}]},
+    ]
+    # No peers: no admin rule at all (an empty `from` would admit everyone).
+    closed = render({**FLEET, "networkPolicy": {"enabled": True}})
+    assert one(closed, "NetworkPolicy")["spec"]["ingress"] == [
+        {"ports": [{"port": "http", "protocol": "TCP"}]}
+    ]

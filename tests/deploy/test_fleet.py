@@ -33,6 +33,8 @@ from tests.deploy.chart import (
 from tests.proxy.processes import free_port, stop, wait_for_workers, wait_until_up
 
 SUBSCRIPTION_KEY = "k-fleet-team"
+ADMIN_KEY = "adm-fleet-4471"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}  # what the ServiceMonitor's Prometheus sends
 
 
 def fleet_values(secrets: Path, counter: str, calls: int = 6) -> dict[str, Any]:
@@ -51,24 +53,29 @@ def fleet_values(secrets: Path, counter: str, calls: int = 6) -> dict[str, Any]:
         "secretsPath": str(secrets),
         "secrets": {"values": {"team-key": SUBSCRIPTION_KEY}},
         "redis": {"enabled": True, "url": REDIS_URL},
+        "adminKey": {"value": ADMIN_KEY, "mountPath": str(secrets.parent / "admin")},
+        # The ledger's file on the pod's data emptyDir: here a folder of the test's.
+        "ledger": {"sqlitePath": str(secrets.parent / "data" / "ledger.sqlite")},
+        "serviceMonitor": {"enabled": True},
     }
 
 
 def lay_out_pod(manifests: list[Manifest], root: Path, version: str = "2026_12_07_00") -> Path:
     """What a pod sees: the policies ConfigMap as the kubelet mounts it (or updates it, with a
-    new `version`), the Secret's keys as files. Returns the policies directory."""
-    secret = one(manifests, "Secret")
-    secrets = root / "secrets"
-    secrets.mkdir(exist_ok=True)
-    for name, value in secret["stringData"].items():
-        (secrets / name).write_text(value)
+    new `version`), each Secret's keys as files where its volume is mounted (the admin key's
+    under the name its volume's items give it). Returns the policies directory."""
+    spec = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    mounts = {m["name"]: Path(m["mountPath"]) for m in spec["containers"][0]["volumeMounts"]}
+    for source in (v for v in spec["volumes"] if "secret" in v):
+        data = one(manifests, "Secret", source["secret"]["secretName"])["stringData"]
+        items = source["secret"].get("items") or [{"key": key, "path": key} for key in data]
+        mounts[source["name"]].mkdir(parents=True, exist_ok=True)
+        for item in items:
+            (mounts[source["name"]] / item["path"]).write_text(data[item["key"]])
     config_map = one(manifests, "ConfigMap")
-    (volume,) = [
-        v
-        for v in one(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
-        if v["name"] == "policies"
-    ]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "policies"]
     gateway = yaml.safe_load(config_map["data"]["gateway.yaml"])
+    Path(gateway["ledger"]["url"]).parent.mkdir(exist_ok=True)  # the emptyDir, there at start
     config_map = {"data": {**config_map["data"], "gateway.yaml": yaml.safe_dump(gateway)}}
     (root / "policies").mkdir(exist_ok=True)
     policies = lay_out_config_map(config_map, volume, root / "policies", version)
@@ -85,8 +92,8 @@ def pod(manifests: list[Manifest], policies: Path) -> Iterator[tuple[str, str]]:
     process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/-/health", process)
-        wait_for_workers(f"http://127.0.0.1:{admin}", 2, process)
-        assert httpx.get(f"http://127.0.0.1:{admin}/-/ready").status_code == 200
+        wait_for_workers(f"http://127.0.0.1:{admin}", 2, process, ADMIN)
+        assert httpx.get(f"http://127.0.0.1:{admin}/-/ready").status_code == 200  # no key
         yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}"
     finally:
         stop(process)
@@ -95,7 +102,7 @@ def pod(manifests: list[Manifest], policies: Path) -> Iterator[tuple[str, str]]:
 
 def versions(admin: str) -> set[str]:
     """The versions every worker of one replica serves (a worker reloads on its own watch)."""
-    answer = httpx.get(f"{admin}/-/workers", timeout=10).json()
+    answer = httpx.get(f"{admin}/-/workers", headers=ADMIN, timeout=10).json()
     return {str(worker.get("status", {}).get("version")) for worker in answer["workers"]}
 
 
@@ -108,6 +115,24 @@ def test_replicas_of_the_chart_share_one_rate_limit_and_reload_an_upgrade(tmp_pa
     with ExitStack() as stack:
         replicas = [stack.enter_context(pod(manifests, policies)) for _ in range(2)]
         calls = [f"{base}/mock/chat/completions" for base, _ in replicas] * 5
+
+        # The admin key guards /metrics: Prometheus's scrape, with the key the ServiceMonitor
+        # names in the chart's Secret, gets in; one without it gets 401. The probes stay open.
+        (endpoint,) = one(manifests, "ServiceMonitor")["spec"]["endpoints"]
+        reference = endpoint["authorization"]["credentials"]
+        credential = one(manifests, "Secret", reference["name"])["stringData"][reference["key"]]
+        for base, admin in replicas:
+            scraped = httpx.get(
+                f"{admin}/metrics", headers={"Authorization": f"Bearer {credential}"}
+            )
+            assert scraped.status_code == 200 and "# TYPE" in scraped.text
+            assert httpx.get(f"{admin}/metrics").status_code == 401
+            assert (
+                httpx.get(f"{admin}/metrics", headers={"Authorization": "Bearer no"}).status_code
+                == 401
+            )
+            assert httpx.get(f"{admin}/-/ready").status_code == 200
+            assert httpx.get(f"{base}/-/health").status_code == 200
 
         def post(url: str, key: str = SUBSCRIPTION_KEY) -> int:
             body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -153,8 +178,10 @@ def test_aigw_check_gates_what_the_chart_rendered(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok    redis stores.default  ")
-    assert REDIS_URL.split("://")[1].split("/")[0] in done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("ok    redis stores.default  ")
+    assert REDIS_URL.split("://")[1].split("/")[0] in lines[0]
+    assert lines[1].startswith("ok    sqlite ledger.url  ")  # the pod's file, in its folder
 
 
 @pytest.fixture(autouse=True)

@@ -73,10 +73,12 @@ class PrivateServer:
 
     directory: Path
     port: int
+    password: str | None = None  # set: the server asks for it (scram-sha-256), else trust
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        user = "postgres" if self.password is None else f"postgres:{self.password}"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/postgres"
 
     def _ctl(self, *arguments: str) -> None:
         command = [str(BINARIES / "pg_ctl"), "-D", str(self.directory / "data"), *arguments]
@@ -98,7 +100,8 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def private_server(port: int) -> Iterator[PrivateServer]:
+def private_server(port: int, password: str | None = None) -> Iterator[PrivateServer]:
+    """A server of the test's own; with `password`, one that refuses any other."""
     initdb = BINARIES / "initdb"
     if not initdb.exists() or (os.geteuid() == 0 and not shutil.which("runuser")):
         _skip_or_fail(f"no PostgreSQL binaries at {BINARIES}: the outage test cannot run")
@@ -106,8 +109,14 @@ def private_server(port: int) -> Iterator[PrivateServer]:
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
     command = [str(initdb), "-D", str(directory / "data"), "-U", "postgres", "-A", "trust"]
+    if password is not None:
+        (directory / "password").write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(directory / "password", "postgres", "postgres")
+        command[-1] = "scram-sha-256"
+        command.append(f"--pwfile={directory / 'password'}")
     subprocess.run(_as_postgres(command), check=True, capture_output=True, timeout=120)
-    server = PrivateServer(directory, port)
+    server = PrivateServer(directory, port, password)
     server.start()
     try:
         yield server

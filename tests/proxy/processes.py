@@ -114,12 +114,13 @@ def wait_for_workers(
     process: subprocess.Popen[bytes],
     headers: Mapping[str, str] | None = None,
 ) -> None:
-    """Until the admin listener's `/-/workers` lists `count` workers, every one serving."""
+    """Until the admin listener's `/-/workers` lists `count` workers, every one serving;
+    `headers` carry the admin key when one is set."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"process exited early: {output_of(process)}")
-        answer = httpx.get(f"{admin}/-/workers", timeout=5, headers=headers)
+        answer = httpx.get(f"{admin}/-/workers", headers=headers, timeout=5)
         if answer.status_code == 200 and len(answer.json()["workers"]) == count:
             return
         time.sleep(0.1)

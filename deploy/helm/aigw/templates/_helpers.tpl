@@ -32,8 +32,22 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding the admin key, when one is set: yours, or the chart's made of
+adminKey.value. Empty: no admin key. */}}
+{{- define "aigw.adminSecretName" -}}
+{{- if and .Values.adminKey.existingSecret .Values.adminKey.value -}}
+{{- fail "adminKey: set existingSecret or value, not both" -}}
+{{- end -}}
+{{- if .Values.adminKey.existingSecret -}}
+{{- .Values.adminKey.existingSecret -}}
+{{- else if .Values.adminKey.value -}}
+{{- printf "%s-admin" (include "aigw.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* gateway.yaml: the chart's policies/gateway.yaml, the `gateway` value over it, then what a
-fleet needs: Redis for stores.default, the ledger's database, reload on change. */}}
+fleet needs: Redis for stores.default, the ledger's database, the admin key's file, reload on
+change. */}}
 {{- define "aigw.gatewayYaml" -}}
 {{- $gateway := mergeOverwrite (.Files.Get "policies/gateway.yaml" | fromYaml) (deepCopy (.Values.gateway | default dict)) -}}
 {{- if not $gateway.apis -}}
@@ -51,6 +65,11 @@ fleet needs: Redis for stores.default, the ledger's database, reload on change. 
 {{- $_ := set $ledger "url" .Values.ledger.sqlitePath -}}
 {{- end -}}
 {{- $_ := set $gateway "ledger" $ledger -}}
+{{- if include "aigw.adminSecretName" . -}}
+{{- $admin := get $gateway "admin" | default dict -}}
+{{- $_ := set $admin "key" (printf "${file:%s/admin-key}" .Values.adminKey.mountPath) -}}
+{{- $_ := set $gateway "admin" $admin -}}
+{{- end -}}
 {{- if .Values.reload.watch -}}
 {{- $_ := set $gateway "reload" (dict "watch" true "interval" .Values.reload.interval) -}}
 {{- end -}}
