@@ -7,15 +7,16 @@ official `openai` SDK: a plain call, a stream, a cache miss and hit, and a refus
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import openai
 
-from tests.ledger.directories import KEY, wait_for_rows, write_directory
+from tests.ledger.directories import KEY, migrate, wait_for_rows, write_directory
 from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
 
 ADMIN_KEY = "dashboard-admin-key-7f3a"
@@ -33,7 +34,7 @@ TEAM_POLICY = """<policies>
 CACHED_POLICY = """<policies>
     <inbound><base />
         <rate-limit-by-key calls="2" renewal-period="300"
-            counter-key="@(context.Request.IpAddress)" />
+            counter-key='@(context.Request.IpAddress + "-{run}")' />
         <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embed"
             embeddings-backend-auth="system-assigned" />
     </inbound>
@@ -46,14 +47,19 @@ LEDGER_CALLS = 5  # a plain call, a stream, a miss, a hit (the refusal may add o
 @dataclass
 class Running:
     root: Path
-    admin: str  # the admin listener's base URL
-    traffic: str
+    admins: list[str]  # each replica's admin listener, its base URL
+    traffic: str  # the replica the calls went through: the last
     ledger_url: str
+    flaky: str  # the backend whose breaker the calls opened
+
+    @property
+    def admin(self) -> str:
+        return self.admins[0]
 
 
 # A backend whose breaker opens at its first 404 (the fake provider has no /nowhere), behind
 # an HTTP API; and the OpenAI backend given a breaker that stays closed.
-FLAKY_BACKEND = """  flaky:
+FLAKY_BACKEND = """  {flaky}:
     url: http://127.0.0.1:{port}/nowhere
     circuit-breaker:
       rules: [{{failure-condition: {{count: 1, interval: 60, status-code-ranges: ["404"]}},
@@ -62,9 +68,9 @@ FLAKY_BACKEND = """  flaky:
 FLAKY_API = """  flaky:
     path: flaky
     style: http
-    backend: flaky
+    backend: {flaky}
     subscription-required: false
-    operations: [{id: get, method: GET, url-template: /x}]
+    operations: [{{id: get, method: GET, url-template: /x}}]
 """
 CLOSED = (
     ", circuit-breaker: {rules: [{failure-condition: "
@@ -72,17 +78,23 @@ CLOSED = (
 )
 
 
-def dashboard_directory(root: Path, provider_port: int, ledger_url: str, extra: str = "") -> None:
-    write_directory(root, provider_port, ledger_url, f"admin: {{key: {ADMIN_KEY}}}\n{extra}")
+def dashboard_directory(
+    root: Path, provider_port: int, ledger_url: str, run: str, store: str
+) -> None:
+    """`run` names what a shared Redis keeps between runs: the refusing limit's counter, the
+    flaky backend (`flaky-<run>`, whose breaker stays open five minutes)."""
+    extra = f'admin: {{key: {ADMIN_KEY}}}\nstores: {{default: "{store}", cache: memory}}\n'
+    write_directory(root, provider_port, ledger_url, extra)
     config = root / "gateway.yaml"
     text = config.read_text()
-    text = text.replace("backends:\n", "backends:\n" + FLAKY_BACKEND.format(port=provider_port))
-    text = text.replace("apis:\n", "apis:\n" + FLAKY_API)
+    flaky = FLAKY_BACKEND.format(port=provider_port, flaky=f"flaky-{run}")
+    text = text.replace("backends:\n", "backends:\n" + flaky)
+    text = text.replace("apis:\n", "apis:\n" + FLAKY_API.format(flaky=f"flaky-{run}"))
     text = text.replace("provider: openai}", "provider: openai" + CLOSED, 1)
     config.write_text(text)
     (root / "products").mkdir(exist_ok=True)
     (root / "products" / "team.xml").write_text(TEAM_POLICY)
-    (root / "apis" / "cached.xml").write_text(CACHED_POLICY)
+    (root / "apis" / "cached.xml").write_text(CACHED_POLICY.replace("{run}", run))
 
 
 def make_calls(traffic: str) -> None:
@@ -104,26 +116,31 @@ def make_calls(traffic: str) -> None:
         raise AssertionError("the third call to the cached API should be refused")
     except openai.RateLimitError:
         pass
-    assert httpx.get(f"{traffic}/flaky/x").status_code == 404  # its breaker opens
+    assert httpx.get(f"{traffic}/flaky/x").status_code == 404  # its backend's breaker opens
 
 
 @contextmanager
-def running_dashboard(tmp_path: Path, ledger_url: str | None = None) -> Iterator[Running]:
-    """The gateway serving, its calls made and in the ledger."""
+def running_dashboard(
+    tmp_path: Path, ledger_url: str | None = None, store: str = "memory", replicas: int = 1
+) -> Iterator[Running]:
+    """`replicas` gateways on one directory, the calls made through the last, in the ledger."""
     root = tmp_path / "policies"
     root.mkdir()
     url = ledger_url or f"sqlite:///{tmp_path / 'calls.ledger.sqlite'}"
-    provider_port, port, admin_port = free_port(), free_port(), free_port()
-    dashboard_directory(root, provider_port, url)
-    with fake_provider(provider_port):
-        gateway = start_gateway(root, port, os.environ, admin_port)
-        try:
-            traffic = f"http://127.0.0.1:{port}"
-            make_calls(traffic)
-            wait_for_rows(url, LEDGER_CALLS)
-            yield Running(root, f"http://127.0.0.1:{admin_port}", traffic, url)
-        finally:
-            stop(gateway)
+    provider_port, run = free_port(), uuid.uuid4().hex[:8]
+    dashboard_directory(root, provider_port, url, run, store)
+    if url.startswith("postgresql"):
+        migrate(root)  # PostgreSQL's tables are `aigw ledger migrate`'s to make
+    with fake_provider(provider_port), ExitStack() as replicas_running:
+        ports = [(free_port(), free_port()) for _ in range(replicas)]
+        for port, admin_port in ports:
+            gateway = start_gateway(root, port, os.environ, admin_port)
+            replicas_running.callback(stop, gateway)
+        traffic = f"http://127.0.0.1:{ports[-1][0]}"
+        make_calls(traffic)
+        wait_for_rows(url, LEDGER_CALLS)
+        admins = [f"http://127.0.0.1:{admin_port}" for _, admin_port in ports]
+        yield Running(root, admins, traffic, url, f"flaky-{run}")
 
 
 def bearer() -> dict[str, str]:

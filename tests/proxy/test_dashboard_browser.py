@@ -91,7 +91,7 @@ def test_the_dashboard_shows_the_calls_made_and_the_effective_policy(tmp_path: P
             refused = "#refusals-table tr[data-key='rate-limit-by-key'] td[data-col=count]"
             assert page.text_content(refused) == "1"
             breaker = "#breakers-table tr[data-key='{}'] td[data-col=state]"
-            assert page.text_content(breaker.format("flaky")) == "open"
+            assert page.text_content(breaker.format(running.flaky)) == "open"
             assert page.text_content(breaker.format("p")) == "closed"
             limits = page.text_content("#subscriptions-table tr[data-key='team-a']") or ""
             assert "rate-limit calls=100 renewal-period=60" in limits
