@@ -7,13 +7,14 @@ and Redis, one replica's dashboard shows the calls and breakers of another."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, require_redis
+from tests.conftest import REDIS_URL, REPO, require_redis
 from tests.ledger.directories import rows_of
 from tests.ledger.postgres_servers import shared_schema
 from tests.ledger.prepared import aigw
@@ -173,3 +174,14 @@ def test_with_postgres_and_redis_a_replica_shows_the_fleet(tmp_path: Path) -> No
         assert overview["subscriptions"][0]["calls"] == 2
         # This replica's own metrics count no call: they are its workers' alone.
         assert sum(row["requests"] for row in overview["replica"]["apis"]) == 0
+
+
+def test_the_examples_in_the_docs(running: Running) -> None:
+    text = (REPO / "docs" / "dashboard.md").read_text()
+    urls = re.findall(r"'http://127\.0\.0\.1:9090(/-/api/[^']+)'", text)
+    assert len(urls) == 2
+    csv = httpx.get(running.admin + urls[0], headers=bearer())
+    shown = text.split(urls[0])[1].split("```\n\n```\n")[1].split("```")[0]
+    assert csv.text == shown
+    policy = httpx.get(running.admin + urls[1], headers=bearer())
+    assert policy.status_code == 200 and policy.text.startswith("<!-- api: chat  operation:")
