@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import openai
 
-from tests.ledger.directories import KEY, migrate, wait_for_rows, write_directory
+from tests.ledger.directories import CACHE, KEY, migrate, wait_for_rows, write_directory
 from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
 
 ADMIN_KEY = "dashboard-admin-key-7f3a"
@@ -30,17 +30,11 @@ TEAM_POLICY = """<policies>
     <backend><base /></backend>
     <outbound><base /></outbound>
 </policies>"""
-# The cached API's own policy, its third call refused (a limit by the caller's address).
-CACHED_POLICY = """<policies>
-    <inbound><base />
+# The cached API's policy (the ledger tests'), its third call refused by a limit per address.
+REFUSING = """
         <rate-limit-by-key calls="2" renewal-period="300"
-            counter-key='@(context.Request.IpAddress + "-{run}")' />
-        <llm-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embed"
-            embeddings-backend-auth="system-assigned" />
-    </inbound>
-    <backend><base /></backend>
-    <outbound><base /><llm-semantic-cache-store duration="60" /></outbound>
-</policies>"""
+            counter-key='@(context.Request.IpAddress + "-{run}")' />"""
+CACHED_POLICY = CACHE.replace("<inbound><base />", "<inbound><base />" + REFUSING, 1)
 LEDGER_CALLS = 5  # a plain call, a stream, a miss, a hit (the refusal may add one: see rows)
 
 

@@ -208,7 +208,20 @@ async function poll() {
   }
 }
 
+// The four ledger panels alike: a heading with its reach, the chart(s), the numbers' table.
+function buildLedgerPanels() {
+  for (const panel of document.querySelectorAll(".ledger-panel")) {
+    const by = panel.dataset.by;
+    panel.id = by + "-panel";
+    panel.append(el("h2", {}, panel.dataset.title + " ", el("span", { class: "reach", "data-reach": "ledger" })));
+    panel.append(el("div", { class: "chart", id: by + "-chart" }));
+    if (panel.dataset.cost) panel.append(el("div", { class: "chart", id: by + "-cost-chart" }));
+    panel.append(el("table", { class: "numbers", id: by + "-table" }));
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  buildLedgerPanels();
   $("window").addEventListener("change", poll);
   $("target").addEventListener("change", showPolicy);
   poll();
