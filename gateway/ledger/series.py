@@ -24,6 +24,12 @@ SERIES_MEASURES = (
     "cache_hits",
 )
 ERROR_STATUS = 400  # a call answered 4xx or 5xx counts as an error
+NOTHING_SAVED: dict[str, int | float] = {
+    "calls": 0,
+    "cache_hits": 0,
+    "hit_rate": 0.0,
+    "tokens_saved": 0,
+}
 
 
 async def series(

@@ -28,8 +28,8 @@ from starlette.routing import Route
 from gateway.common.diagnostics import DiagnosticError
 from gateway.explain import Limit, Overview, explain, overview
 from gateway.ledger.output import render
-from gateway.ledger.queries import MEASURES, dimensions, moment, totals
-from gateway.ledger.series import cache_savings, series
+from gateway.ledger.queries import MEASURES, Row, dimensions, moment, totals
+from gateway.ledger.series import NOTHING_SAVED, cache_savings, series
 from gateway.proxy.admin_auth import AdminKey, guarded
 from gateway.proxy.fleet import Fleet
 from gateway.proxy.ledger_reads import LedgerReads, LedgerUnavailable
@@ -105,12 +105,16 @@ class AdminData:
             until = moment(query["until"], now) if query.get("until") else None
             if len(by) != 1 or step < 1 or ((until or now) - since) / step > MAX_BUCKETS:
                 raise ValueError(f"one dimension in by, and at most {MAX_BUCKETS} steps")
-            rows = await self.ledger.run(lambda d: series(d, by[0], step, since, until))
-            cache = await self.ledger.run(lambda d: cache_savings(d, since, until))
         except ValueError as error:
             return _bad(str(error))
+        rows: list[Row] = []
+        cache = dict(NOTHING_SAVED)
+        missing = None  # a ledger not there yet is an empty chart, and says why
+        try:
+            rows = await self.ledger.run(lambda d: series(d, by[0], step, since, until))
+            cache = await self.ledger.run(lambda d: cache_savings(d, since, until))
         except LedgerUnavailable as error:
-            return _ledger_off(error)
+            missing = str(error)
         return JSONResponse(
             {
                 "by": by[0],
@@ -120,6 +124,7 @@ class AdminData:
                 "fleet": self.ledger.fleet_wide(),
                 "rows": rows,
                 "cache": cache,
+                "error": missing,
             }
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -139,22 +140,39 @@ def test_the_overview_has_subscriptions_with_their_limits_refusals_and_breakers(
     assert ("chat", "ChatCompletions_Create", "team") in targets
 
 
-def test_without_an_admin_key_the_dashboard_is_off(tmp_path: Path) -> None:
-    (tmp_path / "gateway.yaml").write_text(
+@contextmanager
+def bare_gateway(root: Path, extra: str = "") -> Iterator[str]:
+    """A gateway that no call reached yet; yields its admin listener's URL."""
+    (root / "gateway.yaml").write_text(
         "backends: {p: {url: 'http://127.0.0.1:9/v1'}}\n"
-        "apis: {chat: {path: chat, style: openai, backend: p}}\n"
+        f"apis: {{chat: {{path: chat, style: openai, backend: p}}}}\n{extra}"
     )
     port, admin_port = free_port(), free_port()
-    gateway = start_gateway(tmp_path, port, os.environ, admin_port)
+    gateway = start_gateway(root, port, os.environ, admin_port)
     try:
-        admin = f"http://127.0.0.1:{admin_port}"
+        yield f"http://127.0.0.1:{admin_port}"
+    finally:
+        stop(gateway)
+
+
+def test_without_an_admin_key_the_dashboard_is_off(tmp_path: Path) -> None:
+    with bare_gateway(tmp_path) as admin:
         off = httpx.get(admin + "/-/dashboard")
         assert (off.status_code, off.json()["error"]["code"]) == (404, "admin_api_off")
         assert httpx.get(admin + "/-/api/overview").status_code == 404
         login = httpx.post(admin + "/-/login", data={"key": "anything"})
         assert login.status_code == 404 and "set admin.key" in login.text
-    finally:
-        stop(gateway)
+
+
+def test_before_the_first_call_the_charts_are_empty_and_say_why(tmp_path: Path) -> None:
+    with bare_gateway(tmp_path, f"admin: {{key: {ADMIN_KEY}}}\n") as admin:
+        series = httpx.get(admin + "/-/api/usage/series", headers=bearer()).json()
+        assert (series["rows"], series["cache"]["calls"]) == ([], 0)
+        assert series["error"] == "no calls recorded yet (no ledger file)"
+        usage = httpx.get(admin + "/-/api/usage", headers=bearer())
+        assert (usage.status_code, usage.json()["error"]["code"]) == (503, "ledger_unavailable")
+        overview = httpx.get(admin + "/-/api/overview", headers=bearer()).json()
+        assert overview["subscriptions"] == [] and overview["breakers"]["rows"] == []
 
 
 def test_with_postgres_and_redis_a_replica_shows_the_fleet(tmp_path: Path) -> None:

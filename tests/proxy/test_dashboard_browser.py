@@ -86,6 +86,10 @@ def test_the_dashboard_shows_the_calls_made_and_the_effective_policy(tmp_path: P
             assert page.text_content("#model-table tr[data-key='m'] td[data-col=tokens]") == str(
                 tokens
             )
+            by_model = aigw("usage", str(running.root), "--by", "model", "--format", "json")
+            [priced] = [row for row in json.loads(by_model.stdout) if row["model"] == "m"]
+            shown = page.text_content("#model-table tr[data-key='m'] td[data-col=cost]")
+            assert shown == priced["cost"], "the exact decimal, as aigw usage prints it"
             hits = sum(row["cache"] == "hit" for row in rows)
             assert (hits, page.text_content("#cache-hits")) == (1, "1")
             refused = "#refusals-table tr[data-key='rate-limit-by-key'] td[data-col=count]"

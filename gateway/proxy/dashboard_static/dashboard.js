@@ -49,7 +49,18 @@ function buckets(answer) {
   return xs;
 }
 
-function addDecimal(a, b) { return Math.round((Number(a) + Number(b)) * 1e9) / 1e9; }
+// Costs are exact decimal text (as `aigw usage` prints them): added as integers of 10^-18
+// dollars, so a table's total is the ledger's to the last digit.
+const SCALE = 18;
+function units(text) {
+  const [whole, fraction = ""] = String(text).split(".");
+  return BigInt(whole + (fraction + "0".repeat(SCALE)).slice(0, SCALE));
+}
+function decimal(amount) {
+  const digits = amount.toString().padStart(SCALE + 1, "0");
+  const fraction = digits.slice(-SCALE).replace(/0+$/, "");
+  return digits.slice(0, -SCALE) + (fraction ? "." + fraction : "");
+}
 
 // Per value of the dimension: its totals over the window, and its per-bucket values.
 function summarize(answer, measure) {
@@ -58,17 +69,17 @@ function summarize(answer, measure) {
   const keys = new Map();
   for (const row of answer.rows) {
     const key = row[answer.by] == null ? "(none)" : row[answer.by];
-    if (!keys.has(key)) keys.set(key, { key, calls: 0, errors: 0, tokens: 0, prompt: 0, completion: 0, cost: 0, latency: 0, hits: 0, points: new Array(xs.length).fill(0) });
+    if (!keys.has(key)) keys.set(key, { key, calls: 0, errors: 0, tokens: 0, prompt: 0, completion: 0, cost: 0n, latency: 0, hits: 0, points: new Array(xs.length).fill(0) });
     const total = keys.get(key);
     total.calls += row.calls; total.errors += row.errors; total.hits += row.cache_hits;
     total.prompt += row.prompt_tokens; total.completion += row.completion_tokens;
     total.tokens += row.prompt_tokens + row.completion_tokens;
-    total.cost = addDecimal(total.cost, row.cost); total.latency += row.latency_ms;
+    total.cost += units(row.cost); total.latency += row.latency_ms;
     const at = index.get(row.bucket);
     if (at !== undefined) total.points[at] += measure(row);
   }
   const totals = [...keys.values()];
-  totals.forEach((t, i) => { t.color = COLORS[i % COLORS.length]; t.avg_latency = t.calls ? (t.latency / t.calls).toFixed(1) : "-"; });
+  totals.forEach((t, i) => { t.color = COLORS[i % COLORS.length]; t.cost = decimal(t.cost); t.avg_latency = t.calls ? (t.latency / t.calls).toFixed(1) : "-"; });
   return { xs, totals };
 }
 
@@ -107,6 +118,7 @@ async function ledgerPanels(window) {
   const ask = (by) => getJson(`/-/api/usage/series?since=${window}&step=${step}&by=${by}`);
   const [apis, backends, subscriptions, models] = await Promise.all(["api", "backend", "subscription", "model"].map(ask));
   reach("ledger", apis.fleet);
+  if (apis.error) problem("ledger: " + apis.error);
   const requestColumns = (key) => [["name", key], ["calls", "requests"], ["errors", "errors"], ["avg_latency", "avg ms"], ["hits", "cache hits"]];
   for (const [answer, key] of [[apis, "api"], [backends, "backend"]]) {
     const summary = summarize(answer, (row) => row.calls);
