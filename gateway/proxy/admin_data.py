@@ -154,11 +154,11 @@ class AdminData:
         except ValueError as error:
             return _bad(str(error))
         described = await self._described()
-        usage: dict[str | None, dict[str, Any]] = {}
+        usage: dict[str, Row] = {}
         ledger_error = None
         try:
             rows = await self.ledger.run(lambda d: totals(d, ["subscription"], since))
-            usage = {row["subscription"]: row for row in rows}  # type: ignore[misc]
+            usage = {str(row["subscription"]): row for row in rows if row["subscription"]}
         except LedgerUnavailable as error:
             ledger_error = str(error)
         return JSONResponse(
@@ -231,9 +231,7 @@ class AdminData:
             rows.append({"backend": backend, "open": left > 0, "seconds_left": round(left, 1)})
         return {"fleet": shared, "rows": rows}
 
-    def _subscriptions(
-        self, described: Overview, usage: dict[str | None, dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    def _subscriptions(self, described: Overview, usage: dict[str, Row]) -> list[dict[str, Any]]:
         config = self.live.gateway.config
         every: dict[str, set[str]] = defaultdict(set)  # an API's operations
         for api, operation in described.operations:
@@ -253,12 +251,13 @@ class AdminData:
                 if limit.target.api in opens
                 and limit.target.product == (name if kind == "product" else None)
             ]
-            used = usage.get(row["id"], {})
+            used: Row = usage.get(row["id"], {})
             rows.append(
                 {
                     **row,
-                    "calls": used.get("calls", 0),
-                    "tokens": used.get("prompt_tokens", 0) + used.get("completion_tokens", 0),
+                    "calls": int(str(used.get("calls", 0))),
+                    "tokens": int(str(used.get("prompt_tokens", 0)))
+                    + int(str(used.get("completion_tokens", 0))),
                     "cost": used.get("cost", "0"),
                     "limits": _limits(limits, every),
                 }
