@@ -71,7 +71,7 @@ async def totals(
         f"COALESCE(SUM({column}), 0)"
         for column in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens")
     )
-    where, parameters = _window(since, until)
+    where, parameters = time_window(since, until)
     sql = f"SELECT {''.join(k + ', ' for k in keys)}COUNT(*), {sums}, {cost} FROM {TABLE}{where}"
     if keys:
         # NULLS LAST: both databases put calls without a subscription (or model) last.
@@ -80,18 +80,18 @@ async def totals(
     rows = await database.fetch(sql, parameters)
     result: list[Row] = []
     for row in rows:
-        named: Row = {name: _text(value) for name, value in zip(by, row, strict=False)}
+        named: Row = {name: text_of(value) for name, value in zip(by, row, strict=False)}
         counts = row[len(keys) :]
         if not keys and counts[0] == 0:
             counts = (0, 0, 0, 0, 0, None)
         for measure, value in zip(MEASURES[:-1], counts[:-1], strict=True):
             named[measure] = int(str(value))
-        named["cost"] = _decimal_text(counts[-1])
+        named["cost"] = decimal_text(counts[-1])
         result.append(named)
     return result
 
 
-def _window(since: float | None, until: float | None) -> tuple[str, list[object]]:
+def time_window(since: float | None, until: float | None) -> tuple[str, list[object]]:
     conditions, parameters = [], []
     if since is not None:
         conditions.append("time >= ?")
@@ -102,11 +102,11 @@ def _window(since: float | None, until: float | None) -> tuple[str, list[object]
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), parameters
 
 
-def _text(value: object) -> str | None:
+def text_of(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _decimal_text(value: object) -> str:
+def decimal_text(value: object) -> str:
     """A sum of costs as exact decimal text ("0" when nothing was priced)."""
     if value is None:
         return "0"

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from gateway.common.fastjson import dumps
 from gateway.proxy.admin_api import admin_api_routes
 from gateway.proxy.admin_auth import AdminKey, guarded
+from gateway.proxy.dashboard import dashboard_routes
 from gateway.proxy.fleet import WORKER_PREFIX, Answer, Fleet
 from gateway.proxy.live import Live
 from gateway.telemetry.builtin import SCRAPE_WORKERS
@@ -77,6 +78,7 @@ def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starl
             return Response(prometheus_text(merged), media_type=PROMETHEUS_CONTENT_TYPE)
 
         routes.append(Route("/metrics", guarded(prometheus, admin_key), methods=["GET"]))
+    routes += dashboard_routes(live, fleet, metrics, admin_key)
     return Starlette(routes=routes)
 
 

@@ -118,7 +118,7 @@ class Wiring:
         self.upstream = Upstream(config.backends, self.sessions, Credentials(tokens))
         prices = PriceTable(row.price() for row in config.pricing)
         costs = CallCosts(config, prices)
-        breakers = Breakers(config.backends, self.counters)
+        breakers = self.breakers = Breakers(config.backends, self.counters)
         members = Members(config.backends, breakers, self.latencies, costs)
         serves_llm = any(api.style != "http" for api in config.apis.values())
         accounting = Accounting(metrics) if serves_llm else None

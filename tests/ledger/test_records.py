@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import anthropic
 import httpx
 import openai
-import pytest
 
 from tests.fakes.realtime import USAGE as REALTIME_USAGE
 from tests.ledger.directories import (
@@ -27,21 +25,11 @@ from tests.ledger.directories import (
     wait_for_rows,
     write_directory,
 )
-from tests.ledger.postgres_servers import shared_schema
 from tests.ledger.prepared import aigw
 from tests.proxy.processes import fake_provider, free_port, inject_faults, start_gateway, stop
 
 ASK = [{"role": "user", "content": "hi"}]
 MILLION = Decimal(1_000_000)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'calls.ledger.sqlite'}"
-        return
-    with shared_schema() as url:
-        yield url
 
 
 def cost(prompt: int, completion: int, rates: tuple[float, ...] = PRICE[:2]) -> Decimal:
