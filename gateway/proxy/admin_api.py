@@ -54,7 +54,8 @@ def admin_api_routes(live: Live, admin_key: Callable[[], AdminKey]) -> list[Rout
         return Changes(tenants(), live.current.gateway.config, actor)
 
     async def listing(request: Request) -> Response:
-        return JSONResponse({"subscriptions": _rows(live, tenants())})
+        tenants()  # 404 when there is nowhere to keep them
+        return JSONResponse({"subscriptions": subscription_rows(live)})
 
     async def create(request: Request) -> Response:
         made = await changes(request).create(await _body(request))
@@ -67,7 +68,7 @@ def admin_api_routes(live: Live, admin_key: Callable[[], AdminKey]) -> list[Rout
 
     async def one(request: Request) -> Response:
         id = request.path_params["id"]
-        for row in _rows(live, tenants()):
+        for row in subscription_rows(live):
             if row["id"] == id:
                 return JSONResponse(row)
         raise Refused(404, "not_found", f"no subscription {id}")
@@ -152,12 +153,14 @@ def admin_api_routes(live: Live, admin_key: Callable[[], AdminKey]) -> list[Rout
     ]
 
 
-def _rows(live: Live, tenants: Tenants) -> list[dict[str, object]]:
+def subscription_rows(live: Live) -> list[dict[str, object]]:
     """gateway.yaml's subscriptions, then those made at run time (a run-time one whose id
     gateway.yaml took since is left out: gateway.yaml's wins at admission too)."""
     configured = live.current.gateway.config.subscriptions
     rows = [_configured(subscription) for subscription in configured.values()]
-    rows += [t.public() for id, t in sorted(tenants.records.items()) if id not in configured]
+    tenants = live.current.wiring.tenants
+    made = sorted(tenants.records.items()) if tenants is not None else []
+    rows += [tenant.public() for id, tenant in made if id not in configured]
     return rows
 
 

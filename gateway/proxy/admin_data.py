@@ -30,6 +30,7 @@ from gateway.explain import Limit, Overview, explain, overview
 from gateway.ledger.output import render
 from gateway.ledger.queries import MEASURES, Row, dimensions, moment, totals
 from gateway.ledger.series import NOTHING_SAVED, cache_savings, series
+from gateway.proxy.admin_api import subscription_rows
 from gateway.proxy.admin_auth import AdminKey, guarded
 from gateway.proxy.fleet import Fleet
 from gateway.proxy.ledger_reads import LedgerReads, LedgerUnavailable
@@ -50,12 +51,17 @@ def _ledger_off(error: LedgerUnavailable) -> JSONResponse:
     return JSONResponse({"error": {"code": "ledger_unavailable", "message": str(error)}}, 503)
 
 
-def subscription_rows(live: Live) -> list[dict[str, str]]:
-    """The subscriptions the dashboard lists: gateway.yaml's (the one place to swap for the
-    admin API's run-time subscriptions)."""
+def dashboard_subscriptions(live: Live) -> list[dict[str, str]]:
+    """The subscriptions the dashboard lists: gateway.yaml's and the admin API's."""
     return [
-        {"id": s.id, "name": s.name, "scope": s.scope, "state": s.state}
-        for s in live.current.gateway.config.subscriptions.values()
+        {
+            "id": str(row["id"]),
+            "name": str(row["displayName"]),
+            "scope": str(row["scope"]),
+            "state": str(row["state"]),
+            "source": str(row["source"]),
+        }
+        for row in subscription_rows(live)
     ]
 
 
@@ -237,7 +243,7 @@ class AdminData:
         for api, operation in described.operations:
             every[api].add(operation)
         rows = []
-        for row in subscription_rows(self.live):
+        for row in dashboard_subscriptions(self.live):
             scope = row["scope"]
             kind, _, name = scope.partition("/")
             if kind == "product":

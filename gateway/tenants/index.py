@@ -11,7 +11,6 @@ when it returns).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -30,6 +29,7 @@ class Tenants:
         self._by_digest: dict[bytes, Subscription] = {}
         self._version: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.away = ""  # why the store did not answer the last refresh
 
     def find(self, digest: bytes) -> Subscription | None:
@@ -55,16 +55,20 @@ class Tenants:
         return self.records
 
     async def close(self) -> None:
+        # A cancel alone may not end the poll: a Redis client cancelled mid-command can
+        # swallow the cancellation (seen: a process that never exited). The flag ends the
+        # loop at its next wake whatever the client does; the wait is bounded either way.
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=self.refresh + 1)
         await self.store.close()
 
     async def _polling(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.refresh)
-            await self._follow()
+            if not self._closing:
+                await self._follow()
 
     async def _follow(self, raise_errors: bool = False) -> None:
         try:

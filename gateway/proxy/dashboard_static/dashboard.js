@@ -173,7 +173,7 @@ async function overviewPanels(window) {
   fill($("breakers-table"), [["backend", "backend"], ["state", "state"], ["seconds_left", "seconds left"]],
     answer.breakers.rows.map((r) => ({ ...r, state: el("span", { class: r.open ? "state-open" : "state-closed" }, r.open ? "open" : "closed") })), "backend");
   fill($("subscriptions-table"),
-    [["id", "id"], ["name", "name"], ["scope", "scope"], ["state", "state"], ["calls", "calls"], ["tokens", "tokens"], ["cost", "cost $"], ["limits", "limits per subscription"]],
+    [["id", "id"], ["name", "name"], ["scope", "scope"], ["state", "state"], ["source", "source"], ["calls", "calls"], ["tokens", "tokens"], ["cost", "cost $"], ["limits", "limits per subscription"]],
     answer.subscriptions.map((s) => ({ ...s, limits: s.limits.length ? el("div", {}, ...s.limits.map(limitText)) : el("span", { class: "empty" }, "none") })), "id");
   targets(answer.targets);
   if (answer.ledger.error) problem("ledger: " + answer.ledger.error);
