@@ -11,6 +11,14 @@ reserve its prompt plus its output cap (`max_tokens` and kin, or `reserved-outpu
 atomically before forwarding: concurrent calls on any number of replicas then cannot take
 more than the limit, since no call can use more than it reserved (exactly so for OpenAI
 models, whose prompts are counted exactly; other models' prompts are estimated).
+
+On the request's path the counters cost one call to the counter store (on Redis one script
+run, one round trip): every counter of the statement checked, and taken when estimating, at
+once; a refusal takes nothing. What the response used is counted after it, written behind
+(`CounterStore.add_later`): the client never waits for it. The remaining-tokens headers and
+variables (APIM: what is left "after each execution") are the limit less the counter as this
+call found it and less what this call used, known as the response is; calls finishing at the
+same moment elsewhere are not in that figure, as they would not be in APIM's estimate either.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from gateway.statements.support.declarations import (
 )
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.statements.support.numeric import whole_number
-from gateway.stores.counters import Count, Window
+from gateway.stores.counters import Change, Count, Window
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
 
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
@@ -123,43 +131,31 @@ class TokenLimit:
         estimated = prompt_tokens(body, request_model(request, body)) if estimating else 0
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)
-        store = store_of(request)
-        taken: list[TokenCounter] = []
-        for counter in counters:
-            if estimated:  # take the prompt now; refuse if it does not fit
-                operation = store.consume(
-                    counter.name, estimated, counter.limit, counter.window, now()
-                )
-            else:  # APIM without estimation: refuse only once the limit is used up
-                operation = store.peek(counter.name, counter.window, now())
-            count = await self.guard.check(request, operation)
-            if count is None:
-                continue
-            if (estimated and not count.allowed) or (
-                not estimated and count.value >= counter.limit
-            ):
-                for given_back in taken:  # return what this refused call took from the others
-                    await self.guard.count(
-                        request,
-                        store.add(given_back.name, -estimated, given_back.window, now()),
-                    )
+        # Every counter checked (and, when estimating, taken) in one call: one round trip.
+        changes = [
+            Change(c.name, estimated, c.window, c.limit if estimated else None) for c in counters
+        ]
+        counts = await self.guard.check(request, store_of(request).apply(changes, now()))
+        for counter, count in zip(counters, counts or (), strict=False):
+            # Estimating: refused unless the prompt fits (then nothing was taken). Else, as
+            # APIM: refused only once the limit is used up.
+            refused = not count.allowed if estimated else count.value >= counter.limit
+            if refused:
                 raise self.refuse(request, count, counter)
-            if estimated:
-                taken.append(counter)
         if self.consumed_variable:
             request.variables[self.consumed_variable] = estimated
 
         async def settle(done: RequestContext) -> None:
-            """Count the provider's usage (less what was taken up front) and report."""
+            """Count the provider's usage (less what was taken up front), written behind, and
+            report what is left: the count this call saw, plus what it used."""
             usage = response_usage(done)
             used = usage.total if usage is not None else estimated
-            for counter in counters:
-                operation = store.add(counter.name, used - estimated, counter.window, now())
-                count = await self.guard.count(done, operation)
-                if count is not None:
-                    _report(
-                        done, counter.variable, counter.header, max(counter.limit - count.value, 0)
-                    )
+            self.guard.add_later(
+                done, [Change(c.name, used - estimated, c.window) for c in counters]
+            )
+            for counter, count in zip(counters, counts or (), strict=False):
+                left = max(counter.limit - (count.value + used - estimated), 0)
+                _report(done, counter.variable, counter.header, left)
             _report(done, self.consumed_variable, self.consumed_header, used)
 
         request.defer(Phase.DONE, settle)

@@ -4,11 +4,18 @@ A counter is a number under a key inside one window of time. Windows are fixed: 
 `period` seconds starts at `origin + k * period` (APIM's quota periods are counted from a
 start date the same way); `period` 0 means one window that never ends. Every operation is
 atomic on its key, so that any number of requests and replicas share one count.
+
+A statement with several counters (tokens per minute and a token quota) checks them all in
+one `apply`: atomic over all of them and, on Redis, one round trip. What it counts once the
+response is known goes to `add_later`, which the caller does not wait for: the store writes
+it behind (Redis: batched with other requests' writes, one script per flush) and `close`
+writes what is still pending.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -50,7 +57,32 @@ class Count:
     retry_after: float  # seconds until the window renews (math.inf if it never does)
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One counter's part in `CounterStore.apply` or `add_later`."""
+
+    key: str
+    amount: int  # 0: only read the counter
+    window: Window
+    limit: int | None = None  # None: added whatever the limit
+
+
+Failed = Callable[["StoreUnavailable"], None]  # told when a write behind could not be made
+
+
 class CounterStore(Protocol):
+    async def apply(self, changes: Sequence[Change], now: float) -> list[Count]:
+        """Every change at once, atomically (one round trip): each amount is added unless that
+        takes any counter with a limit past it; then nothing is added. A Count per change, in
+        order: `allowed` False for each counter the call would take past its limit, `value`
+        the counter after the operation. The keys are distinct."""
+        ...
+
+    def add_later(self, changes: Sequence[Change], now: float, failed: Failed) -> None:
+        """Add `changes` (limits ignored) without making the caller wait; `failed` is told
+        if the store could not be reached. `close` writes what is still pending."""
+        ...
+
     async def consume(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
         """Add `amount` unless that takes the counter past `limit`; then add nothing."""
         ...

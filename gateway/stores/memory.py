@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
-from gateway.stores.counters import Count, Window, window_key
+from gateway.stores.counters import Change, Count, Failed, Window, window_key
 
 SWEEP_EVERY = 10_000  # operations between sweeps of expired counters
 
@@ -28,6 +29,26 @@ class MemoryCounters:
     def _sweep(self, now: float) -> None:
         for stored in [k for k, (_, end) in self._values.items() if end <= now]:
             del self._values[stored]
+
+    async def apply(self, changes: Sequence[Change], now: float) -> list[Count]:
+        # No await from the first read to the last write: atomic in the event loop.
+        current = [self._current(change.key, change.window, now) for change in changes]
+        fits = [
+            change.limit is None or value + change.amount <= change.limit
+            for change, (_, value, _) in zip(changes, current, strict=True)
+        ]
+        counts = []
+        for change, (stored, value, end), fit in zip(changes, current, fits, strict=True):
+            if all(fits) and change.amount:
+                value += change.amount
+                self._values[stored] = (value, end)
+            counts.append(Count(fit, value, _left(end, now)))
+        return counts
+
+    def add_later(self, changes: Sequence[Change], now: float, failed: Failed) -> None:
+        for change in changes:  # in the process, at once: nothing to wait for
+            stored, value, end = self._current(change.key, change.window, now)
+            self._values[stored] = (value + change.amount, end)
 
     async def consume(self, key: str, amount: int, limit: int, window: Window, now: float) -> Count:
         stored, value, end = self._current(key, window, now)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from gateway.stores.counters import CounterStore, Window
+from gateway.stores.counters import Change, Count, CounterStore, StoreUnavailable, Window
 
 MINUTE = Window(60)
 
@@ -90,5 +90,73 @@ def test_a_mark_is_seen_by_every_replica_until_it_ends(
         await one.close()
         if two is not one:
             await two.close()
+
+    asyncio.run(scenario())
+
+
+def test_apply_takes_every_counter_or_none(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        store = make_store()
+        both = [Change(key + ":a", 3, MINUTE, 10), Change(key + ":b", 3, MINUTE, 5)]
+        taken = await store.apply(both, 1000.0)
+        assert [(c.allowed, c.value) for c in taken] == [(True, 3), (True, 3)]
+        refused = await store.apply(both, 1000.0)  # b would reach 6: neither is taken
+        assert [(c.allowed, c.value) for c in refused] == [(True, 3), (False, 3)]
+        assert refused[1].retry_after == 20.0
+        read = await store.apply(
+            [Change(key + ":a", 0, MINUTE), Change(key + ":b", 0, MINUTE)], 1000.0
+        )
+        assert [c.value for c in read] == [3, 3]
+        assert await store.apply([], 1000.0) == []
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_additions_behind_are_seen_by_the_next_check_and_written_by_close(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        store, other = make_store(), make_store()
+        failures: list[StoreUnavailable] = []
+        changes = [Change(key + ":a", 4, MINUTE), Change(key + ":b", 2, MINUTE)]
+        store.add_later(changes, 1000.0, failures.append)  # returns at once
+        store.add_later(changes[:1], 1000.0, failures.append)  # merged with the first
+        # The same process's next check sees them (they go in with it, same round trip).
+        [count] = await store.apply([Change(key + ":a", 1, MINUTE, 9)], 1000.0)
+        assert (count.allowed, count.value) == (True, 9)
+        if other is not store:  # a Redis client writes what is still behind as it closes
+            await store.close()
+        assert (await other.peek(key + ":b", MINUTE, 1000.0)).value == 2
+        assert (await other.peek(key + ":a", MINUTE, 1000.0)).value == 9
+        assert failures == []
+        await other.close()
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_applies_over_two_counters_never_overshoot(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        replicas = [make_store() for _ in range(4)]
+        gate = asyncio.Semaphore(32)  # as in test_concurrent_clients_never_overshoot
+        minute, quota = (
+            Change(key + ":minute", 1, MINUTE, 100),
+            Change(key + ":quota", 1, MINUTE, 30),
+        )
+
+        async def take(replica: CounterStore) -> list[Count]:
+            async with gate:
+                return await replica.apply([minute, quota], 1000.0)
+
+        results = await asyncio.gather(*(take(replicas[i % 4]) for i in range(200)))
+        assert sum(all(c.allowed for c in counts) for counts in results) == 30
+        read = [Change(minute.key, 0, MINUTE), Change(quota.key, 0, MINUTE)]
+        assert [c.value for c in await replicas[0].apply(read, 1000.0)] == [30, 30]
+        for replica in replicas:
+            await replica.close()
 
     asyncio.run(scenario())

@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gateway.policy.compiling import CompileContext
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
-from gateway.stores.counters import Count, CounterStore, StoreUnavailable
+from gateway.stores.counters import Change, Count, CounterStore, StoreUnavailable
 from gateway.stores.memory import MemoryCounters
 
 log = logging.getLogger("aigw.limits")
@@ -24,6 +25,8 @@ _last_warning = -WARN_EVERY
 
 # A request context without a gateway (tests, `aigw` tools) counts in this process.
 _LOCAL = MemoryCounters()
+
+Counted = TypeVar("Counted", Count, list[Count])
 
 
 def store_of(request: RequestContext) -> CounterStore:
@@ -47,8 +50,8 @@ class StoreGuard:
     def of(cls, source: str, node: Node, context: CompileContext) -> StoreGuard:
         return cls(source, context.literal(node.attr("on-store-failure")))
 
-    async def check(self, request: RequestContext, operation: Awaitable[Count]) -> Count | None:
-        """The store's count; None (let the call pass) or a 503 when it is unreachable."""
+    async def check(self, request: RequestContext, operation: Awaitable[Counted]) -> Counted | None:
+        """The store's count(s); None (let the call pass) or a 503 when it is unreachable."""
         try:
             return await operation
         except StoreUnavailable as error:
@@ -71,6 +74,14 @@ class StoreGuard:
         except StoreUnavailable as error:
             self._failed(request, "uncounted", error)
             return None
+
+    def add_later(self, request: RequestContext, changes: Sequence[Change]) -> None:
+        """Count after the call without the client waiting for the store (it writes behind);
+        when the store is unreachable the amounts are lost (and said)."""
+        if any(change.amount for change in changes):
+            store_of(request).add_later(
+                changes, now(), lambda error: self._failed(request, "uncounted", error)
+            )
 
     def _failed(self, request: RequestContext, outcome: str, error: StoreUnavailable) -> None:
         metrics = request.services.metrics
