@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -103,3 +106,81 @@ apis:
     client_redis = redis.Redis.from_url(REDIS_URL)
     [counter] = list(client_redis.scan_iter(f"aigw:{{tokens:{key}:minute}}:*"))
     assert int(client_redis.get(counter) or 0) == 12 + 8 + 8
+
+
+class RedisMonitor:
+    """The commands Redis runs for one counter key, as MONITOR shows them, in order."""
+
+    def __init__(self, url: str, key: str) -> None:
+        import redis
+
+        self.key, self.seen = key, list[list[str]]()
+        self._monitor = redis.Redis.from_url(url).monitor().__enter__()
+        threading.Thread(target=self._listen, daemon=True).start()
+
+    def _listen(self) -> None:
+        with contextlib.suppress(Exception):  # ends when close() closes the connection
+            while True:
+                command = self._monitor.next_command()
+                if command["client_type"] != "lua" and self.key in command["command"]:
+                    self.seen.append(shlex.split(command["command"]))
+
+    def wait_for(self, count: int) -> list[list[str]]:
+        deadline = time.monotonic() + 10
+        while len(self.seen) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.seen)
+
+    def close(self) -> None:
+        self._monitor.connection.disconnect()
+
+
+def test_a_token_limited_call_makes_one_round_trip_before_forwarding_and_one_after(
+    tmp_path: Path,
+) -> None:
+    """Both counters (tokens per minute, token quota) are checked in one script run; the
+    usage is counted in one more, after the answer (the client does not wait for it)."""
+    require_redis()
+    clear_of_window_edge()
+    key = f"trips-{uuid.uuid4().hex}"
+    provider_port = free_port()
+    (tmp_path / "gateway.yaml").write_text(
+        f"""
+stores: {{default: "{REDIS_URL}"}}
+backends:
+  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
+apis:
+  llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+"""
+    )
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "llm.xml").write_text(
+        """<policies><inbound><base />
+            <llm-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;x-key&quot;,&quot;&quot;))"
+                tokens-per-minute="1000" token-quota="5000" token-quota-period="Monthly"
+                estimate-prompt-tokens="false" remaining-tokens-header-name="x-left"
+                remaining-quota-tokens-header-name="x-quota-left" />
+        </inbound></policies>"""
+    )
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with fake_provider(provider_port), serving(tmp_path, os.environ) as gateway:
+        url = f"{gateway}/llm/chat/completions"
+        httpx.post(url, json=body, headers={"x-key": "warm-up"})  # Redis has the script now
+        monitor = RedisMonitor(REDIS_URL, key)
+        try:
+            lefts = []
+            for number in range(1, 4):
+                answer = httpx.post(url, json=body, headers={"x-key": key})
+                assert answer.status_code == 200
+                lefts.append((answer.headers["x-left"], answer.headers["x-quota-left"]))
+                commands = monitor.wait_for(2 * number)  # the check, then the count after
+                check, count = commands[-2:]
+                # EVALSHA sha 2 minute quota, then per key: behind, amount, limit, expiry.
+                assert check[0] == count[0] == "EVALSHA" and check[2] == count[2] == "2"
+                assert check[5::4] == ["0", "0"] and check[6::4] == ["0", "0"]  # a read
+                assert count[5::4] == ["12", "12"] and count[6::4] == ["0", "0"]  # usage
+            time.sleep(0.3)  # nothing else comes
+            assert len(monitor.seen) == 6
+        finally:
+            monitor.close()
+    assert lefts == [("988", "4988"), ("976", "4976"), ("964", "4964")]
