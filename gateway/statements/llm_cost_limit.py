@@ -10,6 +10,11 @@ the most it can cost (its prompt, counted offline, at the dearest input rate plu
 cap at the dearest output rate) and settles to its real cost when the response is complete, so
 concurrent calls on any number of replicas cannot spend past the limit.
 
+As `llm-token-limit` does, the limits are checked (and the reservation taken) in one call to
+the counter store, and the spend is counted behind the response (the client never waits for
+it); the remaining-dollars header is the lowest limit less its counter as the call found it
+and less the call's cost.
+
 A call to a model with no price never passes silently (gateway.yaml's
 `limits.unpriced-models`): `refuse` (the default) refuses it with 403 `UnpricedModel` before it
 goes upstream; `dearest` reserves and counts it at the dearest rates of its provider's prices;
@@ -47,7 +52,7 @@ from gateway.statements.support.declarations import (
     rate_and_quota_check,
 )
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
-from gateway.stores.counters import Count, Window
+from gateway.stores.counters import Change, Count, Window
 from gateway.tokens.tokenizer import output_cap, prompt_tokens
 
 NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
@@ -98,8 +103,8 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
             "llm-cost-limit", reason, message, status=status, headers=headers, policy_id=policy_id
         )
 
-    async def reserve(request: RequestContext, key: str) -> int:
-        """Take the call's most possible cost from every limit (0: no reservation made)."""
+    def reservation(request: RequestContext) -> int:
+        """The call's most possible cost, to take from every limit (0: none is taken)."""
         reserve_output = request.services.reserved_output_tokens
         if reserve_output is None or request.services.prices is None or not generates(request):
             return 0
@@ -109,18 +114,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
         if price is None:
             return 0
         ceiling = price.ceiling(prompt_tokens(body, model), output_cap(body, reserve_output))
-        nanos = int(ceiling * NANO)
-        store = store_of(request)
-        taken: list[tuple[str, Window]] = []
-        for name, limit, window, is_quota in limits:
-            operation = store.consume(f"{key}:{name}", nanos, limit, window, now())
-            count = await guard.check(request, operation)
-            if count is not None and not count.allowed:
-                for counter, counter_window in taken:  # give back what this call took
-                    await guard.count(request, store.add(counter, -nanos, counter_window, now()))
-                raise refuse(count, is_quota)
-            taken.append((f"{key}:{name}", window))
-        return nanos
+        return int(ceiling * NANO)
 
     def refuse_unpriced(request: RequestContext) -> None:
         """Under `limits.unpriced-models: refuse`, a model with no price goes no further."""
@@ -141,13 +135,18 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
     async def llm_cost_limit(request: RequestContext) -> LocalReply | None:
         refuse_unpriced(request)
         key = "cost:" + to_text(counter_key(request))
-        store = store_of(request)
-        reserved = await reserve(request, key)
-        if not reserved:
-            for name, limit, window, is_quota in limits:
-                count = await guard.check(request, store.peek(f"{key}:{name}", window, now()))
-                if count is not None and count.value >= limit:
-                    raise refuse(count, is_quota)
+        reserved = reservation(request)
+        # Every limit checked (and the reservation taken) in one call: one round trip. With
+        # no reservation, a call is refused once earlier calls have spent the limit.
+        changes = [
+            Change(f"{key}:{name}", reserved, window, limit if reserved else None)
+            for name, limit, window, _ in limits
+        ]
+        counts = await guard.check(request, store_of(request).apply(changes, now()))
+        for (_, limit, _, is_quota), count in zip(limits, counts or (), strict=False):
+            refused = not count.allowed if reserved else count.value >= limit
+            if refused:
+                raise refuse(count, is_quota)
 
         async def spend(done: RequestContext) -> None:
             # What the accounting set for a whole response; a stream is accounted after this
@@ -160,13 +159,14 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
                 nanos = 0  # the real cost is unknown: the reservation stands
             else:
                 return  # no usage or no price: nothing to count
-            lowest: float | None = None
-            for name, limit, window, _ in limits:
-                count = await guard.count(done, store.add(f"{key}:{name}", nanos, window, now()))
-                if count is not None:
-                    left = max(limit - count.value, 0) / 1e9
-                    lowest = left if lowest is None else min(lowest, left)
-            if lowest is not None:
+            guard.add_later(done, [Change(c.key, nanos, c.window) for c in changes])
+            # What is left: the counters as this call found them, less what it spent.
+            lefts = [
+                max(limit - (count.value + nanos), 0) / 1e9
+                for (_, limit, _, _), count in zip(limits, counts or (), strict=False)
+            ]
+            if lefts:
+                lowest = min(lefts)
                 if remaining_variable:
                     done.variables[remaining_variable] = lowest
                 if remaining_header:

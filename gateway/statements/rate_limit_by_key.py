@@ -23,7 +23,7 @@ from gateway.statements.support.declarations import (
 )
 from gateway.statements.support.numeric import whole_number
 from gateway.statements.support.rate_limits import LimitOutputs
-from gateway.stores.counters import Window
+from gateway.stores.counters import Change, Window
 
 SOURCE = "rate-limit-by-key"
 
@@ -51,9 +51,9 @@ def compile_rate_limit_by_key(node: Node, context: CompileContext) -> Step:
                 raise outputs.rate_exceeded(request, SOURCE, count)
 
             async def count_when_done(done: RequestContext) -> None:
-                if condition(done):
+                if condition(done):  # counted behind the response: the client does not wait
                     add = whole_number(amount(done), "increment-count", SOURCE, policy_id)
-                    await guard.count(done, store.add(key, add, window, now()))
+                    guard.add_later(done, [Change(key, add, window)])
 
             request.defer(Phase.DONE, count_when_done)
             outputs.passed(request, limit, count.value if count is not None else 0)

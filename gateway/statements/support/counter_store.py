@@ -67,14 +67,6 @@ class StoreGuard:
                 ) from None
             return None
 
-    async def count(self, request: RequestContext, operation: Awaitable[Count]) -> Count | None:
-        """Count after the call; when the store is unreachable the amount is lost (and said)."""
-        try:
-            return await operation
-        except StoreUnavailable as error:
-            self._failed(request, "uncounted", error)
-            return None
-
     def add_later(self, request: RequestContext, changes: Sequence[Change]) -> None:
         """Count after the call without the client waiting for the store (it writes behind);
         when the store is unreachable the amounts are lost (and said)."""

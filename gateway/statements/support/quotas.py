@@ -13,7 +13,7 @@ from gateway.expressions.values import format_timespan
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.step import PolicyError
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
-from gateway.stores.counters import Count, Window
+from gateway.stores.counters import Change, Count, Window
 
 
 def quota_exceeded(source: str, what: str, count: Count) -> PolicyError:
@@ -70,38 +70,43 @@ class Quota:
         Bandwidth is counted when the call completes (it needs the response's size), as is a
         call whose increment-condition or -count reads the response.
         """
-        store = store_of(request)
         calls_key, bandwidth_key = "quota-calls:" + key, "quota-kb:" + key
         counted = request.state.setdefault(CountedKeys)
+        # Both counters checked (and the call counted, when it counts now) in one store call.
+        changes: list[Change] = []
+        # (what is limited, the count at which it is spent; None: taken, refused if over)
+        spent: list[tuple[str, int | None]] = []
         if self.calls is not None and calls_key not in counted:  # once per request
             if count_now and condition(request):
                 counted.add(calls_key)
-                operation = store.consume(
-                    calls_key, amount(request), self.calls, self.window, now()
-                )
-                count = await self.guard.check(request, operation)
-                if count is not None and not count.allowed:
-                    raise quota_exceeded(self.source, "call volume", count)
+                changes.append(Change(calls_key, amount(request), self.window, self.calls))
+                spent.append(("call volume", None))
             else:
-                count = await self.guard.check(request, store.peek(calls_key, self.window, now()))
-                if count is not None and count.value >= self.calls:
-                    raise quota_exceeded(self.source, "call volume", count)
+                changes.append(Change(calls_key, 0, self.window))
+                spent.append(("call volume", self.calls))
         if self.kilobytes is not None:
-            operation = store.peek(bandwidth_key, self.window, now())
-            count = await self.guard.check(request, operation)
-            if count is not None and count.value >= self.kilobytes:
-                raise quota_exceeded(self.source, "bandwidth", count)
+            changes.append(Change(bandwidth_key, 0, self.window))
+            spent.append(("bandwidth", self.kilobytes))
+        if changes:
+            counts = await self.guard.check(request, store_of(request).apply(changes, now()))
+            for (what, limit), count in zip(spent, counts or (), strict=False):
+                refused = not count.allowed if limit is None else count.value >= limit
+                if refused:
+                    raise quota_exceeded(self.source, what, count)
 
-        async def count_when_done(done: RequestContext) -> None:
-            if not condition(done):
-                return
+        def counted_when_done(done: RequestContext) -> list[Change]:
+            later = []
             if self.calls is not None and not count_now and calls_key not in counted:
                 counted.add(calls_key)
-                await self.guard.count(done, store.add(calls_key, amount(done), self.window, now()))
+                later.append(Change(calls_key, amount(done), self.window))
             if self.kilobytes is not None and bandwidth_key not in counted:
                 counted.add(bandwidth_key)
-                used = kilobytes(done)
-                await self.guard.count(done, store.add(bandwidth_key, used, self.window, now()))
+                later.append(Change(bandwidth_key, kilobytes(done), self.window))
+            return later
+
+        async def count_when_done(done: RequestContext) -> None:
+            if condition(done):  # counted behind the response: the client does not wait
+                self.guard.add_later(done, counted_when_done(done))
 
         if self.kilobytes is not None or not count_now:
             request.defer(Phase.DONE, count_when_done)
