@@ -2,12 +2,13 @@
 
 A limit learns what a call used once its response is known; writing that to Redis before the
 client gets the end of its response would make every call wait one more round trip. Instead
-the addition is queued here and returns at once. One task writes the queue: what comes in
-while a write is under way is merged per counter (amounts summed) and goes in the next
-write, so under load many requests' additions share one round trip, and the queue never
-holds more than one entry per counter. A check of a counter takes what is queued for it and
-writes it in its own round trip first (`take`), so that within a process a check always sees
-what was counted before it. `drain` (the store's `close`) writes what is left.
+the addition is queued here and returns at once. One task writes the queue, LINGER seconds
+after something was queued: what comes in meanwhile is merged per counter (amounts summed),
+so many requests' additions share one round trip and the queue never holds more than one
+entry per counter. A check of a counter takes what is queued for it and writes it in its own
+round trip, first (`take`): within a process a check always sees what was counted before it,
+and under steady traffic most additions ride on the next check and cost no round trip at
+all. `drain` (the store's `close`) writes what is left at once.
 
 A write that fails tells each request that queued part of it (its `Failed`), which counts
 and logs the loss as an addition made on the spot would.
@@ -16,6 +17,7 @@ and logs the loss as an addition made on the spot would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,11 @@ log = logging.getLogger("aigw.stores")
 Additions = dict[str, tuple[int, float]]
 Write = Callable[[Additions], Awaitable[None]]
 
+# Seconds an addition waits before it is written: for other additions to join it, or for a
+# check of its counter to take it along (then it costs no round trip of its own). Other
+# replicas see it that much later; this process's own checks see it at once.
+LINGER = 0.05
+
 
 class WriteBehind:
     def __init__(self, write: Write) -> None:
@@ -35,6 +42,7 @@ class WriteBehind:
         self._queued: Additions = {}
         self._failed: list[Failed] = []
         self._task: asyncio.Task[None] | None = None
+        self._draining = asyncio.Event()
 
     def add(self, stored: str, amount: int, expiry: float, failed: Failed) -> None:
         """Queue `amount` for the counter `stored` (its window ends in `expiry` ms)."""
@@ -58,7 +66,11 @@ class WriteBehind:
 
     async def _flush(self) -> None:
         try:
-            while self._queued:
+            while True:
+                await self._linger()
+                if not self._queued:  # checks took it all, and wrote it (or told of it)
+                    self._failed = []
+                    return
                 additions, self._queued = self._queued, {}
                 failed, self._failed = self._failed, []
                 try:
@@ -71,8 +83,14 @@ class WriteBehind:
         finally:
             self._task = None
 
+    async def _linger(self) -> None:
+        """Wait LINGER seconds (none once draining): for more to join, or a check to take it."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._draining.wait(), LINGER)
+
     async def drain(self) -> None:
         """Write whatever is queued or being written, and return when it is done."""
+        self._draining.set()
         while self._task is not None:
             await asyncio.shield(self._task)
 
