@@ -56,13 +56,9 @@ apis:
     assert statuses.count(429) == 20
 
 
-def test_token_counts_reach_redis_as_the_provider_reported(tmp_path: Path) -> None:
-    require_redis()
-    clear_of_window_edge()
-    import redis
-
-    key = f"tokens-{uuid.uuid4().hex}"
-    provider_port = free_port()
+def limited_api(tmp_path: Path, provider_port: int, statement: str) -> None:
+    """A gateway directory in tmp_path: counters in Redis, one LLM API whose inbound runs
+    `statement`, its backend the fake provider on `provider_port`."""
     (tmp_path / "gateway.yaml").write_text(
         f"""
 stores: {{default: "{REDIS_URL}"}}
@@ -74,10 +70,22 @@ apis:
     )
     (tmp_path / "apis").mkdir()
     (tmp_path / "apis" / "llm.xml").write_text(
-        f"""<policies><inbound><base />
-            <llm-token-limit counter-key="{key}" tokens-per-minute="100000"
-                estimate-prompt-tokens="false" tokens-consumed-header-name="x-tokens" />
-        </inbound></policies>"""
+        f"<policies><inbound><base />{statement}</inbound></policies>"
+    )
+
+
+def test_token_counts_reach_redis_as_the_provider_reported(tmp_path: Path) -> None:
+    require_redis()
+    clear_of_window_edge()
+    import redis
+
+    key = f"tokens-{uuid.uuid4().hex}"
+    provider_port = free_port()
+    limited_api(
+        tmp_path,
+        provider_port,
+        f"""<llm-token-limit counter-key="{key}" tokens-per-minute="100000"
+            estimate-prompt-tokens="false" tokens-consumed-header-name="x-tokens" />""",
     )
     with fake_provider(provider_port), serving(tmp_path, os.environ) as gateway:
         client = openai.OpenAI(base_url=f"{gateway}/llm", api_key="-", max_retries=0)
@@ -158,23 +166,13 @@ def test_a_token_limited_call_makes_one_round_trip_before_forwarding_and_one_aft
     clear_of_window_edge()
     key = f"trips-{uuid.uuid4().hex}"
     provider_port = free_port()
-    (tmp_path / "gateway.yaml").write_text(
-        f"""
-stores: {{default: "{REDIS_URL}"}}
-backends:
-  fake: {{url: "http://127.0.0.1:{provider_port}/v1"}}
-apis:
-  llm: {{path: llm, style: openai, backend: fake, subscription-required: false}}
-"""
-    )
-    (tmp_path / "apis").mkdir()
-    (tmp_path / "apis" / "llm.xml").write_text(
-        """<policies><inbound><base />
-            <llm-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;x-key&quot;,&quot;&quot;))"
-                tokens-per-minute="1000" token-quota="5000" token-quota-period="Monthly"
-                estimate-prompt-tokens="false" remaining-tokens-header-name="x-left"
-                remaining-quota-tokens-header-name="x-quota-left" />
-        </inbound></policies>"""
+    limited_api(
+        tmp_path,
+        provider_port,
+        """<llm-token-limit counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;x-key&quot;,&quot;&quot;))"
+            tokens-per-minute="1000" token-quota="5000" token-quota-period="Monthly"
+            estimate-prompt-tokens="false" remaining-tokens-header-name="x-left"
+            remaining-quota-tokens-header-name="x-quota-left" />""",
     )
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     with fake_provider(provider_port), serving(tmp_path, os.environ) as gateway:
