@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.stores.counters import StoreUnavailable, Window
+from gateway.stores.counters import Change, StoreUnavailable, Window
 from gateway.stores.redis import RedisCounters
 from gateway.stores.redis_urls import RETRY_AFTER, BadStoreUrl, parse
 from tests.redis_servers import RedisServer, cluster, free_ports, sentinel
@@ -86,6 +86,20 @@ def test_an_outage_fails_fast_and_the_store_recovers_when_redis_returns(tmp_path
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_a_count_written_behind_that_cannot_be_written_is_reported() -> None:
+    (port,) = free_ports(1)  # nothing listens there
+
+    async def scenario() -> None:
+        store = RedisCounters(f"redis://127.0.0.1:{port}/0")
+        failures: list[StoreUnavailable] = []
+        store.add_later([Change("k", 3, MINUTE)], time.time(), failures.append)
+        assert failures == []  # nothing waited for Redis
+        await store.close()  # the write behind is tried before the client closes
+        assert len(failures) == 1
+
+    asyncio.run(scenario())
 
 
 def test_store_urls_are_checked_with_a_message_that_shows_the_form() -> None:
