@@ -23,6 +23,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.stores.counters import Change, Count, Failed, StoreUnavailable, Window, window_key
+from gateway.stores.redis_scripts import LeanScript
 from gateway.stores.redis_urls import CLUSTER, RedisConnection, parse
 from gateway.stores.write_behind import Additions, WriteBehind
 
@@ -70,18 +71,18 @@ log = logging.getLogger("aigw.stores")
 class RedisCounters:
     def __init__(self, url: str) -> None:
         self._connection = RedisConnection(url)
-        self._script = self._connection.client.register_script(SCRIPT)
         self._cluster = parse(url).scheme in CLUSTER
+        self._script = LeanScript(self._connection.client, SCRIPT, self._cluster)
         self._behind = WriteBehind(self._write)
 
     async def _run(self, keys: list[str], args: list[object]) -> list[int]:
-        """One run of SCRIPT (EVALSHA; redis-py loads the script on NOSCRIPT and runs it again)."""
+        """One run of SCRIPT: one EVALSHA (the script loaded and run again on NOSCRIPT)."""
         connection = self._connection
         if connection.away:
             raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
         try:
             await connection.ready()
-            result = await self._script(keys=keys, args=args)
+            result = await self._script(keys, args)
         except Exception as error:  # any client failure: the limit decides (open or closed)
             if not isinstance(error, RedisError | RedisClusterException | OSError):
                 log.warning("the Redis client failed unexpectedly: %r", error)
