@@ -188,6 +188,7 @@ class RedisCounters:
 
     async def close(self) -> None:
         await self._behind.drain()  # what was counted behind goes in before the client closes
+        await self._script.close()
         await self._connection.close()
 
 

@@ -41,6 +41,7 @@ def test_a_server_that_forgot_the_script_gets_it_again_and_a_cut_run_spoils_noth
                 await cut
             for number in range(3):
                 assert await script(["c"], [number]) == [b"c", str(number).encode()]
+            await script.close()
             await client.aclose()
 
         asyncio.run(scenario())
