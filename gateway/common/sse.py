@@ -53,6 +53,10 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
+        if self._first and chunk and chunk[:1] != b"\xef":  # no byte-order mark to skip
+            self._first = False
+        if not (self._line or self._raw or self._data or self._name or self._first):
+            chunk = self._simple_events(chunk, events)
         if self._after_cr and chunk:
             self._after_cr = False
             if chunk.startswith(b"\n"):  # the second half of a CRLF split between reads
@@ -67,6 +71,27 @@ class SSEParser:
             self._after_cr = match.group() == b"\r" and start == len(data)
         self._line = data[start:]
         return events
+
+    def _simple_events(self, chunk: bytes, events: list[Event]) -> bytes:
+        """Between events, the usual shape (one `data:` line, LF line ends) read a block at
+        a time; the rest of `chunk`, from the first block of any other shape, is left for
+        the line-by-line reading, which takes every shape."""
+        if self._after_cr or b"\r" in chunk:
+            return chunk
+        start = 0
+        while (end := chunk.find(b"\n\n", start)) >= 0:
+            if chunk.startswith(b"data: ", start):
+                value = start + 6
+            elif chunk.startswith(b"data:", start):
+                value = start + 5
+            else:
+                break
+            if chunk.find(b"\n", value, end) >= 0:
+                break  # more than one line
+            data = chunk[value:end].decode("utf-8", errors="replace")
+            events.append(Event(data, "message", self._id, chunk[start : end + 2]))
+            start = end + 2
+        return chunk[start:]
 
     def close(self) -> list[Event]:
         """The event still pending at the end of the body.
@@ -123,6 +148,18 @@ def json_of(event: Event) -> dict | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+# A usage object, as every provider's stream writes one (`"usage": null`, which OpenAI puts in
+# every chunk of a stream asked for its usage, does not match). Inside a JSON string a quote
+# is escaped, so the pattern cannot match text of the answer.
+_USAGE_OBJECT = re.compile(r'"usage"\s*:\s*\{')
+
+
+def reports_usage(event: Event) -> bool:
+    """Can this event carry token usage (a `usage` object, or Anthropic's `message_start`)?
+    Decided on the text, so that the other events of a stream are never parsed as JSON."""
+    return _USAGE_OBJECT.search(event.data) is not None or "message_start" in event.data
 
 
 # The Responses API's last event, however the response ended.
