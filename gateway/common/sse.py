@@ -20,7 +20,7 @@ Pure functions and a small state machine: no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.common.fastjson import loads
 
@@ -29,9 +29,9 @@ _EOL = re.compile(rb"\r\n|\r|\n")
 DONE = "[DONE]"  # an OpenAI-style stream's last data
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dispatched event."""
+class Event(NamedTuple):
+    """One dispatched event (a named tuple: made for every event of every stream, it is made
+    in a third of a frozen dataclass's time)."""
 
     data: str
     name: str = "message"  # the `event:` field ("message" when none was given)
@@ -57,6 +57,8 @@ class SSEParser:
             self._first = False
         if not (self._line or self._raw or self._data or self._name or self._first):
             chunk = self._simple_events(chunk, events)
+            if not chunk:
+                return events
         if self._after_cr and chunk:
             self._after_cr = False
             if chunk.startswith(b"\n"):  # the second half of a CRLF split between reads
@@ -170,7 +172,7 @@ def ends_stream(event: Event) -> bool:
     """Does this event end an LLM stream, as its protocol says? `data: [DONE]` (OpenAI chat and
     completions), `message_stop` (Anthropic messages), or the Responses API's last event.
     Nothing after it belongs to the answer."""
-    if event.data.strip() == DONE:
+    if DONE in event.data and event.data.strip() == DONE:  # no copy of every event's text
         return True
     if event.name == "message_stop" or event.name in RESPONSE_ENDS:
         return True

@@ -155,15 +155,17 @@ class StreamReading:
         return rest + self.parser.leftover if self.hide_usage else rest
 
     def _read(self, events: list[Event], chunk: bytes) -> bytes:
-        if self.protocol:
-            for event in events:
-                if reports_usage(event):
+        passed: list[bytes] = []
+        for event in events:
+            usage = reports_usage(event)
+            if self.protocol:
+                if usage:
                     self.usage_events.append(event)
                 if not self.complete and ends_stream(event):
                     self.complete = True
-        if not self.hide_usage:
-            return chunk
-        return b"".join(event.raw for event in events if not _usage_only(event))
+            if self.hide_usage and not (usage and _usage_only(event)):
+                passed.append(event.raw)
+        return b"".join(passed) if self.hide_usage else chunk
 
 
 def error_event(
@@ -196,7 +198,6 @@ def _count_failure(context: RequestContext, reason: str) -> None:
 
 
 def _usage_only(event: Event) -> bool:
-    if not reports_usage(event):
-        return False
+    """Is this event (one that reports usage) OpenAI's usage-only chunk?"""
     data = json_of(event)
     return data is not None and data.get("choices") == [] and bool(data.get("usage"))
