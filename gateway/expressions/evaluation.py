@@ -8,6 +8,8 @@ compiled closures (closures.py) decide once what the tree allows and must agree 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.expressions import ast as A
 from gateway.expressions import library as L
 from gateway.expressions import statics as S
@@ -16,6 +18,8 @@ from gateway.expressions.conversions import cast
 from gateway.expressions.model import ModelObject
 from gateway.expressions.operators import default_of
 from gateway.expressions.values import ExpressionError, to_text
+
+BUDGET_SPENT = "the expression ran too long (its step budget is spent)"
 
 
 class ReturnSignal(Exception):
@@ -101,15 +105,24 @@ def dotted_type_name(target: A.Node) -> str | None:
     return None
 
 
+def static_method(type_name_: str, name: str) -> Callable[[list[object]], object]:
+    """`Type.name`, looked up once: called with the arguments, it gives `Type.name(args)`."""
+    function = S.STATIC_METHODS.get((type_name_, name))
+
+    def call(args: list[object]) -> object:
+        if function is None:
+            raise ExpressionError(f"{type_name_}.{name}() is not available in policy expressions")
+        try:
+            return function(*args)
+        except TypeError:
+            raise ExpressionError(f"{type_name_}.{name}() got the wrong arguments") from None
+
+    return call
+
+
 def static_call(type_name_: str, name: str, args: list[object]) -> object:
     """`Type.name(args)`."""
-    function = S.STATIC_METHODS.get((type_name_, name))
-    if function is None:
-        raise ExpressionError(f"{type_name_}.{name}() is not available in policy expressions")
-    try:
-        return function(*args)
-    except TypeError:
-        raise ExpressionError(f"{type_name_}.{name}() got the wrong arguments") from None
+    return static_method(type_name_, name)(args)
 
 
 def variables_call(

@@ -16,6 +16,7 @@ from gateway.expressions.coerce import iterate
 from gateway.expressions.construct import construct
 from gateway.expressions.conversions import cast, is_instance, try_cast
 from gateway.expressions.evaluation import (
+    BUDGET_SPENT,
     BreakSignal,
     ContinueSignal,
     ErrorInfo,
@@ -165,7 +166,7 @@ class Interpreter:
     def tick(self) -> None:
         self.budget -= 1
         if self.budget < 0:
-            raise ExpressionError("the expression ran too long (its step budget is spent)")
+            raise ExpressionError(BUDGET_SPENT)
 
     # -- expressions --------------------------------------------------------------------------
 
