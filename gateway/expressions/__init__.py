@@ -18,11 +18,11 @@ from collections.abc import Callable
 
 from gateway.expressions import ast as A
 from gateway.expressions.check import check_names
-from gateway.expressions.closures import Compiled
 from gateway.expressions.interpreter import Interpreter
 from gateway.expressions.library import member
 from gateway.expressions.model import ContextModel
 from gateway.expressions.parser import ParseError, parse
+from gateway.expressions.program import Compiled
 from gateway.expressions.scan import is_whole_expression
 from gateway.expressions.values import ExpressionError
 

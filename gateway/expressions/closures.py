@@ -8,14 +8,12 @@ a static type or an error, whatever the scope); static receivers (`DateTime.UtcN
 `System.String.Empty`, the type of `int.Parse`); `context.A.B` chains, walked in one closure;
 the operator function of each operator; the string method a call names.
 
-The step budget: a tree without loops or lambdas can take at most `max_steps` steps, so with a
-budget at least that large the closures count nothing (`fast`); otherwise the build that
-charges a step per node, exactly as the interpreter does, runs (`ticking`, made on first use).
+Two builds (compiled.py): with `ticks`, each closure charges its step as the interpreter does;
+without, nothing is counted. program.py decides which one runs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 from gateway.expressions import ast as A
 from gateway.expressions import library as L
 from gateway.expressions import statics as S
+from gateway.expressions.closure_assign import compile_assign, compile_step
 from gateway.expressions.closure_calls import compile_call, compile_new
 from gateway.expressions.closure_statements import compile_block, compile_statement, finish
 from gateway.expressions.compiled import Fn, Run, constant, constant_of, failing, ticked
@@ -34,80 +33,16 @@ from gateway.expressions.evaluation import (
     is_static_type_name,
     prefixed_type_name,
 )
-from gateway.expressions.model import ContextModel
 from gateway.expressions.operators import (
     binary_function,
-    binary_op,
     default_of,
     get_index,
-    set_index,
     unary_op,
 )
-from gateway.expressions.values import ExpressionError, to_text, truthy, unwrap
-
-Program = Callable[[ContextModel, int], object]
+from gateway.expressions.values import ExpressionError, to_text, truthy
 
 # Values a folded constant may hold: immutable, so one object can serve every request.
 _FOLDABLE = (str, int, float, bool, Decimal, type(None))
-_LOOPING = (A.While, A.For, A.ForEach, A.Lambda, A.LocalFunction)
-
-
-class Compiled:
-    """An expression's closures: `run(context, budget)` evaluates it."""
-
-    __slots__ = ("_fast", "_ticking", "steps", "tree")
-
-    def __init__(self, tree: A.Node) -> None:
-        self.tree = tree
-        steps = max_steps(tree)
-        self.steps: float = math.inf if steps is None else steps
-        self._fast = None if steps is None else compile_program(tree, ticks=False)
-        self._ticking = compile_program(tree, ticks=True) if steps is None else None
-
-    def run(self, context: ContextModel, budget: int) -> object:
-        if budget >= self.steps:
-            return self._fast(context, budget)  # type: ignore[misc]
-        return self.ticking(context, budget)
-
-    @property
-    def ticking(self) -> Program:
-        """The build that counts every step (made when a small budget first asks for it)."""
-        if self._ticking is None:
-            self._ticking = compile_program(self.tree, ticks=True)
-        return self._ticking
-
-
-def compile_program(tree: A.Node, *, ticks: bool) -> Program:
-    compiler = Compiler(tree, ticks=ticks)
-    if isinstance(tree, A.Block):
-        body = compiler.block(tree)
-
-        def program(context: ContextModel, budget: int) -> object:
-            jump = body(Run(context, budget), Locals())
-            if jump is None:
-                raise ExpressionError("the block ended without a return statement")
-            return finish(jump)
-
-        return program
-    expression = compiler.expr(tree)
-    if compiler.declared:
-        return lambda context, budget: expression(Run(context, budget), Locals())
-    # Nothing is declared, so nothing reads the scope.
-    return lambda context, budget: expression(Run(context, budget), None)  # type: ignore[arg-type]
-
-
-def max_steps(node: A.Node) -> int | None:
-    """The most steps the interpreter can charge evaluating `node`; None when unbounded (a
-    loop, or a lambda, which the library may call any number of times)."""
-    if isinstance(node, _LOOPING):
-        return None
-    counts = [max_steps(child) for child in A.children(node)]
-    if None in counts:
-        return None
-    total = 1 + sum(counts)  # type: ignore[arg-type]
-    if isinstance(node, A.Assign | A.Step):  # the target is read, then written
-        total += max_steps(node.target)  # type: ignore[operator]
-    return total
 
 
 def declared_names(tree: A.Node) -> frozenset[str]:
@@ -406,80 +341,6 @@ def _type_test(c: Compiler, node: A.TypeTest) -> Fn:
     return type_test
 
 
-Store = Callable[[Run, Locals, object], None]
-
-
-def _store(c: Compiler, target: A.Node) -> Store:
-    """What assigns to `target` (the interpreter's `store`)."""
-    if isinstance(target, A.Name):
-        name = target.name
-        if name not in c.declared:  # no scope can hold it (and there may be no scope)
-            return _refuse(f"'{name}' is not a declared variable")
-
-        def store_local(run: Run, scope: Locals, value: object) -> None:
-            owner = scope.find(name)
-            if owner is None:
-                raise ExpressionError(f"'{name}' is not a declared variable")
-            owner.names[name] = value
-
-        return store_local
-    if isinstance(target, A.Index):
-        container, key = c.expr(target.target), c.expr(target.args[0])
-
-        def store_item(run: Run, scope: Locals, value: object) -> None:
-            set_index(container(run, scope), key(run, scope), value, run.context)
-
-        return store_item
-
-    return _refuse("policy expressions cannot assign to members of context")
-
-
-def _refuse(message: str) -> Store:
-    def refuse(run: Run, scope: Locals, value: object) -> None:
-        raise ExpressionError(message)
-
-    return refuse
-
-
-def _assign(c: Compiler, node: A.Assign) -> Fn:
-    value_of, store, op = c.expr(node.value), _store(c, node.target), node.op
-    if op == "=":
-
-        def assign(run: Run, scope: Locals) -> object:
-            value = value_of(run, scope)
-            store(run, scope, value)
-            return value
-
-        return assign
-    current_of = c.expr(node.target)
-    operator = None if op == "??=" else binary_function(op[:-1])
-
-    def update(run: Run, scope: Locals) -> object:
-        value = value_of(run, scope)
-        current = current_of(run, scope)
-        if operator is None:
-            value = current if current is not None else value
-        else:
-            value = operator(current, value)
-        store(run, scope, value)
-        return value
-
-    return update
-
-
-def _step(c: Compiler, node: A.Step) -> Fn:
-    current_of, store = c.expr(node.target), _store(c, node.target)
-    op, prefix = ("+" if node.op == "++" else "-"), node.prefix
-
-    def step(run: Run, scope: Locals) -> object:
-        current = unwrap(current_of(run, scope))
-        updated = binary_op(op, current, 1)
-        store(run, scope, updated)
-        return updated if prefix else current
-
-    return step
-
-
 def _lambda(c: Compiler, node: A.Lambda) -> Fn:
     return c.function(node.params, node.body)
 
@@ -504,8 +365,8 @@ _EXPRESSIONS: dict[type, Callable[[Compiler, Any], Fn]] = {
     A.Conditional: _conditional,
     A.Cast: _cast,
     A.TypeTest: _type_test,
-    A.Assign: _assign,
-    A.Step: _step,
+    A.Assign: compile_assign,
+    A.Step: compile_step,
     A.Lambda: _lambda,
     A.New: compile_new,
     A.TypeOf: _typeof,

@@ -21,9 +21,9 @@ from gateway.expressions import (
     under_contract,
 )
 from gateway.expressions import ast as A
-from gateway.expressions.closures import Compiled, max_steps
 from gateway.expressions.evaluation import StaticType
 from gateway.expressions.model import ContextModel
+from gateway.expressions.program import Compiled, max_steps
 from gateway.expressions.values import JToken
 from tests.expressions.context_fixture import prepared_context
 from tests.expressions.expression_sources import (
