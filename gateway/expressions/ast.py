@@ -263,3 +263,13 @@ def walk(node: Node) -> Iterator[Node]:
         current = stack.pop()
         yield current
         stack.extend(children(current))
+
+
+def qualified_name(node: Node) -> str:
+    """`System.Text.Encoding` for the member chain that spells it; "" for anything else."""
+    if isinstance(node, Name):
+        return node.name
+    if isinstance(node, Member) and not node.null_conditional:
+        inner = qualified_name(node.target)
+        return f"{inner}.{node.name}" if inner else ""
+    return ""

@@ -21,11 +21,9 @@ from gateway.expressions.evaluation import (
     OutTarget,
     StaticType,
     bind_outs,
-    static_call,
+    call_on,
     static_method,
-    variables_call,
 )
-from gateway.expressions.model import ContextModel
 from gateway.expressions.strings import STRING_METHODS
 from gateway.expressions.values import ExpressionError
 
@@ -68,14 +66,8 @@ def _method_call(callee: A.Member, target: Fn, arguments: Arguments) -> Fn:
         args = arguments(run, scope)
         if type(receiver) is str and string_method is not None:
             result = L.invoke_method(string_method, receiver, args, label)
-        elif isinstance(receiver, StaticType):
-            result = static_call(receiver.name, name, args)
-        elif isinstance(receiver, ContextModel) and name == "Variables":
-            raise ExpressionError("Variables is not a method")
-        elif isinstance(receiver, dict) and receiver is run.context.Variables:
-            result = variables_call(receiver, name, args, type_args)
         else:
-            result = L.call_method(receiver, name, args, type_args)
+            result = call_on(receiver, name, args, type_args, run.context)
         return result.value if isinstance(result, OutResult) else result
 
     return call
@@ -97,14 +89,7 @@ def _call_with_outs(
         if receiver is None and null_conditional:
             return None
         args, outs = arguments(run, scope)
-        if isinstance(receiver, StaticType):
-            result = static_call(receiver.name, name, args)
-        elif isinstance(receiver, ContextModel) and name == "Variables":
-            raise ExpressionError("Variables is not a method")
-        elif isinstance(receiver, dict) and receiver is run.context.Variables:
-            result = variables_call(receiver, name, args, type_args)
-        else:
-            result = L.call_method(receiver, name, args, type_args)
+        result = call_on(receiver, name, args, type_args, run.context)
         return bind_outs(result, outs, scope)
 
     return call

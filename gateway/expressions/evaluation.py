@@ -15,7 +15,7 @@ from gateway.expressions import library as L
 from gateway.expressions import statics as S
 from gateway.expressions.coerce import OutResult
 from gateway.expressions.conversions import cast
-from gateway.expressions.model import ModelObject
+from gateway.expressions.model import ContextModel, ModelObject
 from gateway.expressions.operators import default_of
 from gateway.expressions.values import ExpressionError, to_text
 
@@ -74,16 +74,6 @@ def is_static_type_name(name: str) -> bool:
     return S.canonical_type(name) in S.STATIC_TYPES or name in S.STATIC_TYPES
 
 
-def qualified_name(node: A.Node) -> str:
-    """`System.Text.Encoding` for the member chain that spells it; "" for anything else."""
-    if isinstance(node, A.Name):
-        return node.name
-    if isinstance(node, A.Member) and not node.null_conditional:
-        inner = qualified_name(node.target)
-        return f"{inner}.{node.name}" if inner else ""
-    return ""
-
-
 def prefixed_type_name(target: A.Node) -> str | None:
     """The name of a bare namespace-prefixed type used as a member's target (a local of that
     name, if there is one, wins)."""
@@ -99,7 +89,7 @@ def prefixed_type_name(target: A.Node) -> str | None:
 def dotted_type_name(target: A.Node) -> str | None:
     """`System.String` in `System.String.Empty`: a member chain that names a static type."""
     if isinstance(target, A.Member):
-        qualified = qualified_name(target)
+        qualified = A.qualified_name(target)
         if qualified and S.canonical_type(qualified) in S.STATIC_TYPES:
             return qualified
     return None
@@ -138,6 +128,24 @@ def variables_call(
         value = variables[key]
         return cast(type_args[0], value) if type_args else value
     return L.call_method(variables, name, args, type_args)
+
+
+def call_on(
+    receiver: object,
+    name: str,
+    args: list[object],
+    type_args: tuple[str, ...],
+    context: ContextModel,
+) -> object:
+    """`receiver.name<type_args>(args)` once the receiver is known: a static type's method,
+    `context.Variables`' own methods, else the library's method for the value."""
+    if isinstance(receiver, StaticType):
+        return static_call(receiver.name, name, args)
+    if isinstance(receiver, ContextModel) and name == "Variables":
+        raise ExpressionError("Variables is not a method")
+    if isinstance(receiver, dict) and receiver is context.Variables:
+        return variables_call(receiver, name, args, type_args)
+    return L.call_method(receiver, name, args, type_args)
 
 
 # Where a call's `out` argument goes: the variable's name and the scope that already holds it

@@ -25,11 +25,10 @@ from gateway.expressions.evaluation import (
     ReturnSignal,
     StaticType,
     bind_outs,
+    call_on,
     dotted_type_name,
     is_static_type_name,
     prefixed_type_name,
-    static_call,
-    variables_call,
 )
 from gateway.expressions.model import ContextModel
 from gateway.expressions.operators import (
@@ -218,14 +217,7 @@ class Interpreter:
             return None
         args, outs = self.arguments(node.args, scope)
         type_args = tuple(str(t) for t in callee.type_args)
-        if isinstance(target, StaticType):
-            result = static_call(target.name, callee.name, args)
-        elif isinstance(target, ContextModel) and callee.name == "Variables":
-            raise ExpressionError("Variables is not a method")
-        elif isinstance(target, dict) and target is self.context.Variables:
-            result = variables_call(target, callee.name, args, type_args)
-        else:
-            result = L.call_method(target, callee.name, args, type_args)
+        result = call_on(target, callee.name, args, type_args, self.context)
         return bind_outs(result, outs, scope)
 
     def arguments(
