@@ -263,12 +263,13 @@ def start_all(servers: Servers) -> None:
         wait_healthy(servers, name, port)
 
 
-def start_nginx(servers: Servers) -> None:
-    """nginx on NGINX_PORT (bench/nginx.conf), its files under the servers' workdir."""
+def start_nginx(servers: Servers, config: Path = BENCH / "nginx.conf") -> None:
+    """nginx on NGINX_PORT (bench/nginx.conf, or `config`), its files under the servers'
+    workdir."""
     prefix = servers.workdir / "nginx"
     prefix.mkdir()
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
-    nginx += ["-c", str(BENCH / "nginx.conf"), "-g", f"pid {prefix / 'nginx.pid'};"]
+    nginx += ["-c", str(config), "-g", f"pid {prefix / 'nginx.pid'};"]
     servers.start("nginx", nginx)
 
 
@@ -288,10 +289,14 @@ def start_gateway(
     servers: Servers, name: str, chain: Path, ports: tuple[int, int], tree: Path = REPO
 ) -> None:
     """`python -m gateway.cli run CHAIN` with the code of `tree` (default: this work tree)."""
+    servers.start(name, gateway_command(chain, ports), gateway_env(tree), cwd=tree)
+
+
+def gateway_command(chain: Path, ports: tuple[int, int]) -> list[str]:
+    """The command serving `chain` on (traffic, admin) ports; run it with `gateway_env`."""
     port, admin = ports
     command = [sys.executable, "-m", "gateway.cli", "run", str(chain)]
-    command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
-    servers.start(name, command, gateway_env(tree), cwd=tree)
+    return [*command, "--host", HOST, "--port", str(port), "--admin-port", str(admin)]
 
 
 def wait_healthy(servers: Servers, name: str, port: int) -> None:
