@@ -29,13 +29,18 @@ class Canned:
     usage: dict[str, int]
 
 
+def canned_body(name: str) -> str:
+    """The body nginx returns, from the bench/ file (canned_completion.conf, canned_stream.conf)
+    that holds its `return 200 '...';`."""
+    found = _CANNED.search((BENCH / name).read_text())
+    if found is None:
+        raise ValueError(f"bench/{name} holds no `return 200 '...';`")
+    return found.group(1)
+
+
 def canned() -> Canned:
     """The content and usage of the completion nginx returns (bench/canned_completion.conf)."""
-    text = (BENCH / "canned_completion.conf").read_text()
-    found = _CANNED.search(text)
-    if found is None:
-        raise ValueError("bench/canned_completion.conf holds no `return 200 '...';`")
-    body = json.loads(found.group(1))
+    body = json.loads(canned_body("canned_completion.conf"))
     return Canned(body["choices"][0]["message"]["content"], body["usage"])
 
 
