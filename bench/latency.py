@@ -396,10 +396,18 @@ def expect(target: Target, response: Response, header: str, value: str) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def wrk(target: Target, connections: int, seconds: float, script: Path | None = None) -> WrkRun:
+def wrk(
+    target: Target,
+    connections: int,
+    seconds: float,
+    script: Path | None = None,
+    timeout: int = 2,
+) -> WrkRun:
     """Drive the target with wrk on the client core: bench/post.lua, or `script` (one that
-    runs post.lua first, for its report line, then changes the request)."""
+    runs post.lua first, for its report line, then changes the request). A request unanswered
+    after `timeout` seconds (wrk's default 2) is an error."""
     command = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s"]
+    command.append(f"--timeout={timeout}s")
     command += ["--latency", "-s", str(script or BENCH / "post.lua"), target.url]
     env = {**os.environ, "AIGW_BENCH_AUTH": target.auth or ""}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
@@ -629,17 +637,22 @@ def run(args: argparse.Namespace) -> bool:
     return report(rows, notes, args, load)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def guarded(script: str, body: Callable[[], int]) -> int:
+    """A benchmark's exit code: its body's; 2 with the message on a BenchError; 130 on Ctrl-C
+    or SIGTERM (see stopped_on_sigterm), once the processes it started are stopped."""
     try:
-        met = run(args)
+        return body()
     except BenchError as error:
-        print(f"bench/latency.py: {error}", file=sys.stderr)
+        print(f"{script}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bench/latency.py: interrupted; every process it started is stopped", file=sys.stderr)
+        print(f"{script}: interrupted; every process it started is stopped", file=sys.stderr)
         return 130
-    return 0 if met or not args.check else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return guarded("bench/latency.py", lambda: 0 if run(args) or not args.check else 1)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 import peers
 import pytest
 from latency import REPO, BenchError
-from peer_targets import Call
+from peer_targets import Call, Ports, targets
 
 
 def test_the_peers_are_pinned_and_node_server_forced_for_portkey_too() -> None:
@@ -41,6 +41,14 @@ def test_arguments() -> None:
     assert args.only == {"governed", "portkey"}
     assert args.peers_dir == Path("/tmp/aigw-peers")
     assert peers.parse_args([]).only == set()
+
+
+def test_only_names_known_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    known = [peer.key for peer in targets(Ports(23570), Path("/p"), Path("/l.yaml"))]
+    assert peers.TARGET_KEYS.split(",") == known
+    with pytest.raises(SystemExit):
+        peers.parse_args(["--only", "governed,kong"])
+    assert "no target kong" in capsys.readouterr().err
 
 
 class Streamer(BaseHTTPRequestHandler):
