@@ -174,10 +174,12 @@ class Servers:
         command: list[str],
         env: dict[str, str] | None = None,
         cwd: Path = REPO,
+        cores: str = SERVER_CORE,
     ) -> int:
+        """Start `command` pinned to `cores` (taskset's list: "0", "0,1"), its output logged."""
         log = (self.workdir / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *command],
+            ["taskset", "-c", cores, *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -261,12 +263,17 @@ def start_all(servers: Servers) -> None:
         wait_healthy(servers, name, port)
 
 
-def start_nginx(servers: Servers) -> None:
-    """nginx on NGINX_PORT (bench/nginx.conf), its files under the servers' workdir."""
+def start_nginx(servers: Servers, port: int = NGINX_PORT) -> None:
+    """nginx on `port` (bench/nginx.conf), its files under the servers' workdir."""
     prefix = servers.workdir / "nginx"
     prefix.mkdir()
+    config = BENCH / "nginx.conf"
+    if port != NGINX_PORT:  # another benchmark's own upstream: the same file on its port
+        text = config.read_text().replace(f"listen {HOST}:{NGINX_PORT};", f"listen {HOST}:{port};")
+        config = prefix / "nginx.conf"
+        config.write_text(text)
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
-    nginx += ["-c", str(BENCH / "nginx.conf"), "-g", f"pid {prefix / 'nginx.pid'};"]
+    nginx += ["-c", str(config), "-g", f"pid {prefix / 'nginx.pid'};"]
     servers.start("nginx", nginx)
 
 
@@ -283,13 +290,21 @@ def gateway_env(tree: Path) -> dict[str, str]:
 
 
 def start_gateway(
-    servers: Servers, name: str, chain: Path, ports: tuple[int, int], tree: Path = REPO
+    servers: Servers,
+    name: str,
+    chain: Path,
+    ports: tuple[int, int],
+    tree: Path = REPO,
+    workers: int = 1,
+    cores: str = SERVER_CORE,
 ) -> None:
     """`python -m gateway.cli run CHAIN` with the code of `tree` (default: this work tree)."""
     port, admin = ports
     command = [sys.executable, "-m", "gateway.cli", "run", str(chain)]
     command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
-    servers.start(name, command, gateway_env(tree), cwd=tree)
+    if workers != 1:  # left out otherwise: bench/ab.py may serve a revision from before it
+        command += ["--workers", str(workers)]
+    servers.start(name, command, gateway_env(tree), cwd=tree, cores=cores)
 
 
 def wait_healthy(servers: Servers, name: str, port: int) -> None:
@@ -414,15 +429,22 @@ def wrk(target: Target, connections: int, seconds: float) -> WrkRun:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of the process and its descendants (nginx's worker), from /proc."""
     stats = _all_stats()
+    ticks = sum(stats.get(proc, (0, 0))[1] for proc in family(pid, stats))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def family(pid: int, stats: dict[int, tuple[int, int]] | None = None) -> list[int]:
+    """`pid` and its descendants (a gateway's workers, nginx's), from /proc."""
+    stats = _all_stats() if stats is None else stats
     children: dict[int, list[int]] = {}
     for proc, (parent, _) in stats.items():
         children.setdefault(parent, []).append(proc)
-    family, ticks = [pid], 0
-    while family:
-        proc = family.pop()
-        ticks += stats.get(proc, (0, 0))[1]
-        family.extend(children.get(proc, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    found, todo = [], [pid]
+    while todo:
+        proc = todo.pop()
+        found.append(proc)
+        todo.extend(children.get(proc, []))
+    return found
 
 
 def _all_stats() -> dict[int, tuple[int, int]]:
