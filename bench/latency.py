@@ -679,17 +679,23 @@ def run(args: argparse.Namespace) -> bool:
     return report(rows, notes, args, load)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def exit_status(script: str, run: Callable[[], bool]) -> int:
+    """A bench script's exit status: 0 when `run` passes, 1 when it does not, 2 when it cannot
+    run (BenchError), 130 when interrupted (Ctrl-C, or SIGTERM under `stopped_on_sigterm`)."""
     try:
-        met = run(args)
+        passed = run()
     except BenchError as error:
-        print(f"bench/latency.py: {error}", file=sys.stderr)
+        print(f"{script}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bench/latency.py: interrupted; every process it started is stopped", file=sys.stderr)
+        print(f"{script}: interrupted; every process it started is stopped", file=sys.stderr)
         return 130
-    return 0 if met or not args.check else 1
+    return 0 if passed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return exit_status("bench/latency.py", lambda: run(args) or not args.check)
 
 
 if __name__ == "__main__":

@@ -367,15 +367,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        passed = run(args)
-    except BenchError as error:
-        print(f"bench/soak.py: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench/soak.py: interrupted; every process it started is stopped", file=sys.stderr)
-        return 130
-    return 0 if passed else 1
+    return latency.exit_status("bench/soak.py", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import latency  # bench/latency.py: running this script puts bench/ first on sys.path
-from latency import BenchError, Servers
+from latency import Servers
 
 CHAIN = "typical"
 WORKERS = {1: latency.SERVER_CORE, 2: f"{latency.SERVER_CORE},{latency.CLIENT_CORE}"}
@@ -51,7 +51,7 @@ def serve(servers: Servers, workers: int) -> None:
     latency.verify(latency.gateway_target(name, CHAIN, server=name))
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> bool:
     latency.require_tools()
     latency.require_free_ports([latency.NGINX_PORT, *latency.GATEWAYS[CHAIN]])
     load = os.getloadavg()
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
     print("\nTwo workers may use both cores, which nginx and wrk use too.")
     for note in notes:
         print(f"- NOTE: {note}")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,15 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--rounds", type=int, default=3, help="rounds; medians are reported (default 3)")
     add("--connections", type=int, default=latency.THROUGHPUT_CONNECTIONS)
     args = parser.parse_args(argv)
-    try:
-        run(args)
-    except BenchError as error:
-        print(f"bench/workers.py: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench/workers.py: interrupted; every process it started is stopped", file=sys.stderr)
-        return 130
-    return 0
+    return latency.exit_status("bench/workers.py", lambda: run(args))
 
 
 if __name__ == "__main__":
