@@ -3,8 +3,9 @@
     python bench/workers.py [--duration 10] [--warmup 2] [--rounds 3] [--connections 32]
 
 Same tools as bench/latency.py (wrk, nginx, taskset; 2 cores). nginx (bench/nginx.conf) runs on
-core 0 and wrk on core 1, as there. The gateway serves bench/chains/typical on 127.0.0.1:18092
-with one worker pinned to core 0, then with two workers allowed on both cores: so with two
+core 0 and wrk on core 1, as there, on ports of their own (nginx 23491; a bench/latency.py run
+may go on meanwhile). The gateway serves a copy of bench/chains/typical pointed at that nginx on
+127.0.0.1:23492 with one worker pinned to core 0, then with two workers allowed on both cores: so with two
 workers the gateway shares core 1 with wrk and core 0 with nginx, and the second worker gains
 less than a core (say so when quoting the figures). Each round measures both, one worker first
 in odd rounds and two workers first in even ones; it prints the medians of throughput at
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,13 +27,15 @@ import latency  # bench/latency.py: running this script puts bench/ first on sys
 from latency import Servers
 
 CHAIN = "typical"
+NGINX_PORT = 23491
+PORTS = (23492, 23493)  # traffic, admin
 WORKERS = {1: latency.SERVER_CORE, 2: f"{latency.SERVER_CORE},{latency.CLIENT_CORE}"}
 
 
 def measure(servers: Servers, workers: int, args: argparse.Namespace) -> tuple[float, float]:
     """(requests per second, gateway CPU ms per request) of one run."""
     name = f"typical-{workers}"
-    target = latency.gateway_target(name, CHAIN, server=name)
+    target = latency.gateway_target(name, CHAIN, server=name, port=PORTS[0])
     pid = servers.pid(name)
     if args.warmup > 0:
         latency.wrk(target, args.connections, args.warmup)
@@ -42,18 +46,26 @@ def measure(servers: Servers, workers: int, args: argparse.Namespace) -> tuple[f
     return run.rate, used * 1000 / run.requests
 
 
-def serve(servers: Servers, workers: int) -> None:
+def serve(servers: Servers, chain: Path, workers: int) -> None:
     name = f"typical-{workers}"
-    ports = latency.GATEWAYS[CHAIN]
-    chain = latency.BENCH / "chains" / CHAIN
-    latency.start_gateway(servers, name, chain, ports, workers=workers, cores=WORKERS[workers])
-    latency.wait_healthy(servers, name, ports[0])
-    latency.verify(latency.gateway_target(name, CHAIN, server=name))
+    latency.start_gateway(servers, name, chain, PORTS, workers=workers, cores=WORKERS[workers])
+    latency.wait_healthy(servers, name, PORTS[0])
+    latency.verify(latency.gateway_target(name, CHAIN, server=name, port=PORTS[0]))
+
+
+def copy_chain(workdir: Path) -> Path:
+    """bench/chains/typical with its backend on this script's nginx."""
+    chain = workdir / CHAIN
+    shutil.copytree(latency.BENCH / "chains" / CHAIN, chain)
+    config = chain / "gateway.yaml"
+    upstream = f"{latency.HOST}:{latency.NGINX_PORT}"
+    config.write_text(config.read_text().replace(upstream, f"{latency.HOST}:{NGINX_PORT}"))
+    return chain
 
 
 def run(args: argparse.Namespace) -> bool:
     latency.require_tools()
-    latency.require_free_ports([latency.NGINX_PORT, *latency.GATEWAYS[CHAIN]])
+    latency.require_free_ports([NGINX_PORT, *PORTS])
     load = os.getloadavg()
     results: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     notes: list[str] = []
@@ -61,14 +73,15 @@ def run(args: argparse.Namespace) -> bool:
         servers = Servers(Path(workdir))
         with latency.stopped_on_sigterm():
             try:
-                latency.start_nginx(servers)
-                latency.wait_until(servers, "nginx", lambda: latency.listening(latency.NGINX_PORT))
+                chain = copy_chain(Path(workdir))
+                latency.start_nginx(servers, NGINX_PORT)
+                latency.wait_until(servers, "nginx", lambda: latency.listening(NGINX_PORT))
                 with latency.others_watched(servers, notes):
                     for number in range(1, args.rounds + 1):
                         order = (1, 2) if number % 2 else (2, 1)
                         for workers in order:  # one gateway at a time on the same ports
                             print(f"round {number}: {workers} worker(s)", file=sys.stderr)
-                            serve(servers, workers)
+                            serve(servers, chain, workers)
                             results[workers].append(measure(servers, workers, args))
                             servers.stop([f"typical-{workers}"])
             finally:
