@@ -176,10 +176,12 @@ class Servers:
         command: list[str],
         env: dict[str, str] | None = None,
         cwd: Path = REPO,
+        cores: str = SERVER_CORE,
     ) -> int:
+        """Start `command` pinned to `cores` (taskset's list: "0", "0,1"), its output logged."""
         log = (self.workdir / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *command],
+            ["taskset", "-c", cores, *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -263,11 +265,17 @@ def start_all(servers: Servers) -> None:
         wait_healthy(servers, name, port)
 
 
-def start_nginx(servers: Servers, config: Path = BENCH / "nginx.conf") -> None:
-    """nginx on NGINX_PORT (bench/nginx.conf, or `config`), its files under the servers'
-    workdir."""
+def start_nginx(
+    servers: Servers, config: Path = BENCH / "nginx.conf", port: int = NGINX_PORT
+) -> None:
+    """nginx on NGINX_PORT (bench/nginx.conf, or `config`; on `port`, another benchmark's own
+    upstream, the same file listening there), its files under the servers' workdir."""
     prefix = servers.workdir / "nginx"
     prefix.mkdir()
+    if port != NGINX_PORT:  # another benchmark's own upstream: the same file on its port
+        text = config.read_text().replace(f"listen {HOST}:{NGINX_PORT};", f"listen {HOST}:{port};")
+        config = prefix / "nginx.conf"
+        config.write_text(text)
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
     nginx += ["-c", str(config), "-g", f"pid {prefix / 'nginx.pid'};"]
     servers.start("nginx", nginx)
@@ -286,17 +294,27 @@ def gateway_env(tree: Path) -> dict[str, str]:
 
 
 def start_gateway(
-    servers: Servers, name: str, chain: Path, ports: tuple[int, int], tree: Path = REPO
+    servers: Servers,
+    name: str,
+    chain: Path,
+    ports: tuple[int, int],
+    tree: Path = REPO,
+    workers: int = 1,
+    cores: str = SERVER_CORE,
 ) -> None:
     """`python -m gateway.cli run CHAIN` with the code of `tree` (default: this work tree)."""
-    servers.start(name, gateway_command(chain, ports), gateway_env(tree), cwd=tree)
+    command = gateway_command(chain, ports, workers)
+    servers.start(name, command, gateway_env(tree), cwd=tree, cores=cores)
 
 
-def gateway_command(chain: Path, ports: tuple[int, int]) -> list[str]:
+def gateway_command(chain: Path, ports: tuple[int, int], workers: int = 1) -> list[str]:
     """The command serving `chain` on (traffic, admin) ports; run it with `gateway_env`."""
     port, admin = ports
     command = [sys.executable, "-m", "gateway.cli", "run", str(chain)]
-    return [*command, "--host", HOST, "--port", str(port), "--admin-port", str(admin)]
+    command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
+    if workers != 1:  # left out otherwise: bench/ab.py may serve a revision from before it
+        command += ["--workers", str(workers)]
+    return command
 
 
 def wait_healthy(servers: Servers, name: str, port: int) -> None:
@@ -648,6 +666,11 @@ def guarded(script: str, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print(f"{script}: interrupted; every process it started is stopped", file=sys.stderr)
         return 130
+
+
+def exit_status(script: str, run: Callable[[], bool]) -> int:
+    """A bench script's exit status: as `guarded`, with 0 when `run` passes and 1 when not."""
+    return guarded(script, lambda: 0 if run() else 1)
 
 
 def main(argv: list[str] | None = None) -> int:
