@@ -3,9 +3,10 @@
     python bench/bare_forwarder.py [--port 18082] [--upstream http://127.0.0.1:18081]
 
 One catch-all POST route reads the body, posts it upstream with one shared aiohttp session
-(made at startup) and responds with the upstream's bytes, status and content type. Served like
+(made at startup) and responds with the upstream's bytes, status and content type; an event
+stream (text/event-stream) is passed on chunk by chunk as it arrives. Served like
 `aigw run`: uvicorn with uvloop and httptools, no access log. bench/latency.py compares the
-gateway's pass-through chain with it.
+gateway's pass-through chain with it, bench/peers.py its streams too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import aiohttp
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 
@@ -34,11 +35,20 @@ def create_app(upstream: str) -> Starlette:
     async def forward(request: Request) -> Response:
         body = await request.body()
         headers = {"Content-Type": request.headers.get("content-type", "application/json")}
-        async with state["session"].post(
+        response = await state["session"].post(
             upstream + request.url.path, data=body, headers=headers
-        ) as response:
-            content = await response.read()
+        )
+        if response.content_type != "text/event-stream":
+            async with response:
+                content = await response.read()
             return Response(content, response.status, media_type=response.content_type)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with response:  # open until the stream ends; then its connection is reused
+                async for chunk in response.content.iter_any():
+                    yield chunk
+
+        return StreamingResponse(chunks(), response.status, media_type=response.content_type)
 
     return Starlette(routes=[Route("/{path:path}", forward, methods=["POST"])], lifespan=lifespan)
 

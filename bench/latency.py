@@ -54,6 +54,8 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
+from procstat import busy_seconds, cpu_seconds  # bench/: running this script puts it on sys.path
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 HOST = "127.0.0.1"
@@ -174,10 +176,12 @@ class Servers:
         command: list[str],
         env: dict[str, str] | None = None,
         cwd: Path = REPO,
+        cores: str = SERVER_CORE,
     ) -> int:
+        """Start `command` pinned to `cores` (taskset's list: "0", "0,1"), its output logged."""
         log = (self.workdir / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *command],
+            ["taskset", "-c", cores, *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -261,12 +265,19 @@ def start_all(servers: Servers) -> None:
         wait_healthy(servers, name, port)
 
 
-def start_nginx(servers: Servers) -> None:
-    """nginx on NGINX_PORT (bench/nginx.conf), its files under the servers' workdir."""
+def start_nginx(
+    servers: Servers, config: Path = BENCH / "nginx.conf", port: int = NGINX_PORT
+) -> None:
+    """nginx on NGINX_PORT (bench/nginx.conf, or `config`; on `port`, another benchmark's own
+    upstream, the same file listening there), its files under the servers' workdir."""
     prefix = servers.workdir / "nginx"
     prefix.mkdir()
+    if port != NGINX_PORT:  # another benchmark's own upstream: the same file on its port
+        text = config.read_text().replace(f"listen {HOST}:{NGINX_PORT};", f"listen {HOST}:{port};")
+        config = prefix / "nginx.conf"
+        config.write_text(text)
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]
-    nginx += ["-c", str(BENCH / "nginx.conf"), "-g", f"pid {prefix / 'nginx.pid'};"]
+    nginx += ["-c", str(config), "-g", f"pid {prefix / 'nginx.pid'};"]
     servers.start("nginx", nginx)
 
 
@@ -283,27 +294,41 @@ def gateway_env(tree: Path) -> dict[str, str]:
 
 
 def start_gateway(
-    servers: Servers, name: str, chain: Path, ports: tuple[int, int], tree: Path = REPO
+    servers: Servers,
+    name: str,
+    chain: Path,
+    ports: tuple[int, int],
+    tree: Path = REPO,
+    workers: int = 1,
+    cores: str = SERVER_CORE,
 ) -> None:
     """`python -m gateway.cli run CHAIN` with the code of `tree` (default: this work tree)."""
+    command = gateway_command(chain, ports, workers)
+    servers.start(name, command, gateway_env(tree), cwd=tree, cores=cores)
+
+
+def gateway_command(chain: Path, ports: tuple[int, int], workers: int = 1) -> list[str]:
+    """The command serving `chain` on (traffic, admin) ports; run it with `gateway_env`."""
     port, admin = ports
     command = [sys.executable, "-m", "gateway.cli", "run", str(chain)]
     command += ["--host", HOST, "--port", str(port), "--admin-port", str(admin)]
-    servers.start(name, command, gateway_env(tree), cwd=tree)
+    if workers != 1:  # left out otherwise: bench/ab.py may serve a revision from before it
+        command += ["--workers", str(workers)]
+    return command
 
 
 def wait_healthy(servers: Servers, name: str, port: int) -> None:
     wait_until(servers, name, lambda: _healthy(f"http://{HOST}:{port}/-/health"))
 
 
-def wait_until(servers: Servers, name: str, ready: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def wait_until(
+    servers: Servers, name: str, ready: Callable[[], bool], timeout: float = STARTUP_TIMEOUT
+) -> None:
+    deadline = time.monotonic() + timeout
     while not ready():
         servers.check_alive(name)
         if time.monotonic() > deadline:
-            raise BenchError(
-                f"{name} did not come up in {STARTUP_TIMEOUT:g}s:\n{servers.log_tail(name)}"
-            )
+            raise BenchError(f"{name} did not come up in {timeout:g}s:\n{servers.log_tail(name)}")
         time.sleep(0.1)
 
 
@@ -389,9 +414,19 @@ def expect(target: Target, response: Response, header: str, value: str) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def wrk(target: Target, connections: int, seconds: float) -> WrkRun:
+def wrk(
+    target: Target,
+    connections: int,
+    seconds: float,
+    script: Path | None = None,
+    timeout: int = 2,
+) -> WrkRun:
+    """Drive the target with wrk on the client core: bench/post.lua, or `script` (one that
+    runs post.lua first, for its report line, then changes the request). A request unanswered
+    after `timeout` seconds (wrk's default 2) is an error."""
     command = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s"]
-    command += ["--latency", "-s", str(BENCH / "post.lua"), target.url]
+    command.append(f"--timeout={timeout}s")
+    command += ["--latency", "-s", str(script or BENCH / "post.lua"), target.url]
     env = {**os.environ, "AIGW_BENCH_AUTH": target.auth or ""}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     lines = [line for line in done.stdout.splitlines() if line.startswith("AIGW_BENCH ")]
@@ -409,43 +444,6 @@ def wrk(target: Target, connections: int, seconds: float) -> WrkRun:
     return WrkRun(
         stats["requests"], stats["duration_us"] / 1e6, stats["p50_us"] / 1e3, stats["p99_us"] / 1e3
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process and its descendants (nginx's worker), from /proc."""
-    stats = _all_stats()
-    children: dict[int, list[int]] = {}
-    for proc, (parent, _) in stats.items():
-        children.setdefault(parent, []).append(proc)
-    family, ticks = [pid], 0
-    while family:
-        proc = family.pop()
-        ticks += stats.get(proc, (0, 0))[1]
-        family.extend(children.get(proc, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _all_stats() -> dict[int, tuple[int, int]]:
-    """Every process: (parent pid, utime + stime in clock ticks)."""
-    found: dict[int, tuple[int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
-        found[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return found
-
-
-def busy_seconds() -> tuple[float, float]:
-    """CPU time all cores spent busy, and stolen by the hypervisor, since boot (/proc/stat)."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def own_seconds(servers: Servers) -> float:
@@ -657,17 +655,27 @@ def run(args: argparse.Namespace) -> bool:
     return report(rows, notes, args, load)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def guarded(script: str, body: Callable[[], int]) -> int:
+    """A benchmark's exit code: its body's; 2 with the message on a BenchError; 130 on Ctrl-C
+    or SIGTERM (see stopped_on_sigterm), once the processes it started are stopped."""
     try:
-        met = run(args)
+        return body()
     except BenchError as error:
-        print(f"bench/latency.py: {error}", file=sys.stderr)
+        print(f"{script}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bench/latency.py: interrupted; every process it started is stopped", file=sys.stderr)
+        print(f"{script}: interrupted; every process it started is stopped", file=sys.stderr)
         return 130
-    return 0 if met or not args.check else 1
+
+
+def exit_status(script: str, run: Callable[[], bool]) -> int:
+    """A bench script's exit status: as `guarded`, with 0 when `run` passes and 1 when not."""
+    return guarded(script, lambda: 0 if run() else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return guarded("bench/latency.py", lambda: 0 if run(args) or not args.check else 1)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
--- wrk script for bench/latency.py: POST a small chat completion.
+-- wrk script for bench/latency.py: POST a small chat completion. bench/peers.py's scripts run
+-- it first (dofile), then change the body and headers for their target.
 -- AIGW_BENCH_AUTH, when set, is sent as the Authorization header (the typical chain's key).
 -- done() prints one line "AIGW_BENCH {json}" with exact counts and percentiles (microseconds).
 wrk.method = "POST"

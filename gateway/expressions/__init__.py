@@ -6,9 +6,15 @@
 `compile_expression` raises `ExpressionSyntaxError` (with the offset of the problem) for text
 that cannot be parsed or names what policy expressions cannot use; `evaluate` raises
 `ExpressionError` for every runtime failure and never runs Python's eval.
+
+The tree is compiled once into Python closures (closures.py), which `evaluate` runs; the
+tree-walking interpreter (interpreter.py) is the reference they are tested against
+(`interpret` runs it under the same contract).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from gateway.expressions import ast as A
 from gateway.expressions.check import check_names
@@ -16,6 +22,7 @@ from gateway.expressions.interpreter import Interpreter
 from gateway.expressions.library import member
 from gateway.expressions.model import ContextModel
 from gateway.expressions.parser import ParseError, parse
+from gateway.expressions.program import Compiled
 from gateway.expressions.scan import is_whole_expression
 from gateway.expressions.values import ExpressionError
 
@@ -32,7 +39,7 @@ class ExpressionSyntaxError(Exception):
 class Expression:
     """A parsed expression, ready to evaluate any number of times."""
 
-    __slots__ = ("_context_path", "_tree", "source")
+    __slots__ = ("_compiled", "_context_path", "_tree", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -47,21 +54,34 @@ class Expression:
         except (ValueError, IndexError, OverflowError) as error:  # a lexer edge not yet mapped
             raise ExpressionSyntaxError(f"cannot read this expression ({error})", 0) from None
         self._context_path = context_path(self._tree)
+        self._compiled = Compiled(self._tree)
 
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
-        if self._context_path is not None:  # `context.A.B`: the commonest shape, walked directly
+        path = self._context_path
+        if path is not None and budget > len(path):  # `context.A.B`: the commonest shape
             value: object = context
-            for name in self._context_path:
+            for name in path:
                 value = member(value, name)
             return value
-        try:
-            return Interpreter(context, budget).run(self._tree)
-        except ExpressionError:
-            raise
-        except RecursionError:
-            raise ExpressionError("the expression nests too deeply") from None
-        except Exception as error:  # a library edge we did not map: still the same contract
-            raise ExpressionError(f"{type(error).__name__}: {error}") from None
+        return under_contract(self._compiled.run, context, budget)
+
+    def interpret(self, context: ContextModel, *, budget: int = 100_000) -> object:
+        """`evaluate` by the reference interpreter, under the same contract."""
+        return under_contract(lambda c, b: Interpreter(c, b).run(self._tree), context, budget)
+
+
+def under_contract(
+    run: Callable[[ContextModel, int], object], context: ContextModel, budget: int
+) -> object:
+    """`run(context, budget)`, every failure an `ExpressionError`."""
+    try:
+        return run(context, budget)
+    except ExpressionError:
+        raise
+    except RecursionError:
+        raise ExpressionError("the expression nests too deeply") from None
+    except Exception as error:  # a library edge we did not map: still the same contract
+        raise ExpressionError(f"{type(error).__name__}: {error}") from None
 
 
 def context_path(tree: A.Node) -> tuple[str, ...] | None:

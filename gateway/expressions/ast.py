@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -233,3 +234,42 @@ class Try(Node):
 class Switch(Node):
     value: Node
     cases: tuple[tuple[tuple[Node | None, ...], tuple[Node, ...]], ...] = field(default=())
+
+
+# -- walking ----------------------------------------------------------------------------------
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The nodes directly inside `node`, in field order (arguments' values, the holes of an
+    interpolated string, switch labels and statements included)."""
+    for name in node.__slots__:
+        yield from _nodes_in(getattr(node, name, None))
+
+
+def _nodes_in(value: object) -> Iterator[Node]:
+    if isinstance(value, Node):
+        yield value
+    elif isinstance(value, Argument):
+        yield value.value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _nodes_in(item)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """`node` and every node under it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
+def qualified_name(node: Node) -> str:
+    """`System.Text.Encoding` for the member chain that spells it; "" for anything else."""
+    if isinstance(node, Name):
+        return node.name
+    if isinstance(node, Member) and not node.null_conditional:
+        inner = qualified_name(node.target)
+        return f"{inner}.{node.name}" if inner else ""
+    return ""

@@ -110,7 +110,7 @@ class _Checker:
 
     def static_member(self, node: A.Member, scopes: list[set[str]]) -> bool:
         """True when `node` is `Type.Member` and was checked as such."""
-        qualified = _qualified(node.target)
+        qualified = A.qualified_name(node.target)
         if not qualified or any(qualified.split(".")[0] in s for s in scopes):
             return False
         kind = canonical_type(simple_type(qualified))
@@ -121,12 +121,3 @@ class _Checker:
                 f"{kind}.{node.name} is not available in policy expressions", node.offset
             )
         return True
-
-
-def _qualified(node: A.Node) -> str:
-    if isinstance(node, A.Name):
-        return node.name
-    if isinstance(node, A.Member) and not node.null_conditional:
-        inner = _qualified(node.target)
-        return f"{inner}.{node.name}" if inner else ""
-    return ""

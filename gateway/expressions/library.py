@@ -45,7 +45,7 @@ def call_method(
         method = STRING_METHODS.get(name)
         if method is None:
             return linq.call(list(target), name, args, type_args)
-        return _invoke(method, target, args, f"string.{name}")
+        return invoke_method(method, target, args, f"string.{name}")
     if isinstance(target, MessageBody):
         return _body_method(target, name, args, type_args)
     if isinstance(target, HeaderDictionary | dict):
@@ -97,9 +97,10 @@ def _format_value(value: object, spec: object) -> str:
     return format_number(value, to_text(spec))
 
 
-def _invoke(
+def invoke_method(
     method: Callable[..., object], target: object, args: list[object], label: str
 ) -> object:
+    """`target.method(args)` for one of the string methods; `label` names it in errors."""
     try:
         return method(target, *args)
     except TypeError:

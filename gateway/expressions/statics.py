@@ -155,13 +155,23 @@ def canonical_type(name: str) -> str:
 
 
 def static_member(type_name_: str, member: str) -> object:
+    return static_getter(type_name_, member)()
+
+
+def static_getter(type_name_: str, member: str) -> Callable[[], object]:
+    """What reads `Type.member`, looked up once (an enum's member is its dotted name)."""
     type_name_ = canonical_type(type_name_)
     if type_name_ in ENUM_TYPES:
-        return f"{type_name_}.{member}"
+        value = f"{type_name_}.{member}"
+        return lambda: value
     getter = STATIC_MEMBERS.get((type_name_, member))
     if getter is None:
-        raise ExpressionError(f"{type_name_}.{member} is not available in policy expressions")
-    return getter()
+
+        def missing() -> object:
+            raise ExpressionError(f"{type_name_}.{member} is not available in policy expressions")
+
+        return missing
+    return getter
 
 
 def is_known_static(type_name_: str, member: str) -> bool:

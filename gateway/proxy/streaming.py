@@ -6,7 +6,7 @@ chunk the moment it arrives, keeps a copy only when some action is deferred, and
 last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
 its response by then; an action's failure is logged, not sent.
 
-A stream is complete when its protocol says so (`StreamEnd`): then `STREAM_END` runs (the
+A stream is complete when its protocol says so (`StreamReading`): then `STREAM_END` runs (the
 caches keep it) even if the client closed its connection right after the last event, as
 the openai SDK does at `[DONE]` while the upstream's body may still be open. Only a client
 gone before the end is gone. What runs after the stream is shielded from the cancellation a
@@ -30,13 +30,14 @@ from collections.abc import AsyncIterator
 
 import anyio
 
-from gateway.common.sse import Event, SSEParser, ends_stream, json_of
+from gateway.common.sse import Event, SSEParser, ends_stream, json_of, reports_usage
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import StreamBroken
-from gateway.runtime.llm_call import count_cut_stream
+from gateway.runtime.llm_call import count_cut_stream, usage_was_read
 from gateway.runtime.phases import run_phase
 from gateway.runtime.step import PolicyError
+from gateway.tokens.usage import from_events
 
 log = logging.getLogger("aigw.proxy")
 
@@ -47,9 +48,8 @@ async def pass_through(
     chunks: AsyncIterator[bytes], context: RequestContext
 ) -> AsyncIterator[bytes]:
     kept: list[bytes] | None = [] if context.has_deferred(Phase.STREAM_END, Phase.DONE) else None
-    hidden = UsageChunkFilter() if context.hide_stream_usage else None
-    end = StreamEnd.of(context) if kept is not None else None
-    complete = False
+    reading = StreamReading.of(context, kept is not None)
+    ended = False  # the body came to its end (whatever its protocol says of it)
     try:
         try:
             waited = time.time()
@@ -62,13 +62,12 @@ async def pass_through(
                     kept.append(chunk)
                 # Complete as soon as the protocol's end has come, before it is passed on: a
                 # client may close its connection the moment it has it (the openai SDK does).
-                complete = complete or (end is not None and end.feed(chunk))
-                if hidden is None:
+                if reading is None:
                     yield chunk
-                elif passed := hidden.feed(chunk):
+                elif passed := reading.feed(chunk):
                     yield passed
         except StreamBroken as error:
-            if complete:  # broken after its end: the answer was whole, nothing is missing
+            if reading is not None and reading.complete:  # broken after its end: whole
                 return
             # Never passed off as a complete response: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
@@ -86,9 +85,9 @@ async def pass_through(
             log.warning("a streamed answer was stopped: %s", context.stream_error)
             yield error_event(context, error.message, error.reason, error.status)
             return
-        if hidden is not None and (rest := hidden.rest()):
+        ended = True
+        if reading is not None and (rest := reading.close()):
             yield rest
-        complete = complete or end is None or end.at_eof()
     finally:
         # The client may be gone (its connection closed, this generator cancelled): what
         # follows must still run, so it is shielded from that cancellation.
@@ -100,37 +99,73 @@ async def pass_through(
             if kept is not None:
                 # What was produced counts, even when the client walked away.
                 context.model.Response.Body = MessageBody(b"".join(kept))
+                if reading is None or not reading.protocol:
+                    complete = ended
+                else:
+                    complete = reading.complete
+                    if not context.usage_read:  # its usage, read as it passed
+                        usage_was_read(context, from_events(reading.usage_events))
                 if complete and context.stream_error is None:
                     await run_phase(context, Phase.STREAM_END)
                 await run_phase(context, Phase.DONE)
 
 
-class StreamEnd:
-    """Says when a stream is complete.
+class StreamReading:
+    """The stream the client gets, read once as it passes, for all the proxy asks of it.
 
-    An LLM-style API's event stream is complete when its protocol says so (`data: [DONE]`,
-    Anthropic's `message_stop`, the Responses API's last event; gateway.common.sse), in the
-    client's API: the end of the stream the client gets, translated or not. Whatever the
-    client does after that (the openai SDK closes its connection at `[DONE]`, though the
-    upstream's body may go on a while) does not make it "gone". Any other stream is complete
-    when its body has ended.
+    Whether it is complete: an LLM-style API's event stream is complete when its protocol
+    says so (`data: [DONE]`, Anthropic's `message_stop`, the Responses API's last event;
+    gateway.common.sse), in the client's API: the end of the stream the client gets,
+    translated or not. Whatever the client does after that (the openai SDK closes its
+    connection at `[DONE]`, though the upstream's body may go on a while) does not make it
+    "gone". Any other stream is complete when its body has ended.
+
+    The events that may report usage are kept, so the usage is counted at the end without
+    reading the kept body again. And when the gateway asked an OpenAI-style upstream for the
+    usage the client did not ask for, the usage-only event is left out of what passes
+    (`hide_usage`): every other event passes exactly as it came, as soon as its blank line has
+    come, however the stream frames its lines.
     """
 
-    def __init__(self, protocol: bool) -> None:
-        self.parser = SSEParser() if protocol else None
+    def __init__(self, protocol: bool, hide_usage: bool) -> None:
+        self.parser = SSEParser()
+        self.protocol = protocol
+        self.hide_usage = hide_usage
+        self.complete = False
+        self.usage_events: list[Event] = []
 
     @classmethod
-    def of(cls, context: RequestContext) -> StreamEnd:
+    def of(cls, context: RequestContext, kept: bool) -> StreamReading | None:
+        """How `context`'s stream is read (None: it passes unread)."""
         content_type = (context.model.Response.Headers.get("Content-Type") or [""])[0]
-        return cls(context.style != "http" and content_type.startswith("text/event-stream"))
+        protocol = context.style != "http" and content_type.startswith("text/event-stream")
+        protocol = protocol and kept  # its end matters only to what runs after it
+        if not protocol and not context.hide_stream_usage:
+            return None
+        return cls(protocol, context.hide_stream_usage)
 
-    def feed(self, chunk: bytes) -> bool:
-        """Has the stream's end come in (or before) this chunk?"""
-        return self.parser is not None and any(map(ends_stream, self.parser.feed(chunk)))
+    def feed(self, chunk: bytes) -> bytes:
+        """Read a chunk; what of it passes on now."""
+        return self._read(self.parser.feed(chunk), chunk)
 
-    def at_eof(self) -> bool:
-        """The body has ended: complete, unless its protocol has an end that never came."""
-        return self.parser is None or any(map(ends_stream, self.parser.close()))
+    def close(self) -> bytes:
+        """The body has ended: what is left to pass on (the bytes that carried no event,
+        comments or a cut last line, pass as they came)."""
+        rest = self._read(self.parser.close(), b"")
+        return rest + self.parser.leftover if self.hide_usage else rest
+
+    def _read(self, events: list[Event], chunk: bytes) -> bytes:
+        passed: list[bytes] = []
+        for event in events:
+            usage = reports_usage(event)
+            if self.protocol:
+                if usage:
+                    self.usage_events.append(event)
+                if not self.complete and ends_stream(event):
+                    self.complete = True
+            if self.hide_usage and not (usage and _usage_only(event)):
+                passed.append(event.raw)
+        return b"".join(passed) if self.hide_usage else chunk
 
 
 def error_event(
@@ -162,33 +197,7 @@ def _count_failure(context: RequestContext, reason: str) -> None:
         metrics.add("aigw", "stream_failures", 1, dimensions)
 
 
-class UsageChunkFilter:
-    """Drops the usage-only event the gateway asked an OpenAI-style upstream for.
-
-    The client did not ask for `stream_options.include_usage`, so it gets the stream it asked
-    for: every event passes, exactly as it came, as soon as its blank line has come (however
-    the stream frames its lines: LF, CRLF or CR), except the one with no choices and the
-    usage. (The gateway's own copy of the stream keeps it, for counting.)
-    """
-
-    def __init__(self) -> None:
-        self.parser = SSEParser()
-
-    def feed(self, chunk: bytes) -> bytes:
-        return _passed(self.parser.feed(chunk))
-
-    def rest(self) -> bytes:
-        """What is left once the body has ended: a last event without its blank line, and
-        bytes that carried no event (comments, a cut last line), as they came."""
-        return _passed(self.parser.close()) + self.parser.leftover
-
-
-def _passed(events: list[Event]) -> bytes:
-    return b"".join(event.raw for event in events if not _usage_only(event))
-
-
 def _usage_only(event: Event) -> bool:
-    if '"usage"' not in event.data:
-        return False
+    """Is this event (one that reports usage) OpenAI's usage-only chunk?"""
     data = json_of(event)
     return data is not None and data.get("choices") == [] and bool(data.get("usage"))

@@ -76,6 +76,13 @@ def response_replaced(request: RequestContext) -> None:
     request.usage_read = False
 
 
+def usage_was_read(request: RequestContext, usage: Usage | None) -> None:
+    """The usage of the request's response, read by what read the response as it passed (a
+    stream, gateway.proxy.streaming), so that nobody reads the whole body again for it."""
+    request.usage = usage
+    request.usage_read = True
+
+
 def response_usage(request: RequestContext) -> Usage | None:
     """The usage in the request's (complete) response, read once per response and kept on the
     context. A stream that has not ended has no body to read yet: nothing is kept for it."""

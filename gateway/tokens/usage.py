@@ -10,11 +10,12 @@ and `message_delta` the output.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.common.fastjson import loads
-from gateway.common.sse import json_of, parse
+from gateway.common.sse import Event, json_of, parse, reports_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,15 @@ def from_json_body(body: bytes) -> Usage | None:
 
 def from_event_stream(body: bytes) -> Usage | None:
     """The usage a server-sent event stream reported, OpenAI- or Anthropic-style."""
+    return from_events(parse(body))
+
+
+def from_events(events: Iterable[Event]) -> Usage | None:
+    """The usage these events of a stream reported (the last report wins; Anthropic's input
+    side comes from `message_start`, its output from `message_delta`)."""
     found: Usage | None = None
     anthropic_input: dict[str, Any] | None = None
-    for sent in parse(body):
+    for sent in filter(reports_usage, events):
         event = json_of(sent)
         if event is None:
             continue

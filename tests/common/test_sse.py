@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.common.sse import Event, SSEParser, ends_stream, parse
+from gateway.common.sse import Event, SSEParser, ends_stream, parse, reports_usage
 
 
 def events_of(chunks: list[bytes]) -> tuple[list[Event], bytes]:
@@ -111,3 +111,29 @@ def test_bytes_one_at_a_time_as_a_whole(blocks, size) -> None:
     body = _framed(blocks, "\r\n")
     chunks = [body[i : i + size] for i in range(0, len(body), size)]
     assert fields(events_of(chunks)[0]) == fields(parse(body))
+
+
+@given(_stream)
+def test_whole_blocks_read_at_once_give_what_line_by_line_reading_gives(blocks) -> None:
+    # Read whole, LF-framed `data:` blocks are taken a block at a time; a byte at a time, no
+    # chunk ever holds a whole block, so every line goes through the line-by-line reading.
+    body = _framed(blocks, "\n")
+    assert events_of([body]) == events_of([body[i : i + 1] for i in range(len(body))])
+
+
+def test_usage_objects_are_found_on_the_text_and_null_usage_or_answer_text_is_not() -> None:
+    carries = [
+        '{"choices":[],"usage":{"prompt_tokens":3}}',  # OpenAI's last chunk
+        '{"choices": [], "usage" : {"prompt_tokens": 3}}',
+        '{"type":"message_start","message":{"usage":{"input_tokens":3}}}',  # Anthropic
+        '{"type":"message_delta","usage":{"output_tokens":5}}',
+        '{"type":"response.completed","response":{"usage":{"input_tokens":3}}}',
+    ]
+    carries_not = [
+        '{"choices":[{"delta":{"content":"a"}}],"usage":null}',  # every other OpenAI chunk
+        '{"choices":[{"delta":{"content":"say \\"usage\\":{ twice"}}]}',  # the answer's text
+        '{"type":"content_block_delta","delta":{"text":"usage"}}',
+        "[DONE]",
+    ]
+    assert all(reports_usage(Event(data)) for data in carries)
+    assert not any(reports_usage(Event(data)) for data in carries_not)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from gateway.expressions import ExpressionError, ExpressionSyntaxError, compile_expression
-from gateway.expressions.scan import decode_entity, scan_expressions
-from tests.conftest import corpus_files
 from tests.expressions.context_fixture import prepared_context
+from tests.expressions.expression_sources import corpus_expressions
 
 SYNTAX = [
     # (source, offset of the problem, words the message must contain)
@@ -51,20 +48,6 @@ def test_runtime_failures_are_expression_errors(source: str, words: str) -> None
     with pytest.raises(ExpressionError) as caught:
         expression.evaluate(prepared_context(), budget=10_000)
     assert words in caught.value.message
-
-
-ENTITY = re.compile(r"&(?:quot|apos|lt|gt|amp|#[0-9]+|#x[0-9a-fA-F]+);")
-
-
-def corpus_expressions() -> list[str]:
-    found = []
-    for path in corpus_files():
-        text = path.read_text(encoding="utf-8")
-        for span in scan_expressions(text, xml=True):
-            if span.end is not None:
-                source = ENTITY.sub(lambda m: decode_entity(m.group()), text[span.start : span.end])
-                found.append(re.sub(r"\{\{[\w.-]+\}\}", "value", source))
-    return found
 
 
 def test_corpus_expressions_compile() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from gateway.config.backends import Backend, BreakerRule, CircuitBreaker, FailureCondition
 from gateway.expressions.model import ApiModel, ContextModel, MessageBody, OperationModel
-from gateway.proxy.streaming import UsageChunkFilter, pass_through
+from gateway.proxy.streaming import StreamReading, pass_through
 from gateway.routing.breakers import Breakers
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import StreamBroken
@@ -82,9 +82,32 @@ def test_the_usage_event_the_gateway_asked_for_is_hidden_however_chunks_split() 
     )
     expected = b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\ndata: [DONE]\n\n'
     for size in (1, 7, 50, len(stream)):
-        hidden = UsageChunkFilter()
+        hidden = StreamReading(protocol=False, hide_usage=True)
         out = b"".join(hidden.feed(stream[i : i + size]) for i in range(0, len(stream), size))
-        assert out + hidden.rest() == expected
+        assert out + hidden.close() == expected
+
+
+def test_a_streams_usage_is_read_as_it_passes_and_the_kept_body_is_whole() -> None:
+    usage = b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}\n\n'
+    parts = (b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\n', usage)
+
+    async def scenario() -> tuple[list[bytes], RequestContext, list[object]]:
+        context = RequestContext(ContextModel(), style="openai")
+        context.model.Response.Headers.set("Content-Type", ["text/event-stream"])
+        context.hide_stream_usage = True
+        seen: list[object] = []
+
+        async def settle(done: RequestContext) -> None:
+            seen.append((done.usage, done.model.Response.Body.read(preserve=True)))
+
+        context.defer(Phase.DONE, settle)
+        upstream = _stream_of(*parts, b"data: [DONE]\n\n")
+        return [c async for c in pass_through(upstream, context)], context, seen
+
+    received, context, seen = asyncio.run(scenario())
+    assert b"".join(received) == parts[0] + b"data: [DONE]\n\n"  # the client's stream
+    assert context.usage_read and seen == [(context.usage, b"".join(parts) + b"data: [DONE]\n\n")]
+    assert context.usage is not None and (context.usage.prompt, context.usage.completion) == (7, 2)
 
 
 # ------------------------------------------------------------------ a stream that does not complete

@@ -128,6 +128,15 @@ def test_encodings_are_exact_and_offline() -> None:
     assert encoding("cl100k_base").encode("hello world") == [15339, 1917]
 
 
+def test_an_encoding_keeps_no_python_copy_of_its_ranks() -> None:
+    # The Rust core has them; the Python dict (200,000 entries, about 28 MB) would only serve
+    # pickling. Decoding, which reads the core's copy, still works.
+    loaded = encoding("o200k_base")
+    assert loaded._mergeable_ranks == {}
+    assert loaded.decode(loaded.encode("hello world")) == "hello world"
+    assert loaded.n_vocab > 200_000
+
+
 def test_chat_prompt_follows_openais_counting() -> None:
     request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello."}]}
     # 3 per message + "user" (1) + "Say hello." (3) + 3 to prime the reply

@@ -1,0 +1,375 @@
+"""Soak: the gateway under steady load for minutes, its memory and open files watched.
+
+    python bench/soak.py [--duration 600] [--warmup 30] [--interval 10] [--concurrency 16]
+                         [--redis [URL]]
+
+Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 0 with taskset:
+
+- nginx on 127.0.0.1:23481 (bench/nginx.conf on a port of its own, so a bench/latency.py run
+  at the same time does not clash), answering a canned chat completion, or the same completion
+  as an SSE stream when the request has an X-Bench-Stream header;
+- the gateway (`python -m gateway.cli run`, one worker) on 127.0.0.1:23482 serving a copy of
+  bench/chains/soak (the typical chain plus llm-token-limit, llm-emit-token-metric and
+  rate-limit-by-key), its counters in the process, or with --redis in Redis (default
+  redis://127.0.0.1:6379/14; the keys expire within a minute). The copy is in a temporary
+  directory, so the usage ledger it writes (SQLite, on by default) goes there too.
+
+Then this script, pinned to core 1, drives the gateway with `--concurrency` clients (aiohttp),
+each sending requests back to back: every third one streamed (`"stream": true`, which also
+makes the token limit ask for the stream's usage), the others plain. Client 0 is greedy: the
+chain gives it 10 calls a second, so its 429s are expected and counted apart; a 429 to anyone
+else is an error. Every `--interval` seconds it samples the gateway's process tree (the process
+and its descendants): RSS (the sum of /proc/<pid>/status VmRSS) and open file descriptors (the
+entries of /proc/<pid>/fd), with the requests so far by kind: 2xx, expected 429s, other status
+classes, broken streams (no `data: [DONE]`), connection errors, timeouts.
+
+It prints a table of the samples and a summary. RSS is flat when no sample after the warm-up
+exceeds the first sample after it by more than 5 %; the exit status is 1 when RSS is not flat
+or when any request failed (the expected 429s aside), 2 when the soak could not run. Whether
+RSS stayed under 100 MB is reported too (a target, not the exit status: a worker that has
+loaded the offline tokenizer for streamed calls is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import latency  # bench/latency.py: running this script puts bench/ first on sys.path
+import procstat
+from latency import HOST, BenchError, Servers
+
+NGINX_PORT = 23481  # bench/chains/soak/gateway.yaml's backend
+GATEWAY_PORTS = (23482, 23483)  # traffic, admin
+CHAIN = latency.BENCH / "chains" / "soak"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+STREAM_EVERY = 3  # every third request of a client is streamed
+GREEDY_PAUSE = 0.02  # seconds between the greedy client's requests: its 429s stay a minority
+REQUEST_TIMEOUT = 10.0
+FLAT_TOLERANCE = 0.05
+RSS_CEILING_KB = 100 * 1024
+
+# What became of a request.
+OK = "2xx"
+LIMITED = "429 from the rate limit (expected)"
+BROKEN_STREAM = "stream without [DONE]"
+BAD_BODY = "2xx not a chat completion"
+CONNECTION = "connection error"
+TIMEOUT = "timeout"
+NOT_ERRORS = (OK, LIMITED)
+
+
+def vm_rss_kb(status: str) -> int:
+    """VmRSS in kB from the text of /proc/<pid>/status (0 when absent: a zombie)."""
+    found = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    rss_kb: int
+    fds: int
+
+
+def tree_usage(pid: int) -> Usage:
+    """RSS and open file descriptors of `pid` and its descendants (a process gone is skipped)."""
+    rss = fds = 0
+    for proc in procstat.tree(pid, procstat.all_processes()):
+        try:
+            rss += vm_rss_kb(Path(f"/proc/{proc}/status").read_text())
+            fds += len(os.listdir(f"/proc/{proc}/fd"))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return Usage(rss, fds)
+
+
+def classify(status: int, body: bytes, streamed: bool, greedy: bool) -> str:
+    """The kind of a response: OK, LIMITED, or an error kind."""
+    if status == 429 and greedy:
+        return LIMITED
+    if not 200 <= status < 300:
+        return f"status {status // 100}xx"
+    if streamed:
+        return OK if body.rstrip().endswith(b"data: [DONE]") else BROKEN_STREAM
+    return OK if b'"chat.completion"' in body else BAD_BODY
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float  # since the load started
+    rss_kb: int
+    fds: int
+    kinds: dict[str, int]  # requests so far by kind
+
+    @property
+    def requests(self) -> int:
+        return sum(self.kinds.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(n for kind, n in self.kinds.items() if kind not in NOT_ERRORS)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    start: Sample  # the first sample after the warm-up
+    end: Sample
+    peak_rss_kb: int  # the most of any sample from `start` on
+    peak_fds: int
+    growth: float  # (peak - start) / start
+    flat: bool
+    under_ceiling: bool
+    clean: bool  # no request failed but the expected 429s
+
+    @property
+    def passed(self) -> bool:
+        """What the exit status says: the ceiling is reported, not held to (the offline
+        tokenizer a streamed call loads takes a worker past it; docs/sizing.md)."""
+        return self.flat and self.clean
+
+
+def judge(
+    samples: list[Sample],
+    warmup: float,
+    tolerance: float = FLAT_TOLERANCE,
+    ceiling_kb: int = RSS_CEILING_KB,
+) -> Verdict:
+    """Flat when no sample from the first after `warmup` on exceeds it by more than `tolerance`."""
+    measured = [sample for sample in samples if sample.seconds >= warmup]
+    if not measured:
+        raise BenchError(f"no sample after the {warmup:g} s warm-up: run longer")
+    start, end = measured[0], samples[-1]
+    peak = max(sample.rss_kb for sample in measured)
+    growth = (peak - start.rss_kb) / start.rss_kb if start.rss_kb else 0.0
+    return Verdict(
+        start,
+        end,
+        peak,
+        max(sample.fds for sample in measured),
+        growth,
+        growth <= tolerance,
+        peak < ceiling_kb,
+        end.errors == 0,
+    )
+
+
+def table(samples: list[Sample]) -> list[str]:
+    lines = [
+        "| s | RSS MB | open fds | requests | req/s | expected 429 | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    previous: Sample | None = None
+    for sample in samples:
+        done = sample.requests - (previous.requests if previous else 0)
+        span = sample.seconds - (previous.seconds if previous else 0.0)
+        rate = done / span if span > 0 else 0.0
+        lines.append(
+            f"| {sample.seconds:.0f} | {sample.rss_kb / 1024:.1f} | {sample.fds} | "
+            f"{sample.requests:,} | {rate:,.0f} | {sample.kinds.get(LIMITED, 0):,} | "
+            f"{sample.errors:,} |"
+        )
+        previous = sample
+    return lines
+
+
+def summary(verdict: Verdict, warmup: float, tolerance: float = FLAT_TOLERANCE) -> list[str]:
+    start, end = verdict.start, verdict.end
+    errors = {kind: n for kind, n in sorted(end.kinds.items()) if kind not in NOT_ERRORS}
+    rate = end.requests / end.seconds if end.seconds else 0.0
+    mb = 1024
+    return [
+        f"- requests: {end.requests:,} in {end.seconds:.0f} s ({rate:,.0f}/s);"
+        f" 2xx {end.kinds.get(OK, 0):,}, {LIMITED} {end.kinds.get(LIMITED, 0):,}",
+        "- errors: "
+        + (", ".join(f"{kind} {n:,}" for kind, n in errors.items()) if errors else "none"),
+        f"- RSS: {start.rss_kb / mb:.1f} MB at {start.seconds:.0f} s (after the {warmup:g} s"
+        f" warm-up), {end.rss_kb / mb:.1f} MB at the end, at most {verdict.peak_rss_kb / mb:.1f}"
+        f" MB ({verdict.growth:+.1%})",
+        f"- open fds: {start.fds} at {start.seconds:.0f} s, {end.fds} at the end,"
+        f" at most {verdict.peak_fds}",
+        f"- {'PASS' if verdict.flat else 'MISS'}: RSS flat (at most {tolerance:.0%} above the"
+        " first sample after the warm-up)",
+        f"- {'PASS' if verdict.under_ceiling else 'MISS'}: RSS under"
+        f" {RSS_CEILING_KB // 1024} MB (reported only)",
+        f"- {'PASS' if verdict.clean else 'MISS'}: no errors (the expected 429s aside)",
+    ]
+
+
+# -- the load -------------------------------------------------------------------------------
+
+
+def request_body(streamed: bool) -> bytes:
+    body = json.loads(latency.BODY)
+    if streamed:
+        body["stream"] = True
+    return json.dumps(body).encode()
+
+
+async def call(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], streamed: bool
+) -> str:
+    greedy = headers["x-soak-client"] == "greedy"
+    if streamed:
+        headers = {**headers, "x-bench-stream": "1"}
+    try:
+        async with session.post(url, data=request_body(streamed), headers=headers) as response:
+            body = await response.read()
+    except TimeoutError:
+        return TIMEOUT
+    except (aiohttp.ClientError, OSError):
+        return CONNECTION
+    return classify(response.status, body, streamed, greedy)
+
+
+def client_headers(name: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {latency.SUBSCRIPTION_KEY}",
+        "x-soak-client": name,
+    }
+
+
+async def client(
+    session: aiohttp.ClientSession, index: int, url: str, stop_at: float, kinds: Counter[str]
+) -> None:
+    headers = client_headers("greedy" if index == 0 else f"client-{index}")
+    sent = 0
+    while time.monotonic() < stop_at:
+        kinds[await call(session, url, headers, sent % STREAM_EVERY == 0)] += 1
+        sent += 1
+        if index == 0:
+            await asyncio.sleep(GREEDY_PAUSE)
+
+
+async def sampler(
+    servers: Servers, started: float, stop_at: float, interval: float, kinds: Counter[str]
+) -> list[Sample]:
+    samples: list[Sample] = []
+    next_at = started + interval
+    while next_at <= stop_at + 0.01:
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        servers.check_alive("gateway")
+        usage = tree_usage(servers.pid("gateway"))
+        sample = Sample(time.monotonic() - started, usage.rss_kb, usage.fds, dict(kinds))
+        print(table([*samples[-1:], sample])[-1], file=sys.stderr, flush=True)
+        samples.append(sample)
+        next_at += interval
+    return samples
+
+
+async def soak(servers: Servers, args: argparse.Namespace) -> list[Sample]:
+    url = f"http://{HOST}:{GATEWAY_PORTS[0]}{latency.GATEWAY_PATH}"
+    kinds: Counter[str] = Counter()
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        for streamed in (False, True):  # the chain answers both before the load starts
+            kind = await call(session, url, client_headers("check"), streamed)
+            if kind != OK:
+                what = "streamed" if streamed else "plain"
+                raise BenchError(f"a {what} request came back as {kind!r}")
+        started = time.monotonic()
+        stop_at = started + args.duration
+        print(table([])[0], file=sys.stderr)
+        clients = [client(session, i, url, stop_at, kinds) for i in range(args.concurrency)]
+        *_, samples = await asyncio.gather(
+            *clients, sampler(servers, started, stop_at, args.interval, kinds)
+        )
+    return samples
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def prepare_chain(workdir: Path, redis: str | None) -> Path:
+    """A copy of bench/chains/soak (its ledger lands beside it), with the Redis store if asked."""
+    chain = workdir / "chain"
+    shutil.copytree(CHAIN, chain)
+    if redis:
+        with (chain / "gateway.yaml").open("a") as config:
+            config.write(f"stores: {{default: {json.dumps(redis)}}}\n")
+    return chain
+
+
+def require_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        raise BenchError(f"Redis at {url} does not answer: {error}") from None
+
+
+def run(args: argparse.Namespace) -> bool:
+    if shutil.which("nginx") is None or shutil.which("taskset") is None:
+        raise BenchError("nginx or taskset not found: `apt-get install nginx-light util-linux`")
+    latency.require_free_ports([NGINX_PORT, *GATEWAY_PORTS])
+    if args.redis:
+        require_redis(args.redis)
+    os.sched_setaffinity(0, {int(latency.CLIENT_CORE)})  # the servers have core 0
+    with tempfile.TemporaryDirectory(prefix="aigw-soak-") as workdir, latency.stopped_on_sigterm():
+        servers = Servers(Path(workdir))
+        try:
+            latency.start_nginx(servers, port=NGINX_PORT)
+            latency.start_gateway(
+                servers, "gateway", prepare_chain(Path(workdir), args.redis), GATEWAY_PORTS
+            )
+            latency.wait_until(servers, "nginx", lambda: latency.listening(NGINX_PORT))
+            latency.wait_healthy(servers, "gateway", GATEWAY_PORTS[0])
+            samples = asyncio.run(soak(servers, args))
+        finally:
+            servers.stop()
+    store = f"Redis ({args.redis})" if args.redis else "in the process"
+    print(
+        f"\n## Soak: {args.duration:g} s at {args.concurrency} clients, counters {store}\n"
+        f"\n- gateway code: {latency.code_version()}; load average at the end:"
+        f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
+    print("\n".join(table(samples)))
+    verdict = judge(samples, args.warmup)
+    print()
+    print("\n".join(summary(verdict, args.warmup)))
+    return verdict.passed
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="The gateway under steady load: RSS and fds.")
+    add = parser.add_argument
+    add("--duration", type=float, default=600.0, help="seconds of load (default 600)")
+    add("--warmup", type=float, default=30.0, help="seconds before the reference sample")
+    add("--interval", type=float, default=10.0, help="seconds between samples (default 10)")
+    add("--concurrency", type=int, default=16, help="clients sending back to back (default 16)")
+    add(
+        "--redis",
+        nargs="?",
+        const=DEFAULT_REDIS,
+        default=None,
+        metavar="URL",
+        help=f"counters in Redis (default URL {DEFAULT_REDIS}) rather than in the process",
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 2:
+        parser.error("--concurrency must be at least 2 (client 0 is the greedy one)")
+    if args.warmup + args.interval > args.duration:
+        parser.error("--duration must leave at least one sample after --warmup")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return latency.exit_status("bench/soak.py", lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""A compiled expression as `Expression.evaluate` runs it: both builds of closures
+(closures.py) and which of them a budget calls for.
+
+A tree without loops or lambdas can take at most `max_steps` steps, so with a budget at least
+that large the closures count nothing (`fast`); otherwise the build that charges a step per
+node, exactly as the interpreter does, runs (`ticking`, made on first use), and a budget runs
+out at the same step, with the same error, in both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from gateway.expressions import ast as A
+from gateway.expressions.closure_statements import finish
+from gateway.expressions.closures import Compiler
+from gateway.expressions.compiled import Run
+from gateway.expressions.evaluation import Locals
+from gateway.expressions.model import ContextModel
+from gateway.expressions.values import ExpressionError
+
+Program = Callable[[ContextModel, int], object]
+
+_LOOPING = (A.While, A.For, A.ForEach, A.Lambda, A.LocalFunction)
+
+
+class Compiled:
+    """An expression's closures: `run(context, budget)` evaluates it."""
+
+    __slots__ = ("_fast", "_ticking", "steps", "tree")
+
+    def __init__(self, tree: A.Node) -> None:
+        self.tree = tree
+        steps = max_steps(tree)
+        self.steps: float = math.inf if steps is None else steps
+        self._fast = None if steps is None else compile_program(tree, ticks=False)
+        self._ticking = compile_program(tree, ticks=True) if steps is None else None
+
+    def run(self, context: ContextModel, budget: int) -> object:
+        if budget >= self.steps:
+            return self._fast(context, budget)  # type: ignore[misc]
+        return self.ticking(context, budget)
+
+    @property
+    def ticking(self) -> Program:
+        """The build that counts every step (made when a small budget first asks for it)."""
+        if self._ticking is None:
+            self._ticking = compile_program(self.tree, ticks=True)
+        return self._ticking
+
+
+def compile_program(tree: A.Node, *, ticks: bool) -> Program:
+    compiler = Compiler(tree, ticks=ticks)
+    if isinstance(tree, A.Block):
+        body = compiler.block(tree)
+
+        def program(context: ContextModel, budget: int) -> object:
+            jump = body(Run(context, budget), Locals())
+            if jump is None:
+                raise ExpressionError("the block ended without a return statement")
+            return finish(jump)
+
+        return program
+    expression = compiler.expr(tree)
+    if compiler.declared:
+        return lambda context, budget: expression(Run(context, budget), Locals())
+    # Nothing is declared, so nothing reads the scope.
+    return lambda context, budget: expression(Run(context, budget), None)  # type: ignore[arg-type]
+
+
+def max_steps(node: A.Node) -> int | None:
+    """The most steps the interpreter can charge evaluating `node`; None when unbounded (a
+    loop, or a lambda, which the library may call any number of times)."""
+    if isinstance(node, _LOOPING):
+        return None
+    counts = [max_steps(child) for child in A.children(node)]
+    if None in counts:
+        return None
+    total = 1 + sum(counts)  # type: ignore[arg-type]
+    if isinstance(node, A.Assign | A.Step):  # the target is read, then written
+        total += max_steps(node.target)  # type: ignore[operator]
+    return total
