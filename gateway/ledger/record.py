@@ -74,7 +74,7 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
     return Record(
         time=started,
         day=day_of(started),
-        request_id=str(model.RequestId),
+        request_id=model.request_id_text,
         subscription=model.Subscription.Id if model.Subscription is not None else None,
         product=model.Product.Id if model.Product is not None else None,
         api=model.Api.Id,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.common.request_ids import new_request_id
 from gateway.config.apis import Api
 from gateway.expressions.model import MessageBody
 from gateway.load import LoadedGateway, operations_of
@@ -275,7 +276,7 @@ class Traffic:
         one (a provider's own, passed on): the access log's `request_id` is the same."""
         name = REQUEST_ID_HEADERS.get(context.style)
         if name is not None and all(key.lower() != name for key, _ in headers):
-            headers.append((name, str(context.model.RequestId)))
+            headers.append((name, context.model.request_id_text))
 
     async def preflight(self, request: Incoming, miss: RouteMiss) -> LocalReply | None:
         """A CORS preflight for an operation with no OPTIONS of its own: only cors runs.
@@ -314,7 +315,7 @@ class Traffic:
     ) -> LocalReply:
         """`reply`, sent before any policy ran; logged as such (with why: `refusal`), under
         its request id."""
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         style = self.config.apis[api].style if api is not None else "http"
         name = REQUEST_ID_HEADERS.get(style)
         if name is not None:
