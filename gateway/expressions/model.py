@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import ClassVar
 
+from gateway.common.request_ids import new_request_id
 from gateway.expressions.values import ExpressionError, utc_now
 
 
@@ -295,13 +296,23 @@ class ContextModel(ModelObject):
     # RequestId and Timestamp are made when first read: most requests never read them, and a
     # UUID and a datetime per request are measurable on the hot path.
     started: float = field(default_factory=time.time)
-    request_id: uuid.UUID | None = None
+    # The id as text (logs, headers, the ledger read it so): the UUID object only when an
+    # expression reads `context.RequestId`.
+    request_id: str | None = None
+    request_uuid: uuid.UUID | None = None
     EXTRA_MEMBERS = frozenset({"Elapsed", "Trace", "RequestId", "Timestamp"})
 
     @property
     def RequestId(self) -> uuid.UUID:
+        if self.request_uuid is None:
+            self.request_uuid = uuid.UUID(self.request_id_text)
+        return self.request_uuid
+
+    @property
+    def request_id_text(self) -> str:
+        """`RequestId` as text (`str(context.RequestId)`), made when first read."""
         if self.request_id is None:
-            self.request_id = uuid.uuid4()
+            self.request_id = new_request_id()
         return self.request_id
 
     @property

@@ -37,6 +37,10 @@ class Admitted:
     product: str | None  # the product context, when the request has one
 
 
+# An API open to all, outside any product: made once (an answer every such request gets).
+ANYONE = Admitted(None, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Denied:
     reason: str  # SubscriptionKeyNotFound | SubscriptionKeyInvalid (LastError.Reason)
@@ -120,7 +124,7 @@ class Admission:
         if open_product is not None:
             return Admitted(None, open_product)
         if not api.subscription_required:
-            return Admitted(None, None)
+            return ANYONE
         return Denied("SubscriptionKeyNotFound", MISSING_KEY)
 
     def _subscription(self, key: str) -> Subscription | None:

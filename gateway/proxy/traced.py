@@ -154,7 +154,7 @@ class Spans:
             "aigw.attempts": len(context.attempts),
             "aigw.cache": cache_result(context, headers),
             "aigw.cost": model.Variables.get("llm-cost"),
-            "aigw.request_id": str(model.RequestId),
+            "aigw.request_id": model.request_id_text,
             "client.address": model.Request.IpAddress,
         }
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})

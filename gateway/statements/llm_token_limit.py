@@ -24,8 +24,7 @@ same moment elsewhere are not in that figure, as they would not be in APIM's est
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
@@ -52,9 +51,9 @@ from gateway.tokens.tokenizer import output_cap, prompt_tokens
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
 
 
-@dataclass(frozen=True, slots=True)
-class TokenCounter:
-    """One of a statement's two counters: tokens per minute, or the token quota."""
+class TokenCounter(NamedTuple):
+    """One of a statement's two counters: tokens per minute, or the token quota. (Made per
+    request: a NamedTuple costs half what a frozen dataclass does to make.)"""
 
     name: str
     limit: int

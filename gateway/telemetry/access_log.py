@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
+from gateway.common.request_ids import new_request_id
 from gateway.runtime.context import RequestContext
 from gateway.telemetry.timings import timings_of
 from gateway.telemetry.tracing import Span, client_trace_id
@@ -45,7 +45,7 @@ class AccessLog:
         error = model.LastError
         entry = {
             "time": round(model.started, 3),
-            "request_id": str(model.RequestId),
+            "request_id": model.request_id_text,
             "method": model.Request.Method,
             "path": model.Request.Url.Path,
             "status": status,
@@ -92,7 +92,7 @@ class AccessLog:
         took = _ms(time.time() - started)
         entry: dict[str, Any] = {
             "time": round(started, 3),
-            "request_id": request_id or str(uuid.uuid4()),
+            "request_id": request_id or new_request_id(),
             "method": method,
             "path": path,
             "status": status,

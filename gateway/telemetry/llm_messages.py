@@ -103,7 +103,7 @@ class Call:
         parsed = context.parsed_body
         return cls(
             time=round(model.started, 3),
-            request_id=str(model.RequestId),
+            request_id=model.request_id_text,
             api=model.Api.Id,
             operation=model.Operation.Id,
             product=model.Product.Id if model.Product is not None else None,

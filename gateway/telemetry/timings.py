@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.runtime.context import RequestContext
 
 
-@dataclass(frozen=True, slots=True)
-class Timings:
+class Timings(NamedTuple):
+    """(A NamedTuple: made twice a request, for the access log and the metrics; a frozen
+    dataclass took twice as long to make.)"""
+
     total: float
     first_byte: float | None  # None: no response began (the client left first)
     upstream: float

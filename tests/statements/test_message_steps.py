@@ -54,6 +54,30 @@ def test_set_header_actions_on_the_request_and_the_response() -> None:
     assert context.model.Response.Headers.lines() == [("Server", "upstream"), ("x-out", "yes")]
 
 
+def test_set_header_with_its_name_and_action_from_expressions() -> None:
+    policy = compile_policy(
+        """
+        <policies>
+            <inbound>
+                <set-header name="@(&quot;x-&quot; + context.Request.Method)" exists-action="@(&quot;append&quot;)">
+                    <value>a</value><value>b</value>
+                </set-header>
+                <set-header name="@(&quot;Set-Cookie&quot;)" exists-action="override"><value>c=1</value><value>d=2</value></set-header>
+                <set-header name="x-gone" exists-action="@(&quot;delete&quot;)" />
+                <set-header name="@(&quot;Connection&quot;)" exists-action="override"><value>close</value></set-header>
+            </inbound>
+        </policies>
+        """
+    )
+    context = new_context({"x-POST": "z", "x-gone": "1", "Connection": "keep-alive"})
+    assert run(policy.inbound, context) is None
+    headers = context.model.Request.Headers
+    assert headers.get("x-post") == ["z", "a,b"]
+    assert headers.get("set-cookie") == ["c=1", "d=2"]  # one line per value
+    assert headers.get("x-gone") is None
+    assert headers.get("connection") == ["keep-alive"]  # the transport's own
+
+
 def test_set_status_method_and_body() -> None:
     policy = compile_policy(
         """
