@@ -37,9 +37,10 @@ class MemoryCounters:
             change.limit is None or value + change.amount <= change.limit
             for change, (_, value, _) in zip(changes, current, strict=True)
         ]
+        admitted = all(fits)  # nothing is added unless every counter fits
         counts = []
         for change, (stored, value, end), fit in zip(changes, current, fits, strict=True):
-            if all(fits) and change.amount:
+            if admitted and change.amount:
                 value += change.amount
                 self._values[stored] = (value, end)
             counts.append(Count(fit, value, _left(end, now)))

@@ -137,10 +137,9 @@ class RedisCounters:
 
     def add_later(self, changes: Sequence[Change], now: float, failed: Failed) -> None:
         for change in changes:
-            _, end = change.window.bounds(now)
-            self._behind.add(
-                self._stored(change, now), change.amount, _milliseconds(end, now), failed
-            )
+            start, end = change.window.bounds(now)
+            stored = window_key(change.key, change.window, start)
+            self._behind.add(stored, change.amount, _milliseconds(end, now), failed)
 
     async def _write(self, additions: Additions) -> None:
         """The additions written behind: one script run (on a Cluster, one per slot)."""
