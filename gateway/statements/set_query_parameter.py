@@ -13,7 +13,7 @@ from gateway.statements.support.headers import header_writer
 
 def compile_set_query_parameter(node: Node, context: CompileContext) -> Step:
     # Same actions as set-header (override, skip, append, delete), on the backend URL's query.
-    write = header_writer(node, context)
+    write = header_writer(node, context, query=True)
 
     async def set_query_parameter(request: RequestContext) -> LocalReply | None:
         write(request, request.model.Request.Url.Query)

@@ -13,19 +13,28 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, PolicyError, Step
 
 StatusWriter = Callable[[RequestContext, ResponseModel], None]
+# The statuses HTTP/1.1 can send (RFC 9110 15): the server fails on any other as it writes
+# the response, so the client got no answer at all, while the access log said it was sent.
+STATUSES = range(100, 600)
 
 
 def status_writer(node: Node, context: CompileContext) -> StatusWriter:
     code = context.value(node.attr("code"), "200")
     reason = context.value(node.attr("reason"), None)
+    policy_id = context.policy_id
 
     def write(request: RequestContext, response: ResponseModel) -> None:
         try:
             status = int(to_text(code(request)))
         except ValueError:
+            status = 0
+        if status not in STATUSES:  # a literal one was checked at load (code's range)
             raise PolicyError(
-                "set-status", "ExpressionValueEvaluationFailure", "the status code is not a number"
-            ) from None
+                "set-status",
+                "ExpressionValueEvaluationFailure",
+                "The status code is not a number from 100 to 599.",
+                policy_id=policy_id,
+            )
         response.StatusCode = status
         phrase = reason(request)
         response.StatusReason = to_text(phrase) if phrase is not None else ""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gateway.telemetry.access_log import FLUSH_AFTER
-from tests.proxy.processes import output_of
+from tests.proxy.processes import free_port, output_of, start_gateway, stop
 from tests.proxy.prometheus import sample
 
 
@@ -36,6 +39,16 @@ class Gateway:
                 return lines
             time.sleep(0.05)
 
+    def line_of(self, request_id: str) -> dict[str, Any]:
+        """The access log's line of the request with that id, once it is written."""
+        deadline = time.monotonic() + 5
+        while True:
+            found = [line for line in self.log() if line.get("request_id") == request_id]
+            if found or time.monotonic() > deadline:
+                assert found, f"no access log line for {request_id}"
+                return found[0]
+            time.sleep(0.05)
+
     def metric(self, name: str, **labels: str) -> float:
         """A series on /metrics, once it is there (a stream's is added after its last chunk)."""
         deadline = time.monotonic() + 3
@@ -47,3 +60,14 @@ class Gateway:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+
+@contextmanager
+def observed(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Gateway]:
+    """`aigw run ROOT` on free ports for the duration of the block, its log readable."""
+    port, admin = free_port(), free_port()
+    process = start_gateway(root, port, env, admin)
+    try:
+        yield Gateway(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", process)
+    finally:
+        stop(process)
