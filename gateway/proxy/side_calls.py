@@ -14,6 +14,7 @@ import aiohttp
 
 from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
+from gateway.proxy.unreachable import logged
 
 
 def _prefix(url: str) -> tuple[str, str, str]:
@@ -56,8 +57,9 @@ class AiohttpSideCalls:
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 content = await response.read()
-        except aiohttp.ClientError as error:
-            raise ConnectionError(str(error) or type(error).__name__) from None
+        except aiohttp.ClientError as error:  # send-request's message may reach the client
+            host = urlsplit(url).netloc.rpartition("@")[2]  # never its credentials or query
+            raise ConnectionError(logged("send-request", host, error)) from None
         response_headers = HeaderDictionary()
         for name, value in response.headers.items():
             response_headers.append(name, [value])

@@ -32,6 +32,7 @@ from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.forwarder import Forwarder
 from gateway.proxy.incoming import Incoming
 from gateway.proxy.traffic import Traffic, raw_headers
+from gateway.proxy.unreachable import unreachable
 from gateway.proxy.upstream import HOP_BY_HOP, Upstream
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import ForwardOptions
@@ -137,10 +138,9 @@ class SocketUpstream(Upstream):
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
             ) from None
         except aiohttp.ClientError as error:
-            raise _unreachable(
-                "BackendConnectionFailure",
-                f"The backend {url.raw_authority} could not be reached: {error}",
-            ) from None
+            request_id = context.model.request_id_text
+            message = unreachable(member, url.raw_authority, error, request_id)
+            raise _unreachable("BackendConnectionFailure", message) from None
         response.StatusCode, response.StatusReason = 101, "Switching Protocols"
         response.Headers, response.Body = HeaderDictionary(), None  # outbound may add some
         context.state.setdefault(Opened).sockets.append((member, socket))

@@ -22,6 +22,7 @@ from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
 from gateway.proxy.sessions import Sessions, encoded, parsed, quoted_path, timeout, with_query
+from gateway.proxy.unreachable import broke_off, unreachable
 from gateway.routing.members import no_backend
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions, StreamBroken
@@ -119,10 +120,10 @@ class Upstream:
         except aiohttp.ClientError as error:
             if caused_by_too_large(error):
                 raise BodyTooLarge from None
-            host = url.raw_authority
-            raise _error(
-                "BackendConnectionFailure", f"The backend {host} could not be reached: {error}"
-            ) from None
+            # The client learns which backend and why; its host, port and the HTTP client's
+            # words go to the log only (gateway.proxy.unreachable).
+            message = unreachable(member, url.raw_authority, error, context.model.request_id_text)
+            raise _error("BackendConnectionFailure", message) from None
         await _read(context, options, response)
         if crossing is not None:
             crossing.translate_response(context)
@@ -168,10 +169,13 @@ class Upstream:
         headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
         session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
         url = URL(with_query(base + path, query), encoded=True)
-        async with session.post(
-            url, data=body, headers=headers, timeout=timeout(timeout_seconds)
-        ) as response:
-            return response.status, await response.read()
+        try:
+            async with session.post(
+                url, data=body, headers=headers, timeout=timeout(timeout_seconds)
+            ) as response:
+                return response.status, await response.read()
+        except aiohttp.ClientError as error:  # its callers' messages may reach a client
+            raise ConnectionError(unreachable(backend_id, url.raw_authority, error)) from None
 
 
 def _answered(context: RequestContext, body: bytes) -> None:
@@ -195,24 +199,30 @@ async def _read(
     event_stream = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
     if event_stream or not options.buffer_response:
         response.Body = None
-        context.response_stream = _chunks(upstream)
+        context.response_stream = _chunks(upstream, context)
         return
     try:
         response.Body = MessageBody(await upstream.read())
     except (TimeoutError, aiohttp.ClientError) as error:
+        why = broke_off(context.backend_member, error, context.model.request_id_text)
         raise _error(
-            "BackendConnectionFailure", f"The backend's answer broke off: {error}"
+            "BackendConnectionFailure", f"The backend's answer broke off: {why}."
         ) from None
     finally:
         upstream.release()
 
 
-async def _chunks(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def _chunks(
+    upstream: aiohttp.ClientResponse, context: RequestContext
+) -> AsyncIterator[bytes]:
     """The response's body as it arrives; closing early (a client gone) closes the upstream."""
     try:
         async for chunk in upstream.content.iter_any():
             yield chunk
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise StreamBroken(str(error) or type(error).__name__) from None
+        # Said in general terms: the client's error event carries it (the detail is logged).
+        raise StreamBroken(
+            broke_off(context.backend_member, error, context.model.request_id_text)
+        ) from None
     finally:
         upstream.close()

@@ -143,9 +143,11 @@ def compile_send_request(node: Node, context: CompileContext) -> Step:
             raise PolicyError(
                 "send-request",
                 "Timeout" if timed_out else "BackendConnectionFailure",
-                f"The call to {_origin(outgoing.url)} did not answer within {timeout} seconds."
+                # Its URL is not named: the message may reach the client (APIM's envelope, an
+                # on-error writing LastError.Message); the gateway's log has it.
+                f"The send-request call did not answer within {timeout} seconds."
                 if timed_out
-                else f"The call to {_origin(outgoing.url)} failed: {error}",
+                else f"The send-request call failed: {error}.",
                 status=500,
                 policy_id=policy_id,
             ) from None
