@@ -19,7 +19,7 @@ from gateway.common.sse import parse
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import Price
 from gateway.tokens.stream_text import DeltaText
-from gateway.tokens.tokenizer import count_text, prompt_tokens
+from gateway.tokens.tokenizer import count_prompt, count_text, prompt_tokens
 from gateway.tokens.usage import Usage, from_event_stream, from_response
 
 # Operations that generate nothing: a token count is no completion (Anthropic's is free), so
@@ -49,6 +49,13 @@ def request_json(request: RequestContext) -> dict[str, object]:
     found = document if isinstance(document, dict) else {}
     request.parsed_body = (body, found)
     return found
+
+
+async def estimated_prompt(request: RequestContext, body: dict[str, object], model: str) -> int:
+    """The prompt's tokens, counted offline; a large one off the event loop (count_prompt)."""
+    raw = request.model.Request.Body
+    size = len(raw.read(preserve=True)) if raw is not None else 0
+    return await count_prompt(body, model, size)
 
 
 def request_model(request: RequestContext, body: dict[str, object]) -> str:

@@ -35,6 +35,7 @@ from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.llm_call import (
+    estimated_prompt,
     generates,
     price_of,
     request_json,
@@ -53,7 +54,7 @@ from gateway.statements.support.declarations import (
 )
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.stores.counters import Change, Count, Window
-from gateway.tokens.tokenizer import output_cap, prompt_tokens
+from gateway.tokens.tokenizer import output_cap
 
 NANO = Decimal(1_000_000_000)  # counters hold whole nano-dollars
 
@@ -103,7 +104,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
             "llm-cost-limit", reason, message, status=status, headers=headers, policy_id=policy_id
         )
 
-    def reservation(request: RequestContext) -> int:
+    async def reservation(request: RequestContext) -> int:
         """The call's most possible cost, to take from every limit (0: none is taken)."""
         reserve_output = request.services.reserved_output_tokens
         if reserve_output is None or request.services.prices is None or not generates(request):
@@ -113,7 +114,8 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
         price = price_of(request, model)
         if price is None:
             return 0
-        ceiling = price.ceiling(prompt_tokens(body, model), output_cap(body, reserve_output))
+        prompt = await estimated_prompt(request, body, model)
+        ceiling = price.ceiling(prompt, output_cap(body, reserve_output))
         return int(ceiling * NANO)
 
     def refuse_unpriced(request: RequestContext) -> None:
@@ -135,7 +137,7 @@ def compile_llm_cost_limit(node: Node, context: CompileContext) -> Step:
     async def llm_cost_limit(request: RequestContext) -> LocalReply | None:
         refuse_unpriced(request)
         key = "cost:" + to_text(counter_key(request))
-        reserved = reservation(request)
+        reserved = await reservation(request)
         # Every limit checked (and the reservation taken) in one call: one round trip. With
         # no reservation, a call is refused once earlier calls have spent the limit.
         changes = [

@@ -32,7 +32,13 @@ from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import generates, request_json, request_model, response_usage
+from gateway.runtime.llm_call import (
+    estimated_prompt,
+    generates,
+    request_json,
+    request_model,
+    response_usage,
+)
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
 from gateway.statements.support.declarations import (
@@ -46,7 +52,7 @@ from gateway.statements.support.declarations import (
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.statements.support.numeric import whole_number
 from gateway.stores.counters import Change, Count, Window
-from gateway.tokens.tokenizer import output_cap, prompt_tokens
+from gateway.tokens.tokenizer import output_cap
 
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
 
@@ -127,7 +133,8 @@ class TokenLimit:
         reserve_output = request.services.reserved_output_tokens
         estimating = self.estimate(request) or streamed or reserve_output is not None
         estimating = estimating and generates(request)  # a token count takes nothing
-        estimated = prompt_tokens(body, request_model(request, body)) if estimating else 0
+        model = request_model(request, body)
+        estimated = await estimated_prompt(request, body, model) if estimating else 0
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)
         # Every counter checked (and, when estimating, taken) in one call: one round trip.

