@@ -47,6 +47,8 @@ _DROPPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co"))
 
 MAX_INPUT_CHARS_PER_WORD = 100
 _CACHE_LIMIT = 1 << 16
+# The most of a text's end `encode_tail` tokenises (characters).
+LONGEST_TAIL = 1 << 20
 
 
 def _is_cjk(cp: int) -> bool:
@@ -216,30 +218,26 @@ class WordPiece:
         """The last `max_tokens` ids of `encode(text)`, without tokenising all of a huge text.
 
         A gateway sees prompts of hundreds of kilobytes (pasted documents, RAG context) and we
-        only keep the tail, so we tokenise a growing suffix instead. The suffix starts just
-        after an ASCII whitespace character: tokenisation never looks across whitespace, so
-        the suffix's ids are exactly the tail of the full text's ids.
+        only keep the tail, so we tokenise a growing suffix instead, cut anywhere. Tokenising
+        never looks across a word's end, so only the suffix's first word can come out
+        otherwise than in the whole text (it may be a piece of a word), and a word makes at
+        most `MAX_INPUT_CHARS_PER_WORD` ids: past that many more than `max_tokens`, the
+        suffix's last ids are exactly the whole text's. (Cut only at whitespace, as before,
+        a text with none, 15 MB of `a,b,c`, was tokenised whole: seconds of Python.) A text
+        whose last `LONGEST_TAIL` characters make fewer ids (a few giant words) is tokenised
+        from there: its ids can differ from the whole text's in that part's first word only.
         """
         if max_tokens <= 0:
             return []
-        window = max(max_tokens * 8, 256)
-        while window < len(text):
-            cut = len(text) - window
-            space = _first_space(text, cut)
-            if space < 0:
-                break
-            ids = self.encode(text[space + 1 :])
-            if len(ids) >= max_tokens:
+        enough = max_tokens + MAX_INPUT_CHARS_PER_WORD
+        window = max(enough * 8, 256)
+        while window < min(len(text), LONGEST_TAIL):
+            ids = self.encode(text[len(text) - window :])
+            if len(ids) >= enough:
                 return ids[-max_tokens:]
             window *= 4
-        return self.encode(text)[-max_tokens:]
+        return self.encode(text[-LONGEST_TAIL:])[-max_tokens:]
 
     def tokens(self, ids: Iterable[int]) -> list[str]:
         inverse = {i: t for t, i in self.vocab.items()}
         return [inverse.get(i, UNK) for i in ids]
-
-
-def _first_space(text: str, start: int) -> int:
-    """Index of the first space, tab, newline or CR at or after `start`, or -1."""
-    found = [i for i in (text.find(c, start) for c in " \n\t\r") if i >= 0]
-    return min(found) if found else -1

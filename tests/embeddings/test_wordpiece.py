@@ -198,6 +198,9 @@ LONG_TEXTS = [
     "北京是中国的首都。" * 200,  # no ASCII whitespace at all: falls back to the whole text
     "x" * 5000 + " tail end",  # one word longer than the search window
     "short text",
+    "a,b." * 5000,  # no whitespace, a word every other character
+    "naïve,CAFÉ;" * 800 + "x" * 150,  # no whitespace, accents to normalise, a long last word
+    "y" * 150 + "," + "word," * 2000,  # cut inside a word of more than 100 characters
 ]
 
 
@@ -205,6 +208,20 @@ LONG_TEXTS = [
 @pytest.mark.parametrize("n", [1, 254, 600])
 def test_encode_tail_equals_tail_of_full_encoding(wp: WordPiece, text: str, n: int) -> None:
     assert wp.encode_tail(text, n) == wp.encode(text)[-n:]
+
+
+def test_a_15_mb_prompt_without_whitespace_is_tokenised_from_its_tail_only(
+    wp: WordPiece,
+) -> None:
+    """The semantic cache embeds a prompt's last wordpieces: a huge prompt without a space
+    (15 MB of distinct words and commas) used to be tokenised whole, seconds of Python in the
+    embedder's thread, holding the interpreter against the event loop. The words tokenised
+    (the word cache's entries) show how much of it was read."""
+    text = ",".join(f"w{i}" for i in range(1_700_000))  # about 15 MB
+    wp.clear_cache()
+    tail = wp.encode_tail(text, 254)
+    assert len(wp._cache) < 5_000  # read whole, it would hold _CACHE_LIMIT (65,536) words
+    assert tail == wp.encode(text[-50_000:])[-254:]
 
 
 def test_encode_tail_of_nothing(wp: WordPiece) -> None:
