@@ -62,6 +62,15 @@ class Gateway:
                 time.sleep(0.05)
 
 
+def policies_directory(root: Path, gateway_yaml: str, apis: Mapping[str, str]) -> Path:
+    """`root` made a policies directory: gateway.yaml and each API's policy (apis/NAME.xml)."""
+    (root / "gateway.yaml").write_text(gateway_yaml)
+    (root / "apis").mkdir()
+    for name, policy in apis.items():
+        (root / "apis" / f"{name}.xml").write_text(policy, encoding="utf-8")
+    return root
+
+
 @contextmanager
 def observed(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Gateway]:
     """`aigw run ROOT` on free ports for the duration of the block, its log readable."""

@@ -10,13 +10,12 @@ connect to host 127.0.0.1:PORT ssl:default [Connect call failed ('127.0.0.1', PO
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from tests.proxy.observed import Gateway, observed
+from tests.proxy.observed import Gateway, observed, policies_directory
 from tests.proxy.processes import fake_provider, free_port, inject_faults, output_of
 from tests.proxy.retry_policy import RETRY
 
@@ -79,12 +78,8 @@ SIDE = f"""<policies>
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root: Path = tmp_path_factory.mktemp("unreachable")
-    (root / "gateway.yaml").write_text(GATEWAY_YAML)
-    (root / "apis").mkdir()
-    (root / "apis" / "retried.xml").write_text(RETRY.format(timeout=5))
-    (root / "apis" / "caught.xml").write_text(CAUGHT)
-    (root / "apis" / "side.xml").write_text(SIDE)
+    apis = {"retried": RETRY.format(timeout=5), "caught": CAUGHT, "side": SIDE}
+    root = policies_directory(tmp_path_factory.mktemp("unreachable"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), observed(root) as running:
         yield running
 

@@ -20,13 +20,10 @@ import openai
 import pytest
 
 from gateway.tokens.tokenizer import prompt_tokens
-from tests.proxy.observed import Gateway
+from tests.proxy.observed import Gateway, observed
 from tests.proxy.processes import (
     fake_providers,
-    free_port,
     inject_faults,
-    start_gateway,
-    stop,
 )
 from tests.proxy.prometheus import sample
 from tests.proxy.retry_policy import RETRY_BACKEND
@@ -137,12 +134,8 @@ def members() -> Iterator[list[int]]:
 
 def running(root: Path, ports: list[int], mode: str) -> Iterator[Gateway]:
     write_directory(root, ports, mode)
-    port, admin = free_port(), free_port()
-    process = start_gateway(root, port, None, admin)
-    try:
-        yield Gateway(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", process)
-    finally:
-        stop(process)
+    with observed(root) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ the policy error `HeaderValueInvalid` (or `HeaderNameInvalid`): on-error sees it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
@@ -22,7 +21,7 @@ from gateway.policy.compiler import Compiler
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
 from gateway.statements import default_registry
-from tests.proxy.observed import Gateway, observed
+from tests.proxy.observed import Gateway, observed, policies_directory
 from tests.proxy.processes import chat_calls, fake_provider, free_port
 
 PROVIDER_PORT = free_port()
@@ -80,12 +79,8 @@ INJECTIONS = ["a\r\nSet-Cookie: session=attacker", "a\nX-Evil: 1", "a\x00b", "a\
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root: Path = tmp_path_factory.mktemp("headers")
-    (root / "gateway.yaml").write_text(GATEWAY_YAML)
-    (root / "apis").mkdir()
-    (root / "apis" / "echo.xml").write_text(ECHO)
-    (root / "apis" / "caught.xml").write_text(CAUGHT)
-    (root / "apis" / "reply.xml").write_text(REPLY)
+    apis = {"echo": ECHO, "caught": CAUGHT, "reply": REPLY}
+    root = policies_directory(tmp_path_factory.mktemp("headers"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), observed(root) as running:
         yield running
 

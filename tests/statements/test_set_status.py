@@ -5,12 +5,11 @@ at all while the access log recorded the status; now it is a policy error (500).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.proxy.observed import Gateway, observed
+from tests.proxy.observed import Gateway, observed, policies_directory
 from tests.proxy.processes import free_port
 
 GATEWAY_YAML = f"""
@@ -32,10 +31,7 @@ POLICY = f"""<policies>
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root: Path = tmp_path_factory.mktemp("status")
-    (root / "gateway.yaml").write_text(GATEWAY_YAML)
-    (root / "apis").mkdir()
-    (root / "apis" / "status.xml").write_text(POLICY)
+    root = policies_directory(tmp_path_factory.mktemp("status"), GATEWAY_YAML, {"status": POLICY})
     with observed(root) as running:
         yield running
 

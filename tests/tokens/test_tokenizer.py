@@ -10,13 +10,13 @@ import random
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from gateway.tokens.tokenizer import PIECE, count_text, encoding, pieces
 from tests.conftest import REPO
+from tests.proxy.observed import policies_directory
 from tests.proxy.processes import fake_provider, free_port, serving
 
 PROSE = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
@@ -72,10 +72,8 @@ LIMITED = f"""<policies>
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("counting")
-    (root / "gateway.yaml").write_text(GATEWAY_YAML)
-    (root / "apis").mkdir()
-    (root / "apis" / "limited.xml").write_text(LIMITED)
+    apis = {"limited": LIMITED}
+    root = policies_directory(tmp_path_factory.mktemp("counting"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), serving(root) as url:
         yield url
 
