@@ -192,6 +192,12 @@ async def _read(
 ) -> None:
     """The backend's response into the context: whole, or as a stream (server-sent events,
     or `buffer-response="false"`)."""
+    if not 100 <= upstream.status <= 599:  # the server could not send it on: no answer at all
+        upstream.close()
+        member = context.backend_member
+        backend = f"The backend '{member}'" if member else "The backend"
+        status = f"status {upstream.status}, which HTTP does not have"
+        raise _error("BackendConnectionFailure", f"{backend} answered with {status}.")
     response = context.model.Response
     response.StatusCode = upstream.status
     response.StatusReason = upstream.reason or ""
