@@ -23,11 +23,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from gateway.config.secrets import ConfigValue, SecretUnavailable
 from gateway.config.settings import Identity
+from gateway.proxy.unreachable import logged
 from gateway.runtime.services import TokenUnavailable
 
 IMDS = "http://169.254.169.254/metadata/identity/oauth2/token"
@@ -142,8 +144,10 @@ class IdentityTokens:
                 payload = await response.json(content_type=None)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            # In general words: the message may reach the client (its host: the log only).
+            cause = logged(f"the {source} endpoint", urlsplit(url).netloc, error)
             raise TokenUnavailable(
-                f"the {source} endpoint could not be reached ({error or type(error).__name__}); "
+                f"the {source} endpoint could not be reached ({cause}); "
                 "outside Azure, map a token to the resource under identity.tokens in gateway.yaml"
             ) from None
         if status != 200 or not isinstance(payload, dict) or "access_token" not in payload:

@@ -40,6 +40,10 @@ def why(error: BaseException) -> str:
         return "it redirected too many times"
     if isinstance(error, aiohttp.ClientResponseError):
         return "its answer was not valid HTTP"
+    if isinstance(error, aiohttp.InvalidURL):
+        return "its URL is not valid"
+    if isinstance(error, ValueError):  # a JSON answer that is not JSON, say
+        return "its answer could not be read"
     return "the call failed"
 
 

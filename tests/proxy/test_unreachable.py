@@ -38,6 +38,7 @@ LEAKS = [
 ]
 
 GATEWAY_YAML = f"""
+identity: {{endpoint: "http://127.0.0.1:{CLOSED_PORT}/msi/token"}}
 backends:
   closed-backend: {{url: "http://127.0.0.1:{CLOSED_PORT}/v1"}}
   unknown-host: {{url: "http://{NO_HOST}:{CLOSED_PORT}/v1"}}
@@ -54,6 +55,7 @@ apis:
   retried: {{path: retried, style: openai, backend: pool, subscription-required: false}}
   caught: {{path: caught, style: openai, backend: closed-backend, subscription-required: false}}
   side: {{path: side, style: openai, backend: provider, subscription-required: false}}
+  token: {{path: token, style: openai, backend: provider, subscription-required: false}}
 """
 # An on-error that writes LastError.Message into its answer, as many policies do.
 CAUGHT = """<policies>
@@ -76,9 +78,16 @@ SIDE = f"""<policies>
 </policies>"""
 
 
+TOKEN = """<policies>
+    <inbound><base />
+        <authentication-managed-identity resource="https://cognitiveservices.azure.com" />
+    </inbound>
+</policies>"""
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    apis = {"retried": RETRY.format(timeout=5), "caught": CAUGHT, "side": SIDE}
+    apis = {"retried": RETRY.format(timeout=5), "caught": CAUGHT, "side": SIDE, "token": TOKEN}
     root = policies_directory(tmp_path_factory.mktemp("unreachable"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), observed(root) as running:
         yield running
@@ -166,3 +175,10 @@ def test_a_backend_that_cuts_its_answer_is_reported_without_the_client_error(
     assert '"stream_broken"' in events[-1]
     assert [leak for leak in LEAKS if leak in events[-1]] == []
     assert "its answer ended before its length or its last chunk" in events[-1]
+
+
+def test_an_unreachable_identity_endpoint_names_no_host(gateway: Gateway) -> None:
+    answer = chat(gateway, "token")
+    assert answer.status_code == 500
+    assert_no_leak(answer)
+    assert "endpoint could not be reached (the connection was refused)" in answer.text
