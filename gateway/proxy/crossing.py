@@ -44,7 +44,6 @@ from gateway.providers.translate import (
 )
 from gateway.runtime.context import RequestContext
 from gateway.runtime.step import PolicyError
-from gateway.tokens.tokenizer import prompt_tokens, tools_tokens
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -70,6 +69,9 @@ class Crossing:
     translate_response: Callable[[RequestContext], None] = lambda _: None
     query: list[tuple[str, str]] | None = None  # None: the query the client sent
     answer: bytes | None = None  # the gateway's own JSON answer: the backend is not called
+    # A chat request whose tokens are the gateway's own answer (Anthropic's count_tokens), to
+    # count then (a large one off the event loop): the backend is not called either.
+    counted: dict[str, Any] | None = None
 
 
 def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
@@ -100,7 +102,7 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
         model = str(request.get("model") or deployment)
         request["model"] = backend.models.get(model, model)
         if how == "answered":
-            return _counted(request, backend)
+            return _counted(request)
         if how == "passed":
             return _same_api(context, request, deployment, backend)
         if responses:
@@ -118,14 +120,12 @@ def reads_body(context: RequestContext) -> bool:
     return client_style(context) is not None or context.model.Operation.Id == "Responses_Create"
 
 
-def _counted(request: dict[str, Any], backend: Backend) -> Crossing:
+def _counted(request: dict[str, Any]) -> Crossing:
     """Anthropic's count_tokens for a backend that is not Anthropic: the prompt the backend
-    would be sent (the request translated to its chat), counted offline with the backend's
-    model (exactly for OpenAI's models, estimated for others), in Anthropic's shape."""
-    chat = messages_request_to_chat(request, sampling=False)
-    model = str(chat.get("model") or "")
-    count = prompt_tokens(chat, model) + tools_tokens(chat, model)
-    return Crossing(None, None, [], answer=json.dumps({"input_tokens": count}).encode())
+    would be sent (the request translated to its chat, its model the backend's), for the
+    upstream to count offline (exactly for OpenAI's models, estimated for others) and answer
+    in Anthropic's shape."""
+    return Crossing(None, None, [], counted=messages_request_to_chat(request, sampling=False))
 
 
 def _models_to_anthropic() -> Crossing:

@@ -8,8 +8,10 @@ call in another API's style than the backend's is translated on the way (gateway
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,6 +29,7 @@ from gateway.routing.members import no_backend
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions, StreamBroken
 from gateway.runtime.step import PolicyError
+from gateway.tokens.tokenizer import count_prompt
 
 # Never copied from the client's request to the backend's: the gateway owns them.
 HOP_BY_HOP = frozenset(
@@ -77,6 +80,9 @@ class Upstream:
             crossing = crossing_for(context, backend)
             if crossing is not None and crossing.answer is not None:
                 _answered(context, crossing.answer)  # nothing is sent
+                return
+            if crossing is not None and crossing.counted is not None:  # counted, not sent
+                _answered(context, await _count(context, crossing.counted))
                 return
         path = crossing.path if crossing is not None else None
         query = crossing.query if crossing is not None else None
@@ -176,6 +182,15 @@ class Upstream:
                 return response.status, await response.read()
         except aiohttp.ClientError as error:  # its callers' messages may reach a client
             raise ConnectionError(unreachable(backend_id, url.raw_authority, error)) from None
+
+
+async def _count(context: RequestContext, chat: dict[str, Any]) -> bytes:
+    """Anthropic's count_tokens answered offline: the chat's prompt and tools, counted with
+    the backend's model (exactly for OpenAI's), a large one off the event loop."""
+    raw = context.model.Request.Body
+    size = len(raw.read(preserve=True)) if raw is not None else 0
+    count = await count_prompt(chat, str(chat.get("model") or ""), size, tools=True)
+    return json.dumps({"input_tokens": count}).encode()
 
 
 def _answered(context: RequestContext, body: bytes) -> None:

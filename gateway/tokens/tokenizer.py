@@ -125,18 +125,23 @@ def pieces(text: str) -> Iterator[str]:
     yield text[start:]
 
 
-async def count_prompt(request: dict[str, Any], model: str, size: int) -> int:
-    """`prompt_tokens`, counted in a worker thread when the request is large (`size`: its
-    body's bytes) or its model's encoding is not loaded yet, so the event loop serves other
-    requests meanwhile; inline otherwise, where the thread would cost more than it saves."""
+async def count_prompt(request: dict[str, Any], model: str, size: int, tools: bool = False) -> int:
+    """`prompt_tokens` (plus `tools_tokens` with `tools`), counted in a worker thread when the
+    request is large (`size`: its body's bytes) or its model's encoding is not loaded yet, so
+    the event loop serves other requests meanwhile; inline otherwise, where the thread would
+    cost more than it saves."""
     name = encoding_for(model)
     if size <= COUNTED_INLINE and (name is None or name in _ENCODINGS):
-        return prompt_tokens(request, model)
+        return _counted(request, model, tools)
     global _counting
     if _counting is None:
         _counting = ThreadPoolExecutor(COUNTING_THREADS, thread_name_prefix="aigw-count")
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_counting, prompt_tokens, request, model)
+    return await loop.run_in_executor(_counting, _counted, request, model, tools)
+
+
+def _counted(request: dict[str, Any], model: str, tools: bool) -> int:
+    return prompt_tokens(request, model) + (tools_tokens(request, model) if tools else 0)
 
 
 def prompt_tokens(request: dict[str, Any], model: str | None = None) -> int:

@@ -52,51 +52,61 @@ PROVIDER_PORT = free_port()
 GATEWAY_YAML = f"""
 limits: {{max-request-body: 33554432}}
 backends:
-  provider: {{url: "http://127.0.0.1:{PROVIDER_PORT}/v1"}}
+  provider: {{url: "http://127.0.0.1:{PROVIDER_PORT}/v1", provider: openai}}
 apis:
   limited: {{path: limited, style: openai, backend: provider, subscription-required: false}}
+  counted: {{path: counted, style: anthropic, backend: provider, subscription-required: false}}
   other: {{path: other, style: openai, backend: provider, subscription-required: false}}
 """
-# The side call marks the moment the policy runs (the body is read): the count comes next.
-LIMITED = f"""<policies>
-    <inbound><base />
-        <send-request mode="new" response-variable-name="mark" timeout="30">
+# The side call marks the moment the policy runs (the body is read): the count comes next,
+# by llm-token-limit, or by the gateway answering Anthropic's count_tokens for an OpenAI model.
+MARK = f"""<send-request mode="new" response-variable-name="mark" timeout="30">
             <set-url>http://127.0.0.1:{PROVIDER_PORT}/v1/models</set-url>
             <set-method>GET</set-method>
-        </send-request>
+        </send-request>"""
+LIMITED = f"""<policies>
+    <inbound><base />
+        {MARK}
         <llm-token-limit counter-key="everyone" tokens-per-minute="1000"
             estimate-prompt-tokens="true" />
     </inbound>
 </policies>"""
+COUNTED = f"<policies><inbound><base />{MARK}</inbound></policies>"
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    apis = {"limited": LIMITED}
+    apis = {"limited": LIMITED, "counted": COUNTED}
     root = policies_directory(tmp_path_factory.mktemp("counting"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), serving(root) as url:
         yield url
 
 
-def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(gateway: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("limited/chat/completions", 429), ("counted/v1/messages/count_tokens", 200)],
+    ids=["llm-token-limit", "count_tokens"],
+)
+def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(
+    gateway: str, path: str, status: int
+) -> None:
     """Another client's call is answered while the 15 MB prompt is still being counted.
 
     The order is what is checked, not how long anything took: the big call's policy makes a
-    side call to the fake provider just before llm-token-limit counts, so once the provider
-    has seen it, the gateway is reading or counting the prompt (seconds of work); the small
-    call is sent then, and must be answered before the big call is (429, over the limit).
-    Counted on the event loop, the small call could not even be read until the count ended,
-    and the big call's 429 went out first.
+    side call to the fake provider just before the count (llm-token-limit's, or the gateway's
+    answer to Anthropic's count_tokens for an OpenAI model), so once the provider has seen
+    it, the gateway is reading or counting the prompt (seconds of work); the small call is
+    sent then, and must be answered before the big call is (429 over the limit, or the
+    count). Counted on the event loop, the small call could not even be read until the count
+    ended, and the big call's answer went out first.
     """
     provider = f"http://127.0.0.1:{PROVIDER_PORT}"
     prompt = (PROSE * (15_000_000 // len(PROSE) + 1))[:15_000_000]
-    big = {"model": "gpt-4o", "messages": [{"role": "user", "content": prompt}]}
+    big = {"model": "gpt-4o", "max_tokens": 1, "messages": [{"role": "user", "content": prompt}]}
     small = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
     httpx.delete(f"{provider}/-/requests")
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(
-            httpx.post, f"{gateway}/limited/chat/completions", json=big, timeout=300
-        )
+        pending = pool.submit(httpx.post, f"{gateway}/{path}", json=big, timeout=300)
         while not any(
             r["path"] == "/v1/models" for r in httpx.get(f"{provider}/-/requests").json()
         ):
@@ -105,4 +115,4 @@ def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(gateway: st
         answer = httpx.post(f"{gateway}/other/chat/completions", json=small, timeout=300)
         assert answer.status_code == 200
         assert not pending.done()  # answered while the big prompt was still being counted
-        assert pending.result().status_code == 429
+        assert pending.result().status_code == status
