@@ -106,7 +106,7 @@ class Forwarder:
             await fallback(members, context, attempt)
             return
         hedged = await race(members, pool.race_count, pool.hedge_delay, context, attempt)
-        cost_of = self.costs.estimator(context, prompt_only=True)
+        cost_of = await self.costs.estimator(context, prompt_only=True)
         spent = sum(cost_of(member) or 0.0 for member in hedged)
         earlier = context.variables.get("llm-hedging-cost")  # an earlier race's (a retry)
         context.variables["llm-hedging-cost"] = spent + (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import PriceTable
-from gateway.tokens.tokenizer import output_cap, prompt_tokens
+from gateway.tokens.tokenizer import count_prompt, output_cap
 
 DEFAULT_OUTPUT = 1024  # output tokens assumed for a call that sets no maximum
 
@@ -19,19 +19,21 @@ class CallCosts:
         self.models = {b.id: b.models for b in config.backends.values()}
         self.prices = prices
 
-    def estimator(
+    async def estimator(
         self, context: RequestContext, prompt_only: bool = False
     ) -> Callable[[str], float | None]:
-        """Dollars this call would cost on a backend (None: no price for its model there)."""
+        """Dollars this call would cost on a backend (None: no price for its model there). A
+        large prompt is counted off the event loop (count_prompt)."""
         body = context.model.Request.Body
+        raw = body.read(preserve=True) if body is not None else b""
         try:
-            request = json.loads(body.read(preserve=True)) if body is not None else {}
+            request = json.loads(raw) if raw else {}
         except (ValueError, UnicodeDecodeError):
             request = {}
         if not isinstance(request, dict):
             request = {}
         model = str(request.get("model") or "")
-        prompt = prompt_tokens(request, model) if model else 0
+        prompt = await count_prompt(request, model, len(raw)) if model else 0
         output = 0 if prompt_only else output_cap(request, DEFAULT_OUTPUT)
 
         def cost_of(backend: str) -> float | None:

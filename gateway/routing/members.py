@@ -93,7 +93,7 @@ class Members:
         """A pool's member for this attempt, with the pool's session affinity if it has one."""
         pool, affinity = backend.id, self.pools.affinity
         cheapest = backend.pool is not None and backend.pool.strategy == "cheapest"
-        cost_of = self.costs.estimator(context) if cheapest else None
+        cost_of = await self.costs.estimator(context) if cheapest else None
         if affinity.cookie(pool) is None:
             return await self.pools.choose(pool, skipped, cost_of)
         pin = affinity.pin(pool, context.model.Request.Headers.get("cookie"))

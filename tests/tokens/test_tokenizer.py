@@ -49,13 +49,18 @@ def test_a_large_text_counted_in_pieces_counts_as_a_whole(model: str) -> None:
 
 
 PROVIDER_PORT = free_port()
+CLOSED_PORT = free_port()  # the cheapest pool's members: refused at once, once it has counted
 GATEWAY_YAML = f"""
 limits: {{max-request-body: 33554432}}
 backends:
   provider: {{url: "http://127.0.0.1:{PROVIDER_PORT}/v1", provider: openai}}
+  shut-a: {{url: "http://127.0.0.1:{CLOSED_PORT}/v1", provider: openai}}
+  shut-b: {{url: "http://127.0.0.1:{CLOSED_PORT}/v2", provider: openai}}
+  cheapest: {{pool: {{services: [shut-a, shut-b], strategy: cheapest}}}}
 apis:
   limited: {{path: limited, style: openai, backend: provider, subscription-required: false}}
   counted: {{path: counted, style: anthropic, backend: provider, subscription-required: false}}
+  cheap: {{path: cheap, style: openai, backend: cheapest, subscription-required: false}}
   other: {{path: other, style: openai, backend: provider, subscription-required: false}}
 """
 # The side call marks the moment the policy runs (the body is read): the count comes next,
@@ -72,11 +77,15 @@ LIMITED = f"""<policies>
     </inbound>
 </policies>"""
 COUNTED = f"<policies><inbound><base />{MARK}</inbound></policies>"
+# A policy that reads the body (else a large one streams to the backend, uncounted).
+READ = """<set-variable name="model"
+            value="@(context.Request.Body.As&lt;JObject&gt;(preserveContent: true)[&quot;model&quot;].ToString())" />"""
+CHEAP = COUNTED.replace("<base />", f"<base />{READ}")
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    apis = {"limited": LIMITED, "counted": COUNTED}
+    apis = {"limited": LIMITED, "counted": COUNTED, "cheap": CHEAP}
     root = policies_directory(tmp_path_factory.mktemp("counting"), GATEWAY_YAML, apis)
     with fake_provider(PROVIDER_PORT), serving(root) as url:
         yield url
@@ -84,8 +93,12 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("limited/chat/completions", 429), ("counted/v1/messages/count_tokens", 200)],
-    ids=["llm-token-limit", "count_tokens"],
+    [
+        ("limited/chat/completions", 429),
+        ("counted/v1/messages/count_tokens", 200),
+        ("cheap/chat/completions", 500),
+    ],
+    ids=["llm-token-limit", "count_tokens", "cheapest-pool"],
 )
 def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(
     gateway: str, path: str, status: int
@@ -93,11 +106,11 @@ def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(
     """Another client's call is answered while the 15 MB prompt is still being counted.
 
     The order is what is checked, not how long anything took: the big call's policy makes a
-    side call to the fake provider just before the count (llm-token-limit's, or the gateway's
-    answer to Anthropic's count_tokens for an OpenAI model), so once the provider has seen
-    it, the gateway is reading or counting the prompt (seconds of work); the small call is
-    sent then, and must be answered before the big call is (429 over the limit, or the
-    count). Counted on the event loop, the small call could not even be read until the count
+    side call to the fake provider just before the count (llm-token-limit's, the gateway's
+    answer to Anthropic's count_tokens for an OpenAI model, or a `cheapest` pool's estimate),
+    so once the provider has seen it, the gateway is reading or counting the prompt (seconds
+    of work); the small call is sent then, and must be answered before the big call is (429
+    over the limit, the count, or the pool's members refusing the connection at once). Counted on the event loop, the small call could not even be read until the count
     ended, and the big call's answer went out first.
     """
     provider = f"http://127.0.0.1:{PROVIDER_PORT}"
