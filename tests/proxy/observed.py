@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from gateway.telemetry.access_log import FLUSH_AFTER
-from tests.proxy.processes import free_port, output_of, start_gateway, stop
+from tests.proxy.processes import fake_provider, free_port, output_of, start_gateway, stop
 from tests.proxy.prometheus import sample
 
 
@@ -80,3 +80,15 @@ def observed(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Gatew
         yield Gateway(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}", process)
     finally:
         stop(process)
+
+
+def observed_directory(
+    root: Path, gateway_yaml: str, apis: Mapping[str, str], provider_port: int | None = None
+) -> Iterator[Gateway]:
+    """A module fixture's body: the directory written (`policies_directory`), the gateway
+    running on it (`observed`), in front of the fake provider on `provider_port` if given."""
+    policies_directory(root, gateway_yaml, apis)
+    with ExitStack() as stack:
+        if provider_port is not None:
+            stack.enter_context(fake_provider(provider_port))
+        yield stack.enter_context(observed(root))

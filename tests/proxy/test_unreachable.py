@@ -15,8 +15,8 @@ import httpx
 import openai
 import pytest
 
-from tests.proxy.observed import Gateway, observed, policies_directory
-from tests.proxy.processes import fake_provider, free_port, inject_faults, output_of
+from tests.proxy.observed import Gateway, observed_directory
+from tests.proxy.processes import free_port, inject_faults, output_of
 from tests.proxy.retry_policy import RETRY
 
 PROVIDER_PORT = free_port()
@@ -88,9 +88,8 @@ TOKEN = """<policies>
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     apis = {"retried": RETRY.format(timeout=5), "caught": CAUGHT, "side": SIDE, "token": TOKEN}
-    root = policies_directory(tmp_path_factory.mktemp("unreachable"), GATEWAY_YAML, apis)
-    with fake_provider(PROVIDER_PORT), observed(root) as running:
-        yield running
+    root = tmp_path_factory.mktemp("unreachable")
+    yield from observed_directory(root, GATEWAY_YAML, apis, PROVIDER_PORT)
 
 
 def chat(gateway: Gateway, api: str, **extra: object) -> httpx.Response:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.proxy.observed import Gateway, observed, policies_directory
+from tests.proxy.observed import Gateway, observed_directory
 from tests.proxy.processes import free_port
 
 
@@ -61,9 +61,7 @@ backends:
 apis:
   odd: {{path: odd, style: openai, backend: odd, subscription-required: false}}
 """
-    root = policies_directory(tmp_path_factory.mktemp("odd"), gateway_yaml, {})
-    with observed(root) as running:
-        yield running
+    yield from observed_directory(tmp_path_factory.mktemp("odd"), gateway_yaml, {})
 
 
 @pytest.mark.parametrize("stream", [False, True])

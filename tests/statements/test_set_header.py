@@ -21,8 +21,8 @@ from gateway.policy.compiler import Compiler
 from gateway.policy.expression_check import ExpressionChecker
 from gateway.policy.xml_reader import read_xml
 from gateway.statements import default_registry
-from tests.proxy.observed import Gateway, observed, policies_directory
-from tests.proxy.processes import chat_calls, fake_provider, free_port
+from tests.proxy.observed import Gateway, observed_directory
+from tests.proxy.processes import chat_calls, free_port
 
 PROVIDER_PORT = free_port()
 
@@ -80,9 +80,9 @@ INJECTIONS = ["a\r\nSet-Cookie: session=attacker", "a\nX-Evil: 1", "a\x00b", "a\
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     apis = {"echo": ECHO, "caught": CAUGHT, "reply": REPLY}
-    root = policies_directory(tmp_path_factory.mktemp("headers"), GATEWAY_YAML, apis)
-    with fake_provider(PROVIDER_PORT), observed(root) as running:
-        yield running
+    yield from observed_directory(
+        tmp_path_factory.mktemp("headers"), GATEWAY_YAML, apis, PROVIDER_PORT
+    )
 
 
 def call(gateway: Gateway, api: str, params: dict[str, str]) -> httpx.Response:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.proxy.observed import Gateway, observed, policies_directory
+from tests.proxy.observed import Gateway, observed_directory
 from tests.proxy.processes import free_port
 
 GATEWAY_YAML = f"""
@@ -31,9 +31,9 @@ POLICY = f"""<policies>
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root = policies_directory(tmp_path_factory.mktemp("status"), GATEWAY_YAML, {"status": POLICY})
-    with observed(root) as running:
-        yield running
+    yield from observed_directory(
+        tmp_path_factory.mktemp("status"), GATEWAY_YAML, {"status": POLICY}
+    )
 
 
 @pytest.mark.parametrize("code", ["1000", "600", "99", "0", "-200", "2OO"])

@@ -16,8 +16,8 @@ import pytest
 
 from gateway.tokens.tokenizer import PIECE, count_text, encoding, pieces
 from tests.conftest import REPO
-from tests.proxy.observed import policies_directory
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.observed import Gateway, observed_directory
+from tests.proxy.processes import free_port
 
 PROSE = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
 
@@ -84,11 +84,11 @@ CHEAP = COUNTED.replace("<base />", f"<base />{READ}")
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     apis = {"limited": LIMITED, "counted": COUNTED, "cheap": CHEAP}
-    root = policies_directory(tmp_path_factory.mktemp("counting"), GATEWAY_YAML, apis)
-    with fake_provider(PROVIDER_PORT), serving(root) as url:
-        yield url
+    yield from observed_directory(
+        tmp_path_factory.mktemp("counting"), GATEWAY_YAML, apis, PROVIDER_PORT
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ids=["llm-token-limit", "count_tokens", "cheapest-pool"],
 )
 def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(
-    gateway: str, path: str, status: int
+    gateway: Gateway, path: str, status: int
 ) -> None:
     """Another client's call is answered while the 15 MB prompt is still being counted.
 
@@ -119,13 +119,13 @@ def test_a_15_mb_prompt_being_counted_does_not_hold_up_other_clients(
     small = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
     httpx.delete(f"{provider}/-/requests")
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(httpx.post, f"{gateway}/{path}", json=big, timeout=300)
+        pending = pool.submit(httpx.post, f"{gateway.base}/{path}", json=big, timeout=300)
         while not any(
             r["path"] == "/v1/models" for r in httpx.get(f"{provider}/-/requests").json()
         ):
             assert not pending.done(), pending.result().text
             time.sleep(0.01)
-        answer = httpx.post(f"{gateway}/other/chat/completions", json=small, timeout=300)
+        answer = httpx.post(f"{gateway.base}/other/chat/completions", json=small, timeout=300)
         assert answer.status_code == 200
         assert not pending.done()  # answered while the big prompt was still being counted
         assert pending.result().status_code == status
