@@ -109,6 +109,14 @@ def thinks(body: dict) -> bool:
     return bool(body.get("reasoning_effort")) or thinking.get("type") in ("enabled", "adaptive")
 
 
+UNPARSEABLE = {
+    "message": "We could not parse the JSON body of your request.",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": None,
+}
+
+
 async def last(request: web.Request) -> web.Response:
     return web.json_response(LAST)
 
@@ -124,7 +132,12 @@ def tool_name(body: dict) -> str | None:
 
 async def chat(request: web.Request) -> web.StreamResponse:
     CALLS["chat"] += 1
-    body = await request.json()
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # as OpenAI answers a body that is not JSON
+        return web.json_response({"error": UNPARSEABLE}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": UNPARSEABLE}, status=400)
     LAST["chat"] = body
     mode = fault_now()
     if mode == "slow":  # a slow member: answers well, 0.3 s late
