@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
+from gateway.common.fastjson import loads
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import PriceTable
@@ -25,8 +25,8 @@ class CallCosts:
         """Dollars this call would cost on a backend (None: no price for its model there)."""
         body = context.model.Request.Body
         try:
-            request = json.loads(body.read(preserve=True)) if body is not None else {}
-        except (ValueError, UnicodeDecodeError):
+            request = loads(body.read(preserve=True)) if body is not None else {}
+        except (ValueError, UnicodeDecodeError):  # fastjson's loads: nested too deep is one too
             request = {}
         if not isinstance(request, dict):
             request = {}
