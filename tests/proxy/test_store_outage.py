@@ -20,11 +20,11 @@ POLICY = """<policies><inbound>
 </inbound></policies>"""
 
 
-def test_limits_fail_open_or_closed_while_redis_is_away_and_recover(tmp_path: Path) -> None:
-    clear_of_window_edge()
+def redis_and_directory(root: Path, open_policy: str, closed_policy: str) -> RedisServer:
+    """A private Redis, started, and a directory whose APIs `open` and `closed` count in it."""
     (redis_port,) = free_ports(1)
-    redis = RedisServer(redis_port, tmp_path / "redis").start()
-    (tmp_path / "gateway.yaml").write_text(
+    redis = RedisServer(redis_port, root / "redis").start()
+    (root / "gateway.yaml").write_text(
         f"""
 stores: {{default: "redis://127.0.0.1:{redis_port}/0"}}
 apis:
@@ -32,9 +32,16 @@ apis:
   closed: {{path: closed, style: openai, subscription-required: false}}
 """
     )
-    (tmp_path / "apis").mkdir()
-    (tmp_path / "apis" / "open.xml").write_text(POLICY.format(closed=""))
-    (tmp_path / "apis" / "closed.xml").write_text(POLICY.format(closed='on-store-failure="closed"'))
+    (root / "apis").mkdir()
+    (root / "apis" / "open.xml").write_text(open_policy)
+    (root / "apis" / "closed.xml").write_text(closed_policy)
+    return redis
+
+
+def test_limits_fail_open_or_closed_while_redis_is_away_and_recover(tmp_path: Path) -> None:
+    clear_of_window_edge()
+    closed = POLICY.format(closed='on-store-failure="closed"')
+    redis = redis_and_directory(tmp_path, POLICY.format(closed=""), closed)
     port, admin = free_port(), free_port()
     gateway = start_gateway(tmp_path, port, None, admin)
     try:
@@ -94,20 +101,8 @@ def test_redis_killed_under_load_and_back_loses_no_count_and_fails_no_call(tmp_p
     Retry-After, never another error; and the counts hold on each side of the outage: exactly
     LIMIT calls pass in the first Redis and LIMIT in the second, none beyond."""
     clear_of_window_edge(margin=20)
-    (redis_port,) = free_ports(1)
-    redis = RedisServer(redis_port, tmp_path / "redis").start()
-    (tmp_path / "gateway.yaml").write_text(
-        f"""
-stores: {{default: "redis://127.0.0.1:{redis_port}/0"}}
-apis:
-  open: {{path: open, style: openai, subscription-required: false}}
-  closed: {{path: closed, style: openai, subscription-required: false}}
-"""
-    )
-    (tmp_path / "apis").mkdir()
-    (tmp_path / "apis" / "open.xml").write_text(LOADED.format(calls=10**9, closed=""))
-    closed = 'on-store-failure="closed"'
-    (tmp_path / "apis" / "closed.xml").write_text(LOADED.format(calls=LIMIT, closed=closed))
+    closed = LOADED.format(calls=LIMIT, closed='on-store-failure="closed"')
+    redis = redis_and_directory(tmp_path, LOADED.format(calls=10**9, closed=""), closed)
     port = free_port()
     gateway = start_gateway(tmp_path, port)
     outcomes: dict[str, list[str]] = {"open": [], "closed": []}
