@@ -97,6 +97,11 @@ def redis_client(url: str) -> Any:
     return aioredis.Redis.from_url(url, health_check_interval=30, **TIMEOUTS)
 
 
+# Operations on one store URL in flight at once; more wait for a turn. Each takes a connection
+# of its own, so without a cap a burst of 200 requests opened 200 connections at once (as many
+# descriptors, and client slots Redis shares among every replica), and past redis-py's pool
+# size (100) failed with "Too many connections", which read as Redis being away.
+MAX_CONCURRENT = 32
 RETRY_AFTER = 1.0  # seconds during which a Redis that failed is not asked again
 
 
@@ -107,7 +112,9 @@ class RedisConnection:
     it can break a connection (seen with redis-py 8), so it is learnt once, under a lock.
     After a failure, `away` is true for `RETRY_AFTER` seconds, so that requests fail fast
     instead of each waiting for a connect timeout; the next call after that tries again, so
-    the gateway recovers by itself when Redis returns.
+    the gateway recovers by itself when Redis returns. Every operation takes one of `turns`
+    for its round trip (`MAX_CONCURRENT`): a burst queues for the connections instead of
+    opening one per request.
     """
 
     def __init__(self, url: str) -> None:
@@ -116,6 +123,7 @@ class RedisConnection:
         self._learning = asyncio.Lock()
         self._down_until = 0.0
         self.last_error = ""
+        self.turns = asyncio.Semaphore(MAX_CONCURRENT)
 
     @property
     def away(self) -> bool:

@@ -19,6 +19,7 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.broken_answers import BROKEN_MODES, broken_answer
 from tests.fakes.keys import add_key_routes
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
@@ -48,7 +49,8 @@ CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 # Faults to inject into chat calls (POST /-/faults): every `every`-th call answers with
 # `mode`: "429" or "503" (with Retry-After: `retry_after`), "500", "hang" (no answer for 30 s),
 # "slow" (a good answer 0.3 s late), or "reset" (the connection is cut: at once, or for a
-# stream after its first chunk). With `times`, only the next `times` calls fail, then none.
+# stream after its first chunk), or one of tests/fakes/broken_answers.py's broken answers
+# ("stall", "cut-short", "garbled", "not-utf8"). With `times`, only the next `times` calls fail, then none.
 # Anthropic messages calls get "429", "500" and "503" alike (counted by their own calls).
 FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1, "times": None}
 
@@ -143,6 +145,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if mode == "slow":  # a slow member: answers well, 0.3 s late
         await asyncio.sleep(0.3)
         mode = "ok"
+    if mode in BROKEN_MODES:
+        return await broken_answer(request, mode, bool(body.get("stream")))
     if mode != "ok" and not (mode == "reset" and body.get("stream")):
         return await faulty(request, mode)
     if body.get("stream"):
