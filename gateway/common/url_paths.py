@@ -12,13 +12,15 @@ its `..` segments climb above its root.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # What a lenient server reads as a separator, once escapes are canonical (upper case).
 _SEPARATORS = re.compile(r"%2F|%5C|\\")
 _SEGMENT_PARAMETERS = re.compile(r";[^/]*")
+# What a path keeps as it is when quoted: RFC 3986's pchar and `/`, and escapes (`%`).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
@@ -67,12 +69,19 @@ def resolved(raw: str) -> str | None:
     """The path (percent-encoded, starting with `/`) to send: canonical, dot segments
     resolved; None when it escapes its root, read strictly or as a lenient server might."""
     path, climbed = without_dot_segments(canonical(raw if raw.startswith("/") else "/" + raw))
-    if climbed:
-        return None
-    lenient = _SEGMENT_PARAMETERS.sub("", _SEPARATORS.sub("/", path))
-    if lenient != path and without_dot_segments(lenient)[1]:
+    if climbed or leniently(path) is None:
         return None
     return path
+
+
+def leniently(path: str) -> str | None:
+    """`path` (resolved) as a lenient server reads it: `%2F`, `%5C` and `\\` as separators,
+    `;params` dropped, dot segments resolved again; None when that climbs above the root."""
+    lenient = _SEGMENT_PARAMETERS.sub("", _SEPARATORS.sub("/", path))
+    if lenient == path:
+        return path
+    read, climbed = without_dot_segments(lenient)
+    return None if climbed else read
 
 
 class UrlError(ValueError):
@@ -107,9 +116,11 @@ def normalised_url(url: str) -> tuple[str, str] | None:
     if not scheme or not host:
         raise UrlError(f"'{url}' is not an absolute URL (scheme://host/path)")
     path, mark, tail = _split_path(rest)
-    path_resolved = resolved(path or "/")
+    path_resolved = resolved(quote(path or "/", safe=_PATH_SAFE))
     if path_resolved is None:
         return None
+    tail = quote(tail.partition("#")[0], safe=_PATH_SAFE + "?") if mark == "?" else ""
+    mark = mark if mark == "?" else ""  # a fragment never goes to a server
     netloc = _userinfo(url) + (f"[{host}]" if ":" in host else host)
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc += f":{port}"

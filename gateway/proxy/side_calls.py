@@ -2,23 +2,41 @@
 
 One pooled aiohttp session for all of them. `allows` decides which computed URLs a policy
 may call: those under a prefix gateway.yaml names (`send-request.allowed-urls`, or a
-backend's plain URL), compared by scheme, host and port exactly and by path segment.
+backend's plain URL), compared by scheme, host and port exactly (the scheme's default port
+when none is written) and by path segment, once the path is normalised
+(gateway.common.url_paths: `%2e` is a dot, dot segments resolved) and read again as a lenient
+server would (`%2F` and `%5C` as separators): `.../allowed/../admin`, `.../allowed/%2e%2e/admin`
+and `.../allowed/..%2fadmin` are not under `.../allowed`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
+from gateway.common.url_paths import UrlError, leniently, normalised_url, origin
 from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
 
+Origin = tuple[str, str, int | None]
 
-def _prefix(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+
+def _prefix(url: str) -> tuple[Origin, str] | None:
+    """A URL's origin and its normalised path without a trailing slash (None: unreadable)."""
+    try:
+        normal = normalised_url(url)
+    except UrlError:
+        return None
+    if normal is None:
+        return None
+    scheme, host, port, _ = origin(normal[0])
+    return (scheme, host, port), normal[1].rstrip("/")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 class AiohttpSideCalls:
@@ -27,14 +45,18 @@ class AiohttpSideCalls:
         prefixes += [
             b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference
         ]
-        self.prefixes = [_prefix(p) for p in prefixes]
+        self.prefixes = [found for found in map(_prefix, prefixes) if found is not None]
         self._session: aiohttp.ClientSession | None = None
 
     def allows(self, url: str) -> bool:
-        scheme, host, path = _prefix(url)
+        found = _prefix(url)
+        if found is None:
+            return False
+        origin_, path = found
+        lenient = (leniently(path) or "").rstrip("/")
         return any(
-            scheme == s and host == h and (path == p or path.startswith(p + "/"))
-            for s, h, p in self.prefixes
+            origin_ == allowed and _under(path, prefix) and _under(lenient, prefix)
+            for allowed, prefix in self.prefixes
         )
 
     async def send(
@@ -50,7 +72,7 @@ class AiohttpSideCalls:
         try:
             async with self._session.request(
                 method,
-                url,
+                URL(url, encoded=True),  # normalised by send-request: sent exactly so
                 headers=list(headers),
                 data=body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
