@@ -127,6 +127,46 @@ def normalised_url(url: str) -> tuple[str, str] | None:
     return f"{scheme}://{netloc}{path_resolved}{mark}{tail}", path_resolved
 
 
+Origin = tuple[str, str, int | None]
+
+
+def _prefix(url: str) -> tuple[Origin, str] | None:
+    """A URL's origin and its normalised path without a trailing slash (None: unreadable)."""
+    try:
+        normal = normalised_url(url)
+    except UrlError:
+        return None
+    if normal is None:
+        return None
+    scheme, host, port, _ = origin(normal[0])
+    return (scheme, host, port), normal[1].rstrip("/")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+class AllowedUrls:
+    """URL prefixes (gateway.yaml's `allowed-urls` lists, backends' URLs): a URL is under one
+    when scheme, host and port are the same (the scheme's default port when none is written)
+    and its normalised path is the prefix's or below it by whole segments, read strictly and
+    as a lenient server would (`.../allowed/..%2fadmin` is not under `.../allowed`)."""
+
+    def __init__(self, prefixes: list[str]) -> None:
+        self.prefixes = [found for found in map(_prefix, prefixes) if found is not None]
+
+    def allows(self, url: str) -> bool:
+        found = _prefix(url)
+        if found is None:
+            return False
+        origin_, path = found
+        lenient = (leniently(path) or "").rstrip("/")
+        return any(
+            origin_ == allowed and _under(path, prefix) and _under(lenient, prefix)
+            for allowed, prefix in self.prefixes
+        )
+
+
 def _split_path(rest: str) -> tuple[str, str, str]:
     """The path, and the `?` or `#` that ends it with what follows."""
     cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))

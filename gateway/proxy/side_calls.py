@@ -2,10 +2,8 @@
 
 One pooled aiohttp session for all of them. `allows` decides which computed URLs a policy
 may call: those under a prefix gateway.yaml names (`send-request.allowed-urls`, or a
-backend's plain URL), compared by scheme, host and port exactly (the scheme's default port
-when none is written) and by path segment, once the path is normalised
-(gateway.common.url_paths: `%2e` is a dot, dot segments resolved) and read again as a lenient
-server would (`%2F` and `%5C` as separators): `.../allowed/../admin`, `.../allowed/%2e%2e/admin`
+backend's plain URL), compared by scheme, host and port and by path segment once normalised
+(gateway.common.url_paths.AllowedUrls): `.../allowed/../admin`, `.../allowed/%2e%2e/admin`
 and `.../allowed/..%2fadmin` are not under `.../allowed`.
 """
 
@@ -16,48 +14,24 @@ from collections.abc import Sequence
 import aiohttp
 from yarl import URL
 
-from gateway.common.url_paths import UrlError, leniently, normalised_url, origin
+from gateway.common.url_paths import AllowedUrls
 from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
 
-Origin = tuple[str, str, int | None]
 
-
-def _prefix(url: str) -> tuple[Origin, str] | None:
-    """A URL's origin and its normalised path without a trailing slash (None: unreadable)."""
-    try:
-        normal = normalised_url(url)
-    except UrlError:
-        return None
-    if normal is None:
-        return None
-    scheme, host, port, _ = origin(normal[0])
-    return (scheme, host, port), normal[1].rstrip("/")
-
-
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
+def plain_backend_urls(config: GatewayConfig) -> list[str]:
+    """The backends' URLs written in gateway.yaml (not `${env:...}` references)."""
+    return [b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference]
 
 
 class AiohttpSideCalls:
     def __init__(self, config: GatewayConfig) -> None:
-        prefixes = list(config.send_request.allowed_urls)
-        prefixes += [
-            b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference
-        ]
-        self.prefixes = [found for found in map(_prefix, prefixes) if found is not None]
+        self.allowed = AllowedUrls([*config.send_request.allowed_urls, *plain_backend_urls(config)])
+        self.prefixes = self.allowed.prefixes  # what a reload compares
         self._session: aiohttp.ClientSession | None = None
 
     def allows(self, url: str) -> bool:
-        found = _prefix(url)
-        if found is None:
-            return False
-        origin_, path = found
-        lenient = (leniently(path) or "").rstrip("/")
-        return any(
-            origin_ == allowed and _under(path, prefix) and _under(lenient, prefix)
-            for allowed, prefix in self.prefixes
-        )
+        return self.allowed.allows(url)
 
     async def send(
         self,

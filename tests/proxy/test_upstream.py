@@ -1,0 +1,96 @@
+"""The backend call's URL: set-backend-service's base-url, and where gateway.yaml's
+`set-backend-service.allowed-urls` lets it send a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.proxy.processes import fake_providers, serving
+
+FROM_HEADER = """<policies>
+    <inbound>
+        <set-backend-service base-url='@(context.Request.Headers.GetValueOrDefault("x-backend", ""))' />
+    </inbound>
+    <backend><forward-request timeout="10" /></backend>
+    <outbound />
+</policies>"""
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int]]:
+    """A gateway that sends each request to the base URL its `x-backend` header names, with
+    one fake provider's /allowed listed and another provider not."""
+    root = Path(tmp_path_factory.mktemp("base-urls"))
+    with fake_providers(2) as (listed, other):
+        (root / "gateway.yaml").write_text(
+            f"""
+backends:
+  fake: {{url: "http://127.0.0.1:{listed}/v1", provider: openai}}
+apis:
+  chat: {{path: llm, style: openai, backend: fake, subscription-required: false}}
+set-backend-service:
+  allowed-urls: ["http://127.0.0.1:{listed}/allowed/"]
+"""
+        )
+        (root / "global.xml").write_text(FROM_HEADER)
+        with serving(root) as url:
+            yield url, listed, other
+
+
+def received(port: int) -> list[str]:
+    """The raw paths the fake provider at `port` received since the last call (forgotten)."""
+    seen = httpx.get(f"http://127.0.0.1:{port}/-/requests").json()
+    httpx.delete(f"http://127.0.0.1:{port}/-/requests")
+    return [request["raw_path"] for request in seen]
+
+
+def chat_to(gateway: str, base_url: str) -> httpx.Response:
+    return httpx.post(
+        f"{gateway}/llm/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"x-backend": base_url},
+        timeout=10,
+    )
+
+
+def test_a_base_url_under_an_allowed_prefix_is_called(gateway: tuple[str, int, int]) -> None:
+    url, listed, _ = gateway
+    received(listed)
+    chat_to(url, f"HTTP://127.0.0.1:{listed}/allowed/./x")  # the fake answers it 404
+    assert received(listed) == ["/allowed/x/chat/completions"]
+
+
+def test_a_base_url_from_a_request_header_naming_an_unlisted_host_is_refused(
+    gateway: tuple[str, int, int],
+) -> None:
+    url, _, other = gateway
+    received(other)
+    answer = chat_to(url, f"http://127.0.0.1:{other}/v1")
+    assert (answer.status_code, received(other)) == (500, [])
+    assert "set-backend-service.allowed-urls" in answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/allowed/../admin", "/allowed/%2e%2e/admin", "/allowed/..%2fadmin", "/allowedx"]
+)
+def test_a_base_url_climbing_out_of_an_allowed_prefix_is_refused(
+    gateway: tuple[str, int, int], path: str
+) -> None:
+    url, listed, _ = gateway
+    received(listed)
+    answer = chat_to(url, f"http://127.0.0.1:{listed}{path}")
+    assert (answer.status_code, received(listed)) == (500, [])
+
+
+def test_an_unreadable_base_url_is_refused_with_what_to_fix(
+    gateway: tuple[str, int, int],
+) -> None:
+    url, listed, _ = gateway
+    received(listed)
+    answer = chat_to(url, "http://[::1/v1")
+    assert (answer.status_code, received(listed)) == (500, [])
+    assert "Invalid IPv6 URL" in answer.text and "scheme://host[:port]/path" in answer.text
