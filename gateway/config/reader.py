@@ -16,7 +16,7 @@ import yaml
 from gateway.common.diagnostics import Location, Report
 from gateway.common.literals import parse_duration
 from gateway.common.suggest import nearest
-from gateway.common.yaml_loader import LOADER
+from gateway.common.yaml_loader import compose
 from gateway.config.secrets import SECRET_REFERENCE
 from gateway.config.shapes import Field, Shape
 
@@ -243,7 +243,7 @@ def _label(at: Path) -> str:
 
 def read_document(text: str, path: str, shape: Shape, report: Report) -> ReadResult | None:
     try:
-        root = yaml.compose(text, Loader=LOADER)
+        root = compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
