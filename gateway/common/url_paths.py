@@ -108,6 +108,20 @@ def _userinfo(url: str) -> str:
     return netloc.rpartition("@")[0] + "@" if "@" in netloc else ""
 
 
+def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with `url` as an absolute URL of one of `schemes`, saying how to fix it;
+    None when nothing is. (For load-time checks: never raises.)"""
+    kinds = sorted({scheme.removesuffix("s") + "(s)" for scheme in schemes})  # http(s), ws(s)
+    written = f"{kinds[0] if len(kinds) == 1 else 'scheme'}://host[:port]/path"
+    try:
+        scheme, host, _, _ = origin(url)
+    except UrlError as error:
+        return f"'{url}' cannot be read ({str(error).partition(' in ')[0]}); write {written}"
+    if scheme not in schemes or not host:
+        return f"'{url}' is not an absolute {' or '.join(kinds)} URL; write {written}"
+    return None
+
+
 def normalised_url(url: str) -> tuple[str, str] | None:
     """`url` normalised (scheme and host in lower case, the default port dropped, its path
     resolved as `resolved` does), and its path alone; None when the path escapes its root.

@@ -187,7 +187,7 @@ def compile_send_request(node: Node, context: CompileContext) -> Step:
 MODE = AttributeSpec("mode", Kind.ENUM, default="new", choices=("new", "copy"))
 
 REQUEST_CHILDREN = (
-    ChildSpec("set-url", max_count=1, text=TextSpec(required=True)),
+    ChildSpec("set-url", max_count=1, text=TextSpec(Kind.URL, required=True)),
     ChildSpec("set-method", max_count=1, text=TextSpec(Kind.HTTP_METHOD, required=True)),
     as_child(set_header.SPEC),
     as_child(set_body.SPEC, max_count=1),

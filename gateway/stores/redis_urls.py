@@ -52,6 +52,15 @@ def is_redis_url(url: str) -> bool:
 def parse(url: str) -> RedisAddress:
     """The address in a store URL; `BadStoreUrl` says how to write it when it is wrong."""
     scheme = url.split("://", 1)[0]
+    try:  # an unclosed `[` or a port that is no number (or out of range) raises here
+        parts = urlsplit(url)
+        if scheme in SINGLE:
+            _ = parts.port
+    except ValueError as error:
+        raise BadStoreUrl(
+            f"'{without_password(url)}' cannot be read ({error}); write "
+            "redis://[[user]:password@]host:port[/db]"
+        ) from None
     if scheme in SINGLE:
         return RedisAddress(url, scheme)
     if scheme not in CLUSTER + SENTINEL:
@@ -59,7 +68,6 @@ def parse(url: str) -> RedisAddress:
             f"'{without_password(url)}' is not a store: use memory, redis://host:port, "
             "redis+cluster://host:port,... or redis+sentinel://host:port,.../service"
         )
-    parts = urlsplit(url)
     credentials, hosts = _hosts(parts.netloc, url)
     if scheme in CLUSTER:
         return RedisAddress(url, scheme, hosts, credentials)
@@ -163,7 +171,7 @@ def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int]
     hosts = []
     for part in netloc.split(","):
         host, _, port = part.strip().rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise BadStoreUrl(
                 f"'{without_password(url)}': write each node as host:port, such as 10.0.0.5:7000"
             )
@@ -173,7 +181,8 @@ def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int]
 
 def without_password(url: str) -> str:
     """The URL without its password, for messages (secrets are never echoed)."""
-    netloc = urlsplit(url).netloc if "://" in url else ""
+    # Not urlsplit: a URL it cannot read (an unclosed `[`) still needs a message.
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0] if "://" in url else ""
     if "@" not in netloc:
         return url
     return url.replace(netloc, "***@" + netloc.rsplit("@", 1)[1], 1)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,24 @@ def test_an_unreadable_base_url_is_refused_with_what_to_fix(
     answer = chat_to(url, "http://[::1/v1")
     assert (answer.status_code, received(listed)) == (500, [])
     assert "Invalid IPv6 URL" in answer.text and "scheme://host[:port]/path" in answer.text
+
+
+def test_a_backend_url_from_the_environment_that_cannot_be_read_is_a_500_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "gateway.yaml").write_text(
+        """
+backends:
+  fake: {url: "${env:AIGW_TEST_BACKEND_URL}", provider: openai}
+apis:
+  chat: {path: llm, style: openai, backend: fake, subscription-required: false}
+"""
+    )
+    # The value may hold a password: the answer names the variable, never the value.
+    env = {**os.environ, "AIGW_TEST_BACKEND_URL": "http://user:hunter2@[::1/v1"}
+    with serving(tmp_path, env) as url:
+        answer = chat_to(url, "")
+    assert answer.status_code == 500
+    message = answer.json()["message"]
+    assert "${env:AIGW_TEST_BACKEND_URL} cannot be read (Invalid IPv6 URL)" in message
+    assert "hunter2" not in message
