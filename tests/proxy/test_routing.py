@@ -92,6 +92,13 @@ def test_misses_are_404_for_unknown_api_or_operation_and_405_for_wrong_method() 
     assert ROUTER.match("GET", "/inventory/items/42/extra") == RouteMiss(404, "inventory")
 
 
+REWRITTEN = """<policies>
+    <inbound><base /><rewrite-uri template="/{q}/items" /></inbound>
+    <backend><base /></backend>
+    <outbound><base /></outbound>
+</policies>"""
+
+
 @pytest.fixture(scope="module")
 def paths_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A gateway whose backend's base path is /openai/v1, in front of the fake provider."""
@@ -109,8 +116,16 @@ apis:
     backend: fake
     subscription-required: false
     operations: [{{id: any, method: GET, url-template: /*}}]
+  rewritten:
+    path: rewritten
+    style: http
+    backend: fake
+    subscription-required: false
+    operations: [{{id: any, method: GET, url-template: /*}}]
 """
     )
+    (root / "apis").mkdir()
+    (root / "apis" / "rewritten.xml").write_text(REWRITTEN)
     with fake_provider(port), serving(Path(root)) as url:
         yield url, port
 
@@ -184,3 +199,22 @@ def test_a_climbing_path_is_refused_in_the_apis_error_shape(
     assert (status, backend_received(port)) == (400, [])
     error = json.loads(body)["error"]
     assert isinstance(error, dict) and "dot segments" in str(error["message"])
+
+
+def test_rewrite_uri_sends_its_path_to_the_backend_with_values_encoded(
+    paths_gateway: tuple[str, int],
+) -> None:
+    gateway, port = paths_gateway
+    backend_received(port)
+    sent_as_is(gateway, "/rewritten/anything?q=a/b")
+    assert backend_received(port) == ["/openai/v1/a%2Fb/items"]
+
+
+@pytest.mark.parametrize("value", ["..", "%2e%2e", "%2E."])
+def test_a_rewrite_uri_value_that_climbs_above_the_backends_url_is_refused(
+    paths_gateway: tuple[str, int], value: str
+) -> None:
+    gateway, port = paths_gateway
+    backend_received(port)
+    status, _ = sent_as_is(gateway, f"/rewritten/anything?q={value}")
+    assert (status, backend_received(port)) == (400, [])
