@@ -12,6 +12,7 @@ its `..` segments climb above its root.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -24,6 +25,9 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
+# Paths repeat (one operation's requests share theirs): each is read once. Bounded, as paths
+# come from clients.
+@lru_cache(maxsize=4096)
 def canonical(raw: str) -> str:
     """`raw` with unreserved escapes decoded, the others in upper case, a stray `%` as `%25`."""
     if "%" not in raw:
@@ -65,6 +69,7 @@ def might_climb(raw: str) -> bool:
     return "%" in raw or "/." in raw or "\\" in raw or raw.startswith(".")
 
 
+@lru_cache(maxsize=4096)
 def resolved(raw: str) -> str | None:
     """The path (percent-encoded, starting with `/`) to send: canonical, dot segments
     resolved; None when it escapes its root, read strictly or as a lenient server might."""

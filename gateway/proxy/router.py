@@ -14,11 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from gateway.common.url_paths import canonical, might_climb, resolved
 
 _PARAMETER = re.compile(r"\{([^{}/]+)\}")
+# A percent-encoded remainder decoded for matching templates, once per distinct path (bounded:
+# paths come from clients).
+_decoded = lru_cache(maxsize=4096)(unquote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,7 @@ class Router:
                 sent = resolved(remainder)
                 if sent is None:
                     return RouteMiss(400, api.id)
-                return self._operation(api, method.upper(), unquote(sent), sent)
+                return self._operation(api, method.upper(), _decoded(sent), sent)
         return RouteMiss(404, None)
 
     def _operation(

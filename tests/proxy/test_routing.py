@@ -92,6 +92,13 @@ def test_misses_are_404_for_unknown_api_or_operation_and_405_for_wrong_method() 
     assert ROUTER.match("GET", "/inventory/items/42/extra") == RouteMiss(404, "inventory")
 
 
+def test_the_remainder_is_the_raw_path_and_template_values_are_decoded() -> None:
+    item = ROUTER.match("GET", "/inventory/items/a%20b%7e")
+    assert isinstance(item, RouteMatch)
+    assert (item.parameters, item.remainder) == ({"id": "a b~"}, "/items/a%20b~")
+    assert ROUTER.match("GET", "/inventory/items/%2e%2e/%2E%2E/x") == RouteMiss(400, "inventory")
+
+
 REWRITTEN = """<policies>
     <inbound><base /><rewrite-uri template="/{q}/items" /></inbound>
     <backend><base /></backend>
