@@ -110,4 +110,5 @@ def test_a_well_framed_request_on_the_same_listener_is_served(gateway: tuple[str
     plain = HEAD + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY) + BODY
     answer = send_raw(url, plain)
     assert answer.startswith(b"HTTP/1.1 200 ")
-    assert requests_seen(provider) == [{"method": "POST", "path": "/v1/chat/completions"}]
+    seen = {"method": "POST", "path": "/v1/chat/completions", "raw_path": "/v1/chat/completions"}
+    assert requests_seen(provider) == [seen]

@@ -8,12 +8,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.config.styles import BUILT_IN_OPERATIONS
 from gateway.proxy.router import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import fake_provider, free_port, raw_paths_received, serving
 
 
 def api(
@@ -149,30 +148,23 @@ def sent_as_is(gateway: str, path: str) -> tuple[int, bytes]:
         connection.close()
 
 
-def backend_received(port: int) -> list[str]:
-    """The raw paths the fake provider received since the last call, which forgets them."""
-    seen = httpx.get(f"http://127.0.0.1:{port}/-/requests").json()
-    httpx.delete(f"http://127.0.0.1:{port}/-/requests")
-    return [request["raw_path"] for request in seen]
-
-
 def test_a_double_encoded_slash_reaches_the_backend_encoded_as_the_client_sent_it(
     paths_gateway: tuple[str, int],
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     sent_as_is(gateway, "/raw/files/a%252fb")  # the backend reads %252f as `%2f`, text
     sent_as_is(gateway, "/raw/files/a%2Fb%7e")  # an unreserved escape is the character
-    assert backend_received(port) == ["/openai/v1/files/a%252fb", "/openai/v1/files/a%2Fb~"]
+    assert raw_paths_received(port) == ["/openai/v1/files/a%252fb", "/openai/v1/files/a%2Fb~"]
 
 
 def test_dot_segments_that_stay_inside_the_api_are_resolved_before_the_backend(
     paths_gateway: tuple[str, int],
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     sent_as_is(gateway, "/raw/files/x/../y/%2e/z")
-    assert backend_received(port) == ["/openai/v1/files/y/z"]
+    assert raw_paths_received(port) == ["/openai/v1/files/y/z"]
 
 
 @pytest.mark.parametrize(
@@ -192,18 +184,18 @@ def test_a_path_climbing_above_the_backends_base_path_is_refused(
     paths_gateway: tuple[str, int], path: str
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     status, _ = sent_as_is(gateway, path)
-    assert (status, backend_received(port)) == (400, [])
+    assert (status, raw_paths_received(port)) == (400, [])
 
 
 def test_a_climbing_path_is_refused_in_the_apis_error_shape(
     paths_gateway: tuple[str, int],
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     status, body = sent_as_is(gateway, "/llm/%2e%2e/%2e%2e/admin")
-    assert (status, backend_received(port)) == (400, [])
+    assert (status, raw_paths_received(port)) == (400, [])
     error = json.loads(body)["error"]
     assert isinstance(error, dict) and "dot segments" in str(error["message"])
 
@@ -212,9 +204,9 @@ def test_rewrite_uri_sends_its_path_to_the_backend_with_values_encoded(
     paths_gateway: tuple[str, int],
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     sent_as_is(gateway, "/rewritten/anything?q=a/b")
-    assert backend_received(port) == ["/openai/v1/a%2Fb/items"]
+    assert raw_paths_received(port) == ["/openai/v1/a%2Fb/items"]
 
 
 @pytest.mark.parametrize("value", ["..", "%2e%2e", "%2E."])
@@ -222,6 +214,6 @@ def test_a_rewrite_uri_value_that_climbs_above_the_backends_url_is_refused(
     paths_gateway: tuple[str, int], value: str
 ) -> None:
     gateway, port = paths_gateway
-    backend_received(port)
+    raw_paths_received(port)
     status, _ = sent_as_is(gateway, f"/rewritten/anything?q={value}")
-    assert (status, backend_received(port)) == (400, [])
+    assert (status, raw_paths_received(port)) == (400, [])

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.proxy.processes import fake_providers, serving
+from tests.proxy.processes import fake_providers, raw_paths_received, serving
 
 FROM_HEADER = """<policies>
     <inbound>
@@ -42,13 +42,6 @@ set-backend-service:
             yield url, listed, other
 
 
-def received(port: int) -> list[str]:
-    """The raw paths the fake provider at `port` received since the last call (forgotten)."""
-    seen = httpx.get(f"http://127.0.0.1:{port}/-/requests").json()
-    httpx.delete(f"http://127.0.0.1:{port}/-/requests")
-    return [request["raw_path"] for request in seen]
-
-
 def chat_to(gateway: str, base_url: str) -> httpx.Response:
     return httpx.post(
         f"{gateway}/llm/chat/completions",
@@ -60,18 +53,18 @@ def chat_to(gateway: str, base_url: str) -> httpx.Response:
 
 def test_a_base_url_under_an_allowed_prefix_is_called(gateway: tuple[str, int, int]) -> None:
     url, listed, _ = gateway
-    received(listed)
+    raw_paths_received(listed)
     chat_to(url, f"HTTP://127.0.0.1:{listed}/allowed/./x")  # the fake answers it 404
-    assert received(listed) == ["/allowed/x/chat/completions"]
+    assert raw_paths_received(listed) == ["/allowed/x/chat/completions"]
 
 
 def test_a_base_url_from_a_request_header_naming_an_unlisted_host_is_refused(
     gateway: tuple[str, int, int],
 ) -> None:
     url, _, other = gateway
-    received(other)
+    raw_paths_received(other)
     answer = chat_to(url, f"http://127.0.0.1:{other}/v1")
-    assert (answer.status_code, received(other)) == (500, [])
+    assert (answer.status_code, raw_paths_received(other)) == (500, [])
     assert "set-backend-service.allowed-urls" in answer.text
 
 
@@ -82,18 +75,18 @@ def test_a_base_url_climbing_out_of_an_allowed_prefix_is_refused(
     gateway: tuple[str, int, int], path: str
 ) -> None:
     url, listed, _ = gateway
-    received(listed)
+    raw_paths_received(listed)
     answer = chat_to(url, f"http://127.0.0.1:{listed}{path}")
-    assert (answer.status_code, received(listed)) == (500, [])
+    assert (answer.status_code, raw_paths_received(listed)) == (500, [])
 
 
 def test_an_unreadable_base_url_is_refused_with_what_to_fix(
     gateway: tuple[str, int, int],
 ) -> None:
     url, listed, _ = gateway
-    received(listed)
+    raw_paths_received(listed)
     answer = chat_to(url, "http://[::1/v1")
-    assert (answer.status_code, received(listed)) == (500, [])
+    assert (answer.status_code, raw_paths_received(listed)) == (500, [])
     assert "Invalid IPv6 URL" in answer.text and "scheme://host[:port]/path" in answer.text
 
 
