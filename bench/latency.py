@@ -274,6 +274,8 @@ def start_nginx(
     prefix.mkdir()
     if port != NGINX_PORT:  # another benchmark's own upstream: the same file on its port
         text = config.read_text().replace(f"listen {HOST}:{NGINX_PORT};", f"listen {HOST}:{port};")
+        for included in config.parent.glob("canned_*.conf"):  # its includes, found beside it
+            shutil.copy(included, prefix / included.name)
         config = prefix / "nginx.conf"
         config.write_text(text)
     nginx = ["nginx", "-p", f"{prefix}/", "-e", str(prefix / "error.log")]

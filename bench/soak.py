@@ -1,22 +1,26 @@
 """Soak: the gateway under steady load for minutes, its memory and open files watched.
 
     python bench/soak.py [--duration 600] [--warmup 30] [--interval 10] [--concurrency 16]
-                         [--redis [URL]]
+                         [--redis [URL]] [--ports BASE]
 
 Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 0 with taskset:
 
 - nginx on 127.0.0.1:23481 (bench/nginx.conf on a port of its own, so a bench/latency.py run
   at the same time does not clash), answering a canned chat completion, or the same completion
   as an SSE stream when the request has an X-Bench-Stream header;
-- the gateway (`python -m gateway.cli run`, one worker) on 127.0.0.1:23482 serving a copy of
-  bench/chains/soak (the typical chain plus llm-token-limit, llm-emit-token-metric and
-  rate-limit-by-key), its counters in the process, or with --redis in Redis (default
-  redis://127.0.0.1:6379/14; the keys expire within a minute). The copy is in a temporary
-  directory, so the usage ledger it writes (SQLite, on by default) goes there too.
+- the gateway (`python -m gateway.cli run`, one worker) on 127.0.0.1:23482 (admin 23483)
+  serving a copy of bench/chains/soak (the typical chain plus llm-token-limit,
+  llm-emit-token-metric, rate-limit-by-key, the semantic cache with the built-in embedder for
+  the calls that ask for it, LLM message logging to a file and the access log), its counters
+  in the process, or with --redis in Redis (default redis://127.0.0.1:6379/14; the keys expire
+  within a minute). The copy is in a temporary directory, so the usage ledger it writes
+  (SQLite, on by default), the LLM message log and the access log (the gateway's output) go
+  there too. `--ports BASE` puts the three on BASE, BASE+1 and BASE+2 instead.
 
 Then this script, pinned to core 1, drives the gateway with `--concurrency` clients (aiohttp),
 each sending requests back to back: every third one streamed (`"stream": true`, which also
-makes the token limit ask for the stream's usage), the others plain. Client 0 is greedy: the
+makes the token limit ask for the stream's usage), the others plain; every fourth asks for the
+semantic cache (`x-soak-cache`), with one of 16 questions. Client 0 is greedy: the
 chain gives it 10 calls a second, so its 429s are expected and counted apart; a 429 to anyone
 else is an error. Every `--interval` seconds it samples the gateway's process tree (the process
 and its descendants): RSS (the sum of /proc/<pid>/status VmRSS) and open file descriptors (the
@@ -24,8 +28,10 @@ entries of /proc/<pid>/fd), with the requests so far by kind: 2xx, expected 429s
 classes, broken streams (no `data: [DONE]`), connection errors, timeouts.
 
 It prints a table of the samples and a summary. RSS is flat when no sample after the warm-up
-exceeds the first sample after it by more than 5 %; the exit status is 1 when RSS is not flat
-or when any request failed (the expected 429s aside), 2 when the soak could not run. Whether
+exceeds the first sample after it by more than 5 %; open descriptors are steady when the last
+sample has at most 16 more than the first after the warm-up (what the load holds open comes
+and goes; a leak only grows). The exit status is 1 when RSS is not flat, the descriptors not
+steady, or any request failed (the expected 429s aside), 2 when the soak could not run. Whether
 RSS stayed under 100 MB is reported too (a target, not the exit status: a worker that has
 loaded the offline tokenizer for streamed calls is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
 """
@@ -41,6 +47,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +62,12 @@ GATEWAY_PORTS = (23482, 23483)  # traffic, admin
 CHAIN = latency.BENCH / "chains" / "soak"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 STREAM_EVERY = 3  # every third request of a client is streamed
+CACHE_EVERY = 4  # every fourth asks for the semantic cache, with one of CACHED_QUESTIONS
+CACHED_QUESTIONS = 16
 GREEDY_PAUSE = 0.02  # seconds between the greedy client's requests: its 429s stay a minority
 REQUEST_TIMEOUT = 10.0
 FLAT_TOLERANCE = 0.05
+FD_TOLERANCE = 16  # descriptors the last sample may hold beyond the first after the warm-up
 RSS_CEILING_KB = 100 * 1024
 
 # What became of a request.
@@ -131,12 +141,13 @@ class Verdict:
     flat: bool
     under_ceiling: bool
     clean: bool  # no request failed but the expected 429s
+    steady_fds: bool = True  # the last sample holds at most FD_TOLERANCE more than the first
 
     @property
     def passed(self) -> bool:
         """What the exit status says: the ceiling is reported, not held to (the offline
         tokenizer a streamed call loads takes a worker past it; docs/sizing.md)."""
-        return self.flat and self.clean
+        return self.flat and self.clean and self.steady_fds
 
 
 def judge(
@@ -161,6 +172,7 @@ def judge(
         growth <= tolerance,
         peak < ceiling_kb,
         end.errors == 0,
+        end.fds <= start.fds + FD_TOLERANCE,
     )
 
 
@@ -198,6 +210,8 @@ def summary(verdict: Verdict, warmup: float, tolerance: float = FLAT_TOLERANCE) 
         f" MB ({verdict.growth:+.1%})",
         f"- open fds: {start.fds} at {start.seconds:.0f} s, {end.fds} at the end,"
         f" at most {verdict.peak_fds}",
+        f"- {'PASS' if verdict.steady_fds else 'MISS'}: open fds steady (at most"
+        f" {FD_TOLERANCE} more at the end than after the warm-up)",
         f"- {'PASS' if verdict.flat else 'MISS'}: RSS flat (at most {tolerance:.0%} above the"
         " first sample after the warm-up)",
         f"- {'PASS' if verdict.under_ceiling else 'MISS'}: RSS under"
@@ -209,21 +223,30 @@ def summary(verdict: Verdict, warmup: float, tolerance: float = FLAT_TOLERANCE) 
 # -- the load -------------------------------------------------------------------------------
 
 
-def request_body(streamed: bool) -> bytes:
+def request_body(streamed: bool, question: int | None = None) -> bytes:
     body = json.loads(latency.BODY)
     if streamed:
         body["stream"] = True
+    if question is not None:  # one of the cached questions
+        body["messages"] = [{"role": "user", "content": f"Soak question number {question}?"}]
     return json.dumps(body).encode()
 
 
 async def call(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], streamed: bool
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    streamed: bool,
+    question: int | None = None,
 ) -> str:
     greedy = headers["x-soak-client"] == "greedy"
     if streamed:
         headers = {**headers, "x-bench-stream": "1"}
+    if question is not None:
+        headers = {**headers, "x-soak-cache": "1"}
+    body = request_body(streamed, question)
     try:
-        async with session.post(url, data=request_body(streamed), headers=headers) as response:
+        async with session.post(url, data=body, headers=headers) as response:
             body = await response.read()
     except TimeoutError:
         return TIMEOUT
@@ -246,7 +269,9 @@ async def client(
     headers = client_headers("greedy" if index == 0 else f"client-{index}")
     sent = 0
     while time.monotonic() < stop_at:
-        kinds[await call(session, url, headers, sent % STREAM_EVERY == 0)] += 1
+        cached = sent % CACHE_EVERY == 1
+        question = (sent // CACHE_EVERY + index) % CACHED_QUESTIONS if cached else None
+        kinds[await call(session, url, headers, sent % STREAM_EVERY == 0, question)] += 1
         sent += 1
         if index == 0:
             await asyncio.sleep(GREEDY_PAUSE)
@@ -269,7 +294,7 @@ async def sampler(
 
 
 async def soak(servers: Servers, args: argparse.Namespace) -> list[Sample]:
-    url = f"http://{HOST}:{GATEWAY_PORTS[0]}{latency.GATEWAY_PATH}"
+    url = f"http://{HOST}:{gateway_ports(args)[0]}{latency.GATEWAY_PATH}"
     kinds: Counter[str] = Counter()
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0)
@@ -289,13 +314,42 @@ async def soak(servers: Servers, args: argparse.Namespace) -> list[Sample]:
     return samples
 
 
+def exercised(admin_port: int, workdir: Path) -> list[str]:
+    """What the load went through besides the backend: the semantic cache's lookups by result
+    (from /metrics), the LLM messages logged and the access log's lines."""
+    with urllib.request.urlopen(f"http://{HOST}:{admin_port}/metrics", timeout=10) as answer:
+        metrics = answer.read().decode()
+    lookups: Counter[str] = Counter()
+    for found in re.finditer(
+        r'^aigw_cache_lookups_total\{[^}]*result="(\w+)"[^}]*\} (\S+)$', metrics, re.MULTILINE
+    ):
+        lookups[found.group(1)] += int(float(found.group(2)))
+    messages = workdir / "chain" / "llm-messages.jsonl"
+    logged = sum(1 for _ in messages.open("rb")) if messages.exists() else 0
+    gateway_log = workdir / "gateway.log"
+    access = sum(1 for line in gateway_log.open("rb") if line.startswith(b'{"time"'))
+    by_result = ", ".join(f"{result} {n:,}" for result, n in sorted(lookups.items()))
+    return [
+        f"- semantic cache lookups: {by_result or 'none'}",
+        f"- LLM messages logged: {logged:,}; access log lines: {access:,}",
+    ]
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
-def prepare_chain(workdir: Path, redis: str | None) -> Path:
-    """A copy of bench/chains/soak (its ledger lands beside it), with the Redis store if asked."""
+def gateway_ports(args: argparse.Namespace) -> tuple[int, int]:
+    """The gateway's (traffic, admin) ports."""
+    return (args.ports + 1, args.ports + 2) if args.ports else GATEWAY_PORTS
+
+
+def prepare_chain(workdir: Path, redis: str | None, nginx_port: int = NGINX_PORT) -> Path:
+    """A copy of bench/chains/soak (its ledger and logs land beside it), with the Redis store if
+    asked and its backend on `nginx_port`."""
     chain = workdir / "chain"
     shutil.copytree(CHAIN, chain)
+    config = chain / "gateway.yaml"
+    config.write_text(config.read_text().replace(f":{NGINX_PORT}/", f":{nginx_port}/"))
     if redis:
         with (chain / "gateway.yaml").open("a") as config:
             config.write(f"stores: {{default: {json.dumps(redis)}}}\n")
@@ -314,20 +368,21 @@ def require_redis(url: str) -> None:
 def run(args: argparse.Namespace) -> bool:
     if shutil.which("nginx") is None or shutil.which("taskset") is None:
         raise BenchError("nginx or taskset not found: `apt-get install nginx-light util-linux`")
-    latency.require_free_ports([NGINX_PORT, *GATEWAY_PORTS])
+    nginx_port, ports = args.ports or NGINX_PORT, gateway_ports(args)
+    latency.require_free_ports([nginx_port, *ports])
     if args.redis:
         require_redis(args.redis)
     os.sched_setaffinity(0, {int(latency.CLIENT_CORE)})  # the servers have core 0
     with tempfile.TemporaryDirectory(prefix="aigw-soak-") as workdir, latency.stopped_on_sigterm():
         servers = Servers(Path(workdir))
         try:
-            latency.start_nginx(servers, port=NGINX_PORT)
-            latency.start_gateway(
-                servers, "gateway", prepare_chain(Path(workdir), args.redis), GATEWAY_PORTS
-            )
-            latency.wait_until(servers, "nginx", lambda: latency.listening(NGINX_PORT))
-            latency.wait_healthy(servers, "gateway", GATEWAY_PORTS[0])
+            latency.start_nginx(servers, port=nginx_port)
+            chain = prepare_chain(Path(workdir), args.redis, nginx_port)
+            latency.start_gateway(servers, "gateway", chain, ports)
+            latency.wait_until(servers, "nginx", lambda: latency.listening(nginx_port))
+            latency.wait_healthy(servers, "gateway", ports[0])
             samples = asyncio.run(soak(servers, args))
+            seen = exercised(ports[1], Path(workdir))
         finally:
             servers.stop()
     store = f"Redis ({args.redis})" if args.redis else "in the process"
@@ -339,7 +394,7 @@ def run(args: argparse.Namespace) -> bool:
     print("\n".join(table(samples)))
     verdict = judge(samples, args.warmup)
     print()
-    print("\n".join(summary(verdict, args.warmup)))
+    print("\n".join([*summary(verdict, args.warmup), *seen]))
     return verdict.passed
 
 
@@ -357,6 +412,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="URL",
         help=f"counters in Redis (default URL {DEFAULT_REDIS}) rather than in the process",
+    )
+    add(
+        "--ports",
+        type=int,
+        default=0,
+        metavar="BASE",
+        help=f"nginx on BASE, the gateway on BASE+1 and BASE+2 (default {NGINX_PORT}, ...)",
     )
     args = parser.parse_args(argv)
     if args.concurrency < 2:

@@ -42,7 +42,8 @@ class RedisCache:
         if self._connection.away:
             return None
         try:
-            value = await (await self._connection.ready()).get(_stored(key))
+            async with self._connection.turns:  # a burst queues for the connections
+                value = await (await self._connection.ready()).get(_stored(key))
         except Exception as error:  # any client failure is a miss: caches fail open
             self._outages.failed(self._connection, error)
             return None
@@ -53,8 +54,9 @@ class RedisCache:
         if ttl <= 0 or self._connection.away:
             return
         try:
-            client = await self._connection.ready()
-            await client.set(_stored(key), value, px=max(int(ttl * 1000), 1))
+            async with self._connection.turns:
+                client = await self._connection.ready()
+                await client.set(_stored(key), value, px=max(int(ttl * 1000), 1))
         except Exception as error:
             self._outages.failed(self._connection, error)
 
@@ -62,7 +64,8 @@ class RedisCache:
         if self._connection.away:
             return
         try:
-            await (await self._connection.ready()).delete(_stored(key))
+            async with self._connection.turns:
+                await (await self._connection.ready()).delete(_stored(key))
         except Exception as error:
             self._outages.failed(self._connection, error)
 

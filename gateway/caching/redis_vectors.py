@@ -45,12 +45,13 @@ class RedisVectors:
             "x": repr(time.time() + ttl),
         }
         try:
-            client = await self._connection.ready()
-            pipe = client.pipeline(transaction=False)
-            pipe.xadd(_log(partition), fields, maxlen=self.max_entries, approximate=True)
-            pipe.pexpire(_log(partition), max(int(ttl * 1000), 1), gt=True)
-            pipe.pexpire(_log(partition), max(int(ttl * 1000), 1), nx=True)
-            await pipe.execute()
+            async with self._connection.turns:  # a burst queues for the connections
+                client = await self._connection.ready()
+                pipe = client.pipeline(transaction=False)
+                pipe.xadd(_log(partition), fields, maxlen=self.max_entries, approximate=True)
+                pipe.pexpire(_log(partition), max(int(ttl * 1000), 1), gt=True)
+                pipe.pexpire(_log(partition), max(int(ttl * 1000), 1), nx=True)
+                await pipe.execute()
         except Exception as error:  # the cache fails open
             self._outages.failed(self._connection, error)
 
@@ -67,8 +68,9 @@ class RedisVectors:
             last = self.read_up_to.get(partition)
             start = b"(" + last if last is not None else b"-"
             try:
-                client = await self._connection.ready()
-                rows = await client.xrange(_log(partition), min=start, max=b"+", count=PAGE)
+                async with self._connection.turns:
+                    client = await self._connection.ready()
+                    rows = await client.xrange(_log(partition), min=start, max=b"+", count=PAGE)
             except Exception as error:  # the cache fails open: a miss
                 self._outages.failed(self._connection, error)
                 return

@@ -19,7 +19,10 @@ def loads(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        return json.loads(data)  # the rare form orjson refuses, or a true error to raise
+        try:
+            return json.loads(data)  # the rare form orjson refuses, or a true error to raise
+        except RecursionError:  # nested deeper than Python's stack: a client's body can be
+            raise ValueError("JSON nested too deeply to read") from None
 
 
 def dumps(value: Any) -> str:

@@ -9,6 +9,7 @@ store URLs, cookie names, hashed keys, and secrets that cannot be read on this m
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from gateway.common.diagnostics import Location, Report
 from gateway.common.suggest import nearest
@@ -187,6 +188,16 @@ class _Checker:
                 "invalid-value",
                 f"ledger.url is {named}: give sqlite:///PATH, a path, or postgresql://...",
             )
+        elif scheme and scheme.group(1).startswith("postgres"):
+            try:  # an unclosed `[`, or a port out of range, fails only when .port is read
+                _ = urlsplit(text).port
+            except ValueError as error:  # the message names the problem, never the URL
+                self.report.error(
+                    self.at("ledger", "url"),
+                    "invalid-value",
+                    f"ledger.url cannot be read ({error}); write "
+                    "postgresql://user:password@host:port/database",
+                )
 
     def check_paths(self) -> None:
         seen: dict[str, str] = {}

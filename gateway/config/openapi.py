@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from gateway.common.yaml_loader import safe_load
 from gateway.config.apis import Example, Operation
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -30,7 +31,7 @@ def import_operations(path: Path) -> tuple[Operation, ...]:
         reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
         raise OpenApiError(f"cannot read {path}: {reason}") from None
     try:
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        document = json.loads(text) if path.suffix == ".json" else safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         raise OpenApiError(f"{path} is not valid JSON or YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):

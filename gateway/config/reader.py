@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import yaml
 
 from gateway.common.diagnostics import Location, Report
 from gateway.common.literals import parse_duration
 from gateway.common.suggest import nearest
-from gateway.common.yaml_loader import LOADER
+from gateway.common.url_paths import url_problem
+from gateway.common.yaml_loader import compose
 from gateway.config.secrets import SECRET_REFERENCE
 from gateway.config.shapes import Field, Shape
 
@@ -195,11 +195,9 @@ class ShapeReader:
             return text
         if kind == "url":
             if not SECRET_REFERENCE.search(text):
-                parts = urlsplit(text)
-                if parts.scheme not in ("http", "https") or not parts.netloc:
-                    self.report.error(
-                        where, "invalid-value", f"{_label(at)} must be an absolute http(s) URL"
-                    )
+                problem = url_problem(text, ("http", "https"))
+                if problem is not None:
+                    self.report.error(where, "invalid-value", f"{_label(at)}: {problem}")
                     return None
             return text
         return text
@@ -243,7 +241,7 @@ def _label(at: Path) -> str:
 
 def read_document(text: str, path: str, shape: Shape, report: Report) -> ReadResult | None:
     try:
-        root = yaml.compose(text, Loader=LOADER)
+        root = compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)

@@ -208,6 +208,17 @@ class SendRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetBackendService:
+    """Where set-backend-service's base-url may send requests."""
+
+    allowed_urls: tuple[str, ...] = key(
+        (),
+        "URL prefixes a base-url must be under (besides the backends' URLs); empty: any URL, "
+        "as in APIM.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     """Where tokens for managed identity come from."""
 
@@ -285,6 +296,7 @@ class GatewayConfig:
     limits: Limits = key(Limits)
     cache: Cache = key(Cache)
     send_request: SendRequest = key(SendRequest)
+    set_backend_service: SetBackendService = key(SetBackendService)
     identity: Identity = key(Identity)
     ledger: Ledger = key(Ledger)
     loggers: dict[str, Logger] = key(

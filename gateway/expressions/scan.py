@@ -45,7 +45,9 @@ class _Reader:
         return self.text[at] if at < len(self.text) else ""
 
     def next(self) -> str:
-        char = self.text[self.pos]
+        """The next character, or "" past the end (a text may end inside a literal, after a
+        backslash: `@("abc\\`)."""
+        char = self.peek()
         self.pos += 1
         return char
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.common.diagnostics import Diagnostic, Location, Report, Severity
+from gateway.lint.base_urls import base_url_warnings
 from gateway.lint.unpriced import unpriced_warnings
 from gateway.load import inspect_directory
 from gateway.policy.compiler import Compiler
@@ -100,7 +101,13 @@ def _lint_directory(
     root: Path, wanted: set[Path] | None, registry: Registry, result: LintResult
 ) -> None:
     inspection = inspect_directory(root, registry, runtime_errors=False)
-    diagnostics = [*inspection.report.sorted(), *unpriced_warnings(inspection)]
+    config = inspection.config
+    listed = config is not None and bool(config.set_backend_service.allowed_urls)
+    diagnostics = [
+        *inspection.report.sorted(),
+        *unpriced_warnings(inspection),
+        *base_url_warnings(inspection.effective.values(), listed),
+    ]
     if wanted is not None:
         keep = {str(p) for p in wanted}
         diagnostics = [d for d in diagnostics if str(Path(d.location.path).resolve()) in keep]
@@ -138,4 +145,4 @@ def lint_file(path: Path, registry: Registry | None = None) -> list[Diagnostic]:
         compiler.chain(document.root.children)
     else:
         compiler.document(document.root)
-    return report.sorted()
+    return [*report.sorted(), *base_url_warnings([document.root], allowlisted=False)]

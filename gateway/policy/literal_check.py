@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from gateway.common.literals import parse_bool, parse_duration
+from gateway.common.url_paths import url_problem
 from gateway.policy.spec import Kind
 
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
@@ -46,10 +46,7 @@ def check_literal(
             return f"'{text}' is not a duration; write seconds (30) or ISO 8601 (PT30S)"
         return _check_range(seconds, minimum, maximum)
     if kind is Kind.URL:
-        parts = urlsplit(stripped)
-        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-            return f"'{text}' is not an absolute http(s) or ws(s) URL"
-        return None
+        return url_problem(stripped, ("http", "https", "ws", "wss"))
     if kind is Kind.HTTP_METHOD:
         if stripped.upper() in _HTTP_METHODS:
             return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import yaml
 
 from gateway.common.diagnostics import Location, Report
-from gateway.common.yaml_loader import LOADER
+from gateway.common.yaml_loader import compose
 from gateway.expressions.scan import is_whole_expression
 from gateway.policy.tree import Attribute, Document, Node, Value
 
@@ -132,7 +132,7 @@ def _is_null(node: yaml.Node) -> bool:
 def read_yaml(text: str, path: str, report: Report) -> Document | None:
     """Parse policy YAML. Problems go to `report`; returns None when nothing usable was read."""
     try:
-        root = yaml.compose(text, Loader=LOADER)
+        root = compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -9,6 +9,8 @@ names the model there too. Chat is translated whole by gateway.proxy.crossing in
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from gateway.config.backends import Backend
 from gateway.providers.crossings import provider_api
 from gateway.runtime.context import RequestContext
@@ -22,10 +24,10 @@ def openai_path(
         return None, None
     if provider_api(backend.provider) != "openai":
         return None, None
-    path = context.backend_path
-    deployment = context.model.Request.MatchedParameters.get("deployment-id")
+    path = context.backend_path  # percent-encoded, as the client sent it
+    deployment = context.model.Request.MatchedParameters.get("deployment-id")  # decoded
     if deployment:
-        path = path.removeprefix("/deployments/" + deployment)
+        path = path.removeprefix("/deployments/" + quote(deployment, safe="!$&'()*+,;=:@"))
     elif path.startswith("/v1/"):
         path = path.removeprefix("/v1")
     request_query = context.model.Request.Url.Query.lines()

@@ -9,8 +9,9 @@ backend's resource, from the gateway's token service. Each replaces the client's
 
 from __future__ import annotations
 
+from gateway.common.url_paths import url_problem
 from gateway.config.backends import Backend, credential_headers, credential_query
-from gateway.config.secrets import SecretUnavailable
+from gateway.config.secrets import ConfigValue, SecretUnavailable
 from gateway.proxy.sessions import encoded
 from gateway.routing.members import no_backend
 from gateway.runtime.services import BearerTokens, TokenUnavailable
@@ -31,7 +32,7 @@ class Credentials:
                 raise no_backend(f"backend '{backend.id}' is a pool; name one of its members here")
             try:
                 found = (
-                    encoded(backend.url.resolve()),
+                    _base(backend.url),
                     credential_headers(backend),
                     credential_query(backend),
                 )
@@ -55,3 +56,14 @@ class Credentials:
                 f"backend '{backend.id}' cannot be called: no token for '{resource}': {error}"
             ) from None
         return [("Authorization", f"Bearer {token}")]
+
+
+def _base(reference: ConfigValue) -> str:
+    """A backend's URL, encoded; SecretUnavailable when the value a `${env:}`/`${file:}`
+    reference gave is no URL we can read (gateway.yaml's own URLs are checked at load). The
+    message names the reference, never the value (it may hold a password)."""
+    url = reference.resolve()
+    problem = url_problem(url, ("http", "https", "ws", "wss"))
+    if problem is not None and reference.is_reference:
+        raise SecretUnavailable("its url " + problem.replace(f"'{url}'", reference.raw, 1))
+    return encoded(url)

@@ -113,6 +113,9 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
     except TranslationError as error:
         message = f"The request cannot be sent to this backend: {error}"
         raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
+    except (ValueError, RecursionError):  # a client's body: not JSON, or nested past the stack
+        message = "The request cannot be sent to this backend: its body is not JSON it can read"
+        raise PolicyError("forward-request", "TranslationFailure", message, status=400) from None
 
 
 def reads_body(context: RequestContext) -> bool:

@@ -17,7 +17,17 @@ from gateway.proxy.limits import BodyTooLarge
 
 
 class Incoming:
-    __slots__ = ("headers", "lines", "method", "path", "query", "receive", "scope", "started")
+    __slots__ = (
+        "headers",
+        "lines",
+        "method",
+        "path",
+        "query",
+        "raw_path",
+        "receive",
+        "scope",
+        "started",
+    )
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.started = time.time()
@@ -25,7 +35,11 @@ class Incoming:
         self.receive = receive
         # A WebSocket handshake's scope has no method: it is a GET (with an Upgrade).
         self.method: str = scope.get("method", "GET")
-        self.path: str = scope["path"]
+        self.path: str = scope["path"]  # decoded: context.Request.Url.Path
+        # As sent, percent-encoded: routing and the backend URL read this one, so a path is
+        # decoded once, by the backend (a client's `%252f` must not reach it as `%2f`).
+        raw_path = scope.get("raw_path")
+        self.raw_path: str = raw_path.decode("latin-1") if raw_path else self.path
         # (lower-case name, value) as sent, and the first value of each name.
         self.lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         self.headers: dict[str, str] = dict(reversed(self.lines))  # the first of each name wins

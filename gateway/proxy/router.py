@@ -3,7 +3,10 @@
 Everything is compiled at load: a dict from path suffix to API, and per API one regular
 expression per operation template. A request costs a few dict lookups and one regex match.
 APIM's responses when nothing matches: unknown API or operation 404, known path with another
-method 405.
+method 405. The path is the one the client sent, still percent-encoded: the backend gets the
+part after the API suffix as sent (gateway.common.url_paths: canonical escapes, dot segments
+resolved), never decoded and encoded again, and a path whose part after the API suffix
+climbs above it (`/openai/v1/../../admin`, `%2e%2e/`, `..%2f`) is a 400.
 """
 
 from __future__ import annotations
@@ -11,8 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
+
+from gateway.common.url_paths import canonical, might_climb, resolved
 
 _PARAMETER = re.compile(r"\{([^{}/]+)\}")
+# A percent-encoded remainder decoded for matching templates, once per distinct path (bounded:
+# paths come from clients).
+_decoded = lru_cache(maxsize=4096)(unquote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +47,12 @@ class RouteMatch:
     api: str
     operation: str
     parameters: dict[str, str]  # URL-template values: context.Request.MatchedParameters
-    remainder: str  # the path after the API suffix, appended to the backend URL
+    remainder: str  # the path after the API suffix, percent-encoded: the backend URL's end
 
 
 @dataclass(frozen=True, slots=True)
 class RouteMiss:
-    status: int  # 404 or 405
+    status: int  # 404 or 405; 400 for a path that climbs above the API's
     api: str | None  # the API when only the operation is missing
     allowed: tuple[str, ...] = ()  # for 405: the methods the path accepts
 
@@ -91,6 +101,10 @@ class Router:
         self._depths = sorted({p.count("/") + 1 if p else 0 for p in self._by_path}, reverse=True)
 
     def match(self, method: str, path: str) -> RouteMatch | RouteMiss:
+        """`path` as the client sent it (percent-encoded: the ASGI scope's `raw_path`)."""
+        suspect = might_climb(path)
+        if suspect:
+            path = canonical(path)
         segments = path.strip("/").split("/") if path.strip("/") else []
         for depth in self._depths:
             if depth > len(segments):
@@ -98,16 +112,24 @@ class Router:
             api = self._by_path.get("/".join(segments[:depth]))
             if api is not None:
                 remainder = "/" + "/".join(segments[depth:])
-                return self._operation(api, method.upper(), remainder)
+                if not suspect:
+                    return self._operation(api, method.upper(), remainder, remainder)
+                sent = resolved(remainder)
+                if sent is None:
+                    return RouteMiss(400, api.id)
+                return self._operation(api, method.upper(), _decoded(sent), sent)
         return RouteMiss(404, None)
 
-    def _operation(self, api: ApiRoutes, method: str, remainder: str) -> RouteMatch | RouteMiss:
+    def _operation(
+        self, api: ApiRoutes, method: str, remainder: str, sent: str
+    ) -> RouteMatch | RouteMiss:
+        """The operation `remainder` (decoded) names; `sent` is the same, percent-encoded."""
         for operation in self._by_method[api.id].get(method, ()):
             found = operation.pattern.fullmatch(remainder)
             if found is not None:
                 names = operation.parameter_names
                 parameters = {name: found.group(group) for group, name in names}
-                return RouteMatch(api.id, operation.id, parameters, remainder)
+                return RouteMatch(api.id, operation.id, parameters, sent)
         allowed = {op.method for op in api.operations if op.pattern.fullmatch(remainder)}
         if allowed:
             return RouteMiss(405, api.id, tuple(sorted(allowed)))

@@ -2,41 +2,37 @@
 
 One pooled aiohttp session for all of them. `allows` decides which computed URLs a policy
 may call: those under a prefix gateway.yaml names (`send-request.allowed-urls`, or a
-backend's plain URL), compared by scheme, host and port exactly and by path segment.
+backend's plain URL), compared by scheme, host and port and by path segment once normalised
+(gateway.common.url_paths.AllowedUrls): `.../allowed/../admin`, `.../allowed/%2e%2e/admin`
+and `.../allowed/..%2fadmin` are not under `.../allowed`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
+from gateway.common.url_paths import AllowedUrls
 from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import HeaderDictionary, MessageBody, ResponseModel
 from gateway.proxy.unreachable import logged
 
 
-def _prefix(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url.strip())
-    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+def plain_backend_urls(config: GatewayConfig) -> list[str]:
+    """The backends' URLs written in gateway.yaml (not `${env:...}` references)."""
+    return [b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference]
 
 
 class AiohttpSideCalls:
     def __init__(self, config: GatewayConfig) -> None:
-        prefixes = list(config.send_request.allowed_urls)
-        prefixes += [
-            b.url.raw for b in config.backends.values() if b.url and not b.url.is_reference
-        ]
-        self.prefixes = [_prefix(p) for p in prefixes]
+        self.allowed = AllowedUrls([*config.send_request.allowed_urls, *plain_backend_urls(config)])
+        self.prefixes = self.allowed.prefixes  # what a reload compares
         self._session: aiohttp.ClientSession | None = None
 
     def allows(self, url: str) -> bool:
-        scheme, host, path = _prefix(url)
-        return any(
-            scheme == s and host == h and (path == p or path.startswith(p + "/"))
-            for s, h, p in self.prefixes
-        )
+        return self.allowed.allows(url)
 
     async def send(
         self,
@@ -51,14 +47,15 @@ class AiohttpSideCalls:
         try:
             async with self._session.request(
                 method,
-                url,
+                URL(url, encoded=True),  # normalised by send-request: sent exactly so
                 headers=list(headers),
                 data=body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 content = await response.read()
         except aiohttp.ClientError as error:  # send-request's message may reach the client
-            host = urlsplit(url).netloc.rpartition("@")[2]  # never its credentials or query
+            target = URL(url, encoded=True)  # logged: its host and port, never its credentials
+            host = f"{target.raw_host}:{target.port}"
             raise ConnectionError(logged("send-request", host, error)) from None
         response_headers = HeaderDictionary()
         for name, value in response.headers.items():

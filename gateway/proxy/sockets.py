@@ -182,7 +182,9 @@ def socket_forwarder(forwarder: Forwarder) -> Forwarder:
     """A forwarder like `forwarder` (members, breakers, latencies, accounting) whose calls
     open WebSockets."""
     upstream = forwarder.upstream
-    sockets = SocketUpstream(upstream.backends, upstream.sessions, upstream.credentials)
+    sockets = SocketUpstream(
+        upstream.backends, upstream.sessions, upstream.credentials, upstream.base_urls
+    )
     return Forwarder(
         forwarder.members,
         sockets,

@@ -167,13 +167,13 @@ class Traffic:
     async def enter(self, request: Incoming) -> tuple[CompiledPolicy, RequestContext] | LocalReply:
         """Route, admit and read the request: its policy and context, ready to run, or the
         reply that refused it before any policy ran (HTTP requests and WebSocket handshakes)."""
-        found = self.router.match(request.method, request.path)
+        found = self.router.match(request.method, request.raw_path)
         if isinstance(found, RouteMiss):
             return await self.preflight(request, found) or self.refused(
                 request,
                 self.route_miss(found),
                 found.api,
-                "method-not-allowed" if found.status == 405 else "no-route",
+                _MISSES[found.status],
             )
         api = self.config.apis[found.api]
         key = self.admission.key_from(api, request.headers, request.first_query_values)
@@ -300,7 +300,7 @@ class Traffic:
             return None
         if "origin" not in request.headers:
             return None
-        found = self.router.match(asked, request.path)
+        found = self.router.match(asked, request.raw_path)
         if isinstance(found, RouteMiss):
             return None
         policy = self.policies.get(Target(found.api, found.operation, None))
@@ -354,13 +354,22 @@ class Traffic:
 
     def route_miss(self, found: RouteMiss) -> LocalReply:
         headers = [("Allow", ", ".join(found.allowed))] if found.allowed else []
-        message = "Method not allowed" if found.status == 405 else "Resource not found"
         api = self.config.apis[found.api] if found.api else None
-        return style_error(api, found.status, message, headers)
+        return style_error(api, found.status, _MISS_MESSAGES[found.status], headers)
 
     def too_large(self, api: Api | None = None) -> LocalReply:
         message = f"The request body is larger than the gateway's limit of {self.max_body} bytes."
         return style_error(api, 413, message)
+
+
+# A route miss's refusal (access log) and message, by status.
+_MISSES = {400: "bad-path", 404: "no-route", 405: "method-not-allowed"}
+_MISS_MESSAGES = {
+    400: "The path climbs above the API's base path (a '..' segment, or '%2e%2e', '%2f' or "
+    "'%5c' that a server may read as one); send the path without dot segments.",
+    404: "Resource not found",
+    405: "Method not allowed",
+}
 
 
 def _routed(context: RequestContext) -> bool:

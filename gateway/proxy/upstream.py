@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
+from gateway.common.url_paths import AllowedUrls, UrlError, normalised_url
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
-from gateway.proxy.sessions import Sessions, encoded, parsed, quoted_path, timeout, with_query
+from gateway.proxy.sessions import Sessions, parsed, quoted_path, timeout, with_query
 from gateway.proxy.unreachable import broke_off, unreachable
 from gateway.routing.members import no_backend
 from gateway.runtime.context import RequestContext
@@ -48,13 +49,45 @@ def _error(reason: str, message: str) -> PolicyError:
     return PolicyError("forward-request", reason, message, status=500)
 
 
+@lru_cache(maxsize=256)
+def _base_url(url: str, allowed: AllowedUrls | None) -> str:
+    """set-backend-service's base-url, normalised (gateway.common.url_paths), without a
+    trailing slash; UrlNotAllowed when it cannot be read, climbs above its root, or is under
+    none of `allowed`. (Cached: a policy sends to a handful of base URLs.)"""
+    try:
+        normal = normalised_url(url)
+        why = "its path climbs above its root ('..', '%2e%2e', '..%2f'); remove them"
+    except UrlError as error:
+        normal, why = None, f"{error}; write scheme://host[:port]/path"
+    if normal is not None and allowed is not None and not allowed.allows(normal[0]):
+        normal = None
+        why = (
+            "it is under none of gateway.yaml's set-backend-service.allowed-urls "
+            "(nor a backend's URL)"
+        )
+    if normal is None:
+        raise PolicyError(
+            "set-backend-service",
+            "UrlNotAllowed",
+            f"set-backend-service may not send requests to '{url.partition('?')[0]}': {why}",
+            status=500,
+        )
+    return normal[0].rstrip("/")
+
+
 class Upstream:
     def __init__(
-        self, backends: Mapping[str, Backend], sessions: Sessions, credentials: Credentials
+        self,
+        backends: Mapping[str, Backend],
+        sessions: Sessions,
+        credentials: Credentials,
+        base_urls: AllowedUrls | None = None,
     ) -> None:
         self.backends = backends
         self.sessions = sessions
         self.credentials = credentials
+        # Where set-backend-service's base-url may send requests (None: anywhere, as APIM).
+        self.base_urls = base_urls
 
     def _backend(self, backend_id: str) -> Backend:
         backend = self.backends.get(backend_id)
@@ -146,7 +179,7 @@ class Upstream:
         if query is None:
             query = context.model.Request.Url.Query.lines()
         if backend is None:  # set-backend-service base-url
-            base, credentials = encoded(context.backend_url or ""), []
+            base, credentials = _base_url(context.backend_url or "", self.base_urls), []
             session = self.sessions.get("url:" + urlsplit(base).netloc)
         else:
             base, credentials, query_credentials = self.credentials.resolved(backend)

@@ -24,6 +24,7 @@ from typing import TypeVar
 from gateway.caching.caches import Caches
 from gateway.caching.memory import MemoryCache
 from gateway.caching.vectors import MemoryVectors
+from gateway.common.url_paths import AllowedUrls
 from gateway.config.settings import GatewayConfig
 from gateway.ledger.writer import ledger_writer
 from gateway.proxy.accounting import Accounting, Prices
@@ -35,7 +36,7 @@ from gateway.proxy.identity import IdentityTokens
 from gateway.proxy.jwks import JwksKeys
 from gateway.proxy.samples import OperationSamples
 from gateway.proxy.sessions import Sessions
-from gateway.proxy.side_calls import AiohttpSideCalls
+from gateway.proxy.side_calls import AiohttpSideCalls, plain_backend_urls
 from gateway.proxy.traced import Spans
 from gateway.proxy.upstream import Upstream
 from gateway.routing.breakers import Breakers
@@ -115,7 +116,9 @@ class Wiring:
         tokens: BearerTokens = self.bearer_tokens
         if self.spans is not None:
             tokens = self.spans.bearer_tokens(tokens)
-        self.upstream = Upstream(config.backends, self.sessions, Credentials(tokens))
+        listed = config.set_backend_service.allowed_urls
+        base_urls = AllowedUrls([*listed, *plain_backend_urls(config)]) if listed else None
+        self.upstream = Upstream(config.backends, self.sessions, Credentials(tokens), base_urls)
         prices = PriceTable(row.price() for row in config.pricing)
         costs = CallCosts(config, prices)
         breakers = self.breakers = Breakers(config.backends, self.counters)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
+from gateway.common.fastjson import loads
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import PriceTable
@@ -27,8 +27,8 @@ class CallCosts:
         body = context.model.Request.Body
         raw = body.read(preserve=True) if body is not None else b""
         try:
-            request = json.loads(raw) if raw else {}
-        except (ValueError, UnicodeDecodeError):
+            request = loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):  # fastjson's loads: nested too deep is one too
             request = {}
         if not isinstance(request, dict):
             request = {}

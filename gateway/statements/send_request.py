@@ -3,7 +3,10 @@
 The request starts empty (`mode="new"`) or as a copy of the current request
 (`mode="copy"`), and its children set the URL, method, headers, body and credentials. A
 policy may call only URLs it names: a literal `<set-url>` names one; a URL computed by an
-expression must start with one of gateway.yaml's `send-request.allowed-urls`.
+expression must start with one of gateway.yaml's `send-request.allowed-urls`. The URL is
+normalised first (gateway.common.url_paths: scheme and host in lower case, dot segments and
+`%2e` resolved) and sent exactly as checked; one whose path climbs above its root, or that
+cannot be read (an unclosed `[`, a bad port), is refused like a URL not allowed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gateway.common.url_paths import UrlError, normalised_url
 from gateway.expressions.model import HeaderDictionary
 from gateway.expressions.values import to_text
 from gateway.policy.compiling import CompileContext, CompileFailure
@@ -79,15 +83,7 @@ def request_builder(node: Node, context: CompileContext, source: str) -> Request
         incoming = request.model.Request
         target = to_text(url(request)) or (str(incoming.Url) if copy else "")
         side_calls = _side_calls(request, source, policy_id)
-        if not target or not (url_is_literal or side_calls.allows(target)):
-            raise PolicyError(
-                source,
-                "UrlNotAllowed",
-                f"{source} may not call '{_origin(target)}': a URL computed by an expression "
-                "must start with one of gateway.yaml's send-request.allowed-urls",
-                status=500,
-                policy_id=policy_id,
-            )
+        target = _allowed(target, url_is_literal, side_calls, source, policy_id)
         headers = HeaderDictionary()
         if copy:
             for name, value in incoming.Headers.lines():
@@ -109,6 +105,35 @@ def request_builder(node: Node, context: CompileContext, source: str) -> Request
     return build
 
 
+_NOT_LISTED = (
+    "a URL computed by an expression must start with one of gateway.yaml's "
+    "send-request.allowed-urls"
+)
+
+
+def _allowed(
+    target: str, literal: bool, side_calls: SideCalls, source: str, policy_id: str | None
+) -> str:
+    """`target` normalised, to be sent as it is; UrlNotAllowed (saying why) when the policy
+    may not call it."""
+    why = _NOT_LISTED
+    try:
+        normal = normalised_url(target) if target else None
+        if target and normal is None:
+            why = "its path climbs above its root ('..', '%2e%2e', '..%2f'); remove them"
+    except UrlError as error:
+        normal, why = None, f"{error}; write scheme://host[:port]/path"
+    if normal is None or not (literal or side_calls.allows(normal[0])):
+        raise PolicyError(
+            source,
+            "UrlNotAllowed",
+            f"{source} may not call '{_origin(target)}': {why}",
+            status=500,
+            policy_id=policy_id,
+        )
+    return normal[0]
+
+
 def _side_calls(request: RequestContext, source: str, policy_id: str | None) -> SideCalls:
     side_calls = request.services.side_calls
     if side_calls is None:
@@ -117,7 +142,11 @@ def _side_calls(request: RequestContext, source: str, policy_id: str | None) -> 
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    """`url` without its query (which may carry secrets), for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed `[`: the message says so
+        return url.partition("?")[0]
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else url
 
 
@@ -160,7 +189,7 @@ def compile_send_request(node: Node, context: CompileContext) -> Step:
 MODE = AttributeSpec("mode", Kind.ENUM, default="new", choices=("new", "copy"))
 
 REQUEST_CHILDREN = (
-    ChildSpec("set-url", max_count=1, text=TextSpec(required=True)),
+    ChildSpec("set-url", max_count=1, text=TextSpec(Kind.URL, required=True)),
     ChildSpec("set-method", max_count=1, text=TextSpec(Kind.HTTP_METHOD, required=True)),
     as_child(set_header.SPEC),
     as_child(set_body.SPEC, max_count=1),

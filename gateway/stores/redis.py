@@ -78,15 +78,16 @@ class RedisCounters:
     async def _run(self, keys: list[str], args: list[object]) -> list[int]:
         """One run of SCRIPT: one EVALSHA (the script loaded and run again on NOSCRIPT)."""
         connection = self._connection
-        if connection.away:
-            raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
-        try:
-            await connection.ready()
-            result = await self._script(keys, args)
-        except Exception as error:  # any client failure: the limit decides (open or closed)
-            if not isinstance(error, RedisError | RedisClusterException | OSError):
-                log.warning("the Redis client failed unexpectedly: %r", error)
-            raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
+        async with connection.turns:  # a burst queues here (and finds Redis away, if it went)
+            if connection.away:
+                raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
+            try:
+                await connection.ready()
+                result = await self._script(keys, args)
+            except Exception as error:  # any client failure: the limit decides (open or closed)
+                if not isinstance(error, RedisError | RedisClusterException | OSError):
+                    log.warning("the Redis client failed unexpectedly: %r", error)
+                raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
         connection.succeeded()
         return [int(number) for number in result]
 
@@ -176,12 +177,13 @@ class RedisCounters:
 
     async def _call(self, *command: object) -> object:
         connection = self._connection
-        if connection.away:
-            raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
-        try:
-            result = await (await connection.ready()).execute_command(*command)
-        except Exception as error:  # any client failure: the caller decides
-            raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
+        async with connection.turns:
+            if connection.away:
+                raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
+            try:
+                result = await (await connection.ready()).execute_command(*command)
+            except Exception as error:  # any client failure: the caller decides
+                raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
         connection.succeeded()
         return result
 

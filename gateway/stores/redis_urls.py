@@ -52,6 +52,15 @@ def is_redis_url(url: str) -> bool:
 def parse(url: str) -> RedisAddress:
     """The address in a store URL; `BadStoreUrl` says how to write it when it is wrong."""
     scheme = url.split("://", 1)[0]
+    try:  # an unclosed `[` or a port that is no number (or out of range) raises here
+        parts = urlsplit(url)
+        if scheme in SINGLE:
+            _ = parts.port
+    except ValueError as error:
+        raise BadStoreUrl(
+            f"'{without_password(url)}' cannot be read ({error}); write "
+            "redis://[[user]:password@]host:port[/db]"
+        ) from None
     if scheme in SINGLE:
         return RedisAddress(url, scheme)
     if scheme not in CLUSTER + SENTINEL:
@@ -59,7 +68,6 @@ def parse(url: str) -> RedisAddress:
             f"'{without_password(url)}' is not a store: use memory, redis://host:port, "
             "redis+cluster://host:port,... or redis+sentinel://host:port,.../service"
         )
-    parts = urlsplit(url)
     credentials, hosts = _hosts(parts.netloc, url)
     if scheme in CLUSTER:
         return RedisAddress(url, scheme, hosts, credentials)
@@ -97,6 +105,11 @@ def redis_client(url: str) -> Any:
     return aioredis.Redis.from_url(url, health_check_interval=30, **TIMEOUTS)
 
 
+# Operations on one store URL in flight at once; more wait for a turn. Each takes a connection
+# of its own, so without a cap a burst of 200 requests opened 200 connections at once (as many
+# descriptors, and client slots Redis shares among every replica), and past redis-py's pool
+# size (100) failed with "Too many connections", which read as Redis being away.
+MAX_CONCURRENT = 32
 RETRY_AFTER = 1.0  # seconds during which a Redis that failed is not asked again
 
 
@@ -107,7 +120,9 @@ class RedisConnection:
     it can break a connection (seen with redis-py 8), so it is learnt once, under a lock.
     After a failure, `away` is true for `RETRY_AFTER` seconds, so that requests fail fast
     instead of each waiting for a connect timeout; the next call after that tries again, so
-    the gateway recovers by itself when Redis returns.
+    the gateway recovers by itself when Redis returns. Every operation takes one of `turns`
+    for its round trip (`MAX_CONCURRENT`): a burst queues for the connections instead of
+    opening one per request.
     """
 
     def __init__(self, url: str) -> None:
@@ -116,6 +131,7 @@ class RedisConnection:
         self._learning = asyncio.Lock()
         self._down_until = 0.0
         self.last_error = ""
+        self.turns = asyncio.Semaphore(MAX_CONCURRENT)
 
     @property
     def away(self) -> bool:
@@ -155,7 +171,7 @@ def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int]
     hosts = []
     for part in netloc.split(","):
         host, _, port = part.strip().rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise BadStoreUrl(
                 f"'{without_password(url)}': write each node as host:port, such as 10.0.0.5:7000"
             )
@@ -165,7 +181,8 @@ def _hosts(netloc: str, url: str) -> tuple[dict[str, str], tuple[tuple[str, int]
 
 def without_password(url: str) -> str:
     """The URL without its password, for messages (secrets are never echoed)."""
-    netloc = urlsplit(url).netloc if "://" in url else ""
+    # Not urlsplit: a URL it cannot read (an unclosed `[`) still needs a message.
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0] if "://" in url else ""
     if "@" not in netloc:
         return url
     return url.replace(netloc, "***@" + netloc.rsplit("@", 1)[1], 1)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 import soak
 from latency import BenchError
+
+from tests.conftest import REPO
+from tests.redis_servers import free_ports
 
 STATUS = """Name:\tpython
 Umask:\t0022
@@ -87,6 +94,14 @@ def test_errors_fail_the_soak_but_expected_429s_do_not() -> None:
     assert failing[-1].errors == 3
 
 
+def test_descriptors_that_keep_growing_fail_the_soak() -> None:
+    leaking = [sample(30, 60, fds=50), sample(40, 60, fds=60), sample(50, 60, fds=50 + 17)]
+    verdict = soak.judge(leaking, warmup=30)
+    assert verdict.flat and verdict.clean and not verdict.steady_fds and not verdict.passed
+    busy = [sample(30, 60, fds=50), sample(40, 60, fds=90), sample(50, 60, fds=52)]
+    assert soak.judge(busy, warmup=30).passed  # held for a while, then let go: no leak
+
+
 def test_no_sample_after_the_warmup_is_an_error() -> None:
     with pytest.raises(BenchError, match="warm-up"):
         soak.judge([sample(10, 60), sample(20, 60)], warmup=30)
@@ -108,9 +123,10 @@ def test_summary_gives_requests_errors_rss_and_fds_at_start_and_end() -> None:
         " at most 61.0 MB (+1.7%)"
     )
     assert lines[3] == "- open fds: 50 at 30 s, 52 at the end, at most 52"
-    assert lines[4].startswith("- PASS: RSS flat")
-    assert lines[5].startswith("- PASS: RSS under 100 MB")
-    assert lines[6].startswith("- MISS: no errors")
+    assert lines[4].startswith("- PASS: open fds steady")
+    assert lines[5].startswith("- PASS: RSS flat")
+    assert lines[6].startswith("- PASS: RSS under 100 MB")
+    assert lines[7].startswith("- MISS: no errors")
 
 
 def test_the_duration_must_leave_a_sample_after_the_warmup() -> None:
@@ -118,3 +134,28 @@ def test_the_duration_must_leave_a_sample_after_the_warmup() -> None:
         soak.parse_args(["--duration", "30", "--warmup", "30"])
     args = soak.parse_args(["--duration", "60", "--redis"])
     assert args.redis == soak.DEFAULT_REDIS and args.concurrency == 16
+    assert soak.gateway_ports(args) == soak.GATEWAY_PORTS
+    assert soak.gateway_ports(soak.parse_args(["--ports", "27000"])) == (27001, 27002)
+
+
+def test_a_short_soak_of_the_issues_scenario_has_no_unexpected_errors_and_keeps_its_fds() -> None:
+    """bench/soak.py for 20 s at 8 clients, as a real run: streaming, limits, the semantic
+    cache and both logs all on. No figure of speed is asserted: only that nothing failed but
+    the expected 429s, that the descriptors came back, and that each feature was exercised."""
+    if shutil.which("nginx") is None:
+        message = "nginx is not installed (apt-get install nginx-light): the soak cannot run"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    base = free_ports(3)[0]
+    command = [sys.executable, str(REPO / "bench" / "soak.py"), "--duration", "20"]
+    command += ["--warmup", "5", "--interval", "5", "--concurrency", "8", "--ports", str(base)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    report = run.stdout + run.stderr
+    assert "- errors: none" in report, report
+    assert "- PASS: open fds steady" in report, report
+    cache = re.search(r"semantic cache lookups: (.*)", report)
+    assert cache is not None and "hit " in cache.group(1) and "miss " in cache.group(1), report
+    logged = re.search(r"LLM messages logged: ([\d,]+); access log lines: ([\d,]+)", report)
+    assert logged is not None and min(int(n.replace(",", "")) for n in logged.groups()) > 100

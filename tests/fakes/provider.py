@@ -19,6 +19,7 @@ import zlib
 
 from aiohttp import web
 
+from tests.fakes.broken_answers import BROKEN_MODES, broken_answer
 from tests.fakes.keys import add_key_routes
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
@@ -48,7 +49,8 @@ CALLS = {"chat": 0, "messages": 0, "embeddings": 0, "items": 0}
 # Faults to inject into chat calls (POST /-/faults): every `every`-th call answers with
 # `mode`: "429" or "503" (with Retry-After: `retry_after`), "500", "hang" (no answer for 30 s),
 # "slow" (a good answer 0.3 s late), or "reset" (the connection is cut: at once, or for a
-# stream after its first chunk). With `times`, only the next `times` calls fail, then none.
+# stream after its first chunk), or one of tests/fakes/broken_answers.py's broken answers
+# ("stall", "cut-short", "garbled", "not-utf8"). With `times`, only the next `times` calls fail, then none.
 # Anthropic messages calls get "429", "500" and "503" alike (counted by their own calls).
 FAULTS: dict[str, object] = {"mode": "ok", "every": 1, "retry_after": 1, "times": None}
 
@@ -109,6 +111,14 @@ def thinks(body: dict) -> bool:
     return bool(body.get("reasoning_effort")) or thinking.get("type") in ("enabled", "adaptive")
 
 
+UNPARSEABLE = {
+    "message": "We could not parse the JSON body of your request.",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": None,
+}
+
+
 async def last(request: web.Request) -> web.Response:
     return web.json_response(LAST)
 
@@ -124,12 +134,19 @@ def tool_name(body: dict) -> str | None:
 
 async def chat(request: web.Request) -> web.StreamResponse:
     CALLS["chat"] += 1
-    body = await request.json()
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # as OpenAI answers a body that is not JSON
+        return web.json_response({"error": UNPARSEABLE}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": UNPARSEABLE}, status=400)
     LAST["chat"] = body
     mode = fault_now()
     if mode == "slow":  # a slow member: answers well, 0.3 s late
         await asyncio.sleep(0.3)
         mode = "ok"
+    if mode in BROKEN_MODES:
+        return await broken_answer(request, mode, bool(body.get("stream")))
     if mode != "ok" and not (mode == "reset" and body.get("stream")):
         return await faulty(request, mode)
     if body.get("stream"):

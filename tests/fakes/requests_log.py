@@ -1,7 +1,7 @@
 """The fake provider's request log and Anthropic's side routes, added by `add_request_log`.
 
-`GET /-/requests` lists every request the provider received (method and path, the `/-/`
-test routes left out), so a test can prove that nothing was sent upstream; `DELETE
+`GET /-/requests` lists every request the provider received (method, path, and `raw_path`:
+the target as it came, still percent-encoded, with its query; the `/-/` test routes left out), so a test can prove that nothing was sent upstream; `DELETE
 /-/requests` empties it. Anthropic's `POST /v1/messages/count_tokens` answers a count of its
 own (`COUNTED`: a passed-through count shows as that number), and `GET /v1/models` with an
 `anthropic-version` header (only Anthropic's SDK and the gateway's translation send it)
@@ -37,7 +37,9 @@ ANTHROPIC_MODELS = [
 @web.middleware
 async def logged(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith("/-/"):
-        REQUESTS.append({"method": request.method, "path": request.path})
+        REQUESTS.append(
+            {"method": request.method, "path": request.path, "raw_path": request.raw_path}
+        )
     if request.path == "/v1/models" and "anthropic-version" in request.headers:
         return anthropic_models(request)
     return await handler(request)

@@ -196,3 +196,11 @@ def connections_to(pid: int, port: int) -> int:
             if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
                 count += 1
     return count
+
+
+def raw_paths_received(port: int) -> list[str]:
+    """The targets (still percent-encoded, with their query) the fake provider at `port`
+    received since the last call, which forgets them."""
+    seen = httpx.get(f"http://127.0.0.1:{port}/-/requests").json()
+    httpx.delete(f"http://127.0.0.1:{port}/-/requests")
+    return [request["raw_path"] for request in seen]

@@ -285,3 +285,27 @@ def test_what_the_responses_api_cannot_ask_of_anthropic_is_refused(
         )
     assert "previous_response_id" in refused.value.message
     assert received(port) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "claude-sonnet-4", "messa',
+        b"[" * 1000 + b"]" * 1000,
+        b'{"x": ' + b"[" * 990 + b"]" * 990 + b"}",
+    ],
+    ids=["cut_json", "nested_past_the_parser", "nested_past_the_translator"],
+)
+def test_a_body_the_translation_cannot_read_is_a_400_in_the_clients_shape_not_a_500(
+    gateway: tuple[str, int], body: bytes
+) -> None:
+    url, port = gateway
+    received(port)
+    answer = httpx.post(
+        f"{url}/chat-on-claude/chat/completions",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "not JSON it can read" in answer.json()["error"]["message"]
+    assert received(port) == []

@@ -104,3 +104,35 @@ def test_admin_host_puts_the_admin_listener_on_its_own_address(tmp_path: Path) -
     finally:
         stop(server)
     assert "admin listener on http://127.0.0.2:" in output_of(server)
+
+
+def test_sigterm_with_a_stream_longer_than_the_drain_cuts_it_without_a_fake_end(
+    tmp_path: Path,
+) -> None:
+    """A stream still going when the 30 s drain ends is cut: the client's read fails (no
+    `[DONE]` the backend never sent), and the call is still logged before the process ends."""
+    provider_port, port = free_port(), free_port()
+    with fake_provider(provider_port):
+        server = start_gateway(policies(tmp_path, provider_port), port)
+        body = {"model": "long", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        url = f"http://127.0.0.1:{port}/llm/chat/completions"
+        lines: list[str] = []
+        try:
+            # 100 chunks a second apart: the stream would take 100 s, three times the drain.
+            with httpx.stream(
+                "POST", url, json=body, headers={"x-fake-pause": "1"}, timeout=60
+            ) as answer:
+                request_id = answer.headers["x-request-id"]
+                with pytest.raises(httpx.RemoteProtocolError):
+                    for line in answer.iter_lines():
+                        lines.append(line)
+                        if len(lines) == 1:
+                            server.send_signal(signal.SIGTERM)
+        finally:
+            if server.poll() is None:
+                server.wait(20)
+    data = [line for line in lines if line.startswith("data:")]
+    assert 20 < len(data) < 100  # it went on through the drain, then was cut
+    assert "data: [DONE]" not in data
+    logged = [line for line in output_of(server).splitlines() if request_id in line]
+    assert logged and '"status":200' in logged[0]

@@ -43,6 +43,7 @@ async def partner() -> AsyncIterator[Partner]:
             record = {
                 "method": request.method,
                 "path": request.path,
+                "raw_path": request.raw_path,
                 "headers": dict(request.headers),
                 "body": (await request.read()).decode(),
             }
@@ -162,6 +163,55 @@ def test_a_computed_url_must_be_under_an_allowed_prefix(target: str, allowed: bo
                     assert service.seen == []
             finally:
                 await side_calls.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "{url}/hooks/../admin",
+        "{url}/hooks/a/../../admin",
+        "{url}/hooks/%2e%2e/admin",
+        "{url}/hooks/%2E%2E/admin",
+        "{url}/hooks/..%2fadmin",
+        "{url}/hooks/..%5Cadmin",
+        "{url}/../admin",
+        "http://[::1/hooks/a",  # unreadable: an unclosed [
+        "{url}:99999/hooks/a",  # unreadable: a port out of range
+    ],
+)
+def test_a_computed_url_climbing_out_of_an_allowed_prefix_is_refused(target: str) -> None:
+    async def scenario() -> None:
+        async with partner() as service:
+            policy = compile_policy(COMPUTED_URL)
+            url = service.url if ":99999" not in target else service.url.rpartition(":")[0]
+            context = new_context({"x-target": target.format(url=url)})
+            side_calls = with_side_calls(context, allowed=(f"{service.url}/hooks/",))
+            try:
+                with pytest.raises(PolicyError) as caught:
+                    await policy.inbound.run(context)
+                assert caught.value.reason == "UrlNotAllowed"
+                assert service.seen == []
+            finally:
+                await side_calls.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_allowed_url_is_sent_exactly_as_normalised_and_checked() -> None:
+    async def scenario() -> None:
+        async with partner() as service:
+            policy = compile_policy(COMPUTED_URL)
+            shouted = service.url.replace("http://", "HTTP://")
+            target = f"{shouted}/hooks/a/../b/%2e/c%7e%252f?x=1"
+            context = new_context({"x-target": target})
+            side_calls = with_side_calls(context, allowed=(f"{service.url}/hooks/",))
+            try:
+                await policy.inbound.run(context)
+            finally:
+                await side_calls.close()
+            assert [seen["raw_path"] for seen in service.seen] == ["/hooks/b/c~%252f?x=1"]
 
     asyncio.run(scenario())
 
