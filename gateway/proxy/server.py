@@ -34,7 +34,9 @@ from gateway.proxy.fleet import (
     make_directory,
     remove_directory,
 )
+from gateway.proxy.listener import listener_options
 from gateway.proxy.live import Live
+from gateway.telemetry.builtin import CONNECTIONS_REFUSED
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing, exporter_for
 
@@ -130,14 +132,15 @@ def _serve_one(
         admin_port,
         worker_app(live, metrics),
     )
+    refused = metrics.counter(CONNECTIONS_REFUSED) if metrics is not None else None
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
         log_level="warning",
         access_log=False,
         server_header=False,  # the backend's Server passes through; ours would repeat it
         timeout_graceful_shutdown=DRAIN_SECONDS,
+        **listener_options(gateway.config.limits, refused),  # gateway.proxy.listener
     )
     own = bind_worker_socket(directory)
     # Until the app's lifespan installs the reload handler, a SIGHUP must not end the process.
