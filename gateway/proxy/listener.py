@@ -5,9 +5,9 @@ body, however slowly it comes: a few connections could make a process hold hundr
 headers, or every connection it can take, a byte a second each. Here, from gateway.yaml's
 `limits` (read when `aigw run` starts):
 
-- the head: `max-request-line` (414), `max-headers` and `max-header-bytes` (431), counted as
-  the parser hands over the URL and each header, and as raw bytes while a head is unfinished,
-  so a header still being received is bounded too;
+- the head: `max-request-line` (414), `max-headers` and `max-header-bytes` (431), checked
+  once the head is whole, and after each read while it is not (as bytes received then, so a
+  header still arriving, which the parser buffers, is bounded too: by the limit and a read);
 - `header-timeout`: the time a head may take from its first unfinished chunk (a connection's
   head from its opening), 408;
 - `body-timeout`: the longest gap between two reads of a body the gateway is reading, 408
@@ -17,9 +17,11 @@ headers, or every connection it can take, a byte a second each. Here, from gatew
 
 Each refusal closes the connection and counts in `aigw.connections.refused{reason}`.
 `trusted-proxies` says whose X-Forwarded-For and X-Forwarded-Proto are believed: by default
-nobody's, and the client is the peer. The
-request path pays three counters per request: timers are armed only when a head or a body
-stays unfinished after a read, which a request sent whole never does.
+nobody's, and the client is the peer.
+
+The request path pays a few comparisons per request and none per header: timers are armed
+only when a head or a body stays unfinished after a read, which a request sent whole never
+does, and the head's size is summed only when the bytes read could hold more than the limit.
 """
 
 from __future__ import annotations
@@ -64,39 +66,53 @@ def listener_options(limits: Limits, refused: Counter | None) -> dict[str, Any]:
 def guarded_protocol(limits: Limits, refused: Counter | None) -> type[HttpToolsProtocol]:
     """The protocol class for uvicorn.Config(http=...), holding these limits."""
     return type(
-        "LimitedHttpToolsProtocol",
-        (LimitedProtocol,),
-        {
-            "max_line": limits.max_request_line,
-            "max_head": limits.max_header_bytes,
-            "max_headers": limits.max_headers,
-            "head_timeout": limits.header_timeout,
-            "body_timeout": limits.body_timeout,
-            "refused": refused,
-        },
+        "LimitedHttpToolsProtocol", (LimitedProtocol,), {"limits": limits, "refused": refused}
     )
 
 
+# uvicorn's callbacks, called as functions: `super().x()` costs a super object per call, and
+# these run for every request.
+_begin = HttpToolsProtocol.on_message_begin
+_headers_complete = HttpToolsProtocol.on_headers_complete
+_message_complete = HttpToolsProtocol.on_message_complete
+
+
 class LimitedProtocol(HttpToolsProtocol):
-    max_line = 8 * 1024
-    max_head = 32 * 1024
-    max_headers = 100
-    head_timeout = 10.0
-    body_timeout = 30.0
+    # Slots, for the request path's sake: uvicorn's protocol already keeps 28 attributes in
+    # its __dict__, and more would pass CPython's limit for shared-key dictionaries; the
+    # limits are copied in rather than read from the class, which 3.11 does not specialise.
+    __slots__ = (
+        "_body_timeout",
+        "_chunk",
+        "_head_timeout",
+        "_last_read",
+        "_max_head",
+        "_max_headers",
+        "_max_line",
+        "_reading",
+        "_received",
+        "_timer",
+    )
+    limits = Limits()
     refused: Counter | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        limits = self.limits
+        self._max_line = limits.max_request_line
+        self._max_head = limits.max_header_bytes
+        self._max_headers = limits.max_headers
+        self._head_timeout = limits.header_timeout
+        self._body_timeout = limits.body_timeout
         self._reading = _HEAD
         self._received = 0  # raw bytes of the unfinished head
-        self._head_size = 0  # the URL and headers the parser handed over
-        self._header_count = 0
+        self._chunk = 0  # the length of the read being parsed
         self._last_read = 0.0  # when the body's last chunk came
         self._timer: TimerHandle | None = None
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        self._timer = self.loop.call_later(self.head_timeout, self._expired)  # say nothing
+        self._timer = self.loop.call_later(self._head_timeout, self._expired)  # say nothing
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
@@ -105,8 +121,9 @@ class LimitedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # uvicorn ends the keep-alive wait on any byte; here on a request's first (begin).
         reading = self._reading
+        chunk = self._chunk = len(data)
         if reading == _HEAD:
-            self._received += len(data)
+            self._received += chunk
         elif reading == _DRAIN:
             return
         try:
@@ -129,14 +146,15 @@ class LimitedProtocol(HttpToolsProtocol):
             return
         reading = self._reading
         if reading == _HEAD:
-            if self._received > self.max_head:
-                self._refuse(431, "header-bytes", f"the request head is over {self.max_head} bytes")
+            over = self._over(exact=False)
+            if over is not None:
+                self._refuse(over.status, over.reason, over.message)
             elif self._timer is None:
-                self._timer = self.loop.call_later(self.head_timeout, self._expired)
+                self._timer = self.loop.call_later(self._head_timeout, self._expired)
         elif reading == _BODY:
             self._last_read = self.loop.time()
             if self._timer is None:
-                self._timer = self.loop.call_later(self.body_timeout, self._expired)
+                self._timer = self.loop.call_later(self._body_timeout, self._expired)
 
     def _invalid(self) -> None:
         message = "Invalid HTTP request received."
@@ -146,42 +164,55 @@ class LimitedProtocol(HttpToolsProtocol):
     # Parser callbacks
 
     def on_message_begin(self) -> None:
-        self._unset_keepalive_if_required()
-        super().on_message_begin()
+        keep_alive = self.timeout_keep_alive_task
+        if keep_alive is not None:
+            keep_alive.cancel()
+            self.timeout_keep_alive_task = None
+        _begin(self)
         self._reading = _HEAD
-        self._head_size = self._header_count = 0
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-        if len(self.url) > self.max_line:
-            raise Refused(414, "request-line", f"the URL is over {self.max_line} bytes")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        self._head_size += len(name) + len(value) + 4
-        if self._header_count > self.max_headers:
-            raise Refused(431, "header-count", f"the request has over {self.max_headers} headers")
-        if self._head_size + len(self.url) > self.max_head:
-            raise Refused(431, "header-bytes", f"the request head is over {self.max_head} bytes")
-        # uvicorn's own, inline: this runs for every header of every request.
-        name = name.lower()
-        value = value.rstrip(b" \t")
-        if name == b"expect" and value.lower() == b"100-continue":
-            self.expect_100_continue = True
-        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self._cancel()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
+        # `_received + _chunk` bounds the head's bytes from above: the exact count (a sum over
+        # the headers) is made only when that bound is over the limit.
+        if (
+            self._received + self._chunk > self._max_head
+            or len(self.headers) > self._max_headers
+            or len(self.url) > self._max_line
+        ):
+            over = self._over(exact=True)
+            if over is not None:
+                raise over
         self._reading = _BODY
-        super().on_headers_complete()
+        _headers_complete(self)
 
     def on_message_complete(self) -> None:
-        self._cancel()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
         self._reading = _IDLE
         self._received = 0
-        super().on_message_complete()
+        _message_complete(self)
 
     # Refusals
+
+    def _over(self, exact: bool) -> Refused | None:
+        """The limit the head so far is over, if any. `exact`: its size from the parsed URL
+        and headers (the head is whole); else from the bytes received (a header may still be
+        arriving, which the parser keeps to itself)."""
+        url = len(self.url)
+        if url > self._max_line:
+            return Refused(414, "request-line", f"the URL is over {self._max_line} bytes")
+        if len(self.headers) > self._max_headers:
+            return Refused(431, "header-count", f"the request has over {self._max_headers} headers")
+        size = url + sum(len(n) + len(v) + 4 for n, v in self.headers) if exact else self._received
+        if size > self._max_head:
+            return Refused(431, "header-bytes", f"the request head is over {self._max_head} bytes")
+        return None
 
     def _cancel(self) -> None:
         timer = self._timer
@@ -195,13 +226,13 @@ class LimitedProtocol(HttpToolsProtocol):
             return
         if self.flow.read_paused:  # the gateway stopped reading, not the client: wait on
             self._last_read = self.loop.time()
-            self._timer = self.loop.call_later(self.body_timeout, self._expired)
+            self._timer = self.loop.call_later(self._body_timeout, self._expired)
         elif self._reading == _HEAD:
             self._refuse(408, "header-timeout", "the request head took too long")
         elif self._reading == _BODY:
             idle = self.loop.time() - self._last_read
-            if idle < self.body_timeout:
-                self._timer = self.loop.call_later(self.body_timeout - idle, self._expired)
+            if idle < self._body_timeout:
+                self._timer = self.loop.call_later(self._body_timeout - idle, self._expired)
             else:
                 self._refuse(408, "body-timeout", "the request body stopped coming")
 

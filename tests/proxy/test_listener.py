@@ -118,6 +118,14 @@ def test_two_hundred_headers_get_431(gateway: Gateway) -> None:
     assert gateway.refused("header-count") == refused + 1
 
 
+def test_a_whole_head_over_the_limit_in_one_send_gets_431(gateway: Gateway) -> None:
+    """Three 15 KiB headers, the head ended and a body after it: over 32 KiB, parsed whole."""
+    client = gateway.connect()
+    headers = b"".join(b"X-H%d: %s\r\n" % (n, b"v" * 15_000) for n in range(3))
+    send_all(client, HEAD + headers + b"Content-Length: 2\r\n\r\n{}")
+    assert answer_and_close(client).startswith(b"HTTP/1.1 431 ")
+
+
 def test_a_long_url_gets_414(gateway: Gateway) -> None:
     client = gateway.connect()
     send_all(client, b"GET /llm/" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: gw\r\n\r\n")
