@@ -34,7 +34,9 @@ from gateway.proxy.fleet import (
     make_directory,
     remove_directory,
 )
+from gateway.proxy.listener import listener_options
 from gateway.proxy.live import Live
+from gateway.telemetry.builtin import CONNECTIONS_REFUSED
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.tracing import Tracing, exporter_for
 
@@ -73,7 +75,7 @@ def serve(
     port: int,
     admin_port: int,
     workers: int = 1,
-    admin_host: str | None = None,
+    admin_host: str = "127.0.0.1",
 ) -> None:
     """Run until SIGINT/SIGTERM; in-flight requests, streams included, finish first.
 
@@ -81,7 +83,7 @@ def serve(
     processes (pre-fork, as gunicorn does): the kernel spreads connections among them. Each
     worker holds its own in-process counters, as each APIM gateway instance does.
     """
-    sockets = [_bind(host, port), _bind(admin_host or host, admin_port)]
+    sockets = [_bind(host, port), _bind(admin_host, admin_port)]
     # Everything loaded so far (compiled chains, config, modules) lives as long as the process:
     # keep the collector from walking it again and again, and let the many short-lived objects
     # of each request pile up longer before a collection (measured: +12 to +25 % throughput).
@@ -91,9 +93,9 @@ def serve(
     try:
         if workers <= 1:
             _remove_at_sigterm(directory)
-            _serve_one(gateway, admin_port, sockets, directory)
+            _serve_one(gateway, (admin_host, admin_port), sockets, directory)
         else:
-            _supervise(gateway, admin_port, sockets, workers, directory)
+            _supervise(gateway, (admin_host, admin_port), sockets, workers, directory)
     finally:
         remove_directory(directory)
 
@@ -112,7 +114,7 @@ def _remove_at_sigterm(directory: Path) -> None:
 
 
 def _serve_one(
-    gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket], directory: Path
+    gateway: LoadedGateway, admin: tuple[str, int], sockets: list[socket.socket], directory: Path
 ) -> None:
     # Made here, in the serving process: each worker keeps (and exports) its own series.
     telemetry = gateway.config.telemetry
@@ -123,17 +125,22 @@ def _serve_one(
     )
     fleet = Fleet(directory)
     live = Live(gateway, metrics, tracing_for(gateway))
+    admin_host, admin_port = admin
     app = dispatch(
-        create_app(live), admin_app(live, fleet, metrics), admin_port, worker_app(live, metrics)
+        create_app(live),
+        admin_app(live, fleet, metrics, admin_host),
+        admin_port,
+        worker_app(live, metrics),
     )
+    refused = metrics.counter(CONNECTIONS_REFUSED) if metrics is not None else None
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
         log_level="warning",
         access_log=False,
         server_header=False,  # the backend's Server passes through; ours would repeat it
         timeout_graceful_shutdown=DRAIN_SECONDS,
+        **listener_options(gateway.config.limits, refused),  # gateway.proxy.listener
     )
     own = bind_worker_socket(directory)
     # Until the app's lifespan installs the reload handler, a SIGHUP must not end the process.
@@ -157,7 +164,7 @@ def tracing_for(gateway: LoadedGateway) -> Tracing | None:
 
 def _supervise(
     gateway: LoadedGateway,
-    admin_port: int,
+    admin: tuple[str, int],
     sockets: list[socket.socket],
     workers: int,
     directory: Path,
@@ -174,7 +181,7 @@ def _supervise(
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             code = 0
             try:
-                _serve_one(_current(gateway), admin_port, sockets, directory)
+                _serve_one(_current(gateway), admin, sockets, directory)
             except BaseException:
                 code = 1
             finally:
