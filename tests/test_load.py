@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -147,11 +148,11 @@ JWT_VALIDATED = """
 """
 
 
-def served_imports(directory: Path) -> list[str]:
-    """Which of OPTIONAL a fresh process has imported once it loaded `directory` and built its
-    app, as `aigw run` does before the first request."""
+def served_imports(directory: Path, libraries: tuple[str, ...] = OPTIONAL) -> list[str]:
+    """Which of `libraries` a fresh process has imported once it loaded `directory` and built
+    its app, as `aigw run` does before the first request."""
     done = subprocess.run(
-        [sys.executable, "-c", SERVE, str(directory), *OPTIONAL],
+        [sys.executable, "-c", SERVE, str(directory), *libraries],
         cwd=REPO,  # this checkout's gateway package first on sys.path
         capture_output=True,
         text=True,
@@ -161,11 +162,22 @@ def served_imports(directory: Path) -> list[str]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+@pytest.mark.parametrize(
+    ("stores", "libraries"),
+    [
+        ("", OPTIONAL),
+        # With Redis the caches are shared there too: its vector index must not import numpy
+        # either. (redis-py 8 imports cryptography and OpenTelemetry itself when installed.)
+        ('stores: {default: "redis://127.0.0.1:6379/10"}', ("numpy", "jwt", "tiktoken")),
+    ],
+    ids=["in-process", "redis"],
+)
 def test_a_gateway_without_semantic_cache_jwt_or_tracing_imports_none_of_their_libraries(
-    make_dir: MakeDir,
+    make_dir: MakeDir, stores: str, libraries: tuple[str, ...]
 ) -> None:
-    directory = make_dir({"gateway.yaml": LLM_GATEWAY, "global.xml": TOKEN_LIMITED})
-    assert served_imports(directory) == []
+    gateway_yaml = LLM_GATEWAY + textwrap.indent(stores, "    ")
+    directory = make_dir({"gateway.yaml": gateway_yaml, "global.xml": TOKEN_LIMITED})
+    assert served_imports(directory, libraries) == []
 
 
 @pytest.mark.parametrize(
