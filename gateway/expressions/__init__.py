@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.expressions import ast as A
+from gateway.expressions.allowance import start
 from gateway.expressions.check import check_names
 from gateway.expressions.interpreter import Interpreter
 from gateway.expressions.library import member
@@ -74,6 +75,7 @@ def under_contract(
     run: Callable[[ContextModel, int], object], context: ContextModel, budget: int
 ) -> object:
     """`run(context, budget)`, every failure an `ExpressionError`."""
+    start()
     try:
         return run(context, budget)
     except ExpressionError:

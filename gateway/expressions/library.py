@@ -71,12 +71,16 @@ def call_method(
         return _random_method(target, name, args)
     if isinstance(target, list | tuple | set):
         return linq.call(target, name, args, type_args)
+    if isinstance(target, bytes):  # a byte[]: LINQ sees its bytes as ints, as .NET does
+        return linq.call(list(target), name, args, type_args)
     if (
         isinstance(target, ModelObject)
         and name in target.expression_members()
         and callable(getattr(target, name))
     ):
         return getattr(target, name)(*args)
+    if isinstance(target, uuid.UUID) and name in ("ToByteArray", "ToString"):
+        return _guid_method(target, name, args)
     if name == "ToString":
         return to_text(target) if not args else _format_value(target, args[0])
     if name == "Equals":
@@ -89,6 +93,16 @@ def call_method(
     if name == "HasValue":
         return True
     raise ExpressionError(f"{type_name(target)} has no method {name}()")
+
+
+def _guid_method(guid: uuid.UUID, name: str, args: list[object]) -> object:
+    if name == "ToByteArray":  # .NET's order: the first three groups little-endian
+        return guid.bytes_le
+    spec = to_text(args[0]).upper() if args else "D"
+    forms = {"D": str(guid), "N": guid.hex, "B": f"{{{guid}}}", "P": f"({guid})"}
+    if spec not in forms:
+        raise ExpressionError(f"'{spec}' is not a Guid format (D, N, B or P)")
+    return forms[spec]
 
 
 def _format_value(value: object, spec: object) -> str:
