@@ -57,6 +57,11 @@ class Expression:
         self._context_path = context_path(self._tree)
         self._compiled = Compiled(self._tree)
 
+    @property
+    def tree(self) -> A.Node:
+        """The parsed tree (what load-time checks such as the linter's read)."""
+        return self._tree
+
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
         path = self._context_path
         if path is not None and budget > len(path):  # `context.A.B`: the commonest shape

@@ -15,8 +15,9 @@ The tally is per thread (an evaluation never awaits, so it runs whole on one thr
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
-from gateway.expressions.values import ExpressionError
+from gateway.expressions.values import ExpressionError, to_text
 
 # Characters, bytes or list items (each counted as 8: a pointer) one evaluation may make
 # through sized calls: 32 MiB fits several copies of the largest body the gateway reads.
@@ -88,6 +89,18 @@ def joined(pieces: list[str], separator: str = "") -> str:
     if size > CHARGE_FROM:
         allocate(size)
     return separator.join(pieces)
+
+
+def texts(values: Iterable[object]) -> list[str]:
+    """Each value's `ToString()`, a text made anew (a JSON value's, a number's) charged as it
+    is made: one large JSON value repeated in a list must not be printed many times first."""
+    found = []
+    for value in values:
+        text = to_text(value)
+        if text is not value and len(text) > CHARGE_FROM:
+            allocate(len(text))
+        found.append(text)
+    return found
 
 
 def charged(text: str) -> str:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from gateway.expressions import ast as A
 from gateway.expressions.allowance import allocate, allocate_items, joined
 from gateway.expressions.coerce import to_int
+from gateway.expressions.guids import make_guid
 from gateway.expressions.regex import RegexObject
-from gateway.expressions.statics import Hasher, canonical_type, make_date, make_guid
+from gateway.expressions.statics import Hasher, canonical_type, make_date
 from gateway.expressions.values import (
     ExpressionError,
     JArray,

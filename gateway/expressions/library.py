@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from gateway.expressions import linq
 from gateway.expressions.coerce import OutResult, expect_token, iterate, to_bytes, to_int
+from gateway.expressions.guids import guid_method
 from gateway.expressions.model import HeaderDictionary, MessageBody, ModelObject
 from gateway.expressions.regex import RegexObject
 from gateway.expressions.statics import Encoding, Hasher, canonical_type
@@ -80,7 +81,7 @@ def call_method(
     ):
         return getattr(target, name)(*args)
     if isinstance(target, uuid.UUID) and name in ("ToByteArray", "ToString"):
-        return _guid_method(target, name, args)
+        return guid_method(target, name, args)
     if name == "ToString":
         return to_text(target) if not args else _format_value(target, args[0])
     if name == "Equals":
@@ -93,16 +94,6 @@ def call_method(
     if name == "HasValue":
         return True
     raise ExpressionError(f"{type_name(target)} has no method {name}()")
-
-
-def _guid_method(guid: uuid.UUID, name: str, args: list[object]) -> object:
-    if name == "ToByteArray":  # .NET's order: the first three groups little-endian
-        return guid.bytes_le
-    spec = to_text(args[0]).upper() if args else "D"
-    forms = {"D": str(guid), "N": guid.hex, "B": f"{{{guid}}}", "P": f"({guid})"}
-    if spec not in forms:
-        raise ExpressionError(f"'{spec}' is not a Guid format (D, N, B or P)")
-    return forms[spec]
 
 
 def _format_value(value: object, spec: object) -> str:

@@ -16,7 +16,7 @@ from functools import cache
 
 from gateway.expressions import linq
 from gateway.expressions import regex as R
-from gateway.expressions.allowance import allocate, allocate_items, charged, joined
+from gateway.expressions.allowance import allocate, allocate_items, charged, joined, texts
 from gateway.expressions.coerce import (
     OutResult,
     expect_token,
@@ -26,6 +26,7 @@ from gateway.expressions.coerce import (
     to_double,
     to_int,
 )
+from gateway.expressions.guids import parse_guid
 from gateway.expressions.regex import RegexMatch, regex_options
 from gateway.expressions.strings import compare_strings, string_equals
 from gateway.expressions.values import (
@@ -235,7 +236,7 @@ def _join(separator: object, *values: object) -> str:
     items: Iterable[object] = values
     if len(values) == 1 and not isinstance(values[0], str) and is_iterable(values[0]):
         items = iterate(values[0])
-    return joined([to_text(v) for v in items], to_text(separator))
+    return joined(texts(items), to_text(separator))
 
 
 def make_date(args: list[object]) -> datetime:
@@ -246,27 +247,6 @@ def make_date(args: list[object]) -> datetime:
         return datetime(*(to_int(a) for a in args[:6]))
     except (TypeError, ValueError):
         raise ExpressionError("these arguments do not make a date") from None
-
-
-def make_guid(args: list[object]) -> uuid.UUID:
-    """`new Guid(bytes)` reads .NET's order (the first three groups little-endian, as
-    `ToByteArray` writes them); `new Guid(text)` parses."""
-    if len(args) != 1:
-        raise ExpressionError("new Guid(...) takes 16 bytes or a string")
-    value = unwrap(args[0])
-    if isinstance(value, str):
-        return _parse_guid(value)
-    raw = to_bytes(value)
-    if len(raw) != 16:
-        raise ExpressionError(f"new Guid(bytes) needs 16 bytes, got {len(raw)}")
-    return uuid.UUID(bytes_le=raw)
-
-
-def _parse_guid(text: object) -> uuid.UUID:
-    try:
-        return uuid.UUID(to_text(text))
-    except ValueError:
-        raise ExpressionError(f"'{to_text(text)}' is not a valid Guid") from None
 
 
 def _range(start: int, count: int) -> list[int]:
@@ -297,7 +277,7 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("string", "IsNullOrWhiteSpace"): lambda s: unwrap(s) is None or to_text(s).strip() == "",
     ("string", "Join"): _join,
     ("string", "Format"): _format,
-    ("string", "Concat"): lambda *v: joined([to_text(x) for x in v]),
+    ("string", "Concat"): lambda *v: joined(texts(v)),
     ("string", "Equals"): lambda a, b, *o: string_equals(a, b, o),
     ("string", "Compare"): lambda a, b, *o: compare_strings(to_text(a), to_text(b), o),
     ("int", "Parse"): _parse_number(int),
@@ -341,7 +321,7 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("TimeSpan", "FromDays"): lambda s: timedelta(days=to_double(s)),
     ("TimeSpan", "FromMilliseconds"): lambda s: timedelta(milliseconds=to_double(s)),
     ("Guid", "NewGuid"): uuid.uuid4,
-    ("Guid", "Parse"): _parse_guid,
+    ("Guid", "Parse"): parse_guid,
     ("JObject", "Parse"): lambda s: expect_token(parse_json(to_text(s)), JObject),
     ("JArray", "Parse"): lambda s: expect_token(parse_json(to_text(s)), JArray),
     ("JToken", "Parse"): lambda s: parse_json(to_text(s)),

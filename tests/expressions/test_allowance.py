@@ -71,3 +71,8 @@ def test_the_allocation_budget_is_per_evaluation() -> None:
     source = f"@(new string('a', {MAX_ALLOCATION - 16}).Length)"
     for _ in range(3):
         assert same_outcome(source) == ("value", MAX_ALLOCATION - 16)
+
+
+def test_doubling_a_list_in_a_loop_runs_out_of_allocation_not_memory() -> None:
+    source = "@{ var a = new List<object> { 1 }; while (true) { a = a.Concat(a).ToList(); } }"
+    assert same_outcome(source) == ("error", ALLOCATION_SPENT)
