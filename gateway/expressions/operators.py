@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.expressions import json_methods as J
 from gateway.expressions import statics as S
-from gateway.expressions.allowance import charged
+from gateway.expressions.allowance import CHARGE_FROM, allocate
 from gateway.expressions.model import ContextModel, HeaderDictionary
 from gateway.expressions.regex import RegexMatch
 from gateway.expressions.values import (
@@ -101,7 +101,10 @@ def binary_op(op: str, left: object, right: object) -> object:
     if op == "!=":
         return not equals(left, right)
     if op == "+" and (isinstance(a, str) or isinstance(b, str)):
-        return charged(to_text(left) + to_text(right))  # at most twice its operands
+        text = to_text(left) + to_text(right)
+        if len(text) > CHARGE_FROM:  # at most twice its operands: charged once made
+            allocate(len(text))
+        return text
     if op == "+" and isinstance(a, datetime) and isinstance(b, timedelta):
         return a + b
     if op == "-" and isinstance(a, datetime) and isinstance(b, datetime | timedelta):
@@ -144,11 +147,20 @@ def _arithmetic(op: str, a: Any, b: Any) -> object:
             raise ExpressionError("division by zero")
         return float("nan") if a == 0 or op == "%" else (float("inf") if a > 0 else float("-inf"))
     if op == "+":
-        return integral(a + b, a, b) if both_int else a + b
-    if op == "-":
-        return integral(a - b, a, b) if both_int else a - b
-    if op == "*":
-        return integral(a * b, a, b) if both_int else a * b
+        result = a + b
+    elif op == "-":
+        result = a - b
+    elif op == "*":
+        result = a * b
+    else:
+        result = None
+    if result is not None:
+        # Two ints whose result fits an int, the common case, decided here without a call.
+        if not both_int or (
+            -2147483648 <= result <= 2147483647 and type(a) is int and type(b) is int
+        ):
+            return result
+        return integral(result, a, b)
     if op == "/":
         if both_int:
             quotient = abs(a) // abs(b)

@@ -41,7 +41,10 @@ def is_long(value: int) -> bool:
 
 
 def integral(result: int, a: int, b: int) -> int:
-    """`result` of `a op b` as C# gives it: wrapped at 32 bits for two ints, else at 64."""
+    """`result` of `a op b` as C# gives it: wrapped at 32 bits for two ints, else at 64.
+    (operators.py returns a result that fits an int from two plain ints without calling
+    this: two ints beyond int's range, which only a long holds, whose result fits one, give
+    an int there rather than a Long; the value is the same.)"""
     if type(a) is int and type(b) is int and INT_MIN <= a <= INT_MAX and INT_MIN <= b <= INT_MAX:
         if INT_MIN <= result <= INT_MAX:  # the common case: nothing to wrap
             return result
