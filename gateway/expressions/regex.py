@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import regex
-
 from gateway.expressions.allowance import (
     MAX_PATTERN,
     REGEX_TIMED_OUT,
@@ -38,9 +36,9 @@ def regex_options(options: tuple[object, ...]) -> int:
     flags = 0
     for option in options:
         if "IgnoreCase" in to_text(option):
-            flags |= regex.IGNORECASE
+            flags |= re.IGNORECASE  # the same values in `regex`
         if "Multiline" in to_text(option):
-            flags |= regex.MULTILINE
+            flags |= re.MULTILINE
     return flags
 
 
@@ -58,6 +56,8 @@ def compiled(pattern: object, flags: int) -> Any:
                 f"the regular expression is {len(text)} characters long; "
                 f"policy expressions allow at most {MAX_PATTERN}"
             )
+        import regex  # here, not at the top: 2 MB that only policies using Regex need
+
         try:
             found = regex.compile(net_regex(text), flags)
         except regex.error as error:
