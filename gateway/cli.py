@@ -165,6 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     import logging
 
     from gateway.load import load_gateway
+    from gateway.proxy.admin_auth import EXPOSED_WITHOUT_KEY, is_loopback
     from gateway.proxy.server import serve
 
     # Warnings and errors print as before (Python's last-resort handler prints the message
@@ -177,11 +178,12 @@ def _run(args: argparse.Namespace) -> int:
     gateway = load_gateway(Path(args.directory))
     apis = ", ".join(f"/{api.path} ({api.id})" for api in gateway.config.apis.values())
     print(f"aigw: serving {apis} on http://{args.host}:{args.port}", flush=True)
-    admin_host = args.admin_host or args.host
-    print(f"aigw: admin listener on http://{admin_host}:{args.admin_port}/-/ready", flush=True)
+    print(f"aigw: admin listener on http://{args.admin_host}:{args.admin_port}/-/ready", flush=True)
+    if not is_loopback(args.admin_host) and gateway.config.admin.admin_key is None:
+        print(f"aigw: warning: {EXPOSED_WITHOUT_KEY.format(host=args.admin_host)}", flush=True)
     if args.workers > 1:
         print(f"aigw: {args.workers} worker processes share these listeners", flush=True)
-    serve(gateway, args.host, args.port, args.admin_port, args.workers, admin_host)
+    serve(gateway, args.host, args.port, args.admin_port, args.workers, args.admin_host)
     return EXIT_OK
 
 
@@ -327,8 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--admin-host",
         metavar="H",
-        help="the admin listener's address (default: --host's); 0.0.0.0 in a container, "
-        "so that the kubelet's probes and the metrics scraper reach it",
+        default="127.0.0.1",
+        help="the admin listener's address (default: 127.0.0.1, whatever --host is); 0.0.0.0 "
+        "in a container, so that the kubelet's probes and the metrics scraper reach it (set "
+        "admin.key then: without one, every admin route but /-/ready answers 403)",
     )
     run.add_argument("--workers", type=int, default=1)
     run.set_defaults(handler=_run)

@@ -4,6 +4,10 @@ the directory's version."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from gateway.expressions.model import ContextModel
 from gateway.load import directory_version, load_gateway
 from gateway.policy.loader import Target
 from gateway.runtime.context import RequestContext
+from tests.conftest import REPO
 
 MakeDir = Callable[[dict[str, str]], Path]
 
@@ -94,3 +99,95 @@ def test_the_version_is_the_files_as_seen_through_symlinks_without_dot_entries(
     renamed = directory_version(plain)
     (plain / "apis" / "chat.xml").write_text("<policies />")
     assert renamed != first and directory_version(plain) not in (first, renamed)
+
+
+# A served gateway imports the heavy optional libraries only for the policies and settings
+# that use them: numpy for a semantic cache, PyJWT and cryptography for token validation,
+# OpenTelemetry for tracing or OTLP export, tiktoken once a prompt is counted offline, regex
+# once an expression's Regex runs.
+OPTIONAL = ("numpy", "jwt", "cryptography", "opentelemetry", "tiktoken", "regex")
+SERVE = """
+import json, sys
+from pathlib import Path
+from gateway.load import load_gateway
+from gateway.proxy.app import create_app
+from gateway.proxy.live import Live
+create_app(Live(load_gateway(Path(sys.argv[1]))))
+print(json.dumps([name for name in sys.argv[2:] if name in sys.modules]))
+"""
+LLM_GATEWAY = """
+    backends:
+      llm: {url: "http://127.0.0.1:9/v1", provider: openai}
+      embed: {url: "http://127.0.0.1:9/v1/embeddings"}
+    subscriptions:
+      team: {scope: all-apis, primary-key: sk-team}
+    apis:
+      chat: {path: chat, style: openai, backend: llm, subscription-required: true}
+"""
+TOKEN_LIMITED = """
+    <policies>
+        <inbound>
+            <set-header name="x-team" exists-action="override"><value>@(context.Subscription.Id)</value></set-header>
+            <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="1000" estimate-prompt-tokens="true" />
+            <llm-emit-token-metric namespace="aigw"><dimension name="API ID" /></llm-emit-token-metric>
+        </inbound>
+        <backend><forward-request /></backend>
+    </policies>
+"""
+SEMANTIC_CACHE = """
+    <policies>
+        <inbound><llm-semantic-cache-lookup score-threshold="0.2" embeddings-backend-id="embed" embeddings-backend-auth="system-assigned" /></inbound>
+        <backend><forward-request /></backend>
+        <outbound><llm-semantic-cache-store duration="60" /></outbound>
+    </policies>
+"""
+JWT_VALIDATED = """
+    <policies>
+        <inbound><validate-jwt header-name="Authorization"><issuer-signing-keys><key>c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==</key></issuer-signing-keys></validate-jwt></inbound>
+        <backend><forward-request /></backend>
+    </policies>
+"""
+
+
+def served_imports(directory: Path, libraries: tuple[str, ...] = OPTIONAL) -> list[str]:
+    """Which of `libraries` a fresh process has imported once it loaded `directory` and built
+    its app, as `aigw run` does before the first request."""
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, str(directory), *libraries],
+        cwd=REPO,  # this checkout's gateway package first on sys.path
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("stores", "libraries"),
+    [
+        ("", OPTIONAL),
+        # With Redis the caches are shared there too: its vector index must not import numpy
+        # either. (redis-py 8 imports cryptography and OpenTelemetry itself when installed.)
+        ('stores: {default: "redis://127.0.0.1:6379/10"}', ("numpy", "jwt", "tiktoken")),
+    ],
+    ids=["in-process", "redis"],
+)
+def test_a_gateway_without_semantic_cache_jwt_or_tracing_imports_none_of_their_libraries(
+    make_dir: MakeDir, stores: str, libraries: tuple[str, ...]
+) -> None:
+    gateway_yaml = LLM_GATEWAY + textwrap.indent(stores, "    ")
+    directory = make_dir({"gateway.yaml": gateway_yaml, "global.xml": TOKEN_LIMITED})
+    assert served_imports(directory, libraries) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "imported"),
+    [(SEMANTIC_CACHE, ["numpy"]), (JWT_VALIDATED, ["jwt", "cryptography"])],
+    ids=["semantic-cache", "validate-jwt"],
+)
+def test_a_statement_that_needs_a_library_imports_it_at_load_not_per_request(
+    make_dir: MakeDir, policy: str, imported: list[str]
+) -> None:
+    directory = make_dir({"gateway.yaml": LLM_GATEWAY, "global.xml": policy})
+    assert served_imports(directory) == imported

@@ -12,13 +12,15 @@ Redis Cluster a partition's keys share a slot.
 from __future__ import annotations
 
 import time
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from gateway.caching.partitions import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PARTITIONS
 from gateway.caching.redis_cache import RedisOutages
 from gateway.caching.vectors import MemoryVectors
 from gateway.stores.redis_urls import RedisConnection
+
+if TYPE_CHECKING:  # numpy is loaded by the semantic cache's statements, not by a Redis cache
+    import numpy as np
 
 PAGE = 1_000  # stream entries per read (~1.5 MB of 384-d vectors)
 
@@ -41,7 +43,7 @@ class RedisVectors:
             return
         fields = {
             "id": entry_id,
-            "v": np.asarray(vector, dtype=np.float32).tobytes(),
+            "v": vector.astype("float32", copy=False).tobytes(),
             "x": repr(time.time() + ttl),
         }
         try:
@@ -76,7 +78,7 @@ class RedisVectors:
                 return
             self._connection.succeeded()
             for _, fields in rows:
-                row = np.frombuffer(fields[b"v"], dtype=np.float32)
+                row = memoryview(fields[b"v"]).cast("f")  # float32s, copied into the matrix
                 if len(row) == dimension:
                     mirrored.add(fields[b"id"].decode(), row, float(fields[b"x"]))
             if rows:

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from gateway.caching.partitions import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_PARTITIONS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_NEVER = float("-inf")  # the similarity of an expired row
 
 
 class Partition:
     def __init__(self, dimension: int, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        # Imported where arrays are made (a new partition, a doubling), not at the top: every
+        # gateway has a MemoryVectors, only one with a semantic cache makes partitions, and its
+        # llm-semantic-cache-lookup loaded numpy at load, so this finds it in sys.modules.
+        import numpy as np
+
         self.dimension = dimension
         self.max_entries = max_entries
         self.ids: list[str] = []
@@ -32,10 +41,12 @@ class Partition:
         if entry_id in self.rows:
             self.remove(entry_id)
         if len(self.ids) >= self.max_entries:  # full: the entry closest to expiry goes
-            soonest = int(np.argmin(self.expires[: len(self.ids)]))
+            soonest = int(self.expires[: len(self.ids)].argmin())
             self.remove(self.ids[soonest])
         row = len(self.ids)
         if row == len(self.matrix):  # grow by doubling, so adding stays amortised O(1)
+            import numpy as np
+
             self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
             self.expires = np.concatenate([self.expires, np.zeros_like(self.expires)])
         self.matrix[row] = vector
@@ -62,9 +73,9 @@ class Partition:
         if count == 0:
             return None
         similarities = self.matrix[:count] @ vector
-        similarities[self.expires[:count] <= now] = -np.inf
-        best = int(np.argmax(similarities))
-        if similarities[best] == -np.inf:
+        similarities[self.expires[:count] <= now] = _NEVER
+        best = int(similarities.argmax())
+        if similarities[best] == _NEVER:
             return None
         return self.ids[best], float(similarities[best])
 

@@ -8,6 +8,7 @@ store URLs, cookie names, hashed keys, and secrets that cannot be read on this m
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -95,6 +96,7 @@ class _Checker:
         self.check_embedders()
         self.check_loggers()
         self.check_traces()
+        self.check_trusted_proxies()
         check_refused_operations(self.config, self.at, self.report)
 
     def check_embedders(self) -> None:
@@ -160,6 +162,18 @@ class _Checker:
                 "telemetry.traces.otlp-endpoint (or telemetry.otlp-endpoint), e.g. "
                 "http://127.0.0.1:4318/v1/traces",
             )
+
+    def check_trusted_proxies(self) -> None:
+        for index, proxy in enumerate(self.config.limits.trusted_proxies):
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                self.report.error(
+                    self.at("limits", "trusted-proxies", index),
+                    "invalid-value",
+                    f"limits.trusted-proxies: '{proxy}' is not an address or a CIDR range "
+                    "(10.0.0.7, 10.0.0.0/8, fd00::/8)",
+                )
 
     def check_stores(self) -> None:
         """A store URL written in gateway.yaml must be one the gateway can connect with."""

@@ -160,6 +160,42 @@ class Limits:
         "elsewhere counted at the dearest rate), dearest (counted at the dearest rate of its "
         "provider's prices), allow (not counted; aigw.unpriced_calls counts it).",
     )
+    # The listeners (gateway.proxy.listener), read when `aigw run` starts: a reload keeps them.
+    max_header_bytes: int = key(
+        32 * 1024,
+        "Largest request head (request line and headers) in bytes; a larger one gets 431 and "
+        "its connection closed.",
+        minimum=1024,
+    )
+    max_headers: int = key(100, "Most request headers; more get 431.", minimum=1)
+    max_request_line: int = key(
+        8 * 1024, "Longest URL in a request line, in bytes; a longer one gets 414.", minimum=256
+    )
+    header_timeout: float = key(
+        10.0,
+        "Seconds a client has to send a request's whole head; later, 408 and the connection "
+        "closed (a slowloris).",
+        kind="duration",
+        minimum=0.1,
+    )
+    body_timeout: float = key(
+        30.0,
+        "Seconds a request body may go without a byte (while the gateway reads it); longer, "
+        "408 and the connection closed.",
+        kind="duration",
+        minimum=0.1,
+    )
+    keep_alive_timeout: float = key(
+        5.0,
+        "Seconds an idle keep-alive connection is kept between requests.",
+        kind="duration",
+        minimum=0.1,
+    )
+    trusted_proxies: tuple[str, ...] = key(
+        (),
+        "Addresses or CIDR ranges (10.0.0.0/8) of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto say who the client is. Default: none; the client is the peer.",
+    )
 
     @property
     def reserved_output(self) -> int | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.expressions import ast as A
+from gateway.expressions.allowance import start
 from gateway.expressions.check import check_names
 from gateway.expressions.interpreter import Interpreter
 from gateway.expressions.library import member
@@ -56,6 +57,11 @@ class Expression:
         self._context_path = context_path(self._tree)
         self._compiled = Compiled(self._tree)
 
+    @property
+    def tree(self) -> A.Node:
+        """The parsed tree (what load-time checks such as the linter's read)."""
+        return self._tree
+
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
         path = self._context_path
         if path is not None and budget > len(path):  # `context.A.B`: the commonest shape
@@ -74,6 +80,7 @@ def under_contract(
     run: Callable[[ContextModel, int], object], context: ContextModel, budget: int
 ) -> object:
     """`run(context, budget)`, every failure an `ExpressionError`."""
+    start()
     try:
         return run(context, budget)
     except ExpressionError:

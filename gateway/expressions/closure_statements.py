@@ -10,6 +10,8 @@ call that runs the lambda exactly as it does in the interpreter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.expressions import ast as A
 from gateway.expressions.coerce import iterate
 from gateway.expressions.compiled import (
@@ -22,6 +24,7 @@ from gateway.expressions.compiled import (
     failing,
     spend,
 )
+from gateway.expressions.conversions import declared
 from gateway.expressions.evaluation import BreakSignal, ContinueSignal, ErrorInfo, Locals
 from gateway.expressions.values import ExpressionError, to_text, truthy, unwrap
 
@@ -89,8 +92,15 @@ def _expression_statement(c: Compiling, node: A.ExprStatement) -> Fn:
     return run_it
 
 
+def _stored(value: Fn, store: Callable[[object], object]) -> Fn:
+    return lambda run, scope: store(value(run, scope))
+
+
 def _declare(c: Compiling, node: A.Declare) -> Fn:
     names = [(name, None if value is None else c.expr(value)) for name, value in node.names]
+    store = declared(None if node.type is None else str(node.type))
+    if store is not None:  # a `long` local: its value is made a Long (conversions.declared)
+        names = [(name, value and _stored(value, store)) for name, value in names]
 
     def declare(run: Run, scope: Locals) -> object:
         for name, value in names:

@@ -21,6 +21,7 @@ from typing import Any
 from gateway.expressions import ast as A
 from gateway.expressions import library as L
 from gateway.expressions import statics as S
+from gateway.expressions.allowance import CHARGE_FROM, allocate
 from gateway.expressions.closure_assign import compile_assign, compile_step
 from gateway.expressions.closure_calls import compile_call, compile_new
 from gateway.expressions.closure_statements import compile_block, compile_statement, finish
@@ -261,7 +262,10 @@ def _interpolated(c: Compiler, node: A.Interpolated) -> Fn:
         parts.append(_formatted(value, spec) if spec else _text(value))
 
     def interpolated(run: Run, scope: Locals) -> str:
-        return "".join([p if type(p) is str else p(run, scope) for p in parts])  # type: ignore[operator,misc]
+        text = "".join([p if type(p) is str else p(run, scope) for p in parts])  # type: ignore[misc]
+        if len(text) > CHARGE_FROM:  # `charged`, inline: interpolation is on request paths
+            allocate(len(text))
+        return text
 
     return interpolated if c.ticks else _fold(interpolated, *holes)
 

@@ -6,6 +6,9 @@ import random
 from collections.abc import Callable
 
 from gateway.expressions import ast as A
+from gateway.expressions.allowance import allocate, allocate_items, joined
+from gateway.expressions.coerce import to_int
+from gateway.expressions.guids import make_guid
 from gateway.expressions.regex import RegexObject
 from gateway.expressions.statics import Hasher, canonical_type, make_date
 from gateway.expressions.values import (
@@ -25,7 +28,7 @@ Evaluate = Callable[[A.Node], object]
 CONSTRUCTIBLE = frozenset(
     """JObject JArray JProperty JValue List Dictionary HashSet Random StringBuilder Uri
     HMACSHA256 HMACSHA1 Queue Stack Exception Regex DateTimeOffset object string byte int
-    TimeSpan DateTime""".split()
+    TimeSpan DateTime Guid""".split()
 )
 
 
@@ -38,9 +41,12 @@ def construct(node: A.New, evaluate: Evaluate) -> object:
     kind = canonical_type(node.type.name)
     if node.type.array:
         if node.array_size is not None:
-            size = unwrap(evaluate(node.array_size))
+            size = int(unwrap(evaluate(node.array_size)))  # type: ignore[call-overload]
+            if size < 0:
+                raise ExpressionError("an array's size cannot be negative")
+            allocate_items(size)
             fill = 0 if kind in ("byte", "int", "long") else None
-            return [fill] * int(size)  # type: ignore[call-overload]
+            return [fill] * size
         return [evaluate(item) for item in node.items]
     value = _instance(kind, args)
     for item in node.items:
@@ -88,7 +94,9 @@ def _instance(kind: str, args: list[object]) -> object:
         key = args[0] if args and isinstance(args[0], bytes) else b""
         return Hasher("sha256" if kind == "HMACSHA256" else "sha1", key)
     if kind == "string":
-        return "".join(to_text(a) for a in args)
+        return _string(args)
+    if kind == "Guid":
+        return make_guid(args)
     if kind == "Regex":
         return RegexObject(to_text(args[0]), tuple(args[1:]))
     if kind in ("DateTimeOffset", "DateTime") and args:
@@ -96,6 +104,19 @@ def _instance(kind: str, args: list[object]) -> object:
     if kind == "Exception":
         return to_text(args[0]) if args else "error"
     raise ExpressionError(f"'new {kind}' is not available in policy expressions")
+
+
+def _string(args: list[object]) -> str:
+    """`new string(c, count)` repeats a char; `new string(chars)` joins an array of them."""
+    if len(args) == 2 and isinstance(args[0], str) and len(args[0]) == 1:
+        count = to_int(args[1])
+        if count < 0:
+            raise ExpressionError("new string(c, count): count is less than zero")
+        allocate(count)
+        return args[0] * count
+    if len(args) == 1 and isinstance(args[0], list):
+        return joined([to_text(c) for c in args[0]])
+    raise ExpressionError("new string(...) takes a char and a count, or an array of chars")
 
 
 def _add(target: object, item: A.Node, evaluate: Evaluate) -> None:

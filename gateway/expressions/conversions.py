@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from gateway.expressions.statics import canonical_type
@@ -12,6 +13,7 @@ from gateway.expressions.values import (
     JProperty,
     JToken,
     JValue,
+    to_long,
     to_text,
     type_name,
 )
@@ -29,8 +31,10 @@ def _number(value: object, kind: str) -> object:
     try:
         if kind in _INTEGERS:
             if isinstance(raw, str):
-                return int(raw.strip()) if isinstance(value, JValue) else _refuse(raw, kind)
-            return int(raw)  # type: ignore[call-overload]
+                if not isinstance(value, JValue):
+                    return _refuse(raw, kind)
+                raw = raw.strip()
+            return narrowed(int(raw), kind)  # type: ignore[call-overload]
         if kind == "decimal":
             return Decimal(str(raw))
         if isinstance(raw, str) and not isinstance(value, JValue):
@@ -38,6 +42,29 @@ def _number(value: object, kind: str) -> object:
         return float(raw)  # type: ignore[arg-type]
     except (ValueError, TypeError, InvalidOperation):
         raise ExpressionError(f"'{to_text(raw)}' cannot be cast to {kind}") from None
+
+
+# Each integer type's width and signedness: an explicit cast keeps the low bits (C#'s
+# unchecked default), so `(byte)(ticks >> 8)` is one byte and `(int)someLong` wraps.
+_WIDTHS = {"byte": (8, False), "short": (16, True), "int": (32, True), "uint": (32, False)}
+
+
+def narrowed(number: int, kind: str) -> int:
+    if kind in ("long", "ulong"):
+        return to_long(number if kind == "long" else number & (2**64 - 1))
+    bits, signed = _WIDTHS[kind]
+    number &= (1 << bits) - 1
+    if signed and number >= 1 << (bits - 1):
+        number -= 1 << bits
+    return number
+
+
+def declared(type_name_: str | None) -> Callable[[object], object] | None:
+    """What storing a value in a local of this declared type does to it: a `long` local
+    holds a Long (see values.Long); None for every other type (the value is kept)."""
+    if type_name_ is not None and canonical_type(type_name_) == "long":
+        return to_long
+    return None
 
 
 def _refuse(value: object, kind: str) -> object:

@@ -12,9 +12,10 @@ from typing import Any
 from gateway.expressions import ast as A
 from gateway.expressions import library as L
 from gateway.expressions import statics as S
+from gateway.expressions.allowance import charged
 from gateway.expressions.coerce import iterate
 from gateway.expressions.construct import construct
-from gateway.expressions.conversions import cast, is_instance, try_cast
+from gateway.expressions.conversions import cast, declared, is_instance, try_cast
 from gateway.expressions.evaluation import (
     BUDGET_SPENT,
     BreakSignal,
@@ -72,8 +73,11 @@ class Interpreter:
         if kind is A.ExprStatement:
             self.eval(node.expression, scope)  # type: ignore[attr-defined]
         elif kind is A.Declare:
+            kind = node.type  # type: ignore[attr-defined]
+            store = declared(None if kind is None else str(kind))
             for name, value in node.names:  # type: ignore[attr-defined]
-                scope.names[name] = None if value is None else self.eval(value, scope)
+                held = None if value is None else self.eval(value, scope)
+                scope.names[name] = held if store is None else store(held)
         elif kind is A.Return:
             value = node.value  # type: ignore[attr-defined]
             raise ReturnSignal(None if value is None else self.eval(value, scope))
@@ -255,7 +259,7 @@ class Interpreter:
                 expression, spec = part  # type: ignore[misc]
                 value = self.eval(expression, scope)
                 out.append(L.call_method(value, "ToString", [spec], ()) if spec else to_text(value))
-        return "".join(out)  # type: ignore[arg-type]
+        return charged("".join(out))  # type: ignore[arg-type]
 
     def unary(self, node: A.Unary, scope: Locals) -> object:
         return unary_op(node.op, self.eval(node.operand, scope))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from gateway.expressions.values import Long
+
 
 class T(Enum):
     IDENT = "identifier"
@@ -175,7 +177,8 @@ class Lexer:
             except ValueError:
                 raise self.error(f"'{text}' is not a number", start) from None
             return Token(T.REAL, text, self.base + start, number)
-        return Token(T.INT, text, self.base + start, int(digits))
+        value = Long(digits) if "l" in suffix else int(digits)
+        return Token(T.INT, text, self.base + start, value)
 
     def _suffix(self, allowed: str) -> str:
         suffix = ""

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from gateway.expressions import linq
 from gateway.expressions.coerce import OutResult, expect_token, iterate, to_bytes, to_int
+from gateway.expressions.guids import guid_method
 from gateway.expressions.model import HeaderDictionary, MessageBody, ModelObject
 from gateway.expressions.regex import RegexObject
 from gateway.expressions.statics import Encoding, Hasher, canonical_type
@@ -71,12 +72,16 @@ def call_method(
         return _random_method(target, name, args)
     if isinstance(target, list | tuple | set):
         return linq.call(target, name, args, type_args)
+    if isinstance(target, bytes):  # a byte[]: LINQ sees its bytes as ints, as .NET does
+        return linq.call(list(target), name, args, type_args)
     if (
         isinstance(target, ModelObject)
         and name in target.expression_members()
         and callable(getattr(target, name))
     ):
         return getattr(target, name)(*args)
+    if isinstance(target, uuid.UUID) and name in ("ToByteArray", "ToString"):
+        return guid_method(target, name, args)
     if name == "ToString":
         return to_text(target) if not args else _format_value(target, args[0])
     if name == "Equals":

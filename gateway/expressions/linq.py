@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.expressions.allowance import allocate_items, joined, texts
 from gateway.expressions.coerce import Pair
 from gateway.expressions.values import ExpressionError, JArray, JToken, to_text, unwrap
 
@@ -60,7 +61,7 @@ METHODS: dict[str, Callable[..., object]] = {
     "Skip": lambda items, n: items[int(unwrap(n)) :],
     "Take": lambda items, n: items[: int(unwrap(n))],
     "Distinct": lambda items: list(dict.fromkeys(items)),
-    "Concat": lambda items, other: [*items, *other],
+    "Concat": lambda items, other: _concat(items, other),
     "Contains": lambda items, v: unwrap(v) in [unwrap(i) for i in items],
     "ToList": list,
     "ToArray": list,
@@ -69,13 +70,20 @@ METHODS: dict[str, Callable[..., object]] = {
     "IndexOf": lambda items, v: next(
         (i for i, x in enumerate(items) if unwrap(x) == unwrap(v)), -1
     ),
-    "Join": lambda items, sep: to_text(sep).join(to_text(i) for i in items),
+    "Join": lambda items, sep: joined(texts(items), to_text(sep)),
     "Add": _add,
     "Clear": lambda items: items.clear(),
     "Remove": lambda items, v: items.remove(v) if v in items else None,
     "ToDictionary": lambda items, k, v=None: {to_text(k(i)): (v(i) if v else i) for i in items},
     "GroupBy": lambda items, k: _group(items, k),
 }
+
+
+def _concat(items: list[object], other: Any) -> list[object]:
+    """A list doubled in a loop (`a = a.Concat(a).ToList()`) grows 2^n: charged first."""
+    rest = list(other)
+    allocate_items(len(items) + len(rest))
+    return [*items, *rest]
 
 
 def _group(items: list[object], key: Func) -> list[object]:

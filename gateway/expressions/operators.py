@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.expressions import json_methods as J
 from gateway.expressions import statics as S
+from gateway.expressions.allowance import CHARGE_FROM, allocate
 from gateway.expressions.model import ContextModel, HeaderDictionary
 from gateway.expressions.regex import RegexMatch
 from gateway.expressions.values import (
@@ -20,6 +21,8 @@ from gateway.expressions.values import (
     JObject,
     JProperty,
     JToken,
+    integral,
+    is_long,
     to_text,
     truthy,
     type_name,
@@ -40,7 +43,9 @@ def unary_op(op: str, operand: object) -> object:
         return not truthy(value)
     if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
         raise ExpressionError(f"'{op}' needs a number, got {type_name(value)}")
-    return -value if op == "-" else (~value if op == "~" else value)  # type: ignore[operator]
+    if op == "-":
+        return integral(-value, value, 0) if isinstance(value, int) else -value
+    return ~value if op == "~" else value  # type: ignore[operator]
 
 
 def get_index(target: object, key: object, context: ContextModel) -> object:
@@ -96,7 +101,10 @@ def binary_op(op: str, left: object, right: object) -> object:
     if op == "!=":
         return not equals(left, right)
     if op == "+" and (isinstance(a, str) or isinstance(b, str)):
-        return to_text(left) + to_text(right)
+        text = to_text(left) + to_text(right)
+        if len(text) > CHARGE_FROM:  # at most twice its operands: charged once made
+            allocate(len(text))
+        return text
     if op == "+" and isinstance(a, datetime) and isinstance(b, timedelta):
         return a + b
     if op == "-" and isinstance(a, datetime) and isinstance(b, datetime | timedelta):
@@ -139,11 +147,20 @@ def _arithmetic(op: str, a: Any, b: Any) -> object:
             raise ExpressionError("division by zero")
         return float("nan") if a == 0 or op == "%" else (float("inf") if a > 0 else float("-inf"))
     if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
+        result = a + b
+    elif op == "-":
+        result = a - b
+    elif op == "*":
+        result = a * b
+    else:
+        result = None
+    if result is not None:
+        # Two ints whose result fits an int, the common case, decided here without a call.
+        if not both_int or (
+            -2147483648 <= result <= 2147483647 and type(a) is int and type(b) is int
+        ):
+            return result
+        return integral(result, a, b)
     if op == "/":
         if both_int:
             quotient = abs(a) // abs(b)
@@ -154,8 +171,11 @@ def _arithmetic(op: str, a: Any, b: Any) -> object:
             remainder = abs(a) % abs(b)
             return remainder if a >= 0 else -remainder
         return a % b
-    if op in ("&", "|", "^", "<<", ">>") and both_int:
-        return {"&": a & b, "|": a | b, "^": a ^ b, "<<": a << b, ">>": a >> b}[op]
+    if op in ("<<", ">>") and both_int:  # C# takes the count modulo the width
+        count = b & (63 if is_long(a) else 31)
+        return integral(a << count, a, 0) if op == "<<" else integral(a >> count, a, 0)
+    if op in ("&", "|", "^") and both_int:
+        return integral({"&": a & b, "|": a | b, "^": a ^ b}[op], a, b)
     raise ExpressionError(f"unsupported operator '{op}'")
 
 

@@ -15,6 +15,8 @@ from decimal import Decimal
 from functools import cache
 
 from gateway.expressions import linq
+from gateway.expressions import regex as R
+from gateway.expressions.allowance import allocate, allocate_items, charged, joined, texts
 from gateway.expressions.coerce import (
     OutResult,
     expect_token,
@@ -24,12 +26,14 @@ from gateway.expressions.coerce import (
     to_double,
     to_int,
 )
-from gateway.expressions.regex import RegexMatch, net_regex, regex_options
+from gateway.expressions.guids import parse_guid
+from gateway.expressions.regex import RegexMatch, regex_options
 from gateway.expressions.strings import compare_strings, string_equals
 from gateway.expressions.values import (
     ExpressionError,
     JArray,
     JObject,
+    Long,
     parse_json,
     to_text,
     to_token,
@@ -113,7 +117,8 @@ STATIC_MEMBERS: dict[tuple[str, str], Callable[[], object]] = {
     ("Encoding", "Unicode"): lambda: Encoding("utf-16-le"),
     ("int", "MaxValue"): lambda: 2**31 - 1,
     ("int", "MinValue"): lambda: -(2**31),
-    ("long", "MaxValue"): lambda: 2**63 - 1,
+    ("long", "MaxValue"): lambda: Long(2**63 - 1),
+    ("long", "MinValue"): lambda: Long(-(2**63)),
     ("Guid", "Empty"): lambda: uuid.UUID(int=0),
 }
 
@@ -210,6 +215,9 @@ def _parse_bool(text: object) -> bool:
     return lowered == "true"
 
 
+_HOLE = re.compile(r"\{(\d+)(?:[,:][^}]*)?\}")
+
+
 def _format(template: object, *args: object) -> str:
     text = to_text(template)
 
@@ -217,16 +225,18 @@ def _format(template: object, *args: object) -> str:
         index = int(match.group(1))
         if index >= len(args):
             raise ExpressionError("string.Format has fewer arguments than its format needs")
-        return to_text(args[index])
+        filled = to_text(args[index])
+        allocate(len(filled))  # a format may repeat one long argument many times
+        return filled
 
-    return re.sub(r"\{(\d+)(?:[,:][^}]*)?\}", hole, text).replace("{{", "{").replace("}}", "}")
+    return _HOLE.sub(hole, text).replace("{{", "{").replace("}}", "}")
 
 
 def _join(separator: object, *values: object) -> str:
     items: Iterable[object] = values
     if len(values) == 1 and not isinstance(values[0], str) and is_iterable(values[0]):
         items = iterate(values[0])
-    return to_text(separator).join(to_text(v) for v in items)
+    return joined(texts(items), to_text(separator))
 
 
 def make_date(args: list[object]) -> datetime:
@@ -239,32 +249,55 @@ def make_date(args: list[object]) -> datetime:
         raise ExpressionError("these arguments do not make a date") from None
 
 
+def _range(start: int, count: int) -> list[int]:
+    if count < 0:
+        raise ExpressionError("Enumerable.Range: count is less than zero")
+    allocate_items(count)
+    return list(range(start, start + count))
+
+
+def _copy(source: object, target: object, *where: object) -> None:
+    """`Array.Copy(source, target, count)` or `(source, sourceIndex, target, targetIndex,
+    count)`."""
+    if len(where) == 3:
+        start, target, at, count = to_int(target), where[0], to_int(where[1]), to_int(where[2])
+    elif len(where) == 1:
+        start, at, count = 0, 0, to_int(where[0])
+    else:
+        raise ExpressionError("Array.Copy takes 3 or 5 arguments")
+    if not isinstance(target, list) or not isinstance(source, list | bytes):
+        raise ExpressionError("Array.Copy needs two arrays")
+    if min(start, at, count) < 0 or start + count > len(source) or at + count > len(target):
+        raise ExpressionError("Array.Copy: the range runs outside an array")
+    target[at : at + count] = list(source[start : start + count])
+
+
 STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("string", "IsNullOrEmpty"): lambda s: unwrap(s) is None or to_text(s) == "",
     ("string", "IsNullOrWhiteSpace"): lambda s: unwrap(s) is None or to_text(s).strip() == "",
     ("string", "Join"): _join,
     ("string", "Format"): _format,
-    ("string", "Concat"): lambda *v: "".join(to_text(x) for x in v),
+    ("string", "Concat"): lambda *v: joined(texts(v)),
     ("string", "Equals"): lambda a, b, *o: string_equals(a, b, o),
     ("string", "Compare"): lambda a, b, *o: compare_strings(to_text(a), to_text(b), o),
     ("int", "Parse"): _parse_number(int),
-    ("long", "Parse"): _parse_number(int),
+    ("long", "Parse"): _parse_number(Long),
     ("double", "Parse"): _parse_number(float),
     ("float", "Parse"): _parse_number(float),
     ("decimal", "Parse"): _parse_number(Decimal),
     ("bool", "Parse"): _parse_bool,
     ("int", "TryParse"): _try_parse(int),
-    ("long", "TryParse"): _try_parse(int),
+    ("long", "TryParse"): _try_parse(Long),
     ("double", "TryParse"): _try_parse(float),
     ("decimal", "TryParse"): _try_parse(Decimal),
     ("bool", "TryParse"): _try_parse(_parse_bool),
     ("Convert", "ToInt32"): to_int,
-    ("Convert", "ToInt64"): to_int,
+    ("Convert", "ToInt64"): lambda v, *rest: Long(to_int(v, *rest)),
     ("Convert", "ToDouble"): to_double,
     ("Convert", "ToDecimal"): lambda v: Decimal(str(unwrap(v))),
     ("Convert", "ToString"): lambda v, *_: to_text(v),
     ("Convert", "ToBoolean"): lambda v: v if isinstance(v, bool) else _parse_bool(v),
-    ("Convert", "ToBase64String"): lambda b, *_: base64.b64encode(to_bytes(b)).decode(),
+    ("Convert", "ToBase64String"): lambda b, *_: charged(base64.b64encode(to_bytes(b)).decode()),
     ("Convert", "FromBase64String"): lambda s: _from_base64(s),
     ("Math", "Max"): lambda a, b: max(unwrap(a), unwrap(b)),  # type: ignore[type-var]
     ("Math", "Min"): lambda a, b: min(unwrap(a), unwrap(b)),  # type: ignore[type-var]
@@ -288,7 +321,7 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("TimeSpan", "FromDays"): lambda s: timedelta(days=to_double(s)),
     ("TimeSpan", "FromMilliseconds"): lambda s: timedelta(milliseconds=to_double(s)),
     ("Guid", "NewGuid"): uuid.uuid4,
-    ("Guid", "Parse"): lambda s: uuid.UUID(to_text(s)),
+    ("Guid", "Parse"): parse_guid,
     ("JObject", "Parse"): lambda s: expect_token(parse_json(to_text(s)), JObject),
     ("JArray", "Parse"): lambda s: expect_token(parse_json(to_text(s)), JArray),
     ("JToken", "Parse"): lambda s: parse_json(to_text(s)),
@@ -299,16 +332,10 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
         indent=any("Indented" in to_text(x) for x in o)
     ),
     ("JsonConvert", "DeserializeObject"): lambda s, *_: parse_json(to_text(s)),
-    ("Regex", "IsMatch"): lambda s, p, *o: (
-        re.search(net_regex(p), to_text(s), regex_options(o)) is not None
-    ),
-    ("Regex", "Match"): lambda s, p, *o: RegexMatch(
-        re.search(net_regex(p), to_text(s), regex_options(o))
-    ),
-    ("Regex", "Replace"): lambda s, p, r, *o: re.sub(
-        net_regex(p), to_text(r).replace("$", "\\"), to_text(s), flags=regex_options(o)
-    ),
-    ("Regex", "Split"): lambda s, p, *o: re.split(net_regex(p), to_text(s), flags=regex_options(o)),
+    ("Regex", "IsMatch"): lambda s, p, *o: R.search(p, to_text(s), regex_options(o)) is not None,
+    ("Regex", "Match"): lambda s, p, *o: RegexMatch(R.search(p, to_text(s), regex_options(o))),
+    ("Regex", "Replace"): lambda s, p, r, *o: R.replace(p, to_text(s), r, regex_options(o)),
+    ("Regex", "Split"): lambda s, p, *o: R.split(p, to_text(s), regex_options(o)),
     ("Regex", "Escape"): lambda s: re.escape(to_text(s)),
     ("Uri", "EscapeDataString"): lambda s: urllib.parse.quote(to_text(s), safe="-_.~"),
     ("Uri", "UnescapeDataString"): lambda s: urllib.parse.unquote(to_text(s)),
@@ -316,11 +343,9 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("WebUtility", "UrlDecode"): lambda s: urllib.parse.unquote_plus(to_text(s)),
     ("WebUtility", "HtmlEncode"): lambda s: _html_encode(to_text(s)),
     ("HttpUtility", "UrlEncode"): lambda s: urllib.parse.quote_plus(to_text(s)),
-    ("Enumerable", "Range"): lambda start, count: list(
-        range(to_int(start), to_int(start) + to_int(count))
-    ),
+    ("Enumerable", "Range"): lambda start, count: _range(to_int(start), to_int(count)),
     ("Array", "Empty"): lambda: [],
-    ("Array", "Copy"): lambda source, target, count: _copy(source, target, to_int(count)),
+    ("Array", "Copy"): _copy,
     ("BitConverter", "GetBytes"): lambda v: list(
         int(unwrap(v)).to_bytes(8 if abs(int(unwrap(v))) >= 2**31 else 4, "little", signed=True)
     ),
@@ -329,18 +354,12 @@ STATIC_METHODS: dict[tuple[str, str], Callable[..., object]] = {
     ("Array", "Exists"): lambda items, f: any(f(i) for i in iterate(items)),
     ("Array", "IndexOf"): lambda items, v: linq.METHODS["IndexOf"](iterate(items), v),
     ("Regex", "Matches"): lambda s, p, *o: [
-        RegexMatch(m) for m in re.finditer(net_regex(p), to_text(s), regex_options(o))
+        RegexMatch(m) for m in R.find_all(p, to_text(s), regex_options(o))
     ],
     ("SHA256", "Create"): lambda: Hasher("sha256"),
     ("SHA1", "Create"): lambda: Hasher("sha1"),
     ("MD5", "Create"): lambda: Hasher("md5"),
 }
-
-
-def _copy(source: object, target: object, count: int) -> None:
-    if not isinstance(target, list) or not isinstance(source, list | bytes):
-        raise ExpressionError("Array.Copy needs two arrays")
-    target[:count] = list(source[:count])
 
 
 def _html_encode(text: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.expressions.allowance import allocate, charged
 from gateway.expressions.coerce import OutResult, to_int
 from gateway.expressions.model import HeaderDictionary, ModelObject
 from gateway.expressions.values import (
@@ -155,6 +156,25 @@ def _index_of(text: str, value: object, *options: object) -> int:
     return text.find(needle, start)
 
 
+def _width(width: object) -> int:
+    """PadLeft's and PadRight's total width, charged before the padding is made."""
+    total = to_int(width)
+    if total < 0:
+        raise ExpressionError("PadLeft/PadRight: totalWidth is less than zero")
+    allocate(total)
+    return total
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    """`text.Replace(old, new)`, its growth charged before it is made (one short needle and
+    a long replacement could otherwise multiply a body's size)."""
+    if not old:
+        raise ExpressionError("Replace: oldValue cannot be an empty string")
+    if len(new) > len(old):
+        allocate(len(text) + text.count(old) * (len(new) - len(old)))
+    return text.replace(old, new)
+
+
 def _substring(text: str, start: object, length: object = None) -> str:
     begin = to_int(start)
     if begin < 0 or begin > len(text):
@@ -180,7 +200,7 @@ STRING_METHODS: dict[str, Callable[..., object]] = {
     "IndexOf": _index_of,
     "LastIndexOf": lambda s, v, *_: s.rfind(to_text(v)),
     "Substring": _substring,
-    "Replace": lambda s, a, b: s.replace(to_text(a), to_text(b)),
+    "Replace": lambda s, a, b: _replace(s, to_text(a), to_text(b)),
     "Split": _split,
     "ToLower": lambda s, *_: s.lower(),
     "ToLowerInvariant": lambda s: s.lower(),
@@ -189,13 +209,13 @@ STRING_METHODS: dict[str, Callable[..., object]] = {
     "Trim": lambda s, *c: _trim(s, c, "strip"),
     "TrimStart": lambda s, *c: _trim(s, c, "lstrip"),
     "TrimEnd": lambda s, *c: _trim(s, c, "rstrip"),
-    "PadLeft": lambda s, n, c=" ": s.rjust(to_int(n), to_text(c)),
-    "PadRight": lambda s, n, c=" ": s.ljust(to_int(n), to_text(c)),
+    "PadLeft": lambda s, n, c=" ": s.rjust(_width(n), to_text(c)),
+    "PadRight": lambda s, n, c=" ": s.ljust(_width(n), to_text(c)),
     "Equals": lambda s, v, *o: string_equals(s, v, o),
     "CompareTo": lambda s, v: compare_strings(s, to_text(v), ()),
     "ToString": lambda s, *_: s,
     "ToCharArray": lambda s: list(s),
-    "Insert": lambda s, i, v: s[: to_int(i)] + to_text(v) + s[to_int(i) :],
+    "Insert": lambda s, i, v: charged(s[: to_int(i)] + to_text(v) + s[to_int(i) :]),
     "Remove": lambda s, i, n=None: (
         s[: to_int(i)] + ("" if n is None else s[to_int(i) + to_int(n) :])
     ),

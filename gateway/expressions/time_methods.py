@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from gateway.expressions.values import ExpressionError, format_timespan, to_text, unwrap
+from gateway.expressions.values import (
+    ExpressionError,
+    Long,
+    format_timespan,
+    to_text,
+    unwrap,
+)
 
 _EPOCH = datetime(1, 1, 1)
 _DOTNET_FORMATS = [
@@ -50,7 +56,7 @@ def time_member(value: datetime | timedelta, name: str) -> object:
             "Minutes": int(value.total_seconds()) // 60 % 60,
             "Hours": int(value.total_seconds()) // 3600 % 24,
             "Days": int(value.total_seconds()) // 86400,
-            "Ticks": int(value.total_seconds() * 10_000_000),
+            "Ticks": Long(value.total_seconds() * 10_000_000),
         }
     else:
         members = {
@@ -63,7 +69,7 @@ def time_member(value: datetime | timedelta, name: str) -> object:
             "Millisecond": value.microsecond // 1000,
             "DayOfWeek": value.strftime("%A"),
             "Date": value.replace(hour=0, minute=0, second=0, microsecond=0),
-            "Ticks": int((value - _EPOCH).total_seconds() * 10_000_000),
+            "Ticks": Long((value - _EPOCH).total_seconds() * 10_000_000),
             "UtcDateTime": value,
             "DateTime": value,
         }

@@ -23,6 +23,40 @@ class ExpressionError(Exception):
         self.message = message
 
 
+class Long(int):
+    """A C# `long`. Plain ints are C#'s `int`, so arithmetic on two of them wraps at 32 bits
+    (C#'s unchecked default: `int.MaxValue + 1` is `int.MinValue`); with a `long`, or an int
+    outside int's range (which only a long can hold), it wraps at 64 bits and gives a Long.
+    Longs come from `long.Parse`, `Convert.ToInt64`, `(long)` casts, `L` literals, `long`
+    declarations and `Ticks`; JSON integers read as int unless cast."""
+
+    __slots__ = ()
+
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def is_long(value: int) -> bool:
+    return type(value) is not int or not INT_MIN <= value <= INT_MAX
+
+
+def integral(result: int, a: int, b: int) -> int:
+    """`result` of `a op b` as C# gives it: wrapped at 32 bits for two ints, else at 64.
+    (operators.py returns a result that fits an int from two plain ints without calling
+    this: two ints beyond int's range, which only a long holds, whose result fits one, give
+    an int there rather than a Long; the value is the same.)"""
+    if type(a) is int and type(b) is int and INT_MIN <= a <= INT_MAX and INT_MIN <= b <= INT_MAX:
+        if INT_MIN <= result <= INT_MAX:  # the common case: nothing to wrap
+            return result
+        return ((result - INT_MIN) & 0xFFFFFFFF) + INT_MIN
+    return Long(((result + 2**63) & (2**64 - 1)) - 2**63)
+
+
+def to_long(value: object) -> object:
+    """A value stored in a `long`: an int becomes a Long; anything else is left as it is."""
+    return Long(value) if type(value) is int else value
+
+
 class JToken:
     """Base of JSON values."""
 
@@ -175,7 +209,14 @@ def truthy(value: object) -> bool:
 def type_name(value: object) -> str:
     if value is None:
         return "null"
-    names = {bool: "bool", int: "int", float: "double", str: "string", Decimal: "decimal"}
+    names = {
+        bool: "bool",
+        int: "int",
+        Long: "long",
+        float: "double",
+        str: "string",
+        Decimal: "decimal",
+    }
     return names.get(type(value), type(value).__name__)
 
 

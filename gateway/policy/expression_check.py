@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from gateway.common.diagnostics import Report
 from gateway.expressions import Expression, ExpressionSyntaxError, compile_expression
+from gateway.expressions.regex_risk import backtracking_risk, literal_patterns
 from gateway.policy.tree import Value
 
 # APIM named-value names: letters, digits, ".", "-" and "_" (so `{{ return x; }}` is code).
@@ -61,3 +62,13 @@ class ExpressionChecker:
                 "expression-syntax",
                 result.message,
             )
+        elif isinstance(result, Expression):
+            for pattern, offset in literal_patterns(result.tree):
+                risk = backtracking_risk(pattern)
+                if risk is not None:
+                    report.warning(
+                        value.location.shifted(value.text[: min(max(offset, 0), len(value.text))]),
+                        "regex-backtracking",
+                        f"{risk}: a failing match may take exponential time; each request's "
+                        "patterns are stopped after a time limit and the request fails",
+                    )

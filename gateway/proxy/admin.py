@@ -17,10 +17,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from gateway.common.fastjson import dumps
 from gateway.proxy.admin_api import admin_api_routes
-from gateway.proxy.admin_auth import AdminKey, guarded
+from gateway.proxy.admin_auth import AdminKey, exposed_lock, guarded
 from gateway.proxy.dashboard import dashboard_routes
 from gateway.proxy.fleet import WORKER_PREFIX, Answer, Fleet
 from gateway.proxy.live import Live
@@ -31,7 +32,11 @@ from gateway.telemetry.series import Snapshot, merge, prometheus_text
 SCRAPE_TIMEOUT = 10.0  # seconds each worker may take to hand over its series
 
 
-def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starlette:
+def admin_app(
+    live: Live, fleet: Fleet, metrics: Metrics | None = None, host: str = "127.0.0.1"
+) -> ASGIApp:
+    """The admin listener's app, as it may be served on `host` (admin_auth.exposed_lock)."""
+
     def admin_key() -> AdminKey:
         return live.current.wiring.admin_key
 
@@ -79,7 +84,7 @@ def admin_app(live: Live, fleet: Fleet, metrics: Metrics | None = None) -> Starl
 
         routes.append(Route("/metrics", guarded(prometheus, admin_key), methods=["GET"]))
     routes += dashboard_routes(live, fleet, metrics, admin_key)
-    return Starlette(routes=routes)
+    return exposed_lock(Starlette(routes=routes), host, admin_key)
 
 
 def reload_answer(answers: list[Answer]) -> Response:

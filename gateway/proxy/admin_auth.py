@@ -11,20 +11,24 @@ is taken as given), and a request proves it knows the key in one of two ways:
 
 With no key configured, the routes that always need one (the admin API, the dashboard) answer
 404 saying how to turn them on; the operational routes (`/metrics`, `/-/workers`,
-`POST /-/reload`) stay open, as they were before keys existed, on a listener that is loopback
-only unless `--admin-host` says otherwise.
+`POST /-/reload`) stay open, as they were before keys existed, while the listener is on
+loopback (`--admin-host`'s default, whatever `--host` is). Bound anywhere else without a key,
+every route but `/-/ready` answers 403 (`exposed_lock`): `/metrics` names subscriptions, client
+addresses and costs, and `/-/reload` is a lever, neither for whoever reaches the address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config.secrets import ConfigValue, SecretUnavailable
 
@@ -35,6 +39,12 @@ SESSION_SECONDS = 12 * 3600
 READS = frozenset({"GET", "HEAD"})
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# What an exposed listener without a key still answers: the probes' route.
+OPEN_WHEN_EXPOSED = frozenset({"/-/ready"})
+EXPOSED_WITHOUT_KEY = (
+    "the admin listener is bound to {host}, beyond loopback, and gateway.yaml sets no admin "
+    "key: set admin.key in gateway.yaml (every route but /-/ready is refused until then)"
+)
 
 
 class AdminKey:
@@ -124,3 +134,35 @@ def _error(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+def is_loopback(host: str) -> bool:
+    """Does binding `host` keep a listener on this machine? A name other than localhost
+    counts as exposed: what it resolves to may change."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposed_lock(app: ASGIApp, host: str, admin_key: Callable[[], AdminKey]) -> ASGIApp:
+    """`app` (the admin listener's) as it may be served on `host`: unchanged on loopback;
+    elsewhere, every route but /-/ready answers 403 while no admin key is configured (a
+    reload that adds one opens them)."""
+    if is_loopback(host):
+        return app
+    refused = _error(403, "admin_key_required", EXPOSED_WITHOUT_KEY.format(host=host))
+
+    async def locked(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] not in OPEN_WHEN_EXPOSED
+            and not admin_key().configured
+        ):
+            await refused(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return locked

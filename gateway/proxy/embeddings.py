@@ -20,12 +20,13 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.services import BackendCalls
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("aigw.embeddings")
 
@@ -129,6 +130,10 @@ class GatewayEmbeddings:
         if status != 200:
             raise RuntimeError(f"the embeddings backend answered {status}")
         embedding = json.loads(raw)["data"][0]["embedding"]
+        # Not at the top: every gateway has its GatewayEmbeddings, only one with a semantic
+        # cache embeds, and its llm-semantic-cache-lookup loaded numpy at load (a dict lookup).
+        import numpy as np
+
         if isinstance(embedding, str):  # base64 of little-endian float32s
             vector = np.frombuffer(base64.b64decode(embedding), dtype="<f4").astype(np.float32)
         else:

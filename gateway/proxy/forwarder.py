@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from gateway.config.backends import Backend, Pool
 from gateway.proxy.accounting import Accounting
-from gateway.proxy.traced import Spans
 from gateway.proxy.upstream import Upstream
 from gateway.routing.breakers import Breakers, breaking_counted, retry_after_seconds
 from gateway.routing.costs import CallCosts
@@ -29,6 +29,9 @@ from gateway.runtime.llm_call import response_replaced
 from gateway.runtime.services import Metrics
 from gateway.runtime.step import PolicyError
 from gateway.telemetry.builtin import BuiltinMetrics
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
+    from gateway.proxy.traced import Spans
 
 
 class Forwarder:

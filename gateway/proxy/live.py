@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.common.diagnostics import DiagnosticError
 from gateway.load import LoadedGateway, directory_version, load_gateway
@@ -28,7 +28,9 @@ from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.services import Metrics
-from gateway.telemetry.tracing import Tracing
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
+    from gateway.telemetry.tracing import Tracing
 
 log = logging.getLogger("aigw.reload")
 

@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,9 +35,13 @@ from gateway.proxy.fleet import (
     make_directory,
     remove_directory,
 )
+from gateway.proxy.listener import listener_options
 from gateway.proxy.live import Live
+from gateway.telemetry.builtin import CONNECTIONS_REFUSED
 from gateway.telemetry.metrics import Metrics
-from gateway.telemetry.tracing import Tracing, exporter_for
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
+    from gateway.telemetry.tracing import Tracing
 
 log = logging.getLogger("aigw.server")
 
@@ -73,7 +78,7 @@ def serve(
     port: int,
     admin_port: int,
     workers: int = 1,
-    admin_host: str | None = None,
+    admin_host: str = "127.0.0.1",
 ) -> None:
     """Run until SIGINT/SIGTERM; in-flight requests, streams included, finish first.
 
@@ -81,7 +86,7 @@ def serve(
     processes (pre-fork, as gunicorn does): the kernel spreads connections among them. Each
     worker holds its own in-process counters, as each APIM gateway instance does.
     """
-    sockets = [_bind(host, port), _bind(admin_host or host, admin_port)]
+    sockets = [_bind(host, port), _bind(admin_host, admin_port)]
     # Everything loaded so far (compiled chains, config, modules) lives as long as the process:
     # keep the collector from walking it again and again, and let the many short-lived objects
     # of each request pile up longer before a collection (measured: +12 to +25 % throughput).
@@ -91,9 +96,9 @@ def serve(
     try:
         if workers <= 1:
             _remove_at_sigterm(directory)
-            _serve_one(gateway, admin_port, sockets, directory)
+            _serve_one(gateway, (admin_host, admin_port), sockets, directory)
         else:
-            _supervise(gateway, admin_port, sockets, workers, directory)
+            _supervise(gateway, (admin_host, admin_port), sockets, workers, directory)
     finally:
         remove_directory(directory)
 
@@ -112,7 +117,7 @@ def _remove_at_sigterm(directory: Path) -> None:
 
 
 def _serve_one(
-    gateway: LoadedGateway, admin_port: int, sockets: list[socket.socket], directory: Path
+    gateway: LoadedGateway, admin: tuple[str, int], sockets: list[socket.socket], directory: Path
 ) -> None:
     # Made here, in the serving process: each worker keeps (and exports) its own series.
     telemetry = gateway.config.telemetry
@@ -123,17 +128,22 @@ def _serve_one(
     )
     fleet = Fleet(directory)
     live = Live(gateway, metrics, tracing_for(gateway))
+    admin_host, admin_port = admin
     app = dispatch(
-        create_app(live), admin_app(live, fleet, metrics), admin_port, worker_app(live, metrics)
+        create_app(live),
+        admin_app(live, fleet, metrics, admin_host),
+        admin_port,
+        worker_app(live, metrics),
     )
+    refused = metrics.counter(CONNECTIONS_REFUSED) if metrics is not None else None
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
         log_level="warning",
         access_log=False,
         server_header=False,  # the backend's Server passes through; ours would repeat it
         timeout_graceful_shutdown=DRAIN_SECONDS,
+        **listener_options(gateway.config.limits, refused),  # gateway.proxy.listener
     )
     own = bind_worker_socket(directory)
     # Until the app's lifespan installs the reload handler, a SIGHUP must not end the process.
@@ -152,12 +162,15 @@ def tracing_for(gateway: LoadedGateway) -> Tracing | None:
     endpoint = telemetry.traces_endpoint
     if telemetry.traces.sampling <= 0 or endpoint is None:
         return None
+    # Here, not at the top: only a traced gateway imports OpenTelemetry's SDK.
+    from gateway.telemetry.tracing import Tracing, exporter_for
+
     return Tracing(telemetry.traces.sampling, exporter_for(endpoint))
 
 
 def _supervise(
     gateway: LoadedGateway,
-    admin_port: int,
+    admin: tuple[str, int],
     sockets: list[socket.socket],
     workers: int,
     directory: Path,
@@ -174,7 +187,7 @@ def _supervise(
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             code = 0
             try:
-                _serve_one(_current(gateway), admin_port, sockets, directory)
+                _serve_one(_current(gateway), admin, sockets, directory)
             except BaseException:
                 code = 1
             finally:

@@ -33,7 +33,8 @@ from gateway.runtime.services import BackendCalls, BearerTokens, Embeddings, Sid
 from gateway.statements.support.response_cache_plan import ResponsePlan
 from gateway.statements.support.semantic_cache_plan import SemanticPlan
 from gateway.telemetry.genai import OPERATIONS, PROVIDERS, response_facts
-from gateway.telemetry.tracing import Span, Tracing, client_trace_id, failed, trace_id
+from gateway.telemetry.traceparent import client_trace_id, trace_id
+from gateway.telemetry.tracing import Span, Tracing, failed
 
 if TYPE_CHECKING:
     from starlette.responses import Response

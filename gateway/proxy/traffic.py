@@ -35,7 +35,7 @@ from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.replies import error_reply
 from gateway.runtime.step import CompiledPolicy, LocalReply
-from gateway.telemetry.tracing import client_trace_id
+from gateway.telemetry.traceparent import client_trace_id
 
 log = logging.getLogger("aigw.proxy")
 

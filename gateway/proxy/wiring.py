@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.caching.caches import Caches
 from gateway.caching.memory import MemoryCache
@@ -37,7 +37,6 @@ from gateway.proxy.jwks import JwksKeys
 from gateway.proxy.samples import OperationSamples
 from gateway.proxy.sessions import Sessions
 from gateway.proxy.side_calls import AiohttpSideCalls, plain_backend_urls
-from gateway.proxy.traced import Spans
 from gateway.proxy.upstream import Upstream
 from gateway.routing.breakers import Breakers
 from gateway.routing.costs import CallCosts
@@ -58,10 +57,13 @@ from gateway.telemetry.builtin import BREAKER_STATE, BuiltinMetrics
 from gateway.telemetry.llm_messages import LlmMessageLog
 from gateway.telemetry.loggers import Loggers
 from gateway.telemetry.metrics import Metrics
-from gateway.telemetry.tracing import Tracing
 from gateway.tenants.index import Tenants
 from gateway.tenants.location import open_store, store_location
 from gateway.tokens.prices import PriceTable
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
+    from gateway.proxy.traced import Spans
+    from gateway.telemetry.tracing import Tracing
 
 Part = TypeVar("Part")
 
@@ -90,8 +92,13 @@ class Wiring:
         self.config = config
         self.tracing = tracing
         self.admin_key = AdminKey(config.admin.admin_key)
-        # None when tracing is off: then nothing on the request path asks for a span.
-        self.spans = Spans(config, tracing) if tracing is not None else None
+        # None when tracing is off: then nothing on the request path asks for a span, and
+        # OpenTelemetry (gateway.proxy.traced imports it) is never imported.
+        self.spans: Spans | None = None
+        if tracing is not None:
+            from gateway.proxy.traced import Spans
+
+            self.spans = Spans(config, tracing)
         self.counters = carried(
             "counters", config.stores.default.resolve().strip(), lambda: counter_store(config)
         )

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gateway.caching.caches import LOCAL
 from gateway.caching.completions import RESPONSES_OPERATION, replay_json, replay_stream, style_of
@@ -50,6 +48,9 @@ from gateway.statements.support.declarations import INBOUND
 from gateway.statements.support.numeric import number
 from gateway.statements.support.semantic_cache_plan import SemanticPlan
 from gateway.tokens.usage import from_usage_object
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HEADER = "x-aigw-cache"
 SCORE_HEADER = "x-aigw-cache-score"
@@ -95,6 +96,10 @@ def _digest(*parts: str) -> str:
 
 
 def compile_semantic_cache_lookup(node: Node, context: CompileContext) -> Step:
+    # The vectors (gateway.caching.vectors, gateway.proxy.embeddings) need numpy: loaded now,
+    # at load, by the gateways that use a semantic cache, so no request waits for its import.
+    import numpy  # noqa: F401
+
     threshold = context.value(node.attr("score-threshold"), "0")
     embedder = context.literal(node.attr("embeddings-backend-id")) or ""
     ignore_system = context.condition(node.attr("ignore-system-messages"), False)

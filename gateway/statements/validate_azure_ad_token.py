@@ -20,18 +20,21 @@ from gateway.statements.support.declarations import (
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.support.jwt_validation import (
-    TokenRules,
-    claim_rules,
-    failure_settings,
-    reject_decryption_keys,
-    token_source,
-)
 
 SOURCE = "validate-azure-ad-token"
 
 
 def compile_validate_azure_ad_token(node: Node, context: CompileContext) -> Step:
+    # Imported here, at load, not at the top: the registry imports every statement module, and
+    # PyJWT with cryptography (9 MB a process) is only for the gateways that validate tokens.
+    from gateway.statements.support.jwt_validation import (
+        TokenRules,
+        claim_rules,
+        failure_settings,
+        reject_decryption_keys,
+        token_source,
+    )
+
     reject_decryption_keys(node)
     tenant = (context.literal(node.attr("tenant-id")) or "").strip()
     clients = child_texts(node.child("client-application-ids"), "application-id", context)

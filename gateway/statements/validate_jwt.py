@@ -16,14 +16,6 @@ from gateway.statements.support.declarations import (
     REQUIRED_CLAIMS,
     child_texts,
 )
-from gateway.statements.support.jwt_validation import (
-    TokenRules,
-    claim_rules,
-    failure_settings,
-    inline_key,
-    reject_decryption_keys,
-    token_source,
-)
 
 TOKEN_SOURCES = ("header-name", "query-parameter-name", "token-value")
 
@@ -51,6 +43,17 @@ def check(node: Node, report: Report) -> None:
 
 
 def compile_validate_jwt(node: Node, context: CompileContext) -> Step:
+    # Imported here, at load, not at the top: the registry imports every statement module, and
+    # PyJWT with cryptography (9 MB a process) is only for the gateways that validate tokens.
+    from gateway.statements.support.jwt_validation import (
+        TokenRules,
+        claim_rules,
+        failure_settings,
+        inline_key,
+        reject_decryption_keys,
+        token_source,
+    )
+
     reject_decryption_keys(node)
     signing = node.child("issuer-signing-keys")
     rules = TokenRules(

@@ -21,8 +21,8 @@ from gateway.common.fastjson import dumps
 from gateway.common.request_ids import new_request_id
 from gateway.runtime.context import RequestContext
 from gateway.telemetry.timings import timings_of
-from gateway.telemetry.tracing import Span, client_trace_id
-from gateway.telemetry.tracing import trace_id as span_trace_id
+from gateway.telemetry.traceparent import client_trace_id
+from gateway.telemetry.traceparent import trace_id as span_trace_id
 
 FLUSH_AFTER = 0.2  # seconds a line may wait before it is written
 FLUSH_LINES = 256  # or this many lines, whichever comes first
@@ -134,8 +134,8 @@ class AccessLog:
 def trace_id_of(context: RequestContext) -> str | None:
     """The request span's trace id when traced; else the client's valid traceparent's."""
     span = context.span
-    if isinstance(span, Span):
-        return span_trace_id(span)
+    if span is not None:  # only gateway.proxy.traced sets it, to an OpenTelemetry span
+        return span_trace_id(span)  # type: ignore[arg-type]
     return client_trace_id(context.model.Request.Headers.joined("traceparent"))
 
 

@@ -101,6 +101,12 @@ PER_OUTPUT_TOKEN = Instrument(
     "A streamed LLM call: time per output token after the first (1 / tokens per second).",
     _GENAI,
 )
+CONNECTIONS_REFUSED = Instrument(
+    "aigw.connections.refused",
+    "{connection}",
+    "Connections the listener closed on a request's head or body: too large, too slow.",
+    ("reason",),
+)
 SCRAPE_WORKERS = Instrument(
     "aigw.scrape.workers",
     "{worker}",

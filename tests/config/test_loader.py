@@ -167,6 +167,12 @@ MISTAKES = [
         (4, 22),
         "1",
     ),
+    (
+        "apis:\n  a: {path: x}\nlimits:\n  trusted-proxies: [127.0.0.1, 10.0.0/8x]\n",
+        "invalid-value",
+        (4, 32),
+        "'10.0.0/8x' is not an address or a CIDR range",
+    ),
 ]
 
 

@@ -379,3 +379,39 @@ def test_missing_path_and_internal_failures_never_traceback(
     code, diagnostics = lint_json(capsys, binary)
     assert code == 1
     assert diagnostics[0]["rule"] == "unreadable-file"
+
+
+@pytest.mark.parametrize(
+    ("call", "pattern"),
+    [
+        ('Regex.IsMatch(context.Request.Headers.GetValueOrDefault("x", ""), "^(a+)+$")', "^(a+)+$"),
+        ('new Regex("(.*a){12}").IsMatch(context.Request.Url.Path)', "(.*a){12}"),
+        ('System.Text.RegularExpressions.Regex.Replace("a", "(a|a)+", "b")', "(a|a)+"),
+    ],
+)
+def test_a_catastrophically_backtracking_literal_pattern_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], call: str, pattern: str
+) -> None:
+    text = f"""
+        <policies>
+            <inbound>
+                <set-variable name="a" value='@({call})' />
+            </inbound>
+        </policies>
+        """
+    code, diagnostics = lint_json(capsys, lone(tmp_path, text))
+    assert code == 0
+    found = find(diagnostics, "regex-backtracking")
+    assert found["severity"] == "warning"
+    column = len('        <set-variable name="a" value=\'@(') + call.index(f'"{pattern}"') + 1
+    assert at(found) == (3, column), found
+    assert "repeats" in found["message"] and "time limit" in found["message"]
+
+
+def test_a_linear_literal_pattern_is_not_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call = 'Regex.IsMatch(context.Request.Url.Path, "^/items/(\\\\d+,)*\\\\d+$")'
+    text = f"<policies><inbound><set-variable name=\"a\" value='@({call})' /></inbound></policies>"
+    code, diagnostics = lint_json(capsys, lone(tmp_path, text))
+    assert (code, diagnostics) == (0, [])

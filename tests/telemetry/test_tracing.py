@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.telemetry.tracing import Tracing, client_trace_id, traces_url
+from gateway.telemetry.tracing import Tracing, traces_url
 
 
 @pytest.mark.parametrize(
@@ -21,28 +21,6 @@ from gateway.telemetry.tracing import Tracing, client_trace_id, traces_url
 )
 def test_an_endpoint_becomes_its_traces_url(endpoint: str, url: str) -> None:
     assert traces_url(endpoint) == url
-
-
-@pytest.mark.parametrize(
-    ("header", "trace_id"),
-    [
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "4bf92f3577b34da6a3ce929d0e0e4736",
-        ),
-        (
-            " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ",
-            "4bf92f3577b34da6a3ce929d0e0e4736",
-        ),
-        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", None),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", None),
-        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", None),
-        ("garbage", None),
-        (None, None),
-    ],
-)
-def test_only_a_valid_traceparent_names_a_trace(header: str | None, trace_id: str | None) -> None:
-    assert client_trace_id(header) == trace_id
 
 
 def tracing(sampling: float) -> tuple[Tracing, InMemorySpanExporter]:

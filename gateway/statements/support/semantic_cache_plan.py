@@ -4,10 +4,12 @@ where the completion is to be kept, under the exact key and the vector."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from gateway.caching.store import CacheStore, VectorIndex
+
+if TYPE_CHECKING:  # numpy (11 MB) is loaded only by a gateway with a semantic cache
+    import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
