@@ -45,6 +45,7 @@ class SSEParser:
     def __init__(self) -> None:
         self._line = b""  # the current line so far (it holds no CR or LF)
         self._raw: list[bytes] = []  # the bytes of the event being read, since the last one
+        self._raw_size = 0  # their length: a reader bounds what a stream makes it hold
         self._after_cr = False  # the last line ended with a CR: an LF next is its CRLF's
         self._first = True
         self._name = ""
@@ -63,11 +64,13 @@ class SSEParser:
             self._after_cr = False
             if chunk.startswith(b"\n"):  # the second half of a CRLF split between reads
                 self._raw.append(b"\n")
+                self._raw_size += 1
                 chunk = chunk[1:]
         scan = len(self._line)  # what was kept holds no line end: scan only the new bytes
         data, start = self._line + chunk, 0
         for match in _EOL.finditer(data, scan):
             self._raw.append(data[start : match.end()])
+            self._raw_size += match.end() - start
             self._take(data[start : match.start()], events)
             start = match.end()
             self._after_cr = match.group() == b"\r" and start == len(data)
@@ -107,6 +110,13 @@ class SSEParser:
         return events
 
     @property
+    def held(self) -> int:
+        """How many bytes the parser holds for an event not dispatched yet (a line without
+        its end, lines without their blank line, comments no event followed): what a reader
+        of an untrusted stream bounds."""
+        return len(self._line) + self._raw_size
+
+    @property
     def leftover(self) -> bytes:
         """The bytes read but not carried by any event yet (after `close`: never will be)."""
         return b"".join(self._raw) + self._line
@@ -118,7 +128,7 @@ class SSEParser:
         if not line:
             if self._data:
                 name = self._name or "message"
-                carried, self._raw = b"".join(self._raw), []
+                carried, self._raw, self._raw_size = b"".join(self._raw), [], 0
                 events.append(Event("\n".join(self._data), name, self._id, carried))
             self._name, self._data = "", []
             return

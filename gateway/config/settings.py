@@ -139,6 +139,13 @@ class Limits:
         "Largest request body in bytes; a larger one gets 413 before any policy runs.",
         minimum=0,
     )
+    max_stream_retained: int = key(
+        8 * 1024 * 1024,
+        "Most bytes of a streamed response kept for what runs after it (cache stores, LLM "
+        "message logging); a longer stream still passes to the client whole, but is not "
+        "cached nor its text logged (aigw.streams_over_retention counts it).",
+        minimum=0,
+    )
     token_limit_mode: Literal["apim", "reserve-and-settle"] = key(
         "apim",
         "apim: count from the response, concurrent calls may overshoot as in APIM; "

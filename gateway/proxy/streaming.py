@@ -2,15 +2,24 @@
 
 A step that needs the whole response (token counting, cache store) cannot hold a stream back:
 it defers an action to `Phase.STREAM_END` or `Phase.DONE` instead. The proxy forwards every
-chunk the moment it arrives, keeps a copy only when some action is deferred, and after the
-last chunk puts the whole body in `context.Response.Body` and runs the phases. The client has
-its response by then; an action's failure is logged, not sent.
+chunk the moment it arrives, keeps a copy only when some action is deferred, and puts it in
+`context.Response.Body` for the phases. The client has its response by then; an action's
+failure is logged, not sent.
+
+What is kept is bounded (`limits.max-stream-retained`): an upstream decides how long its stream
+is, and the access log alone defers an action for every stream. A longer stream passes whole
+and its usage is still read as it passes (the first and last usage events, nothing more), but
+its body is not kept: STREAM_END does not run (nothing is cached), LLM message logging logs no
+completion, `aigw.streams_over_retention` counts it. The SSE reader holds no more than that
+for one event either (`StreamReading`).
 
 A stream is complete when its protocol says so (`StreamReading`): then `STREAM_END` runs (the
-caches keep it) even if the client closed its connection right after the last event, as
-the openai SDK does at `[DONE]` while the upstream's body may still be open. Only a client
-gone before the end is gone. What runs after the stream is shielded from the cancellation a
-client's going brings, so counting and logging always run.
+caches keep it) at once, even if the client closes its connection right after the last event,
+as the openai SDK does, while the upstream's body may stay open. A client gone before the end
+is gone: gateway.proxy.sender closes this generator when it notices, which closes the upstream
+response; the tokens of what passed are counted (`count_cut_stream`) and the access log says
+the client left. What runs after the stream is shielded from the cancellation a server's
+shutdown brings, so counting and logging always run.
 
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
@@ -42,14 +51,22 @@ from gateway.tokens.usage import from_events
 log = logging.getLogger("aigw.proxy")
 
 BROKEN_REASON = "BackendConnectionFailure"  # as forward-request names a buffered body cut short
+RETAIN = 8 * 1024 * 1024  # limits.max-stream-retained's default
+_OVER_LOGGED: set[str] = set()  # the APIs whose stream went over the limit was logged (once)
 
 
 async def pass_through(
-    chunks: AsyncIterator[bytes], context: RequestContext
+    chunks: AsyncIterator[bytes], context: RequestContext, retain: int = RETAIN
 ) -> AsyncIterator[bytes]:
+    """`chunks` as the client gets them; the deferred phases once they have ended, however.
+
+    `retain`: the most bytes kept for the actions that wait for the whole stream (gateway.yaml
+    `limits.max-stream-retained`); beyond it nothing more is kept and they do without."""
     kept: list[bytes] | None = [] if context.has_deferred(Phase.STREAM_END, Phase.DONE) else None
-    reading = StreamReading.of(context, kept is not None)
-    ended = False  # the body came to its end (whatever its protocol says of it)
+    reading = StreamReading.of(context, kept is not None, retain)
+    end = LEFT  # how it ended: LEFT until it is known otherwise (the client went first)
+    size = 0  # the bytes that came: those up to `retain` are kept
+    stored = False  # STREAM_END ran
     try:
         try:
             waited = time.time()
@@ -58,56 +75,106 @@ async def pass_through(
                     # Waiting for the upstream's first chunk is the upstream's time.
                     context.first_byte = now = time.time()
                     context.upstream_seconds += now - waited
-                if kept is not None:
+                size += len(chunk)
+                if kept is not None and size <= retain:
                     kept.append(chunk)
                 # Complete as soon as the protocol's end has come, before it is passed on: a
                 # client may close its connection the moment it has it (the openai SDK does).
                 if reading is None:
                     yield chunk
-                elif passed := reading.feed(chunk):
+                    continue
+                if passed := reading.feed(chunk):
                     yield passed
+                if reading.complete and kept is not None and not stored:
+                    # Kept now, not when the body ends: an upstream may hold it open a while
+                    # after its end, and the client, gone at the end, is noticed only when
+                    # the next chunk comes (gateway.proxy.sender).
+                    stored = True
+                    with anyio.CancelScope(shield=True):
+                        await _stream_end(context, kept, size, retain)
         except StreamBroken as error:
             if reading is not None and reading.complete:  # broken after its end: whole
+                end = ENDED
                 return
             # Never passed off as a complete response: the client gets an error event in its
             # API's format; what was produced still counts (below), nothing is cached.
-            context.stream_error = str(error)
-            if kept is not None:  # it used tokens: what it reported, else what it produced
-                count_cut_stream(context, b"".join(kept))
+            end, context.stream_error = BROKEN, str(error)
             _count_failure(context, BROKEN_REASON)
             log.warning("a streamed answer broke off: %s", error)
             yield error_event(context, f"The upstream stream broke off: {error}")
             return
         except PolicyError as error:
-            # A step screening the stream refused the rest (its status went out already).
+            # A step screening the stream refused the rest (its status went out already; it
+            # counted what the stream used).
+            end = STOPPED
             context.stream_error = f"{error.source} ({error.reason}): {error.message}"
             _count_failure(context, error.reason)
             log.warning("a streamed answer was stopped: %s", context.stream_error)
             yield error_event(context, error.message, error.reason, error.status)
             return
-        ended = True
+        end = ENDED
         if reading is not None and (rest := reading.close()):
             yield rest
     finally:
-        # The client may be gone (its connection closed, this generator cancelled): what
-        # follows must still run, so it is shielded from that cancellation.
+        # The client may be gone (its connection closed, this generator closed by the
+        # sender or cancelled): what follows must still run, so it is shielded.
         with anyio.CancelScope(shield=True):
             # A client gone mid-stream closes the upstream response at once, not at GC.
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+            context.streamed_bytes = size
             if kept is not None:
-                # What was produced counts, even when the client walked away.
-                context.model.Response.Body = MessageBody(b"".join(kept))
-                if reading is None or not reading.protocol:
-                    complete = ended
-                else:
-                    complete = reading.complete
-                    if not context.usage_read:  # its usage, read as it passed
-                        usage_was_read(context, from_events(reading.usage_events))
-                if complete and context.stream_error is None:
-                    await run_phase(context, Phase.STREAM_END)
-                await run_phase(context, Phase.DONE)
+                await _after_stream(context, kept, size, retain, reading, end, stored)
+
+
+# How a stream ended: its body ended, the upstream broke off, a policy stopped it, or the
+# client went before any of these.
+ENDED, BROKEN, STOPPED, LEFT = "ended", "broken", "stopped", "left"
+
+
+async def _after_stream(
+    context: RequestContext,
+    kept: list[bytes],
+    size: int,
+    retain: int,
+    reading: StreamReading | None,
+    end: str,
+    stored: bool,
+) -> None:
+    """The deferred phases of a stream that ended (`end` says how), with what was kept
+    (`stored`: STREAM_END ran already, at the protocol's end)."""
+    body = b"".join(kept)
+    over = size > retain
+    if over:  # too large to keep whole: the caches and LLM message logging do without it
+        _count_over(context, size, retain)
+    else:
+        context.model.Response.Body = MessageBody(body)
+    if reading is None or not reading.protocol:
+        complete = end == ENDED
+        if end == BROKEN:  # it used tokens: what it reported, else what it produced
+            count_cut_stream(context, body, scale=size / max(len(body), 1))
+    else:
+        complete = reading.complete
+        if not context.usage_read:  # its usage, read as it passed
+            usage_was_read(context, lambda: from_events(reading.usage_events))
+        if not complete and end in (BROKEN, LEFT):
+            # Cut short before its end: what it reported, else what passed, counted offline
+            # (from what was kept, in proportion when not all of it was).
+            count_cut_stream(context, body, context.usage, size / max(len(body), 1))
+    if not complete and end == LEFT:
+        context.client_left = True  # the access log says the client went before the end
+    if complete and not stored and context.stream_error is None:
+        await _stream_end(context, kept, size, retain)
+    await run_phase(context, Phase.DONE)
+
+
+async def _stream_end(context: RequestContext, kept: list[bytes], size: int, retain: int) -> None:
+    """STREAM_END, once the stream is complete: the caches keep it (not one too long to keep)."""
+    if size > retain:
+        return
+    context.model.Response.Body = MessageBody(b"".join(kept))
+    await run_phase(context, Phase.STREAM_END)
 
 
 class StreamReading:
@@ -120,37 +187,55 @@ class StreamReading:
     connection at `[DONE]`, though the upstream's body may go on a while) does not make it
     "gone". Any other stream is complete when its body has ended.
 
-    The events that may report usage are kept, so the usage is counted at the end without
-    reading the kept body again. And when the gateway asked an OpenAI-style upstream for the
+    The events that may report usage are kept (the first and the last: Anthropic's input
+    side comes first, every provider's final figures last), so the usage is counted at the end
+    without reading the kept body again. And when the gateway asked an OpenAI-style upstream for the
     usage the client did not ask for, the usage-only event is left out of what passes
     (`hide_usage`): every other event passes exactly as it came, as soon as its blank line has
     come, however the stream frames its lines.
+
+    What the parser holds for an event not yet ended is bounded by `retain`: an upstream that
+    never ends its event (an endless line, data lines without their blank line) is read no
+    further, and passes as it comes; its end is never known, so it is never complete.
     """
 
-    def __init__(self, protocol: bool, hide_usage: bool) -> None:
+    def __init__(self, protocol: bool, hide_usage: bool, retain: int = RETAIN) -> None:
         self.parser = SSEParser()
         self.protocol = protocol
         self.hide_usage = hide_usage
+        self.retain = retain
         self.complete = False
-        self.usage_events: list[Event] = []
+        self.gave_up = False  # an event grew beyond `retain`: the rest passes unread
+        self.usage_events: list[Event] = []  # the first and the last that report usage
 
     @classmethod
-    def of(cls, context: RequestContext, kept: bool) -> StreamReading | None:
+    def of(cls, context: RequestContext, kept: bool, retain: int = RETAIN) -> StreamReading | None:
         """How `context`'s stream is read (None: it passes unread)."""
         content_type = (context.model.Response.Headers.get("Content-Type") or [""])[0]
         protocol = context.style != "http" and content_type.startswith("text/event-stream")
         protocol = protocol and kept  # its end matters only to what runs after it
         if not protocol and not context.hide_stream_usage:
             return None
-        return cls(protocol, context.hide_stream_usage)
+        return cls(protocol, context.hide_stream_usage, retain)
 
     def feed(self, chunk: bytes) -> bytes:
         """Read a chunk; what of it passes on now."""
-        return self._read(self.parser.feed(chunk), chunk)
+        if self.gave_up:
+            return chunk
+        passed = self._read(self.parser.feed(chunk), chunk)
+        if self.parser.held > self.retain:  # an event without end: read no further
+            self.gave_up = True  # complete only if its end came before
+            log.warning(
+                "a streamed event grew beyond %d bytes: the stream is not read", self.retain
+            )
+            return passed + self.parser.leftover if self.hide_usage else passed
+        return passed
 
     def close(self) -> bytes:
         """The body has ended: what is left to pass on (the bytes that carried no event,
         comments or a cut last line, pass as they came)."""
+        if self.gave_up:
+            return b""
         rest = self._read(self.parser.close(), b"")
         return rest + self.parser.leftover if self.hide_usage else rest
 
@@ -159,8 +244,11 @@ class StreamReading:
         for event in events:
             usage = reports_usage(event)
             if self.protocol:
-                if usage:
-                    self.usage_events.append(event)
+                if usage:  # the first and the last: all from_events needs, bounded
+                    if len(self.usage_events) < 2:
+                        self.usage_events.append(event)
+                    else:
+                        self.usage_events[1] = event
                 if not self.complete and ends_stream(event):
                     self.complete = True
             if self.hide_usage and not (usage and _usage_only(event)):
@@ -195,6 +283,24 @@ def _count_failure(context: RequestContext, reason: str) -> None:
             "reason": reason,
         }
         metrics.add("aigw", "stream_failures", 1, dimensions)
+
+
+def _count_over(context: RequestContext, size: int, retain: int) -> None:
+    """A stream larger than `limits.max-stream-retained`: counted, and logged once per API."""
+    api = context.model.Api.Id
+    metrics = context.services.metrics
+    if metrics is not None:
+        dimensions = {"API ID": api, "Backend ID": context.backend_member or context.backend or ""}
+        metrics.add("aigw", "streams_over_retention", 1, dimensions)
+    if api not in _OVER_LOGGED and len(_OVER_LOGGED) < 1000:
+        _OVER_LOGGED.add(api)
+        log.warning(
+            "a stream of API %s passed %d bytes, more than limits.max-stream-retained (%d): "
+            "not cached, its text not logged (logged once per API)",
+            api,
+            size,
+            retain,
+        )
 
 
 def _usage_only(event: Event) -> bool:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from gateway.proxy.incoming import Incoming
+    from gateway.proxy.sender import StreamedResponse
 
 CACHE_HEADER = "x-aigw-cache"
 _CACHE_PLANS = (ResponsePlan, SemanticPlan)  # what a cache lookup that missed leaves
@@ -80,7 +81,7 @@ class Spans:
     async def serve(
         self,
         request: Incoming,
-        respond: Callable[[Incoming], Awaitable[Response]],
+        respond: Callable[[Incoming], Awaitable[Response | StreamedResponse]],
         scope: Scope,
         receive: Receive,
         send: Send,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.common.request_ids import new_request_id
@@ -27,6 +27,7 @@ from gateway.proxy.contexts import ContextFactory
 from gateway.proxy.incoming import Incoming
 from gateway.proxy.limits import BodyTooLarge
 from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
+from gateway.proxy.sender import StreamedResponse
 from gateway.proxy.streaming import pass_through
 from gateway.proxy.styles import REQUEST_ID_HEADERS, style_error
 from gateway.proxy.wiring import Wiring
@@ -50,7 +51,7 @@ class Streamed:
 
     status: int
     headers: list[tuple[str, str]]
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes]
 
 
 # The access log's `refusal` for a request admission turned away (Denied.reason).
@@ -93,6 +94,7 @@ class Traffic:
             for target, policy in gateway.policies.items()
         }
         self.max_body = config.limits.max_request_body
+        self.max_retained = config.limits.max_stream_retained
         self.routing_headers = config.telemetry.routing_headers
         self.access_log = wiring.access_log
         self.ledger = wiring.ledger
@@ -124,7 +126,7 @@ class Traffic:
         response = await self.respond(request)
         await response(scope, receive, send)
 
-    async def respond(self, request: Incoming) -> Response:
+    async def respond(self, request: Incoming) -> Response | StreamedResponse:
         try:
             reply = await self.handle(request)
         except Exception:  # the promise: a response in APIM's shape, never a traceback
@@ -145,9 +147,7 @@ class Traffic:
                 status_code=500,
             )
         if isinstance(reply, Streamed):
-            streamed = StreamingResponse(reply.chunks, reply.status)
-            streamed.raw_headers.extend(raw_headers(reply.headers))
-            return streamed
+            return StreamedResponse(reply.status, raw_headers(reply.headers), reply.chunks)
         response = Response(reply.body, reply.status)
         response.raw_headers.extend(raw_headers(reply.headers))
         return response
@@ -238,7 +238,7 @@ class Traffic:
                     context.defer(
                         Phase.DONE, self.spans.finisher(model.Response.StatusCode, headers)
                     )
-                chunks = pass_through(context.response_stream, context)
+                chunks = pass_through(context.response_stream, context, self.max_retained)
                 return Streamed(model.Response.StatusCode, headers, chunks)
             await context.response_stream.aclose()  # a policy replied instead: drop the stream
         if reply is None:

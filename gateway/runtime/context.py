@@ -84,6 +84,11 @@ class RequestContext:
     parsed_body: tuple[object, dict[str, object]] | None = None
     # Why a streamed response broke off after it started (None: it did not).
     stream_error: str | None = None
+    # The client went before its streamed response ended (by its protocol, or its body).
+    client_left: bool = False
+    # The bytes a streamed response passed (its body, which is None when it was too large
+    # to keep: limits.max-stream-retained).
+    streamed_bytes: int = 0
     # The provider's usage in the response, once read (runtime.llm_call.response_usage).
     usage: Usage | None = None
     usage_read: bool = False

@@ -7,10 +7,18 @@ The figures are those of the response the client gets. Each backend call (a retr
 pool member) replaces the response, and `response_replaced` forgets what was read of the one
 before, so no reader can count an attempt the client never got (a usage-less 429 standing
 for the 200 after it, or a retried answer's usage for the one that replaced it).
+
+A usage report with a figure no provider sends (negative, fractional, a string, beyond
+`MOST_TOKENS`: gateway.tokens.usage) is taken for no report (`checked`): the gateway counts
+the call as it counts one without usage, `aigw.invalid_usage` counts it by backend, and the
+first from each backend is logged.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -20,7 +28,11 @@ from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import Price
 from gateway.tokens.stream_text import DeltaText
 from gateway.tokens.tokenizer import count_prompt, count_text, prompt_tokens
-from gateway.tokens.usage import Usage, from_event_stream, from_response
+from gateway.tokens.usage import InvalidUsage, Usage, from_event_stream, from_response
+
+log = logging.getLogger("aigw.tokens")
+
+_LOGGED: set[str] = set()  # the backends whose invalid usage was logged (once each)
 
 # Operations that generate nothing: a token count is no completion (Anthropic's is free), so
 # token and cost limits take nothing for it up front (its answer reports no usage either).
@@ -83,10 +95,28 @@ def response_replaced(request: RequestContext) -> None:
     request.usage_read = False
 
 
-def usage_was_read(request: RequestContext, usage: Usage | None) -> None:
+def checked(request: RequestContext, read: Callable[[], Usage | None]) -> Usage | None:
+    """The usage `read` finds in the request's response, or None when it reports a figure
+    no provider sends (counted in `aigw.invalid_usage`, logged once per backend): then the
+    gateway counts the call as one without usage."""
+    try:
+        return read()
+    except InvalidUsage as error:
+        backend = request.backend_member or request.backend or ""
+        metrics = request.services.metrics
+        if metrics is not None:
+            dimensions = {"API ID": request.model.Api.Id, "Backend ID": backend}
+            metrics.add("aigw", "invalid_usage", 1, dimensions)
+        if backend not in _LOGGED and len(_LOGGED) < 1000:
+            _LOGGED.add(backend)
+            log.warning("backend %r reported %s: its usage is not counted", backend, error)
+        return None
+
+
+def usage_was_read(request: RequestContext, read: Callable[[], Usage | None]) -> None:
     """The usage of the request's response, read by what read the response as it passed (a
     stream, gateway.proxy.streaming), so that nobody reads the whole body again for it."""
-    request.usage = usage
+    request.usage = checked(request, read)
     request.usage_read = True
 
 
@@ -99,7 +129,8 @@ def response_usage(request: RequestContext) -> Usage | None:
     if response.Body is None:
         return None
     body = response.Body.read(preserve=True)
-    request.usage = from_response(body, response.Headers.joined("content-type") or "")
+    content_type = response.Headers.joined("content-type") or ""
+    request.usage = checked(request, lambda: from_response(body, content_type))
     request.usage_read = True
     return request.usage
 
@@ -125,17 +156,22 @@ def response_cost(request: RequestContext) -> Decimal | None:
     return price.cost(usage) if price is not None else None
 
 
-def count_cut_stream(request: RequestContext, received: bytes) -> None:
-    """The usage of a streamed response cut short, by the upstream or by a policy, made the
-    request's usage: it still used tokens. The provider's own count where its usage came
-    before the cut (an Anthropic stream reports its input first), else the prompt and the
-    text produced so far, counted offline."""
-    given = from_event_stream(received) or Usage()
+def count_cut_stream(
+    request: RequestContext, received: bytes, reported: Usage | None = None, scale: float = 1.0
+) -> None:
+    """The usage of a streamed response cut short, by the upstream, a policy or the client's
+    going, made the request's usage: it still used tokens. The provider's own count where its
+    usage came before the cut (an Anthropic stream reports its input first; `reported`, else
+    read from `received`), else the prompt and the text produced so far, counted offline.
+    `received` may be the first part of what came only (what was kept of a long stream):
+    `scale` is how many times larger the whole was, and the text's count grows with it."""
+    given = reported or checked(request, lambda: from_event_stream(received)) or Usage()
     body = request_json(request)
     model = request_model(request, body)
     deltas = DeltaText()
     produced = "".join(deltas.of(event) for event in parse(received))
     prompt = given.prompt or prompt_tokens(body, model)
-    completion = max(given.completion, count_text(produced, model) if produced else 0)
+    counted = math.ceil(count_text(produced, model) * scale) if produced else 0
+    completion = max(given.completion, counted)
     request.usage = replace(given, prompt=prompt, completion=completion)
     request.usage_read = True

@@ -47,7 +47,7 @@ from gateway.runtime.step import LocalReply, Step
 from gateway.statements.support.declarations import INBOUND
 from gateway.statements.support.numeric import number
 from gateway.statements.support.semantic_cache_plan import SemanticPlan
-from gateway.tokens.usage import from_usage_object
+from gateway.tokens.usage import InvalidUsage, from_usage_object
 
 if TYPE_CHECKING:
     import numpy as np
@@ -243,14 +243,17 @@ class _Metrics:
         usage = completion.get("usage") if isinstance(completion, dict) else None
         if metrics is None or not isinstance(usage, dict):
             return
+        model = str(completion.get("model", ""))
+        try:
+            saved = from_usage_object(usage, model)
+        except InvalidUsage:  # the gateway checked it when it kept it: a foreign entry
+            return
         if style == "anthropic":
             tokens = int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
         else:
             tokens = int(usage.get("total_tokens", 0))
         metrics.add("aigw", "cache_saved_tokens", tokens, self.dimensions)
-        model = str(completion.get("model", ""))
         price = price_of(self.request, model) if model else None
-        saved = from_usage_object(usage, model)
         if price is not None:
             metrics.add("aigw", "cache_saved_cost", float(price.cost(saved)), self.dimensions)
 

@@ -74,6 +74,8 @@ class AccessLog:
             entry["trace"] = model.traces
         if context.stream_error is not None:
             entry["error"] = "stream broke off: " + context.stream_error
+        elif context.client_left:  # its upstream was closed then, its usage counted so far
+            entry["error"] = "client went before the stream ended"
         self._queue(entry)
 
     def write_refused(

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.common.fastjson import loads
-from gateway.tokens.usage import Usage, from_usage_object
+from gateway.tokens.usage import InvalidUsage, Usage, from_usage_object
 
 # Only these events are parsed; every other frame (audio deltas above all) is passed by after
 # a substring test, without parsing it.
@@ -49,7 +49,10 @@ class SessionUsage:
             response = event.get("response")
             usage = response.get("usage") if isinstance(response, dict) else None
             if isinstance(usage, dict):
-                self._add(_usage_of(usage))
+                try:
+                    self._add(_usage_of(usage))
+                except InvalidUsage:  # a figure no provider sends: not counted
+                    return
 
     def _add(self, usage: Usage) -> None:
         total = self.usage or Usage()

@@ -6,6 +6,13 @@ reasoning details; in a stream, the last chunk
 carries it when `stream_options.include_usage` was asked for. Anthropic reports input and
 output tokens plus cache reads and writes; in a stream, `message_start` carries the input side
 and `message_delta` the output.
+
+A provider's figures are checked before anything counts them: a figure that is there must be
+a whole number from 0 to `MOST_TOKENS` (a JSON integer: not a string, a fraction or a float
+such as 1e30). Otherwise the whole report is `InvalidUsage`, which its readers treat as no
+report at all (the gateway counts the call itself, as for a response without usage): a
+negative figure would credit a token or cost limit's counter, and a string one was read as 0.
+A figure left out (or null) is 0, as the providers leave out what does not apply.
 """
 
 from __future__ import annotations
@@ -34,15 +41,38 @@ class Usage:
         return self.prompt + self.completion
 
 
+# More tokens than any call reports (2**31: a context window is a few million at most).
+MOST_TOKENS = 2**31
+
+
+class InvalidUsage(ValueError):
+    """A usage report with a figure that is not a whole number from 0 to MOST_TOKENS."""
+
+
 def _int(value: object) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    if value is None:  # left out: it does not apply
+        return 0
+    if type(value) is int and 0 <= value <= MOST_TOKENS:  # not bool, not float, not str
+        return value
+    raise InvalidUsage(f"a usage figure of {str(value)[:40]!r}")
+
+
+def _details(value: object) -> dict[str, Any]:
+    """A details object (null or left out: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidUsage(f"usage details of {str(value)[:40]!r}")
+    return value
 
 
 def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
-    """An OpenAI- or Anthropic-shaped `usage` object (of a response naming `model`)."""
+    """An OpenAI- or Anthropic-shaped `usage` object (of a response naming `model`).
+
+    Raises InvalidUsage when a figure is not a whole number from 0 to MOST_TOKENS."""
     if "prompt_tokens" in usage:  # OpenAI chat / completions / embeddings
-        details = usage.get("prompt_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or {}
+        details = _details(usage.get("prompt_tokens_details"))
+        completion_details = _details(usage.get("completion_tokens_details"))
         return Usage(
             prompt=_int(usage.get("prompt_tokens")),
             completion=_int(usage.get("completion_tokens")),
@@ -62,8 +92,8 @@ def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
             cache_write=written,
             model=model,
         )
-    details = usage.get("input_tokens_details") or {}
-    output_details = usage.get("output_tokens_details") or {}
+    details = _details(usage.get("input_tokens_details"))
+    output_details = _details(usage.get("output_tokens_details"))
     return Usage(  # OpenAI responses, or Anthropic without cache fields
         prompt=_int(usage.get("input_tokens")),
         completion=_int(usage.get("output_tokens")),
@@ -74,6 +104,7 @@ def from_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
 
 
 def from_json_body(body: bytes) -> Usage | None:
+    """The usage a JSON response body reports (raises InvalidUsage: see from_usage_object)."""
     try:
         document = loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -90,13 +121,15 @@ def from_json_body(body: bytes) -> Usage | None:
 
 
 def from_event_stream(body: bytes) -> Usage | None:
-    """The usage a server-sent event stream reported, OpenAI- or Anthropic-style."""
+    """The usage a server-sent event stream reported, OpenAI- or Anthropic-style (raises
+    InvalidUsage: see from_usage_object)."""
     return from_events(parse(body))
 
 
 def from_events(events: Iterable[Event]) -> Usage | None:
     """The usage these events of a stream reported (the last report wins; Anthropic's input
-    side comes from `message_start`, its output from `message_delta`)."""
+    side comes from `message_start`, its output from `message_delta`; raises InvalidUsage:
+    see from_usage_object)."""
     found: Usage | None = None
     anthropic_input: dict[str, Any] | None = None
     for sent in filter(reports_usage, events):
@@ -105,7 +138,9 @@ def from_events(events: Iterable[Event]) -> Usage | None:
             continue
         kind = event.get("type")
         if kind == "message_start" and isinstance(event.get("message"), dict):
-            anthropic_input = event["message"].get("usage") or {}
+            if event["message"].get("usage") is None:
+                continue  # no report (not a report of 0 tokens)
+            anthropic_input = _details(event["message"]["usage"])
             found = from_usage_object({"output_tokens": 0, **anthropic_input})
         elif kind == "message_delta" and isinstance(event.get("usage"), dict):
             found = from_usage_object({**(anthropic_input or {}), **event["usage"]})

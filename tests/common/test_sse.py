@@ -137,3 +137,13 @@ def test_usage_objects_are_found_on_the_text_and_null_usage_or_answer_text_is_no
     ]
     assert all(reports_usage(Event(data)) for data in carries)
     assert not any(reports_usage(Event(data)) for data in carries_not)
+
+
+def test_what_an_event_without_end_makes_the_parser_hold_is_measured() -> None:
+    """An upstream may never end its event: `held` is what a reader bounds (StreamReading)."""
+    parser = SSEParser()
+    parser.feed(b"data: " + b"x" * 1000)  # a line without its end
+    parser.feed(b"\ndata: more\n")  # lines without their blank line
+    assert parser.held == len(b"data: " + b"x" * 1000 + b"\ndata: more\n")
+    assert [e.data for e in parser.feed(b"\n")] == ["x" * 1000 + "\nmore"]
+    assert parser.held == 0

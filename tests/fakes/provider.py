@@ -20,6 +20,7 @@ import zlib
 from aiohttp import web
 
 from tests.fakes.broken_answers import BROKEN_MODES, broken_answer
+from tests.fakes.hostile import add_hostile_routes
 from tests.fakes.keys import add_key_routes
 from tests.fakes.openai_surface import add_surface
 from tests.fakes.realtime import add_realtime_routes
@@ -428,6 +429,7 @@ def make_app() -> web.Application:
     add_realtime_routes(app)
     add_trace_context_log(app)  # GET/DELETE /-/traceparents: what each call was sent
     add_key_routes(app)  # model lists that check the key (tests/fakes/keys.py), for aigw check
+    add_hostile_routes(app)  # endless streams, lying usage (tests/fakes/hostile.py)
     return app
 
 

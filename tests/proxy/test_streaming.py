@@ -317,3 +317,35 @@ def test_a_stream_that_ends_well_does_not_count_against_the_breaker(tmp_path: Pa
             assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
                 "all is well"
             )
+
+
+def test_a_stream_longer_than_the_retention_limit_is_passed_but_not_kept() -> None:
+    """An upstream decides a stream's length: beyond `retain` bytes nothing more is kept, so
+    no cache keeps it (STREAM_END does not run), while DONE still runs with its usage."""
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"word "}}]}\n\n'
+    usage = b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}}\n\n'
+    parts = [event] * 100 + [usage, b"data: [DONE]\n\n"]
+    ran: list[str] = []
+
+    async def scenario() -> tuple[list[bytes], RequestContext, Counted]:
+        context, metrics = _context()
+        context.model.Response.Headers.set("Content-Type", ["text/event-stream"])
+
+        async def store(done: RequestContext) -> None:
+            ran.append("stream-end")
+
+        async def done(done: RequestContext) -> None:
+            ran.append("done")
+
+        context.defer(Phase.STREAM_END, store)
+        context.defer(Phase.DONE, done)
+        passed = [c async for c in pass_through(_stream_of(*parts), context, retain=1000)]
+        return passed, context, metrics
+
+    passed, context, metrics = asyncio.run(scenario())
+    assert b"".join(passed) == b"".join(parts)  # the client gets it whole
+    assert ran == ["done"]  # not kept, not cached
+    assert context.model.Response.Body is None
+    assert context.streamed_bytes == len(b"".join(parts))
+    assert context.usage is not None and context.usage.total == 8  # read as it passed
+    assert [name for name, _, _ in metrics.added] == ["streams_over_retention"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gateway.tokens.tokenizer import count_text, encoding, encoding_for, prompt_tokens
-from gateway.tokens.usage import Usage, from_response
+from gateway.tokens.usage import MOST_TOKENS, InvalidUsage, Usage, from_response
 
 
 def test_openai_chat_usage_with_cached_and_reasoning_details() -> None:
@@ -99,6 +99,42 @@ def test_usage_of_every_operation_that_reports_it(usage: dict, expected: Usage) 
 def test_a_transcription_billed_by_the_second_has_no_token_usage() -> None:
     body = json.dumps({"text": "hi", "usage": {"type": "duration", "seconds": 3}}).encode()
     assert from_response(body, "application/json") is None
+
+
+LIES = [-1000000, "12", 1e30, 3.5, True, MOST_TOKENS + 1, [5], {"n": 5}]
+
+
+@pytest.mark.parametrize("lie", LIES, ids=repr)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: {"usage": {"prompt_tokens": n, "completion_tokens": 1}},
+        lambda n: {"usage": {"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": n}}},
+        lambda n: {"usage": {"input_tokens": 1, "output_tokens": n}},
+        lambda n: {"usage": {"input_tokens": 1, "cache_read_input_tokens": n}},
+        lambda n: {"response": {"usage": {"input_tokens": n, "output_tokens": 1}}},
+    ],
+    ids=["chat", "chat-details", "responses", "anthropic-cache", "responses-event"],
+)
+def test_a_lying_usage_figure_is_refused_not_counted(shape: object, lie: object) -> None:
+    body = json.dumps(shape(lie)).encode()  # type: ignore[operator]
+    with pytest.raises(InvalidUsage):
+        from_response(body, "application/json")
+
+
+def test_a_lying_figure_in_a_stream_is_refused_and_a_start_without_usage_is_no_report() -> None:
+    start = {"type": "message_start", "message": {"usage": {"input_tokens": -5}}}
+    stream = b"event: message_start\ndata: " + json.dumps(start).encode() + b"\n\n"
+    with pytest.raises(InvalidUsage):
+        from_response(stream, "text/event-stream")
+    bare = {"type": "message_start", "message": {"id": "m"}}  # Anthropic always reports: not 0
+    stream = b"event: message_start\ndata: " + json.dumps(bare).encode() + b"\n\n"
+    assert from_response(stream, "text/event-stream") is None
+
+
+def test_figures_left_out_or_null_are_zero() -> None:
+    body = {"usage": {"prompt_tokens": 3, "completion_tokens": None, "prompt_tokens_details": None}}
+    assert from_response(json.dumps(body).encode(), "application/json") == Usage(prompt=3)
 
 
 def test_no_usage_is_none() -> None:

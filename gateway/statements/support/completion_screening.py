@@ -195,6 +195,11 @@ class Windows:
         return window
 
 
+# The most of a screened stream kept to count its tokens if a window is blocked (as
+# limits.max-stream-retained bounds the proxy's copy): past it, the count grows in proportion.
+RECEIVED_KEPT = 8 * 1024 * 1024
+
+
 async def screened(
     chunks: AsyncIterator[bytes], request: RequestContext, plan: CompletionPlan
 ) -> AsyncIterator[bytes]:
@@ -203,8 +208,8 @@ async def screened(
     assert sizes is not None
     parser, deltas, text = SSEParser(), DeltaText(), Windows(*sizes)
     held: deque[tuple[int, bytes]] = deque()  # (the text's length at the event's end, event)
-    received: list[bytes] = []  # for the usage, if a window is blocked
-    length = 0
+    received: list[bytes] = []  # for the usage, if a window is blocked: its first part only
+    size = length = 0
 
     def take(event: Event) -> list[str]:
         """Hold the event back; the windows its text completes."""
@@ -228,7 +233,9 @@ async def screened(
 
     try:
         async for chunk in chunks:
-            received.append(chunk)
+            size += len(chunk)
+            if size <= RECEIVED_KEPT:  # an upstream decides how long a stream is
+                received.append(chunk)
             for event in parser.feed(chunk):
                 for window in take(event):  # each window's events go as soon as it passed
                     await plan.screen_window(request, window)
@@ -248,7 +255,8 @@ async def screened(
         if rest := parser.leftover:  # bytes that carried no event: no text to screen
             yield rest
     except PolicyError:
-        count_cut_stream(request, b"".join(received))
+        kept = b"".join(received)
+        count_cut_stream(request, kept, scale=size / max(len(kept), 1))
         raise
     finally:  # a client gone, or a block: the upstream response is closed at once
         aclose = getattr(chunks, "aclose", None)

@@ -30,12 +30,15 @@ def quota_exceeded(source: str, what: str, count: Count) -> PolicyError:
 
 
 def kilobytes(request: RequestContext) -> int:
-    """The request's and the response's bodies, in whole kilobytes (rounded up)."""
+    """The request's and the response's bodies, in whole kilobytes (rounded up): a streamed
+    response's bytes as they passed, though it was too large to keep."""
     model = request.model
     size = 0
     for body in (model.Request.Body, model.Response.Body):
         if body is not None:
             size += len(body.read(preserve=True))
+    if model.Response.Body is None:
+        size += request.streamed_bytes
     return math.ceil(size / 1024)
 
 
