@@ -115,6 +115,14 @@ async def pass_through(
         end = ENDED
         if reading is not None and (rest := reading.close()):
             yield rest
+        if reading is not None and _ended_short(reading, context):
+            # The body ended cleanly but before its protocol's end: a cut the upstream did not
+            # admit to. The client's SDK would take it for a whole answer; it gets the error
+            # event a broken stream gets, and it is counted as one.
+            end, context.stream_error = BROKEN, "the stream ended before its protocol's end"
+            _count_failure(context, BROKEN_REASON)
+            log.warning("a streamed answer ended before its protocol's end")
+            yield error_event(context, "The upstream stream ended before its end.")
     finally:
         # The client may be gone (its connection closed, this generator closed by the
         # sender or cancelled): what follows must still run, so it is shielded.
@@ -126,6 +134,24 @@ async def pass_through(
             context.streamed_bytes = size
             if kept is not None:
                 await _after_stream(context, kept, size, retain, reading, end, stored)
+
+
+# The operations whose streams always end with a protocol's end ([DONE], message_stop, the
+# Responses API's last event); others (speech, transcriptions) end theirs in their own ways.
+ENDS_BY_PROTOCOL = frozenset(
+    ("ChatCompletions_Create", "Completions_Create", "Messages_Create", "Responses_Create")
+)
+
+
+def _ended_short(reading: StreamReading, context: RequestContext) -> bool:
+    """Whether a stream whose body ended had not come to its protocol's end (a stream read
+    no further past `retain` cannot tell, and is given the benefit of the doubt)."""
+    return (
+        reading.protocol
+        and not reading.complete
+        and not reading.gave_up
+        and context.model.Operation.Id in ENDS_BY_PROTOCOL
+    )
 
 
 # How a stream ended: its body ended, the upstream broke off, a policy stopped it, or the

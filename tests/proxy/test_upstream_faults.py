@@ -166,11 +166,6 @@ def test_a_stream_cut_short_without_its_end_gets_no_fake_done(gateway: Gateway) 
     gateway.answers_again()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/proxy/streaming.py passes a clean end without the protocol's end as is;"
-    " docs/security.md (Faults) says what it should do",
-)
 def test_a_stream_cut_short_without_its_end_ends_with_an_error_event(gateway: Gateway) -> None:
     gateway.faults(mode="cut-short")
     assert '"stream_broken"' in events(gateway.post(True))[-1]
