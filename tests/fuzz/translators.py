@@ -17,22 +17,11 @@ from typing import Any
 
 from gateway.common.fastjson import loads
 from gateway.common.sse import DONE, parse
+from gateway.providers import translate as chat_and_messages
 from gateway.providers.common import UNREADABLE
-from gateway.providers.from_anthropic import (
-    MessagesStreamToChat,
-    error_to_chat,
-    messages_response_to_chat,
-)
-from gateway.providers.from_openai import (
-    ChatStreamToMessages,
-    chat_response_to_messages,
-    error_to_messages,
-)
 from gateway.providers.models import models_to_openai
 from gateway.providers.responses import chat_response_to_response, responses_request_to_chat
 from gateway.providers.responses_stream import ChatStreamToResponses, MessagesStreamToResponses
-from gateway.providers.to_anthropic import chat_request_to_messages, stream_include_usage
-from gateway.providers.to_openai import messages_request_to_chat
 from gateway.providers.translate import TranslationError
 from tests.fuzz.streams import chunkings
 
@@ -55,13 +44,15 @@ def translate_request(data: bytes) -> None:
     body = _document(data)
     if not isinstance(body, dict):
         return  # the proxy refuses a body that is not a JSON object before translating
-    stream_include_usage(body)
+    chat_and_messages.stream_include_usage(body)
     translations = (
-        lambda: chat_request_to_messages(body),
-        lambda: chat_request_to_messages(body, 1024, reasoning=True, sampling=False),
-        lambda: messages_request_to_chat(body),
-        lambda: messages_request_to_chat(body, reasoning=True, sampling=False),
-        lambda: chat_request_to_messages(responses_request_to_chat(body)),
+        lambda: chat_and_messages.chat_request_to_messages(body),
+        lambda: chat_and_messages.chat_request_to_messages(
+            body, 1024, reasoning=True, sampling=False
+        ),
+        lambda: chat_and_messages.messages_request_to_chat(body),
+        lambda: chat_and_messages.messages_request_to_chat(body, reasoning=True, sampling=False),
+        lambda: chat_and_messages.chat_request_to_messages(responses_request_to_chat(body)),
     )
     for translate in translations:
         try:
@@ -73,18 +64,19 @@ def translate_request(data: bytes) -> None:
 def translate_response(data: bytes) -> None:
     """A backend's 2xx JSON document, and its error body, translated for the client."""
     for status in (400, 529):
-        _writable(loads(error_to_chat(status, data)))
-        _writable(loads(error_to_messages(status, data)))
+        _writable(loads(chat_and_messages.error_to_chat(status, data)))
+        _writable(loads(chat_and_messages.error_to_messages(status, data)))
     document = _document(data)
     if document is _NOT_JSON:
         return  # the proxy passes a body that is not JSON on as it came
     translations = [
         lambda: chat_response_to_response(
-            messages_response_to_chat(document, reasoning=True), {"model": "m", "input": "hi"}
+            chat_and_messages.messages_response_to_chat(document, reasoning=True),
+            {"model": "m", "input": "hi"},
         ),
-        lambda: messages_response_to_chat(document),
-        lambda: chat_response_to_messages(document, reasoning=True),
-        lambda: chat_response_to_messages(document),
+        lambda: chat_and_messages.messages_response_to_chat(document),
+        lambda: chat_and_messages.chat_response_to_messages(document, reasoning=True),
+        lambda: chat_and_messages.chat_response_to_messages(document),
         lambda: models_to_openai(document),
     ]
     for translate in translations:
@@ -95,8 +87,8 @@ def translate_response(data: bytes) -> None:
 def _translators() -> dict[str, Any]:
     request = {"model": "m", "input": "hi", "stream": True}
     return {
-        "anthropic -> chat": MessagesStreamToChat(True, "m", reasoning=True),
-        "chat -> anthropic": ChatStreamToMessages("m", reasoning=True),
+        "anthropic -> chat": chat_and_messages.MessagesStreamToChat(True, "m", reasoning=True),
+        "chat -> anthropic": chat_and_messages.ChatStreamToMessages("m", reasoning=True),
         "chat -> responses": ChatStreamToResponses(request),
         "anthropic -> responses": MessagesStreamToResponses(request, "m"),
     }
