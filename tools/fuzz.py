@@ -52,10 +52,11 @@ def _folders(target: str, workdir: Path, repo_seeds: bool) -> list[Path]:
     if target != ALL:
         if repo_seeds:
             write_seeds(target, seeds)
-        return [found, CORPUS / target, *([seeds] if repo_seeds else [])]
+        saved = [CORPUS / target] if (CORPUS / target).is_dir() else []
+        return [found, *saved, *([seeds] if repo_seeds else [])]
     seeds.mkdir(parents=True, exist_ok=True)
     for name in TARGETS:
-        sources = [CORPUS / name]
+        sources = [CORPUS / name] if (CORPUS / name).is_dir() else []
         if repo_seeds:
             write_seeds(name, workdir / name / "seeds")
             sources.append(workdir / name / "seeds")
