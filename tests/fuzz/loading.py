@@ -104,7 +104,8 @@ def bundle_files(data: bytes) -> dict[str, bytes]:
 
 
 def bundle(files: dict[str, bytes]) -> bytes:
-    """The bundle of these files (gateway.yaml first): `bundle_files`' inverse."""
+    """The bundle of these files (gateway.yaml first), as `bundle_files` reads it back (each
+    file then ends in a newline)."""
     parts = [files.get("gateway.yaml", b"")]
     for name, text in files.items():
         if name != "gateway.yaml":
