@@ -26,6 +26,8 @@ from gateway.common.fastjson import loads
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
+
 DONE = "[DONE]"  # an OpenAI-style stream's last data
 
 
@@ -54,8 +56,12 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
-        if self._first and chunk and chunk[:1] != b"\xef":  # no byte-order mark to skip
-            self._first = False
+        if self._first and chunk:
+            # The mark may come a byte per read: the first line stays first while the bytes so
+            # far could still begin one (taking the line skips it).
+            head = (self._line + chunk)[:3]
+            if not _BOM.startswith(head) and not head.startswith(_BOM):
+                self._first = False
         if not (self._line or self._raw or self._data or self._name or self._first):
             chunk = self._simple_events(chunk, events)
             if not chunk:

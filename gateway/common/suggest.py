@@ -24,12 +24,15 @@ def edit_distance(a: str, b: str) -> int:
 def nearest(name: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate, if it is close enough to be what the author meant."""
     lowered = name.lower()
+    limit = max(2, len(name) // 3)
     best: tuple[int, str] | None = None
     for candidate in candidates:
-        distance = edit_distance(lowered, candidate.lower())
+        # The lengths alone put a candidate this far apart: it cannot be suggested, and the
+        # comparison (quadratic) of a name of thousands of characters is never made.
+        other = candidate.lower()
+        if abs(len(other) - len(lowered)) > limit:
+            continue
+        distance = edit_distance(lowered, other)
         if best is None or distance < best[0]:
             best = (distance, candidate)
-    if best is None:
-        return None
-    limit = max(2, len(name) // 3)
-    return best[1] if best[0] <= limit else None
+    return best[1] if best is not None and best[0] <= limit else None

@@ -242,7 +242,7 @@ class Lexer:
     def _string_like(self) -> Token:
         src, start = self.source, self.pos
         prefix = ""
-        while src[self.pos] in "$@" and len(prefix) < 2:
+        while src[self.pos : self.pos + 1] in ("$", "@") and len(prefix) < 2:  # may end the text
             prefix += src[self.pos]
             self.pos += 1
         if src[self.pos : self.pos + 1] != '"':

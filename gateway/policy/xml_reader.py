@@ -23,10 +23,10 @@ from gateway.common.diagnostics import Location, Report
 from gateway.expressions.scan import Span, decode_entity, is_whole_expression, scan_expressions
 from gateway.policy.tree import Attribute, Document, Node, Value
 
-_MARK_BASE = 0xE000  # private-use area: marks the first character of protected expression i
-_MARK_LIMIT = 0xF8FE
-_FILL = "\uf8ff"  # every further character of a protected expression
-_MARK_RUN = re.compile("([\ue000-\uf8fe])[\uf8ff\\s]*")
+# Private-use ranges: the first character of protected expression i is the range's first
+# plus i, every further character its last. The marks come from the first range the text does
+# not use itself, so that no character of the author's is taken for a mark.
+_MARK_RANGES = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
 _ENTITY = re.compile(r"&(?:quot|apos|lt|gt|amp|#[0-9]+|#x[0-9a-fA-F]+);")
 
 _MARKUP = re.compile(
@@ -56,14 +56,18 @@ class _Source:
         self.text = text
         self.spans = spans
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        unused = (r for r in _MARK_RANGES if not re.search(f"[{chr(r[0])}-{chr(r[1])}]", text))
+        self._base, last_mark = next(unused, _MARK_RANGES[0])
+        fill = chr(last_mark)
+        self._mark_run = re.compile(f"([{chr(self._base)}-{chr(last_mark - 1)}])[{fill}\\s]*")
         pieces: list[str] = []
         last = 0
         for index, span in enumerate(spans):
             assert span.end is not None
             pieces.append(text[last : span.start])
             body = text[span.start + 1 : span.end]
-            mark = chr(_MARK_BASE + index) if index < _MARK_LIMIT - _MARK_BASE else _FILL
-            pieces.append(mark + re.sub(r"[^\n]", _FILL, body))
+            mark = chr(self._base + index) if self._base + index < last_mark else fill
+            pieces.append(mark + re.sub(r"[^\n]", fill, body))
             last = span.end
         pieces.append(text[last:])
         self.protected = "".join(pieces)
@@ -79,25 +83,31 @@ class _Source:
         one protected expression becomes an expression Value holding the decoded source.
         """
         location = self.location(offset) if offset is not None else Location(self.path)
-        marks = list(_MARK_RUN.finditer(value))
+        marks = list(self._mark_run.finditer(value))
         if not marks:
             # Text in CDATA needed no protection, yet may be a whole expression.
             if is_whole_expression(value):
                 return Value(value.strip(), location, is_expression=True)
             return Value(value, location)
-        if len(marks) == 1 and marks[0].group() == value.strip() and value.strip():
-            span = self.spans[ord(marks[0].group(1)) - _MARK_BASE]
+        span = self._span(marks[0].group(1))
+        if len(marks) == 1 and marks[0].group() == value.strip() and value.strip() and span:
             source = _decode(self.text[span.start : span.end])
             return Value(source, self.location(span.start), is_expression=True)
-        restored = _MARK_RUN.sub(
-            lambda m: _decode(self._span_text(m.group(1))) + m.group()[len(m.group().rstrip()) :],
-            value,
-        )
+        restored = self._mark_run.sub(self._restored, value)
         return Value(restored, location)
 
-    def _span_text(self, mark: str) -> str:
-        span = self.spans[ord(mark) - _MARK_BASE]
-        return self.text[span.start : span.end]
+    def _span(self, mark: str) -> Span | None:
+        """The protected expression `mark` stands for; None for the author's own character
+        (only when the text uses every range the marks may come from)."""
+        index = ord(mark) - self._base
+        return self.spans[index] if index < len(self.spans) else None
+
+    def _restored(self, run: re.Match[str]) -> str:
+        span = self._span(run.group(1))
+        if span is None:
+            return run.group()
+        trailing = run.group()[len(run.group().rstrip()) :]
+        return _decode(self.text[span.start : span.end]) + trailing
 
 
 def _decode(text: str) -> str:

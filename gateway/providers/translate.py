@@ -20,9 +20,11 @@ meaning are dropped; each module lists them. Two keywords follow the backend's `
 setting: `reasoning` (reasoning_effort <-> thinking, and the completion's reasoning text back; off
 by default) and `sampling` (temperature and top_p; on by default). The response translators take
 the provider's success document (a 2xx body; errors go to error_to_chat / error_to_messages)
-and translate what they know, leaving the rest out. The stream translators never raise on
-upstream content: an upstream error, an unreadable event or a stream cut short ends the output
-with the client's error event.
+and translate what they know, leaving the rest out; JSON of another shape (not an object, a
+field of another type) raises what walking it raises (`common.UNREADABLE`), and the proxy
+passes that body on as it came, as it does a body that is not JSON. The stream translators
+never raise on upstream content: an upstream error, an unreadable event or a stream cut short
+ends the output with the client's error event.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any
 
 from gateway.config.backends import Backend
 from gateway.expressions.model import MessageBody
+from gateway.providers.common import UNREADABLE
 from gateway.providers.crossings import OPERATION_NOT_SUPPORTED, crossing, refusal
 from gateway.providers.models import LIMIT, models_to_openai
 from gateway.providers.responses import chat_response_to_response, responses_request_to_chat
@@ -239,10 +240,12 @@ def _translate(
         response.Body = MessageBody(error(response.StatusCode, raw))
     else:
         try:
-            parsed = json.loads(raw)
-        except ValueError:
+            translated = document(json.loads(raw))
+        except (*UNREADABLE, RecursionError):
+            # Not JSON, or JSON of another shape than the provider's document (not an object,
+            # a field of another type, nested too deep to walk): passed on as it came.
             return
-        response.Body = MessageBody(json.dumps(document(parsed)).encode())
+        response.Body = MessageBody(json.dumps(translated).encode())
     response.Headers.set("Content-Type", ["application/json"])
     response.Headers.remove("Content-Length")
 

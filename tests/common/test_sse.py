@@ -56,6 +56,18 @@ def test_a_crlf_split_between_reads_is_one_line_end() -> None:
     assert parser.close() == []
 
 
+def test_a_byte_order_mark_split_between_reads_is_still_skipped() -> None:
+    # Found by fuzzing (tests/fuzz/corpus/sse): the mark's second byte cleared the "first
+    # line" state, so the mark stayed on the first field's name and its event was lost.
+    body = b"\xef\xbb\xbfdata: a\n\n"
+    for cut in (1, 2, 3):
+        events, leftover = events_of([body[:cut], body[cut:]])
+        assert fields(events) == [("message", "a", None)]
+        assert b"".join(event.raw for event in events) + leftover == body
+    events, _ = events_of([b"\xef", b"x: 1\ndata: b\n\n"])  # not a mark: a field named so
+    assert fields(events) == [("message", "b", None)]
+
+
 def test_the_ends_of_llm_streams() -> None:
     [done, stop, completed, named, chunk] = parse(
         b"data: [DONE]\n\n"

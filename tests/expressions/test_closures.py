@@ -4,11 +4,7 @@ repository holds and on generated ones."""
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -21,22 +17,14 @@ from gateway.expressions import (
     under_contract,
 )
 from gateway.expressions import ast as A
-from gateway.expressions.evaluation import StaticType
-from gateway.expressions.model import ContextModel
 from gateway.expressions.program import Compiled, max_steps
-from gateway.expressions.values import JToken
 from tests.expressions.context_fixture import prepared_context
 from tests.expressions.expression_sources import (
     HAND_WRITTEN,
     corpus_expressions,
     suite_expressions,
 )
-
-# Sources whose value changes from one evaluation to the next: their values' types compare.
-_VARYING = re.compile(r"Now|NewGuid|Random|Ticks|GetHashCode|RequestId|Timestamp|Elapsed")
-_PLAIN = (str, int, float, bool, Decimal, bytes, type(None))
-
-Evaluate = Callable[[ContextModel, int], object]
+from tests.expressions.outcomes import Evaluate, outcome
 
 
 def _compiled_sources() -> list[Expression]:
@@ -53,40 +41,6 @@ def _compiled_sources() -> list[Expression]:
 
 
 EXPRESSIONS = _compiled_sources()
-
-
-def describe(value: object, varying: bool) -> object:
-    """A value as comparable data (two evaluations never share their objects)."""
-    if varying and isinstance(value, datetime | str | int | float):
-        return type(value).__name__
-    if isinstance(value, float) and math.isnan(value):
-        return ("float", "nan")
-    if isinstance(value, _PLAIN):
-        return (type(value).__name__, value)
-    if isinstance(value, JToken):
-        return ("json", type(value).__name__, value.to_json(indent=False))
-    if isinstance(value, list | tuple):
-        return [describe(item, varying) for item in value]
-    if isinstance(value, dict):
-        return {key: describe(item, varying) for key, item in value.items()}
-    if isinstance(value, StaticType):
-        return ("static", value.name)
-    if isinstance(value, datetime) and not varying:
-        return ("datetime", value.isoformat())
-    return type(value).__name__
-
-
-def outcome(evaluate: Evaluate, source: str, budget: int) -> tuple[object, ...]:
-    """The value or error of one evaluation on a fresh context, and what it left in the
-    context's mutable variables."""
-    context = prepared_context()
-    varying = bool(_VARYING.search(source))
-    try:
-        result: object = ("value", describe(evaluate(context, budget), varying))
-    except ExpressionError as error:
-        result = ("error", error.message if not varying else "error")
-    after = [describe(context.Variables[name], varying) for name in ("routes", "modelMappings")]
-    return result, after
 
 
 def _by_closures(expression: Expression) -> Evaluate:

@@ -19,6 +19,10 @@ SYNTAX = [
     ('@{ return "never closed; }', 10, "never ends"),
     ("@(1 2)", 4, "end of the expression"),
     ("@{ if (true) { return 1; }", 13, "not closed"),
+    # Found by fuzzing (tests/fuzz/corpus/expression): a `$` or `$$` ending the text was read
+    # past its end (IndexError, "cannot read this expression").
+    ("@(1 + $)", 6, "unexpected '$'"),
+    ("@{ return $$}", 10, "unexpected '$$'"),
 ]
 
 

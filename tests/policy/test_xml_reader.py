@@ -161,3 +161,26 @@ def test_undefined_entity_is_an_error_not_a_fetch() -> None:
     )
     assert document is None
     assert [d.rule for d in report] == ["xml-syntax"]
+
+
+def test_private_use_characters_of_the_author_are_kept_not_taken_for_expressions() -> None:
+    # Found by fuzzing (tests/fuzz/corpus/policy_xml): the reader protects expressions with
+    # private-use characters, and the author's own U+E000 was taken for expression 0 (its
+    # text put in its place) or for one that does not exist (an IndexError: the linter's
+    # "internal error", aigw run's traceback).
+    document, report = read(
+        """
+        <policies><inbound>
+            <set-header name="a" exists-action="override"><value>\ue000 and \ue001\uf8ff</value></set-header>
+            <set-variable name="v" value="@(1 + 2)" />
+            <set-variable name="w" value="x\ue000y" />
+        </inbound></policies>
+        """
+    )
+    assert not list(report)
+    assert document is not None
+    header, first, second = document.root.children[0].children
+    assert header.children[0].text is not None
+    assert header.children[0].text.text == "\ue000 and \ue001\uf8ff"
+    assert first.attr("value") is not None and first.attr("value").text == "@(1 + 2)"  # type: ignore[union-attr]
+    assert second.attr("value") is not None and second.attr("value").text == "x\ue000y"  # type: ignore[union-attr]

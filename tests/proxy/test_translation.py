@@ -7,6 +7,7 @@ buffered and streamed, usage and stop reasons, and reasoning where the backend m
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
@@ -16,7 +17,9 @@ import anthropic
 import httpx
 import openai
 import pytest
+from aiohttp import web
 
+from tests.fakes.loopback import serve_app
 from tests.proxy.processes import fake_provider, free_port, serving
 
 WEATHER = {
@@ -288,3 +291,35 @@ apis:
         {},
         "my-deployment",
     )
+
+
+@pytest.mark.parametrize("odd", [b"[1, 2]", b'{"content": 1}', b"[" * 100_000 + b"]" * 100_000])
+def test_a_success_body_of_another_shape_is_passed_on_as_it_came_not_a_500(
+    tmp_path: Path, odd: bytes
+) -> None:
+    # Found by fuzzing the response translators (tests/fuzz/corpus/translate_response): JSON
+    # that is not the provider's document (not an object, a field of another type, nested
+    # past Python's recursion limit) raised while it was walked, and the client got a 500.
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=odd, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", answer)
+
+    async def scenario() -> None:
+        async with serve_app(app) as backend:
+            (tmp_path / "gateway.yaml").write_text(
+                f"""
+backends:
+  claude: {{url: "{backend}", provider: anthropic}}
+apis:
+  chat: {{path: chat, style: openai, backend: claude, subscription-required: false}}
+"""
+            )
+            with serving(tmp_path, os.environ) as url:
+                async with httpx.AsyncClient() as client:
+                    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+                    got = await client.post(f"{url}/chat/chat/completions", json=body)
+        assert (got.status_code, got.content) == (200, odd)
+
+    asyncio.run(scenario())

@@ -50,8 +50,9 @@ def header_writer(node: Node, context: CompileContext, *, query: bool = False) -
         name = context.resolve_literal(name_value.text) if name_value is not None else ""
         how = context.resolve_literal(action_value.text) if action_value is not None else ""
         name, how = to_text(name), to_text(how) or "override"
-        if not query and how != "delete" and not _TOKEN.fullmatch(name):
-            assert name_value is not None  # a required attribute: validation saw it
+        # No name at all is validation's to report (a required attribute); the linter still
+        # compiles the rest of the document for what else is wrong.
+        if not query and how != "delete" and name_value is not None and not _TOKEN.fullmatch(name):
             raise CompileFailure(name_value.location, "header-name", _bad_name_message(name))
         return _fixed_writer(name, how, values, fault)
     name_of = context.value(name_value, "")
