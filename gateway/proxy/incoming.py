@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope
 
-from gateway.proxy.limits import BodyTooLarge
+from gateway.proxy.limits import BodyTooLarge, ClientGone
 
 
 class Incoming:
@@ -91,7 +91,7 @@ class Incoming:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                raise ConnectionResetError("the client went away")
+                raise ClientGone("the client went away")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:

@@ -25,7 +25,7 @@ from gateway.policy.loader import Target
 from gateway.proxy.admission import Admission, Admitted, Denied
 from gateway.proxy.contexts import ContextFactory
 from gateway.proxy.incoming import Incoming
-from gateway.proxy.limits import BodyTooLarge
+from gateway.proxy.limits import BodyTooLarge, ClientGone
 from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
 from gateway.proxy.sender import StreamedResponse
 from gateway.proxy.streaming import pass_through
@@ -43,6 +43,7 @@ log = logging.getLogger("aigw.proxy")
 # Bodies up to this size are read whole before the backend call: one bytes payload costs
 # the HTTP client less than a stream. Larger ones stream (unless a policy reads them).
 SMALL_BODY = 64 * 1024
+CLIENT_GONE = 499  # nginx's status for a client that closed its connection first
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +130,16 @@ class Traffic:
     async def respond(self, request: Incoming) -> Response | StreamedResponse:
         try:
             reply = await self.handle(request)
+        except ClientGone:  # before its body was whole: no one to answer, nothing went wrong
+            log.info(
+                "%s %s: the client went before its body was whole", request.method, request.path
+            )
+            self.note_refused(request, CLIENT_GONE)
+            return Response(b"", CLIENT_GONE)
         except Exception:  # the promise: a response in APIM's shape, never a traceback
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
-            if self.access_log is not None:
-                self.access_log.write_refused(
-                    request.method, request.path, request.client_ip, 500, request.started
-                )
-            if self.builtin is not None:
-                self.builtin.refused(request.method, None, 500, request.started)
+            self.note_refused(request, 500)
             return JSONResponse(
                 {
                     "statusCode": 500,
@@ -151,6 +153,16 @@ class Traffic:
         response = Response(reply.body, reply.status)
         response.raw_headers.extend(raw_headers(reply.headers))
         return response
+
+    def note_refused(self, request: Incoming, status: int) -> None:
+        """A request that ended before any policy could answer it: the access log and the
+        built-in metrics still see it."""
+        if self.access_log is not None:
+            self.access_log.write_refused(
+                request.method, request.path, request.client_ip, status, request.started
+            )
+        if self.builtin is not None:
+            self.builtin.refused(request.method, None, status, request.started)
 
     async def handle(self, request: Incoming) -> LocalReply | Streamed:
         entered = await self.enter(request)

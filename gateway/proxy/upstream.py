@@ -23,7 +23,7 @@ from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
-from gateway.proxy.limits import BodyTooLarge, caused_by_too_large
+from gateway.proxy.limits import BodyTooLarge, ClientGone, caused_by
 from gateway.proxy.sessions import Sessions, parsed, quoted_path, timeout, with_query
 from gateway.proxy.unreachable import broke_off, unreachable
 from gateway.routing.members import no_backend
@@ -157,8 +157,10 @@ class Upstream:
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
             ) from None
         except aiohttp.ClientError as error:
-            if caused_by_too_large(error):
+            if caused_by(error, BodyTooLarge):
                 raise BodyTooLarge from None
+            if caused_by(error, ClientGone):  # not the backend's failure: no breaker counts it
+                raise ClientGone("the client went away") from None
             # The client learns which backend and why; its host, port and the HTTP client's
             # words go to the log only (gateway.proxy.unreachable).
             message = unreachable(member, url.raw_authority, error, context.model.request_id_text)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.proxy.processes import free_port, start_gateway, stop
+from tests.proxy.processes import free_port, output_of, start_gateway, stop
 from tests.proxy.prometheus import total
 
 REFUSED = "aigw_connections_refused_total"
@@ -235,3 +235,17 @@ def test_a_forged_x_forwarded_for_from_loopback_does_not_pass_ip_filter(tmp_path
         finally:
             stop(process)
     assert statuses == [403, 200]
+
+
+def test_a_client_gone_mid_body_is_logged_as_499_without_a_traceback(gateway: Gateway) -> None:
+    client = gateway.connect()
+    client.sendall(HEAD + b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
+    time.sleep(0.2)  # the head is read and the body awaited before the client goes
+    client.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '"status":499' not in output_of(gateway.process):
+        time.sleep(0.1)
+    printed = output_of(gateway.process)
+    gone = [line for line in printed.splitlines() if '"status":499' in line]
+    assert gone and '"path":"/llm/chat/completions"' in gone[0]
+    assert "Traceback" not in printed  # nothing failed: the client went, nobody to answer
