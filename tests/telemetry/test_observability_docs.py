@@ -47,6 +47,7 @@ KINDS = {
     builtin.REQUESTS.name: "counter",
     builtin.ATTEMPTS.name: "counter",
     builtin.REFUSALS.name: "counter",
+    builtin.CONNECTIONS_REFUSED.name: "counter",
     builtin.BREAKER_STATE.name: "gauge",
     builtin.SCRAPE_WORKERS.name: "gauge",
 }
