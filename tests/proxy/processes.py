@@ -168,6 +168,17 @@ def fake_providers(count: int) -> Iterator[list[int]]:
         yield ports
 
 
+def open_chat_yaml(provider: int) -> str:
+    """gateway.yaml of one OpenAI-style API, `chat`, open to all, in front of the fake
+    provider on port `provider`."""
+    return f"""
+backends:
+  fake: {{url: "http://127.0.0.1:{provider}/v1", provider: openai}}
+apis:
+  chat: {{path: chat, style: openai, backend: fake, subscription-required: false}}
+"""
+
+
 def inject_faults(port: int, **settings: object) -> None:
     """Make a fake provider fail on purpose (tests.fakes.provider FAULTS)."""
     httpx.post(f"http://127.0.0.1:{port}/-/faults", json=settings).raise_for_status()

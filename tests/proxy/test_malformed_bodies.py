@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import fake_provider, free_port, open_chat_yaml, serving
 
 LIMITED = """<policies>
     <inbound>
@@ -38,14 +38,7 @@ BODIES = {
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     provider = free_port()
     root = tmp_path_factory.mktemp("malformed")
-    (root / "gateway.yaml").write_text(
-        f"""
-backends:
-  fake: {{url: "http://127.0.0.1:{provider}/v1", provider: openai}}
-apis:
-  chat: {{path: chat, style: openai, backend: fake, subscription-required: false}}
-"""
-    )
+    (root / "gateway.yaml").write_text(open_chat_yaml(provider))
     (root / "apis").mkdir()
     (root / "apis" / "chat.xml").write_text(LIMITED)
     with fake_provider(provider), serving(root) as url:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.proxy.processes import fake_provider, free_port, serving
+from tests.proxy.processes import fake_provider, free_port, open_chat_yaml, serving
 
 BODY = b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
 SMUGGLED = b"GET /v1/models HTTP/1.1\r\nHost: backend\r\n\r\n"
@@ -63,14 +63,7 @@ SHAPES = {
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     provider = free_port()
     root = tmp_path_factory.mktemp("smuggling")
-    (root / "gateway.yaml").write_text(
-        f"""
-backends:
-  fake: {{url: "http://127.0.0.1:{provider}/v1", provider: openai}}
-apis:
-  chat: {{path: chat, style: openai, backend: fake, subscription-required: false}}
-"""
-    )
+    (root / "gateway.yaml").write_text(open_chat_yaml(provider))
     with fake_provider(provider), serving(root) as url:
         yield url, provider
 
