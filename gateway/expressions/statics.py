@@ -30,6 +30,8 @@ from gateway.expressions.guids import parse_guid
 from gateway.expressions.regex import RegexMatch, regex_options
 from gateway.expressions.strings import compare_strings, string_equals
 from gateway.expressions.values import (
+    INT_MAX,
+    INT_MIN,
     ExpressionError,
     JArray,
     JObject,
@@ -115,8 +117,8 @@ STATIC_MEMBERS: dict[tuple[str, str], Callable[[], object]] = {
     ("Encoding", "UTF8"): lambda: Encoding("utf-8"),
     ("Encoding", "ASCII"): lambda: Encoding("ascii"),
     ("Encoding", "Unicode"): lambda: Encoding("utf-16-le"),
-    ("int", "MaxValue"): lambda: 2**31 - 1,
-    ("int", "MinValue"): lambda: -(2**31),
+    ("int", "MaxValue"): lambda: INT_MAX,
+    ("int", "MinValue"): lambda: INT_MIN,
     ("long", "MaxValue"): lambda: Long(2**63 - 1),
     ("long", "MinValue"): lambda: Long(-(2**63)),
     ("Guid", "Empty"): lambda: uuid.UUID(int=0),
