@@ -1,7 +1,7 @@
 """Benchmark A/B in instructions: what one request costs the gateway's process, counted.
 
     python bench/instructions.py --old REV [--new REV] [--chains typical,passthrough]
-                                 [--requests 400]
+                                 [--requests 400] [--stream]
 
 Wall-clock figures on a shared machine move by several percent from run to run; instruction
 counts do not (valgrind's callgrind counts them whatever else the machine does), so a change
@@ -12,8 +12,10 @@ one after the other, its backend calls going to nginx (bench/nginx.conf) as in
 bench/latency.py. Each side runs twice under `valgrind --tool=callgrind`: with no measured
 requests and with --requests of them (both after the same warm-up), and the difference over
 --requests is the side's instructions per request: routing, admission, the chains, the
-backend call through aiohttp, the response, the access log; not uvicorn's HTTP parsing, which
-both sides share.
+backend call, the response, the access log; not uvicorn's HTTP parsing, which both sides
+share. `--stream` asks nginx for its canned event stream (a chat completion streamed in five
+events) and counts a streamed request instead, sent chunk by chunk as uvicorn's request cycle
+would be.
 
 Needs valgrind and nginx (and Redis on 127.0.0.1:6379 for the tokens-redis chain); slow (about
 a minute per chain and side). The counts are steadier than times but not exact: work driven
@@ -75,15 +77,27 @@ def drive(chain: Path, requests: int) -> None:
         "asgi": {"version": "3.0"},
     }
 
-    async def one() -> int:
-        messages = [{"type": "http.request", "body": BODY, "more_body": False}]
-        statuses: list[int] = []
+    if os.environ.get("AIGW_BENCH_STREAM"):  # nginx answers with its canned event stream
+        headers.append((b"x-bench-stream", b"1"))
 
-        async def receive() -> dict[str, object]:
-            if messages:
-                return messages.pop()
+    class Cycle:
+        """The client's side of a request, with uvicorn's `disconnected` flag, which the
+        gateway's stream sender reads on `receive.__self__`."""
+
+        disconnected = False
+
+        def __init__(self) -> None:
+            self.messages = [{"type": "http.request", "body": BODY, "more_body": False}]
+
+        async def receive(self) -> dict[str, object]:
+            if self.messages:
+                return self.messages.pop()
             await asyncio.Event().wait()  # the client stays: nothing more to receive
             return {}
+
+    async def one() -> int:
+        statuses: list[int] = []
+        receive = Cycle().receive
 
         async def send(message: dict[str, object]) -> None:
             if message["type"] == "http.response.start":
@@ -126,6 +140,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--new", help="the revision to measure (default: this work tree)")
     add("--chains", default="typical,passthrough", help="bench/chains to drive")
     add("--requests", type=int, default=400, help="measured requests per run (default 400)")
+    add("--stream", action="store_true", help="ask nginx for its canned event stream")
     add("--drive", nargs=2, metavar=("CHAIN", "REQUESTS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive is None and args.old is None:
@@ -139,6 +154,8 @@ def run(args: argparse.Namespace) -> None:
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             raise BenchError(f"{tool} is not installed")
     latency.require_free_ports([latency.NGINX_PORT])
+    if args.stream:  # read by the driver, which runs in valgrind's child process
+        os.environ["AIGW_BENCH_STREAM"] = "1"
     with tempfile.TemporaryDirectory(prefix="aigw-ir-") as workdir, latency.stopped_on_sigterm():
         work = Path(workdir)
         sides = [ab.materialise("old", args.old, work), ab.materialise("new", args.new, work)]
@@ -156,7 +173,8 @@ def run(args: argparse.Namespace) -> None:
                 rows.append(f"| {name} | {old:,.0f} | {new:,.0f} | {100 * (new / old - 1):+.2f}% |")
         finally:
             servers.stop()
-    print(f"\n## Instructions per request (callgrind, {args.requests} requests a run)\n")
+    what = "streamed request" if args.stream else "request"
+    print(f"\n## Instructions per {what} (callgrind, {args.requests} requests a run)\n")
     print(f"- gateway code: old: {sides[0].label}; new: {sides[1].label}\n")
     print("| chain | old | new | change |\n| --- | ---: | ---: | ---: |")
     print("\n".join(rows))

@@ -31,6 +31,7 @@ from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.forwarder import Forwarder
 from gateway.proxy.incoming import Incoming
+from gateway.proxy.sessions import parsed
 from gateway.proxy.traffic import Traffic, raw_headers
 from gateway.proxy.unreachable import unreachable
 from gateway.proxy.upstream import HOP_BY_HOP, Upstream
@@ -100,7 +101,8 @@ class SocketUpstream(Upstream):
     ) -> None:
         backend = self._backend(member) if member is not None else None
         path, query = _realtime_target(context, backend) if backend is not None else (None, None)
-        session, url, credentials = self._target(context, backend, path, query)
+        key, verify, url, credentials = self._target(context, backend, path, query)
+        session = self.sessions.get(key, verify)
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)
         request = context.model.Request
@@ -117,7 +119,7 @@ class SocketUpstream(Upstream):
         try:
             async with asyncio.timeout(options.timeout):
                 socket = await session.ws_connect(
-                    url,
+                    parsed(url),
                     headers=headers + credentials,
                     protocols=protocols,
                     max_msg_size=MAX_FRAME,
@@ -139,7 +141,7 @@ class SocketUpstream(Upstream):
             ) from None
         except aiohttp.ClientError as error:
             request_id = context.model.request_id_text
-            message = unreachable(member, url.raw_authority, error, request_id)
+            message = unreachable(member, parsed(url).raw_authority, error, request_id)
             raise _unreachable("BackendConnectionFailure", message) from None
         response.StatusCode, response.StatusReason = 101, "Switching Protocols"
         response.Headers, response.Body = HeaderDictionary(), None  # outbound may add some

@@ -15,11 +15,15 @@ import ssl
 
 import aiohttp
 
+from gateway.proxy.http1 import UpstreamError
+
 log = logging.getLogger("aigw.backends")
 
 
 def why(error: BaseException) -> str:
     """Why a call failed, in a few general words (no host, no library's message)."""
+    if isinstance(error, UpstreamError):  # the gateway's own client says it itself
+        return error.why
     # The order matters: the TLS and DNS errors are connection errors of a kind.
     if isinstance(error, aiohttp.ClientSSLError | ssl.SSLError):
         return "the TLS handshake failed"

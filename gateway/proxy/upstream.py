@@ -14,17 +14,14 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-from yarl import URL
-
 from gateway.common.url_paths import AllowedUrls, UrlError, normalised_url
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
-from gateway.proxy.limits import BodyTooLarge, ClientGone, caused_by
-from gateway.proxy.sessions import Sessions, parsed, quoted_path, timeout, with_query
+from gateway.proxy.http1 import Response, UpstreamError
+from gateway.proxy.sessions import Sessions, quoted_path, with_query
 from gateway.proxy.unreachable import broke_off, unreachable
 from gateway.routing.members import no_backend
 from gateway.runtime.context import RequestContext
@@ -122,7 +119,7 @@ class Upstream:
         if path is None and backend is not None:  # Azure's URLs, to an OpenAI-shaped backend
             path, openai_query = openai_path(context, backend)
             query = openai_query if query is None else query
-        session, url, credentials = self._target(context, backend, path, query)
+        key, verify, url, credentials = self._target(context, backend, path, query)
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)
         if crossing is not None:
@@ -144,26 +141,18 @@ class Upstream:
             if length is not None:  # keep it, so the body goes as sent rather than chunked
                 headers.append(("Content-Length", length))
         try:
-            response = await session.request(
-                request.Method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=options.follow_redirects,
-                timeout=timeout(options.timeout),
+            response = await self.sessions.pool(key, verify).request(
+                request.Method, url, headers, body, options.timeout, options.follow_redirects
             )
         except TimeoutError:
             raise _error(
                 "Timeout", f"The backend did not answer within {options.timeout:g} seconds."
             ) from None
-        except aiohttp.ClientError as error:
-            if caused_by(error, BodyTooLarge):
-                raise BodyTooLarge from None
-            if caused_by(error, ClientGone):  # not the backend's failure: no breaker counts it
-                raise ClientGone("the client went away") from None
+        except UpstreamError as error:
             # The client learns which backend and why; its host, port and the HTTP client's
             # words go to the log only (gateway.proxy.unreachable).
-            message = unreachable(member, url.raw_authority, error, context.model.request_id_text)
+            where = urlsplit(url).netloc
+            message = unreachable(member, where, error, context.model.request_id_text)
             raise _error("BackendConnectionFailure", message) from None
         await _read(context, options, response)
         if crossing is not None:
@@ -175,22 +164,23 @@ class Upstream:
         backend: Backend | None,
         path: str | None,
         query: list[tuple[str, str]] | None,
-    ) -> tuple[aiohttp.ClientSession, URL, Headers]:
-        """The session, the full URL and the credential headers (but a managed identity's) of
-        this attempt: to `backend`, or to the URL set-backend-service set."""
+    ) -> tuple[str, bool, str, Headers]:
+        """This attempt's client key (gateway.proxy.sessions) and certificate checking, its
+        full URL (percent-encoded) and its credential headers (but a managed identity's): to
+        `backend`, or to the URL set-backend-service set."""
         if query is None:
             query = context.model.Request.Url.Query.lines()
         if backend is None:  # set-backend-service base-url
             base, credentials = _base_url(context.backend_url or "", self.base_urls), []
-            session = self.sessions.get("url:" + urlsplit(base).netloc)
+            key, verify = "url:" + urlsplit(base).netloc, True
         else:
             base, credentials, query_credentials = self.credentials.resolved(backend)
             query = query + query_credentials
-            session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
+            key, verify = backend.id, backend.tls.validate_certificate_chain
         url = base + quoted_path(path or context.backend_path)
         if query:
             url = with_query(url, query)
-        return session, parsed(url), credentials
+        return key, verify, url, credentials
 
     async def post_json(
         self, backend_id: str, body: bytes, timeout_seconds: float, path: str = ""
@@ -206,17 +196,16 @@ class Upstream:
         backend = self._backend(backend_id)
         base, credentials, query = self.credentials.resolved(backend)
         headers = [*credentials, *await self.credentials.identity(backend)]
-        # The sessions do not decompress (responses pass through as sent): ask for plain bytes.
+        # The pools do not decompress (responses pass through as sent): ask for plain bytes.
         headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
-        session = self.sessions.get(backend.id, backend.tls.validate_certificate_chain)
-        url = URL(with_query(base + path, query), encoded=True)
+        pool = self.sessions.pool(backend.id, backend.tls.validate_certificate_chain)
+        url = with_query(base + path, query)
         try:
-            async with session.post(
-                url, data=body, headers=headers, timeout=timeout(timeout_seconds)
-            ) as response:
-                return response.status, await response.read()
-        except aiohttp.ClientError as error:  # its callers' messages may reach a client
-            raise ConnectionError(unreachable(backend_id, url.raw_authority, error)) from None
+            response = await pool.request("POST", url, headers, body, timeout_seconds)
+            return response.status, await response.read()
+        except UpstreamError as error:  # its callers' messages may reach a client
+            where = urlsplit(url).netloc
+            raise ConnectionError(unreachable(backend_id, where, error)) from None
 
 
 async def _count(context: RequestContext, chat: dict[str, Any]) -> bytes:
@@ -237,9 +226,7 @@ def _answered(context: RequestContext, body: bytes) -> None:
     context.response_stream = None
 
 
-async def _read(
-    context: RequestContext, options: ForwardOptions, upstream: aiohttp.ClientResponse
-) -> None:
+async def _read(context: RequestContext, options: ForwardOptions, upstream: Response) -> None:
     """The backend's response into the context: whole, or as a stream (server-sent events,
     or `buffer-response="false"`)."""
     if not 100 <= upstream.status <= 599:  # the server could not send it on: no answer at all
@@ -251,31 +238,27 @@ async def _read(
     response = context.model.Response
     response.StatusCode = upstream.status
     response.StatusReason = upstream.reason or ""
-    response.Headers = HeaderDictionary.from_lines(upstream.headers.items(), HOP_BY_HOP)
-    event_stream = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+    response.Headers = HeaderDictionary.from_lines(upstream.headers, HOP_BY_HOP)
+    event_stream = (upstream.header("content-type") or "").startswith("text/event-stream")
     if event_stream or not options.buffer_response:
         response.Body = None
         context.response_stream = _chunks(upstream, context)
         return
     try:
         response.Body = MessageBody(await upstream.read())
-    except (TimeoutError, aiohttp.ClientError) as error:
+    except UpstreamError as error:
         why = broke_off(context.backend_member, error, context.model.request_id_text)
         raise _error(
             "BackendConnectionFailure", f"The backend's answer broke off: {why}."
         ) from None
-    finally:
-        upstream.release()
 
 
-async def _chunks(
-    upstream: aiohttp.ClientResponse, context: RequestContext
-) -> AsyncIterator[bytes]:
+async def _chunks(upstream: Response, context: RequestContext) -> AsyncIterator[bytes]:
     """The response's body as it arrives; closing early (a client gone) closes the upstream."""
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in upstream.chunks():
             yield chunk
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except UpstreamError as error:
         # Said in general terms: the client's error event carries it (the detail is logged).
         raise StreamBroken(
             broke_off(context.backend_member, error, context.model.request_id_text)

@@ -161,7 +161,7 @@ def test_a_stream_begun_before_a_reload_ends_on_its_old_chains_and_backend(
             assert "".join(words) == "one two three "  # every chunk, after the reload too
             assert headers["x-config"] == "one"
             # Its last request ended, the removed backend's session is closed (an idle pooled
-            # connection would otherwise stay open for aiohttp's 15 s keep-alive).
+            # connection would otherwise stay open for the pool's 15 s keep-alive).
             assert until(lambda: connections_to(server.pid, old_port) == 0, 5)
             assert connections_to(server.pid, new_port) == 1
         finally:

@@ -1,0 +1,437 @@
+"""HTTP/1.1 to a backend: one connection, a request written on it and its response parsed.
+
+The gateway's calls to backends used to go through aiohttp's client, which cost about 60 µs
+of CPU a call on the project's machine (its request and response objects, stream reader,
+timers and hooks); a connection of our own, whose response httptools parses (the parser
+uvicorn uses for requests), costs about 12. A gateway needs little of a general client: no
+cookies, no proxies from the environment, no decompression (responses pass through as sent),
+no multipart. What it needs is here: keep-alive, bodies by length, chunked or until the
+connection closes, a request body as bytes or streamed (by its length, or chunked), interim
+1xx answers skipped, HEAD, a read timeout that counts idle time only, and reading paused
+while a streamed response's reader is behind (gateway.proxy.pool keeps the connections).
+
+Errors are `UpstreamError`s, each with `why`: a few general words for the client
+(gateway.proxy.unreachable); their text, with the host, goes to the log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import httptools
+
+# A streamed response's reader this far behind pauses reading from the backend.
+HIGH_WATER = 256 * 1024
+
+
+class UpstreamError(Exception):
+    """A call to a backend that failed; `why` says how in general terms."""
+
+    why = "the call failed"
+
+
+class ConnectFailed(UpstreamError):
+    why = "no connection could be made"
+
+
+class ConnectRefused(ConnectFailed):
+    why = "the connection was refused"
+
+
+class NameNotResolved(ConnectFailed):
+    why = "its host name could not be resolved"
+
+
+class TlsFailed(ConnectFailed):
+    why = "the TLS handshake failed"
+
+
+class Timeout(UpstreamError, TimeoutError):
+    why = "it did not answer in time"
+
+
+class Disconnected(UpstreamError, ConnectionError):
+    why = "it closed the connection without an answer"
+
+
+class Reset(UpstreamError, ConnectionError):
+    why = "the connection was reset"
+
+
+class Truncated(UpstreamError):
+    why = "its answer ended before its length or its last chunk"
+
+
+class InvalidResponse(UpstreamError):
+    why = "its answer was not valid HTTP"
+
+
+class InvalidRequest(UpstreamError, ValueError):
+    why = "the request could not be sent"
+
+
+class TooManyRedirects(UpstreamError):
+    why = "it redirected too many times"
+
+
+def request_head(
+    method: str, target: str, host: str, headers: list[tuple[str, str]], framing: str
+) -> bytes:
+    """The request line and headers, then `framing` (the body's Content-Length or chunked
+    Transfer-Encoding line, or nothing). A line break in a name or value would smuggle a
+    header in: refused (the policies refuse them long before; this guards the wire itself)."""
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+        raise InvalidRequest("a header's name or value holds a line break")
+    text = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{lines}{framing}\r\n"
+    try:
+        return text.encode("latin-1")  # as the client's headers were read
+    except UnicodeEncodeError:  # a policy wrote text beyond Latin-1: UTF-8, as servers read it
+        return text.encode("utf-8")
+
+
+class Connection(asyncio.Protocol):
+    """One connection to a backend, carrying one exchange at a time; once an answer is read
+    whole and the backend keeps the connection alive, it goes to `release` (its pool)."""
+
+    __slots__ = (
+        "_drained",
+        "idle_since",
+        "loop",
+        "lost",
+        "parser",
+        "release",
+        "response",
+        "reused",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        release: Callable[[Connection], None] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.release = release  # takes the connection back once it is idle (or closes it)
+        self.transport: asyncio.Transport | None = None
+        self.response: Response | None = None  # the exchange in progress
+        self.parser: httptools.HttpResponseParser | None = None
+        self.lost = False
+        self.reused = False
+        self.idle_since = 0.0
+        self._drained: asyncio.Future[None] | None = None
+
+    # asyncio's callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        response, parser = self.response, self.parser
+        if response is None or parser is None:  # nothing asked: a server out of step
+            self.close()
+            return
+        response.last_read = self.loop.time()
+        response.received = True
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            response.fail(InvalidResponse(f"unparsable answer: {error}"))
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport: connection_lost says the rest
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self.response is not None:
+            self.response.connection_lost(exc)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drained = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    # the exchange
+
+    def start(self, method: str, head: bytes, body: bytes | None, timeout: float) -> Response:
+        """Write a request whose body is bytes (or none); its response, being read. The
+        response fails when nothing comes from the backend for `timeout` seconds."""
+        response = self._expect(method, timeout)
+        assert self.transport is not None
+        self.transport.write(head + body if body else head)
+        return response
+
+    def start_streamed(
+        self, method: str, head: bytes, body: AsyncIterator[bytes], chunked: bool, timeout: float
+    ) -> Response:
+        """Write a request whose body streams in (the client's, as it arrives)."""
+        response = self._expect(method, timeout)
+        assert self.transport is not None
+        self.transport.write(head)
+        response.sending = self.loop.create_task(self._send(body, chunked, response))
+        return response
+
+    def _expect(self, method: str, timeout: float) -> Response:
+        response = Response(self, method == "HEAD", timeout)
+        self.response = response
+        self.parser = httptools.HttpResponseParser(response)
+        response.last_read = self.loop.time()
+        response.timer = self.loop.call_at(response.last_read + timeout, response.check_idle)
+        return response
+
+    async def _send(self, body: AsyncIterator[bytes], chunked: bool, response: Response) -> None:
+        transport = self.transport
+        assert transport is not None
+        try:
+            async for chunk in body:
+                if response.complete or self.lost:  # answered early (a 413, say): stop
+                    break
+                if chunk:
+                    transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    response.last_read = self.loop.time()  # sending is not idling
+                if self._drained is not None:
+                    await self._drained
+            else:
+                if chunked and not self.lost:
+                    transport.write(b"0\r\n\r\n")
+        except BaseException as error:  # the client's body failed (gone, too large)
+            response.fail(error)
+            self.close()
+            if not isinstance(error, Exception):
+                raise
+
+    def finished(self, response: Response) -> None:
+        """`response` was read to its end: back to the pool for another exchange, or closed."""
+        if self.response is not response:
+            return
+        self.response = self.parser = None
+        sending = response.sending
+        if self.lost or not response.keep_alive or (sending is not None and not sending.done()):
+            self.close()
+        elif self.release is not None:
+            self.release(self)
+
+    def close(self) -> None:
+        self.lost = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Response:
+    """A backend's response as it is parsed: status, headers, then the body's chunks.
+
+    Also the parser's callback object (httptools calls its `on_*` methods)."""
+
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_error",
+        "_framed",
+        "_head",
+        "_paused",
+        "_streaming",
+        "_waiter",
+        "complete",
+        "connection",
+        "head_only",
+        "headers",
+        "keep_alive",
+        "last_read",
+        "reason",
+        "received",
+        "sending",
+        "status",
+        "timeout",
+        "timer",
+    )
+
+    def __init__(self, connection: Connection, head_only: bool, timeout: float) -> None:
+        self.connection = connection
+        self.head_only = head_only
+        self.timeout = timeout
+        self.status = 0
+        self.reason = ""
+        self.headers: list[tuple[str, str]] = []
+        self.keep_alive = False
+        self.complete = False
+        self.received = False  # any byte of it: a failure after that is not a stale connection
+        self.last_read = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.sending: asyncio.Task[None] | None = None
+        self._head = False
+        self._framed = False  # by Content-Length or chunks, rather than by the close
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._streaming = False
+        self._paused = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    # httptools' callbacks
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason = reason.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) in (14, 17) and name.lower() in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        parser = self.connection.parser
+        assert parser is not None
+        status = parser.get_status_code()
+        if 100 <= status < 200:  # an interim answer (100 Continue): the real one follows
+            self.headers, self.reason, self._framed = [], "", False
+            return
+        self.status = status
+        self.keep_alive = parser.should_keep_alive()
+        self._head = True
+        if self.head_only or status in (204, 304):  # no body, whatever the headers say
+            self.on_message_complete()
+        else:
+            self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if self._streaming:
+            self._wake()
+            if not self._paused and self._buffered > HIGH_WATER:
+                self._paused = True
+                transport = self.connection.transport
+                if transport is not None:
+                    transport.pause_reading()
+
+    def on_message_complete(self) -> None:
+        if not self._head:  # the end of an interim answer
+            return
+        if self.complete:
+            return
+        self.complete = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self._wake()
+
+    # the connection's and the timer's news
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.complete:
+            return
+        if self._head and not self._framed:  # a body delimited by the connection's close
+            self.keep_alive = False
+            self.on_message_complete()
+            return
+        if not self._head:
+            error: UpstreamError = (Reset if exc is not None else Disconnected)(
+                f"the connection closed before the answer's head: {exc or 'closed'}"
+            )
+        elif exc is not None:
+            error = Reset(f"the connection was lost mid-answer: {exc}")
+        else:
+            error = Truncated("the answer ended before its length or its last chunk")
+        self.fail(error)
+
+    def check_idle(self) -> None:
+        """The read timeout's timer: fail when nothing came for `timeout` seconds, unless
+        the reader is what stopped the reading."""
+        connection = self.connection
+        now, due = connection.loop.time(), self.last_read + self.timeout
+        if self.complete or self._error is not None:
+            return
+        if self._paused or due > now:
+            self.timer = connection.loop.call_at(
+                now + self.timeout if self._paused else due, self.check_idle
+            )
+            return
+        self.fail(Timeout(f"nothing came for {self.timeout:g} seconds"))
+        connection.close()
+
+    def fail(self, error: BaseException) -> None:
+        if self._error is None and not self.complete:
+            self._error = error
+            if self.timer is not None:
+                self.timer.cancel()
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        self._waiter = self.connection.loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    # the reader's side
+
+    async def head(self) -> None:
+        """Wait for the status and headers."""
+        while not self._head:
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    def header(self, name: str) -> str | None:
+        """A header's first value, by its lower-case name."""
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    async def read(self) -> bytes:
+        """The whole body; the connection goes back to its pool."""
+        while not self.complete:
+            if self._error is not None:
+                self.connection.close()
+                raise self._error
+            await self._wait()
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        self.connection.finished(self)
+        return body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives. Ended early (its reader closed), the connection closes."""
+        self._streaming = True
+        connection = self.connection
+        try:
+            while True:
+                if self._chunks:
+                    chunks, self._chunks, self._buffered = self._chunks, [], 0
+                    if self._paused:
+                        self._paused = False
+                        if connection.transport is not None and not connection.lost:
+                            connection.transport.resume_reading()
+                    for chunk in chunks:
+                        yield chunk
+                elif self.complete:
+                    return
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    await self._wait()
+        finally:
+            if self.complete:
+                connection.finished(self)
+            else:
+                self.close()
+
+    def close(self) -> None:
+        """Give up on the rest: the connection closes unless the answer was whole."""
+        if not self.complete:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.connection.close()
+        if self.sending is not None and not self.sending.done():
+            self.sending.cancel()
