@@ -1,7 +1,7 @@
 """Soak: the gateway under steady load for minutes, its memory and open files watched.
 
-    python bench/soak.py [--duration 600] [--warmup 30] [--interval 10] [--concurrency 16]
-                         [--redis [URL]] [--ports BASE]
+    python bench/soak.py [--scenario hardening|limits] [--duration 600] [--warmup 30]
+                         [--interval 10] [--concurrency 16] [--redis [URL]] [--ports BASE]
 
 Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 0 with taskset:
 
@@ -9,18 +9,24 @@ Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 
   at the same time does not clash), answering a canned chat completion, or the same completion
   as an SSE stream when the request has an X-Bench-Stream header;
 - the gateway (`python -m gateway.cli run`, one worker) on 127.0.0.1:23482 (admin 23483)
-  serving a copy of bench/chains/soak (the typical chain plus llm-token-limit,
-  llm-emit-token-metric, rate-limit-by-key, the semantic cache with the built-in embedder for
-  the calls that ask for it, LLM message logging to a file and the access log), its counters
-  in the process, or with --redis in Redis (default redis://127.0.0.1:6379/14; the keys expire
+  serving a copy of the scenario's chain, its counters in the process, or with --redis in Redis (default redis://127.0.0.1:6379/14; the keys expire
   within a minute). The copy is in a temporary directory, so the usage ledger it writes
   (SQLite, on by default), the LLM message log and the access log (the gateway's output) go
   there too. `--ports BASE` puts the three on BASE, BASE+1 and BASE+2 instead.
 
+The scenarios (`--scenario`, default `hardening`):
+
+- `limits` (issue 16's): bench/chains/soak-limits, the typical chain plus llm-token-limit,
+  llm-emit-token-metric and rate-limit-by-key; plain and streamed calls. What a worker
+  serving LLM calls under limits holds.
+- `hardening` (issue 17's): bench/chains/soak, the same plus the semantic cache with the
+  built-in embedder for the calls that ask for it, LLM message logging to a file and the
+  access log (the embedder alone takes a worker past 200 MB).
+
 Then this script, pinned to core 1, drives the gateway with `--concurrency` clients (aiohttp),
 each sending requests back to back: every third one streamed (`"stream": true`, which also
-makes the token limit ask for the stream's usage), the others plain; every fourth asks for the
-semantic cache (`x-soak-cache`), with one of 16 questions. Client 0 is greedy: the
+makes the token limit ask for the stream's usage), the others plain; under `hardening` every
+fourth asks for the semantic cache (`x-soak-cache`), with one of 16 questions. Client 0 is greedy: the
 chain gives it 10 calls a second, so its 429s are expected and counted apart; a 429 to anyone
 else is an error. Every `--interval` seconds it samples the gateway's process tree (the process
 and its descendants): RSS (the sum of /proc/<pid>/status VmRSS) and open file descriptors (the
@@ -32,8 +38,8 @@ exceeds the first sample after it by more than 5 %; open descriptors are steady 
 sample has at most 16 more than the first after the warm-up (what the load holds open comes
 and goes; a leak only grows). The exit status is 1 when RSS is not flat, the descriptors not
 steady, or any request failed (the expected 429s aside), 2 when the soak could not run. Whether
-RSS stayed under 100 MB is reported too (a target, not the exit status: a worker that has
-loaded the offline tokenizer for streamed calls is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
+RSS stayed under 100 MB is reported too (a target, not the exit status: `hardening`'s embedder
+is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -60,9 +66,21 @@ from latency import HOST, BenchError, Servers
 NGINX_PORT = 23481  # bench/chains/soak/gateway.yaml's backend
 GATEWAY_PORTS = (23482, 23483)  # traffic, admin
 CHAIN = latency.BENCH / "chains" / "soak"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    chain: Path
+    cache_every: int  # every nth request of a client asks for the semantic cache (0: none)
+
+
+SCENARIOS = {
+    "hardening": Scenario(CHAIN, 4),
+    "limits": Scenario(latency.BENCH / "chains" / "soak-limits", 0),
+}
+DEFAULT_SCENARIO = "hardening"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 STREAM_EVERY = 3  # every third request of a client is streamed
-CACHE_EVERY = 4  # every fourth asks for the semantic cache, with one of CACHED_QUESTIONS
 CACHED_QUESTIONS = 16
 GREEDY_PAUSE = 0.02  # seconds between the greedy client's requests: its 429s stay a minority
 REQUEST_TIMEOUT = 10.0
@@ -145,8 +163,8 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        """What the exit status says: the ceiling is reported, not held to (the offline
-        tokenizer a streamed call loads takes a worker past it; docs/sizing.md)."""
+        """What the exit status says: the ceiling is reported, not held to (the semantic
+        cache's embedder takes a worker past it; docs/sizing.md)."""
         return self.flat and self.clean and self.steady_fds
 
 
@@ -264,13 +282,18 @@ def client_headers(name: str) -> dict[str, str]:
 
 
 async def client(
-    session: aiohttp.ClientSession, index: int, url: str, stop_at: float, kinds: Counter[str]
+    session: aiohttp.ClientSession,
+    index: int,
+    url: str,
+    stop_at: float,
+    kinds: Counter[str],
+    cache_every: int = 0,
 ) -> None:
     headers = client_headers("greedy" if index == 0 else f"client-{index}")
     sent = 0
     while time.monotonic() < stop_at:
-        cached = sent % CACHE_EVERY == 1
-        question = (sent // CACHE_EVERY + index) % CACHED_QUESTIONS if cached else None
+        cached = bool(cache_every) and sent % cache_every == 1
+        question = (sent // cache_every + index) % CACHED_QUESTIONS if cached else None
         kinds[await call(session, url, headers, sent % STREAM_EVERY == 0, question)] += 1
         sent += 1
         if index == 0:
@@ -307,7 +330,8 @@ async def soak(servers: Servers, args: argparse.Namespace) -> list[Sample]:
         started = time.monotonic()
         stop_at = started + args.duration
         print(table([])[0], file=sys.stderr)
-        clients = [client(session, i, url, stop_at, kinds) for i in range(args.concurrency)]
+        every = SCENARIOS[args.scenario].cache_every
+        clients = [client(session, i, url, stop_at, kinds, every) for i in range(args.concurrency)]
         *_, samples = await asyncio.gather(
             *clients, sampler(servers, started, stop_at, args.interval, kinds)
         )
@@ -343,11 +367,13 @@ def gateway_ports(args: argparse.Namespace) -> tuple[int, int]:
     return (args.ports + 1, args.ports + 2) if args.ports else GATEWAY_PORTS
 
 
-def prepare_chain(workdir: Path, redis: str | None, nginx_port: int = NGINX_PORT) -> Path:
-    """A copy of bench/chains/soak (its ledger and logs land beside it), with the Redis store if
-    asked and its backend on `nginx_port`."""
+def prepare_chain(
+    workdir: Path, redis: str | None, nginx_port: int = NGINX_PORT, source: Path = CHAIN
+) -> Path:
+    """A copy of the scenario's chain, `source` (its ledger and logs land beside it), with the
+    Redis store if asked and its backend on `nginx_port`."""
     chain = workdir / "chain"
-    shutil.copytree(CHAIN, chain)
+    shutil.copytree(source, chain)
     config = chain / "gateway.yaml"
     config.write_text(config.read_text().replace(f":{NGINX_PORT}/", f":{nginx_port}/"))
     if redis:
@@ -377,17 +403,19 @@ def run(args: argparse.Namespace) -> bool:
         servers = Servers(Path(workdir))
         try:
             latency.start_nginx(servers, port=nginx_port)
-            chain = prepare_chain(Path(workdir), args.redis, nginx_port)
+            scenario = SCENARIOS[args.scenario]
+            chain = prepare_chain(Path(workdir), args.redis, nginx_port, scenario.chain)
             latency.start_gateway(servers, "gateway", chain, ports)
             latency.wait_until(servers, "nginx", lambda: latency.listening(nginx_port))
             latency.wait_healthy(servers, "gateway", ports[0])
             samples = asyncio.run(soak(servers, args))
-            seen = exercised(ports[1], Path(workdir))
+            seen = exercised(ports[1], Path(workdir)) if scenario.cache_every else []
         finally:
             servers.stop()
     store = f"Redis ({args.redis})" if args.redis else "in the process"
     print(
-        f"\n## Soak: {args.duration:g} s at {args.concurrency} clients, counters {store}\n"
+        f"\n## Soak ({args.scenario}): {args.duration:g} s at {args.concurrency} clients,"
+        f" counters {store}\n"
         f"\n- gateway code: {latency.code_version()}; load average at the end:"
         f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
@@ -401,6 +429,13 @@ def run(args: argparse.Namespace) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="The gateway under steady load: RSS and fds.")
     add = parser.add_argument
+    add(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        default=DEFAULT_SCENARIO,
+        help="limits: token and rate limits, plain and streamed calls (issue 16); hardening:"
+        f" those plus the semantic cache and logging (issue 17; default {DEFAULT_SCENARIO})",
+    )
     add("--duration", type=float, default=600.0, help="seconds of load (default 600)")
     add("--warmup", type=float, default=30.0, help="seconds before the reference sample")
     add("--interval", type=float, default=10.0, help="seconds between samples (default 10)")

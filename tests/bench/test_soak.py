@@ -138,6 +138,21 @@ def test_the_duration_must_leave_a_sample_after_the_warmup() -> None:
     assert soak.gateway_ports(soak.parse_args(["--ports", "27000"])) == (27001, 27002)
 
 
+def test_the_scenarios_are_issue_16s_limits_and_issue_17s_hardening() -> None:
+    assert soak.parse_args([]).scenario == soak.DEFAULT_SCENARIO == "hardening"
+    limits = soak.SCENARIOS[soak.parse_args(["--scenario", "limits"]).scenario]
+    with pytest.raises(SystemExit):
+        soak.parse_args(["--scenario", "other"])
+    # limits: no semantic cache, no embedder, no message logging; hardening has them all.
+    assert limits.cache_every == 0
+    assert "embedders" not in (limits.chain / "gateway.yaml").read_text()
+    assert "semantic-cache" not in (limits.chain / "apis" / "llm.xml").read_text()
+    assert "llm-token-limit" in (limits.chain / "apis" / "llm.xml").read_text()
+    hardening = soak.SCENARIOS["hardening"]
+    assert hardening.cache_every and hardening.chain == soak.CHAIN
+    assert "embedders" in (hardening.chain / "gateway.yaml").read_text()
+
+
 def test_a_short_soak_of_the_issues_scenario_has_no_unexpected_errors_and_keeps_its_fds() -> None:
     """bench/soak.py for 20 s at 8 clients, as a real run: streaming, limits, the semantic
     cache and both logs all on. No figure of speed is asserted: only that nothing failed but
