@@ -73,14 +73,12 @@ def test_long_pieces_merge_through_the_heap_as_short_ones_do_by_scanning(name: s
 
 
 def test_an_encoding_is_a_few_flat_arrays_not_an_object_per_token() -> None:
-    """Structural: the ranks live in one bytes and three arrays (about 6 MB for o200k_base);
+    """Structural: the ranks live in one bytes and four arrays (about 6 MB for o200k_base);
     what is remembered between counts is bounded."""
     counter = encoding("o200k_base")
     assert len(counter.ends) - 1 == 199_998 == len(counter.hashes)
-    held = sum(
-        sys.getsizeof(part) for part in (counter.blob, counter.ends, counter.hashes, counter.slots)
-    )
-    assert held < 8 * 2**20
+    parts = (counter.blob, counter.ends, counter.hashes, counter.slots, counter.pairs)
+    assert sum(sys.getsizeof(part) for part in parts) < 8 * 2**20
     counter.count(" ".join(f"w{i}" for i in range(3 * bpe.PIECES_KEPT)))
     assert len(counter.counted) <= bpe.PIECES_KEPT
     counter.count("".join(chr(point) for point in range(0x4E00, 0x4E00 + 2 * bpe.CLASSES_KEPT)))
