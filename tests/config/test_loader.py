@@ -167,6 +167,12 @@ MISTAKES = [
         (4, 22),
         "1",
     ),
+    (  # an enum setting: the allowed values named
+        "apis:\n  a: {path: x}\nlimits:\n  token-counter: fast\n",
+        "invalid-value",
+        (4, 18),
+        "limits.token-counter is 'fast'; allowed: compact, tiktoken",
+    ),
     (
         "apis:\n  a: {path: x}\nlimits:\n  trusted-proxies: [127.0.0.1, 10.0.0/8x]\n",
         "invalid-value",
