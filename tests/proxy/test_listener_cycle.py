@@ -102,6 +102,13 @@ def read_responses(client: socket.socket, count: int) -> list[bytes]:
     return responses
 
 
+def answered_then_closed(port: int, request: bytes) -> bytes:
+    """What the listener sends to `request` on a new connection, until it closes it."""
+    client = connect(port)
+    client.sendall(request)
+    return read_until_closed(client)
+
+
 def post(path: bytes, body: bytes) -> bytes:
     return b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s" % (path, len(body), body)
 
@@ -125,55 +132,57 @@ def test_a_response_is_its_head_and_body_with_the_query(port: int) -> None:
     assert body == b"GET /a%20b "
 
 
-def test_expect_100_continue_is_answered_before_the_body_is_sent(port: int) -> None:
+def answered_in_two_parts(port: int, first: bytes, second: bytes, interim: bytes = b"") -> bytes:
+    """The response to a request sent in two parts, the second once `interim` came (if any;
+    else after a pause: the body in two reads, the app waiting for the rest)."""
     client = connect(port)
-    client.sendall(
-        b"POST /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
-    )
-    assert client.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
-    client.sendall(b"hello")
+    client.sendall(first)
+    if interim:
+        assert client.recv(65536) == interim
+    else:
+        time.sleep(0.1)
+    client.sendall(second)
     [response] = read_responses(client, 1)
+    return response
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(port: int) -> None:
+    head = b"POST /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    response = answered_in_two_parts(port, head, b"hello", b"HTTP/1.1 100 Continue\r\n\r\n")
     assert response.endswith(b"\r\n\r\nPOST /up hello")
 
 
 def test_a_chunked_upload_is_received_whole(port: int) -> None:
-    client = connect(port)
-    client.sendall(b"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
-    time.sleep(0.1)  # the body in two reads: the app waits for the rest
-    client.sendall(b"2\r\nde\r\n0\r\n\r\n")
-    [response] = read_responses(client, 1)
+    head = b"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    response = answered_in_two_parts(port, head + b"3\r\nabc\r\n", b"2\r\nde\r\n0\r\n\r\n")
     assert response.endswith(b"\r\n\r\nPOST /c abcde")
 
 
 def test_a_response_without_a_length_is_sent_chunked(port: int) -> None:
-    client = connect(port)
-    client.sendall(b"GET /chunked HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-    response = read_until_closed(client)
+    response = answered_then_closed(
+        port, b"GET /chunked HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
     assert b"\r\ntransfer-encoding: chunked\r\n" in response
     assert b"\r\nconnection: close\r\n" in response
     assert response.endswith(b"\r\n\r\n3\r\nGET\r\na\r\n /chunked \r\n0\r\n\r\n")
 
 
 def test_head_gets_the_head_alone(port: int) -> None:
-    client = connect(port)
-    client.sendall(b"HEAD /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-    response = read_until_closed(client)
+    response = answered_then_closed(
+        port, b"HEAD /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
     assert response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b"\r\n\r\n")
     assert b"content-length: 8\r\n" in response
 
 
 def test_http_1_0_closes_after_its_response(port: int) -> None:
-    client = connect(port)
-    client.sendall(b"GET /old HTTP/1.0\r\n\r\n")
-    response = read_until_closed(client)
+    response = answered_then_closed(port, b"GET /old HTTP/1.0\r\n\r\n")
     assert response.startswith(b"HTTP/1.1 200 OK\r\n") and b"connection: close\r\n" in response
     assert response.endswith(b"GET /old ")
 
 
 def test_an_app_failing_before_it_answers_gets_500(port: int) -> None:
-    client = connect(port)
-    client.sendall(b"GET /fail HTTP/1.1\r\nHost: t\r\n\r\n")
-    response = read_until_closed(client)
+    response = answered_then_closed(port, b"GET /fail HTTP/1.1\r\nHost: t\r\n\r\n")
     assert response.startswith(b"HTTP/1.1 500 ") and response.endswith(b"Internal Server Error")
 
 
