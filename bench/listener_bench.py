@@ -1,25 +1,33 @@
 """The traffic listener's own cost per request, in instructions or in CPU time.
 
     python bench/listener_bench.py --old REV [--new REV] [--requests 2000] [--pipelined]
-    python bench/listener_bench.py --serve PORT     # a trivial app behind the listener, for wrk
+                                   [--floor]
+    python bench/listener_bench.py --serve PORT     # the same, on a port, for wrk
 
-The listener (gateway.proxy.listener's protocol, with gateway.yaml's default limits) serves
-a trivial ASGI app (it reads the body and answers an 11-byte JSON with a content-length) over
-a real loopback socket pair, the client a plain asyncio protocol in the same uvloop loop
-sending wrk's request (bench/post.lua) one after another on one keep-alive connection (or
-all at once, pipelined). Each side (its tree from `git archive REV`, or this work tree) runs
-twice under `valgrind --tool=callgrind`, with no measured requests and with --requests, and
-the difference over --requests is its instructions per request: the protocol, the request
-cycle, the app's two sends and the client's side (which both sides share).
+The listener (gateway.proxy.listener's protocol, with gateway.yaml's default limits and
+uvicorn's and the collector's settings as `aigw run` has them) serves a trivial ASGI app (it
+reads the body and answers an 11-byte JSON with a content-length) over a real loopback socket
+pair, the client a plain asyncio protocol in the same uvloop loop sending wrk's request
+(bench/post.lua) one after another on one keep-alive connection (or all at once,
+--pipelined). Each side (its tree from `git archive REV`, or this work tree) runs twice under
+`valgrind --tool=callgrind`, with no measured requests and with --requests, and the
+difference over --requests is its instructions per request: the protocol, the request cycle,
+the app's two sends and the client's side (which every side shares). --floor counts two
+floors as well: httptools' parser answering from its callbacks (no ASGI), and that plus a
+task per request calling the app with the least of a scope, receive and send.
 
-`--serve` runs the same app on a port, for wrk pinned as /tmp-style measure scripts do
-(`taskset -c 0 python bench/listener_bench.py --serve 19300`).
+`--serve` runs the app behind the listener on a port (`LISTENER_FLOOR=1` or `asgi`: a
+floor), for wrk with the server and wrk pinned to a core each:
+`taskset -c 0 python bench/listener_bench.py --serve 19300`, then
+`taskset -c 1 wrk -t1 -c32 -d5s -s bench/post.lua http://127.0.0.1:19300/` and the server's
+CPU time from /proc/PID/stat over the requests wrk counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import re
 import socket
@@ -39,6 +47,14 @@ REQUEST = (
     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 )
 ANSWER = b'{"ok":true}'
+# uvicorn.Config's options as gateway.proxy.server sets them (no Server header, no access log)
+AS_AIGW_RUN = {"log_level": "warning", "access_log": False, "server_header": False}
+
+
+def as_aigw_run() -> None:
+    """The collector's settings `aigw run` serves with (gateway.proxy.server.serve)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 50)
 
 
 async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +131,7 @@ def protocol_factory():  # type: ignore[no-untyped-def]
     from gateway.proxy.listener import listener_options
 
     options = listener_options(Limits(), None)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, **options)
+    config = uvicorn.Config(app, **AS_AIGW_RUN, **options)
     config.load()
     state = ServerState()
     return lambda: config.http_protocol_class(config=config, server_state=state, app_state={})
@@ -160,6 +176,7 @@ class Client(asyncio.Protocol):
 async def drive(requests: int, pipelined: bool) -> None:
     loop = asyncio.get_running_loop()
     factory = protocol_factory()
+    as_aigw_run()
     for count in (WARM_UP, requests):
         served, client = socket.socketpair()
         await loop.connect_accepted_socket(factory, served)
@@ -178,15 +195,8 @@ def serve(port: int) -> None:
     from gateway.proxy.listener import listener_options
 
     options = listener_options(Limits(), None)
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        log_level="warning",
-        access_log=False,
-        **options,
-    )
+    as_aigw_run()
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", **AS_AIGW_RUN, **options)
 
 
 def counted(tree: Path, requests: int, pipelined: bool, floor: bool | str = False) -> int:

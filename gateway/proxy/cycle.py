@@ -43,7 +43,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
 log = logging.getLogger("uvicorn.error")
@@ -58,6 +58,9 @@ _SERVER_ERROR = (
 
 
 class Cycle:
+    """A request's ASGI receive and send on a connection (gateway.proxy.listener makes one per
+    request, once its head is parsed)."""
+
     __slots__ = (
         "body",
         "chunked",
@@ -118,8 +121,10 @@ class Cycle:
                 waiter.set_result(None)
 
     def add_body(self, body: bytes) -> None:
+        # bytes, not uvicorn's bytearray: a body read whole is passed on uncopied; what piles
+        # up unreceived stays under HIGH_WATER_LIMIT and a read, as reading pauses past it.
         self.body += body
-        if len(self.body) > 65536:  # uvicorn's HIGH_WATER_LIMIT: read no more until received
+        if len(self.body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         self.wake()
 
