@@ -28,9 +28,11 @@ does, and the head's size is summed only when the bytes read could hold more tha
 The parser's callbacks and the request cycle (gateway.proxy.cycle) are our own, uvicorn's
 trimmed: the same scope, messages, keep-alive, pipelining (reading paused while a response
 is pending), flow control, 100-continue and WebSocket upgrade (handed to uvicorn's WebSocket
-protocol), for about a fifth less work per request (bench/listener_bench.py). The keep-alive
-wait is one timer a connection, re-armed when it fires early, not one armed and cancelled
-per request. uvicorn's own access log (`access_log`, off in `aigw run`) is not written.
+protocol), for a fifth to a quarter fewer instructions a request (bench/listener_bench.py).
+The keep-alive wait is one timer a connection, re-armed when it fires early, not one armed
+and cancelled per request. uvicorn's own access log (`access_log`, off in `aigw run`) is not
+written. The admin and worker sockets are served by the same protocol: uvicorn takes one
+protocol class for all of a server's sockets.
 """
 
 from __future__ import annotations
