@@ -51,10 +51,11 @@ log = logging.getLogger("uvicorn.error")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 _NO_BODY = (204, 304)
-_SERVER_ERROR = (
-    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
-)
+_SERVER_ERROR = [  # uvicorn's 500, with its headers
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"21"),
+    (b"connection", b"close"),
+]
 
 
 class Cycle:
@@ -159,15 +160,10 @@ class Cycle:
 
     def _answer_500(self) -> None:
         """uvicorn's `send_500_response`, where nothing of the response was written yet."""
-        self.head = None
-        if self.disconnected:
-            return
-        self.response_started = self.response_complete = True
-        self.transport.write(_SERVER_ERROR)
-        self.transport.close()
-        self.wake()
-        if self.on_response is not None:
-            self.on_response()
+        self.head = None  # a head kept, never written: replaced
+        if not self.disconnected:
+            self._start(500, _SERVER_ERROR)
+            self._body(b"Internal Server Error", False)
 
     async def send(self, message: Any) -> None:
         flow = self.flow
