@@ -15,39 +15,41 @@ headers, or every connection it can take, a byte a second each. Here, from gatew
 - `keep-alive-timeout`: uvicorn's own, but only a request's first byte ends it: blank lines
   between requests do not keep a connection open.
 
-Each refusal closes the connection and counts in `aigw.connections.refused{reason}`.
 `trusted-proxies` says whose X-Forwarded-For and X-Forwarded-Proto are believed: by default
 nobody's, and the client is the peer.
+
+Each refusal closes the connection and counts in `aigw.connections.refused{reason}`
+(gateway.proxy.refusals).
 
 The request path pays a few comparisons per request and none per header: timers are armed
 only when a head or a body stays unfinished after a read, which a request sent whole never
 does, and the head's size is summed only when the bytes read could hold more than the limit.
+
+The parser's callbacks and the request cycle (gateway.proxy.cycle) are our own, uvicorn's
+trimmed: the same scope, messages, keep-alive, pipelining (reading paused while a response
+is pending), flow control, 100-continue and WebSocket upgrade (handed to uvicorn's WebSocket
+protocol), for a fifth to a quarter fewer instructions a request (bench/listener_bench.py).
+The keep-alive wait is one timer a connection, re-armed when it fires early, not one armed
+and cancelled per request. uvicorn's own access log (`access_log`, off in `aigw run`) is not
+written. The admin and worker sockets are served by the same protocol: uvicorn takes one
+protocol class for all of a server's sockets.
 """
 
 from __future__ import annotations
 
+import contextvars
 from asyncio import TimerHandle
 from typing import Any
+from urllib.parse import unquote
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.config.settings import Limits
+from gateway.proxy.cycle import Cycle
+from gateway.proxy.refusals import BODY, DRAIN, HEAD, IDLE, Refusals, Refused
 from gateway.telemetry.series import Counter
-
-_IDLE, _HEAD, _BODY, _DRAIN = 0, 1, 2, 3  # what the connection is reading
-# After a refusal: how long what the client still sends is read and dropped before the socket
-# closes. Closing on unread bytes makes the kernel send a reset, which can destroy the
-# refusal before the client reads it.
-LINGER_SECONDS = 2.0
-
-
-class Refused(Exception):
-    """Raised from a parser callback to stop parsing a head over a limit."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
 
 
 def listener_options(limits: Limits, refused: Counter | None) -> dict[str, Any]:
@@ -70,21 +72,24 @@ def guarded_protocol(limits: Limits, refused: Counter | None) -> type[HttpToolsP
     )
 
 
-# uvicorn's callbacks, called as functions: `super().x()` costs a super object per call, and
-# these run for every request.
-_begin = HttpToolsProtocol.on_message_begin
-_headers_complete = HttpToolsProtocol.on_headers_complete
-_message_complete = HttpToolsProtocol.on_message_complete
+_ASGI = {"version": "3.0", "spec_version": "2.3"}  # uvicorn's scope["asgi"], shared
 
 
-class LimitedProtocol(HttpToolsProtocol):
+class LimitedProtocol(Refusals, HttpToolsProtocol):
+    """uvicorn's protocol, its parser callbacks and request cycle (gateway.proxy.cycle) our
+    own: the same ASGI scope and messages for less work per request (no per-request Event,
+    keep-alive timer or second write), and the limits checked on the way."""
+
     # Slots, for the request path's sake: uvicorn's protocol already keeps 28 attributes in
     # its __dict__, and more would pass CPython's limit for shared-key dictionaries; the
     # limits are copied in rather than read from the class, which 3.11 does not specialise.
     __slots__ = (
         "_body_timeout",
         "_chunk",
+        "_fresh_context",
         "_head_timeout",
+        "_idle",
+        "_idle_since",
         "_last_read",
         "_max_head",
         "_max_headers",
@@ -92,6 +97,7 @@ class LimitedProtocol(HttpToolsProtocol):
         "_reading",
         "_received",
         "_timer",
+        "_upgrade",
     )
     limits = Limits()
     refused: Counter | None = None
@@ -104,11 +110,15 @@ class LimitedProtocol(HttpToolsProtocol):
         self._max_headers = limits.max_headers
         self._head_timeout = limits.header_timeout
         self._body_timeout = limits.body_timeout
-        self._reading = _HEAD
+        self._reading = HEAD
         self._received = 0  # raw bytes of the unfinished head
         self._chunk = 0  # the length of the read being parsed
         self._last_read = 0.0  # when the body's last chunk came
         self._timer: TimerHandle | None = None
+        self._idle = False  # between a response's end and the next request's first byte
+        self._idle_since = 0.0
+        self._upgrade = False  # the request being read is a WebSocket handshake
+        self._fresh_context = self.config.reset_contextvars
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -116,15 +126,26 @@ class LimitedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
-        super().connection_lost(exc)
+        self.connections.discard(self)
+        cycle = self.cycle
+        if cycle is not None:
+            if not cycle.response_complete:
+                cycle.disconnected = True  # receive() says http.disconnect; send drops
+            cycle.wake()
+        if self.flow is not None:
+            self.flow.resume_writing()  # a send waiting for the socket to drain returns
+        if exc is None:
+            self.transport.close()
+        self._unset_keepalive_if_required()
+        self.parser = None  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         # uvicorn ends the keep-alive wait on any byte; here on a request's first (begin).
         reading = self._reading
         chunk = self._chunk = len(data)
-        if reading == _HEAD:
+        if reading == HEAD:
             self._received += chunk
-        elif reading == _DRAIN:
+        elif reading == DRAIN:
             return
         try:
             self.parser.feed_data(data)
@@ -145,13 +166,13 @@ class LimitedProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
             return
         reading = self._reading
-        if reading == _HEAD:
+        if reading == HEAD:
             over = self._over(exact=False)
             if over is not None:
                 self._refuse(over.status, over.reason, over.message)
             elif self._timer is None:
                 self._timer = self.loop.call_later(self._head_timeout, self._expired)
-        elif reading == _BODY:
+        elif reading == BODY:
             self._last_read = self.loop.time()
             if self._timer is None:
                 self._timer = self.loop.call_later(self._body_timeout, self._expired)
@@ -161,15 +182,25 @@ class LimitedProtocol(HttpToolsProtocol):
         self.logger.warning(message)
         self.send_400_response(message)
 
-    # Parser callbacks
+    # Parser callbacks (uvicorn's, trimmed)
 
     def on_message_begin(self) -> None:
-        keep_alive = self.timeout_keep_alive_task
-        if keep_alive is not None:
-            keep_alive.cancel()
-            self.timeout_keep_alive_task = None
-        _begin(self)
-        self._reading = _HEAD
+        self._idle = False  # the keep-alive wait ends (its timer, left armed, will see)
+        self._reading = HEAD
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        # llhttp keeps trailing whitespace, which RFC 9110 section 5.5 excludes from a value.
+        value = value.rstrip(b" \t")
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         timer = self._timer
@@ -178,96 +209,119 @@ class LimitedProtocol(HttpToolsProtocol):
             self._timer = None
         # `_received + _chunk` bounds the head's bytes from above: the exact count (a sum over
         # the headers) is made only when that bound is over the limit.
+        url = self.url
         if (
             self._received + self._chunk > self._max_head
             or len(self.headers) > self._max_headers
-            or len(self.url) > self._max_line
+            or len(url) > self._max_line
         ):
             over = self._over(exact=True)
             if over is not None:
                 raise over
-        self._reading = _BODY
-        _headers_complete(self)
+        self._reading = BODY
+        parser = self.parser
+        parsed = httptools.parse_url(url)
+        raw_path = parsed.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = unquote(path)
+        root = self.root_path
+        if root:
+            path, raw_path = root + path, root.encode("ascii") + raw_path
+        http_version = parser.get_http_version()
+        self.scope = scope = {  # type: ignore[typeddict-unknown-key]
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": http_version,
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "method": parser.get_method().decode("ascii"),
+            "root_path": root,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": parsed.query or b"",
+            "headers": self.headers,
+            "state": self.app_state.copy() if self.app_state else {},
+        }
+        if parser.should_upgrade() and self._should_upgrade():
+            self._upgrade = True  # handed to the WebSocket protocol once the parser stops
+            return
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            app = service_unavailable
+            self.logger.warning("Exceeded concurrency limit.")
+        else:
+            app = self.app
+        existing = self.cycle
+        self.cycle = cycle = Cycle(
+            scope,  # type: ignore[arg-type]
+            self.transport,
+            self.flow,
+            self.server_state.default_headers,
+            self.expect_100_continue,
+            http_version != "1.0" and parser.should_keep_alive(),
+            self.on_response_complete,
+        )
+        if existing is None or existing.response_complete:
+            self._start_asgi_task(cycle, app)  # type: ignore[arg-type]
+        else:  # pipelined: read no further until the responses before it are sent
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, app))  # type: ignore[arg-type]
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        tasks = self.tasks
+        if self._fresh_context:  # uvicorn's reset_contextvars
+            task = self.loop.create_task(cycle.run(app, tasks), context=contextvars.Context())
+        else:
+            task = self.loop.create_task(cycle.run(app, tasks))
+        tasks.add(task)
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if not self._upgrade and not cycle.response_complete:
+            cycle.add_body(body)
 
     def on_message_complete(self) -> None:
         timer = self._timer
         if timer is not None:
             timer.cancel()
             self._timer = None
-        self._reading = _IDLE
+        self._reading = IDLE
         self._received = 0
-        _message_complete(self)
+        cycle = self.cycle
+        if not self._upgrade and not cycle.response_complete:
+            cycle.more_body = False
+            cycle.wake()
 
-    # Refusals
-
-    def _over(self, exact: bool) -> Refused | None:
-        """The limit the head so far is over, if any. `exact`: its size from the parsed URL
-        and headers (the head is whole); else from the bytes received (a header may still be
-        arriving, which the parser keeps to itself)."""
-        url = len(self.url)
-        if url > self._max_line:
-            return Refused(414, "request-line", f"the URL is over {self._max_line} bytes")
-        if len(self.headers) > self._max_headers:
-            return Refused(431, "header-count", f"the request has over {self._max_headers} headers")
-        size = url + sum(len(n) + len(v) + 4 for n, v in self.headers) if exact else self._received
-        if size > self._max_head:
-            return Refused(431, "header-bytes", f"the request head is over {self._max_head} bytes")
-        return None
-
-    def _cancel(self) -> None:
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-            self._timer = None
-
-    def _expired(self) -> None:
-        self._timer = None
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        if self.flow.read_paused:  # the gateway stopped reading, not the client: wait on
-            self._last_read = self.loop.time()
-            self._timer = self.loop.call_later(self._body_timeout, self._expired)
-        elif self._reading == _HEAD:
-            self._refuse(408, "header-timeout", "the request head took too long")
-        elif self._reading == _BODY:
-            idle = self.loop.time() - self._last_read
-            if idle < self._body_timeout:
-                self._timer = self.loop.call_later(self._body_timeout - idle, self._expired)
-            else:
-                self._refuse(408, "body-timeout", "the request body stopped coming")
-
-    def _refuse(self, status: int, reason: str, message: str) -> None:
-        """Answer `status` if no response has begun on this connection, then close it."""
-        self._cancel()
-        if self.refused is not None:
-            self.refused.add((reason,))
-        cycle = self.cycle
-        # An answer only where the client waits for this request's: never amid another's
-        # response, nor ahead of a pipelined request's.
-        if self._reading == _HEAD:
-            answer = cycle is None or cycle.response_complete
-        else:
-            answer = cycle is not None and not self.pipeline and not cycle.response_started
-        if answer:
-            body = f"{message}\n".encode()
-            self.transport.write(
-                b"".join(
-                    [
-                        STATUS_LINE[status],
-                        b"content-type: text/plain; charset=utf-8\r\n",
-                        b"content-length: %d\r\n" % len(body),
-                        b"connection: close\r\n\r\n",
-                        body,
-                    ]
-                )
+        flow = self.flow
+        if flow.read_paused:
+            flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        # The keep-alive wait: one timer a connection, not one a request; when it fires it
+        # closes an idle connection or waits out what is left of the wait.
+        self._idle = True
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
-        if cycle is not None and not cycle.response_complete:
-            cycle.disconnected = True  # the application's receive() says so; its send is dropped
-            cycle.message_event.set()
-        self._reading = _DRAIN
-        transport = self.transport
-        if transport.can_write_eof():
-            transport.write_eof()  # the client reads the answer, then the end
-            self._timer = self.loop.call_later(LINGER_SECONDS, transport.close)
+
+    def timeout_keep_alive_handler(self) -> None:
+        self.timeout_keep_alive_task = None
+        if not self._idle or self.transport.is_closing():
+            return  # a request came: the next response arms the wait again
+        waited = self.loop.time() - self._idle_since
+        if waited < self.timeout_keep_alive:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive - waited, self.timeout_keep_alive_handler
+            )
         else:
-            transport.close()
+            self.transport.close()
