@@ -370,6 +370,9 @@ class Response:
         self._waiter = self.connection.loop.create_future()
         try:
             await self._waiter
+        except BaseException:  # cancelled (a race's loser, a client gone): abandoned
+            self.close()
+            raise
         finally:
             self._waiter = None
 

@@ -376,3 +376,25 @@ def test_a_streamed_answer_comes_chunk_by_chunk_before_its_end() -> None:
         assert [chunk async for chunk in chunks] == [b"last"]
 
     run(scenario)
+
+
+def test_a_call_cancelled_while_it_waits_closes_its_connection() -> None:
+    asked, closed = asyncio.Event(), asyncio.Event()
+
+    def script_for(server: Server) -> Script:
+        async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.head(reader)
+            asked.set()
+            if not await reader.read():  # the end of the stream: the client closed it
+                closed.set()
+
+        return script
+
+    async def scenario() -> None:
+        server = await serving(script_for)
+        call = asyncio.ensure_future(Pool().request("GET", server.url + "/", [], None, 30))
+        await asyncio.wait_for(asked.wait(), 5)
+        call.cancel()
+        await asyncio.wait_for(closed.wait(), 5)  # not left open for the backend to close
+
+    run(scenario)
