@@ -1,7 +1,7 @@
 """Benchmark A/B in instructions: what one request costs the gateway's process, counted.
 
     python bench/instructions.py --old REV [--new REV] [--chains typical,passthrough]
-                                 [--requests 400] [--stream]
+                                 [--requests 400] [--stream] [--port 18081]
 
 Wall-clock figures on a shared machine move by several percent from run to run; instruction
 counts do not (valgrind's callgrind counts them whatever else the machine does), so a change
@@ -16,6 +16,11 @@ backend call, the response, the access log; not uvicorn's HTTP parsing, which bo
 share. `--stream` asks nginx for its canned event stream (a chat completion streamed in five
 events) and counts a streamed request instead, sent chunk by chunk as uvicorn's request cycle
 would be.
+
+The chains bench/peers.py serves (governed, passthrough-mock) are driven as peers.py sends
+them: at /v1/chat/completions, governed's key in Authorization, their upstream (MOCK_BASE) this
+script's nginx. --port moves nginx off 18081 (so two runs can share a machine); the chains
+whose upstream URL is written in their gateway.yaml (typical, passthrough, ...) need 18081.
 
 Needs valgrind and nginx (and Redis on 127.0.0.1:6379 for the tokens-redis chain); slow (about
 a minute per chain and side). The counts are steadier than times but not exact: work driven
@@ -40,6 +45,10 @@ import latency
 from latency import BenchError, Servers
 
 WARM_UP = 100
+# The chains bench/peers.py serves: their API at v1, the upstream from the environment, and
+# the governed chain's key as peer_targets.py sends it (Authorization: Bearer).
+MOCK_PATH = "/v1/chat/completions"
+MOCK_CHAINS = {"governed": "sk-bench-0001", "passthrough-mock": None}
 BODY = json.dumps(
     {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
 ).encode()
@@ -61,13 +70,19 @@ def drive(chain: Path, requests: int) -> None:
         (b"host", f"{latency.HOST}:8080".encode()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(BODY)).encode()),
-        (b"ocp-apim-subscription-key", latency.SUBSCRIPTION_KEY.encode()),
     ]
+    path = latency.GATEWAY_PATH
+    if chain.name in MOCK_CHAINS:
+        path, key = MOCK_PATH, MOCK_CHAINS[chain.name]
+        if key is not None:
+            headers.append((b"authorization", f"Bearer {key}".encode()))
+    else:
+        headers.append((b"ocp-apim-subscription-key", latency.SUBSCRIPTION_KEY.encode()))
     scope = {
         "type": "http",
         "method": "POST",
-        "path": latency.GATEWAY_PATH,
-        "raw_path": latency.GATEWAY_PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "headers": headers,
         "client": (latency.HOST, 50000),
@@ -115,12 +130,19 @@ def drive(chain: Path, requests: int) -> None:
     asyncio.run(main())
 
 
-def counted(side: ab.Side, chain: Path, requests: int) -> int:
+def driver_env(tree: Path, port: int) -> dict[str, str]:
+    """The side's environment, with the mock chains' upstream (MOCK_*) this script's nginx."""
+    base = f"http://{latency.HOST}:{port}/v1"
+    mock = {"MOCK_BASE": base, "MOCK_SLOW_BASE": base, "MOCK_API_KEY": "sk-bench"}
+    return {**latency.gateway_env(tree), **mock}
+
+
+def counted(side: ab.Side, chain: Path, requests: int, port: int) -> int:
     """Instructions the whole driver process executed (startup included)."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     command += [sys.executable, "-W", "ignore", __file__, "--drive", str(chain), str(requests)]
     done = subprocess.run(
-        command, cwd=side.tree, env=latency.gateway_env(side.tree), capture_output=True, text=True
+        command, cwd=side.tree, env=driver_env(side.tree, port), capture_output=True, text=True
     )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
@@ -128,9 +150,9 @@ def counted(side: ab.Side, chain: Path, requests: int) -> int:
     return int(found.group(1))
 
 
-def per_request(side: ab.Side, chain: Path, requests: int) -> float:
+def per_request(side: ab.Side, chain: Path, requests: int, port: int) -> float:
     print(f"{chain.name}: {side.name}", file=sys.stderr)
-    return (counted(side, chain, requests) - counted(side, chain, 0)) / requests
+    return (counted(side, chain, requests, port) - counted(side, chain, 0, port)) / requests
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -141,6 +163,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--chains", default="typical,passthrough", help="bench/chains to drive")
     add("--requests", type=int, default=400, help="measured requests per run (default 400)")
     add("--stream", action="store_true", help="ask nginx for its canned event stream")
+    add("--port", type=int, default=latency.NGINX_PORT, help="nginx's port (default 18081)")
     add("--drive", nargs=2, metavar=("CHAIN", "REQUESTS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive is None and args.old is None:
@@ -153,7 +176,7 @@ def run(args: argparse.Namespace) -> None:
     for tool in ("valgrind", "nginx"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             raise BenchError(f"{tool} is not installed")
-    latency.require_free_ports([latency.NGINX_PORT])
+    latency.require_free_ports([args.port])
     if args.stream:  # read by the driver, which runs in valgrind's child process
         os.environ["AIGW_BENCH_STREAM"] = "1"
     with tempfile.TemporaryDirectory(prefix="aigw-ir-") as workdir, latency.stopped_on_sigterm():
@@ -166,10 +189,12 @@ def run(args: argparse.Namespace) -> None:
         servers = Servers(work / "logs")
         rows = []
         try:
-            latency.start_nginx(servers)
-            latency.wait_until(servers, "nginx", lambda: latency.listening(latency.NGINX_PORT))
+            latency.start_nginx(servers, port=args.port)
+            latency.wait_until(servers, "nginx", lambda: latency.listening(args.port))
             for name in args.chains:
-                old, new = (per_request(side, chains / name, args.requests) for side in sides)
+                old, new = (
+                    per_request(side, chains / name, args.requests, args.port) for side in sides
+                )
                 rows.append(f"| {name} | {old:,.0f} | {new:,.0f} | {100 * (new / old - 1):+.2f}% |")
         finally:
             servers.stop()
