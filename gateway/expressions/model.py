@@ -42,9 +42,10 @@ class HeaderDictionary(ModelObject):
         # Lines not yet indexed by name (from_lines): most requests' headers are only passed
         # on, never looked up, so the index is made on first use.
         self._pending: tuple[list[tuple[str, str]], frozenset[str]] | None = None
-        for name, value in (values or {}).items():
-            listed = [value] if isinstance(value, str) else list(value)
-            self._built[name.lower()] = (name, listed)
+        if values:  # most are made empty (from_lines, a response's): three a request
+            for name, value in values.items():
+                listed = [value] if isinstance(value, str) else list(value)
+                self._built[name.lower()] = (name, listed)
 
     @classmethod
     def from_lines(

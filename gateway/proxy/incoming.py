@@ -88,18 +88,33 @@ class Incoming:
     async def stream(self, limit: int) -> AsyncIterator[bytes]:
         """The body as it arrives; BodyTooLarge once it exceeds `limit` bytes."""
         size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone("the client went away")
-            chunk = message.get("body", b"")
+        more = True
+        while more:
+            chunk, more = await self._next(size, limit)
             size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge
             if chunk:
                 yield chunk
-            if not message.get("more_body", False):
-                return
 
     async def body(self, limit: int) -> bytes:
-        return b"".join([chunk async for chunk in self.stream(limit)])
+        """The whole body (BodyTooLarge past `limit` bytes). Its own loop, not `stream`'s: an
+        async generator cost a request more than the usual one message it reads."""
+        chunk, more = await self._next(0, limit)
+        if not more:
+            return chunk
+        chunks = [chunk]
+        size = len(chunk)
+        while more:
+            chunk, more = await self._next(size, limit)
+            size += len(chunk)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _next(self, size: int, limit: int) -> tuple[bytes, bool]:
+        """The next chunk of the body, after `size` bytes of it, and whether more follow."""
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone("the client went away")
+        chunk = message.get("body", b"")
+        if size + len(chunk) > limit:
+            raise BodyTooLarge
+        return chunk, message.get("more_body", False)

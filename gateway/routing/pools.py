@@ -135,8 +135,9 @@ class Pools:
         self, members: list[PoolMember], skipped: list[str] | None
     ) -> list[PoolMember]:
         found = []
+        rules = self.breakers.rules  # a member without a breaker is usable: no await for it
         for member in members:
-            if await self.breakers.open_for(member.backend) == 0:
+            if member.backend not in rules or await self.breakers.open_for(member.backend) == 0:
                 found.append(member)
             elif skipped is not None:
                 skipped.append(member.backend)
