@@ -14,13 +14,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from gateway.runtime.context import RequestContext
-from gateway.runtime.llm_call import (
-    cost_of,
-    request_json,
-    request_model,
-    response_price,
-    response_usage,
-)
+from gateway.runtime.llm_call import request_json, request_model, response_price, response_usage
 
 CACHE_HEADER = "x-aigw-cache"  # set by cache-lookup and the semantic cache on a hit
 
@@ -76,7 +70,6 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
     usage = response_usage(context) if cache != "hit" else None
     price = response_price(context, usage) if usage is not None else None
     asked = request_model(context, request_json(context)) or None
-    cost = cost_of(context, price, usage) if price is not None and usage is not None else None
     started = model.started
     # Positional, in the columns' order (each line names its field): a NamedTuple's
     # keyword construction took four times as long as the tuple itself.
@@ -100,7 +93,7 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
             usage.cached_prompt if usage is not None else 0,  # cached_tokens
             usage.cache_write if usage is not None else 0,  # cache_write_tokens
             usage.reasoning if usage is not None else 0,  # reasoning_tokens
-            cost,  # cost
+            price.cost(usage) if price is not None and usage is not None else None,  # cost
             (price.date or None) if price is not None else None,  # price_date
             cache,  # cache
             status,  # status

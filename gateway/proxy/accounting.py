@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import cost_of, response_model, response_price, response_usage
+from gateway.runtime.llm_call import response_model, response_price, response_usage
 from gateway.runtime.services import Metrics
 from gateway.tokens.prices import Price, PriceTable
 
@@ -129,7 +129,7 @@ class Accounting:
         variables["llm-total-tokens"] = usage.total
         price = response_price(context, usage)
         if price is not None:
-            variables["llm-cost"] = float(cost_of(context, price, usage))
+            variables["llm-cost"] = float(price.cost(usage))
 
     async def done(self, context: RequestContext) -> None:
         """The last response's figures (a stream's are known only now), and its cost counted."""
@@ -141,7 +141,7 @@ class Accounting:
         price = response_price(context, usage)
         dimensions = _dimensions(context, response_model(context, usage))
         if price is not None:
-            self.metrics.add("aigw", "Cost", float(cost_of(context, price, usage)), dimensions)
+            self.metrics.add("aigw", "Cost", float(price.cost(usage)), dimensions)
         if price is None or price.dearest:  # the model has no price of its own: say so
             self.metrics.add("aigw", "unpriced_calls", 1, dimensions)
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 
 from gateway.expressions.model import ContextModel, MessageBody
 from gateway.runtime.forwarding import ForwardOptions
 from gateway.runtime.services import Services
 from gateway.runtime.state import StatementState
-from gateway.tokens.prices import Price
 from gateway.tokens.usage import Usage
 
 NO_SERVICES = Services()
@@ -94,8 +92,6 @@ class RequestContext:
     # The provider's usage in the response, once read (runtime.llm_call.response_usage).
     usage: Usage | None = None
     usage_read: bool = False
-    # The last cost worked out (runtime.llm_call.cost_of): (price, usage, dollars).
-    priced: tuple[Price, Usage, Decimal] | None = None
     # Headers every response to this request gets, whoever produced it (cors adds them).
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     # Session affinity (gateway.routing.affinity): each pool with a session cookie that an
