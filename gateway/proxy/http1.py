@@ -191,8 +191,9 @@ class Connection(asyncio.Protocol):
         assert transport is not None
         try:
             async for chunk in body:
-                if response.complete or self.lost:  # answered early (a 413, say): stop
-                    break
+                if response.complete or self.lost:  # answered early (a 413, say): the rest
+                    self.close()  # goes unsent, so the connection cannot carry another call
+                    return
                 if chunk:
                     transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
                     response.last_read = self.loop.time()  # sending is not idling

@@ -398,3 +398,37 @@ def test_a_call_cancelled_while_it_waits_closes_its_connection() -> None:
         await asyncio.wait_for(closed.wait(), 5)  # not left open for the backend to close
 
     run(scenario)
+
+
+def test_a_connection_answered_before_its_streamed_body_ended_is_not_reused() -> None:
+    answered = asyncio.Event()
+
+    def script_for(server: Server) -> Script:
+        async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.head(reader)
+            if server.connections == 1:  # refuses at once, the body still coming
+                writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+            else:
+                writer.write(OK)
+            await reader.read()
+
+        return script
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b"abc"
+        await answered.wait()
+        yield b"def"  # after the answer: never sent, and the connection is not kept
+
+    async def scenario() -> None:
+        server = await serving(script_for)
+        pool = Pool()
+        response = await pool.request("POST", server.url + "/", [], slow_body(), 5)
+        answered.set()
+        await asyncio.sleep(0.05)  # the body's next chunk comes, finds the answer complete
+        assert (response.status, await response.read()) == (413, b"")
+        response = await pool.request("GET", server.url + "/", [], None, 2)
+        assert (response.status, await response.read()) == (200, b"{}")
+        assert server.connections == 2
+
+    run(scenario)
