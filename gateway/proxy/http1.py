@@ -432,10 +432,13 @@ class Response:
                 self.close()
 
     def close(self) -> None:
-        """Give up on the rest: the connection closes unless the answer was whole."""
-        if not self.complete:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.connection.close()
+        """Give up on the rest: the connection closes, unless the answer was whole (then it
+        goes back to its pool)."""
         if self.sending is not None and not self.sending.done():
             self.sending.cancel()
+        if self.complete:
+            self.connection.finished(self)
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+        self.connection.close()

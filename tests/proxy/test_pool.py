@@ -432,3 +432,16 @@ def test_a_connection_answered_before_its_streamed_body_ended_is_not_reused() ->
         assert server.connections == 2
 
     run(scenario)
+
+
+def test_a_whole_answer_closed_unread_gives_its_connection_back() -> None:
+    async def scenario() -> None:
+        server = await serving(answering(OK, OK))
+        pool = Pool()
+        response = await pool.request("GET", server.url + "/", [], None, 5)
+        response.close()  # a status HTTP does not have, say: the answer is dropped
+        response = await pool.request("GET", server.url + "/", [], None, 5)
+        assert (response.status, await response.read()) == (200, b"{}")
+        assert server.connections == 1
+
+    run(scenario)
