@@ -86,7 +86,9 @@ def streamed(gateway: str, prompt: str, size: int, **headers: str) -> bytes:
         for chunk in response.iter_raw():
             got += len(chunk)
             tail = (tail + chunk)[-64:]
-    assert got >= size
+        cache = response.headers.get("x-aigw-cache")
+    # Said in full when it fails: seen once in CI (14 bytes, `data: [DONE]` alone?).
+    assert got >= size, f"{got} bytes, ending {tail!r}; x-aigw-cache: {cache}"
     return tail
 
 
