@@ -140,9 +140,6 @@ class Connection(asyncio.Protocol):
             response.fail(InvalidResponse(f"unparsable answer: {error}"))
             self.close()
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport: connection_lost says the rest
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         if self.response is not None:
