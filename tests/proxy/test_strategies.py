@@ -129,7 +129,10 @@ def test_fastest_prefers_the_member_that_answers_soonest(
     with serving(tmp_path, os.environ) as gateway:
         served = [ask(gateway).headers["x-aigw-backend"] for _ in range(40)]
     assert served[:3] == ["m0", "m1", "m2"]  # each measured once
-    assert served[3:].count("m1") >= 30  # then the fast one, bar some exploration
+    # Then the fast one, bar exploration: one call in ten goes to a random member, so about 2.5
+    # of 37 leave m1. Allowing 14 fails a correct gateway once in 20 million runs (30 failed
+    # one CI run); without a preference m1 would get about 12.
+    assert served[3:].count("m1") >= 23
 
 
 def test_the_access_log_keeps_the_member_the_attempts_and_the_trace(
