@@ -8,6 +8,7 @@ failure (`BackendConnectionFailure`, 500)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -144,7 +145,12 @@ def odd_backend() -> Iterator[int]:
         async with server:
             await server.serve_forever()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    def run() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # how the fixture stops it
+            loop.run_until_complete(serve())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     ready.wait(10)
     yield port
