@@ -126,7 +126,12 @@ class RedisConnection:
     """
 
     def __init__(self, url: str) -> None:
+        from gateway.stores.resp import for_client  # imports redis.asyncio, as redis_client does
+
         self.client = redis_client(url)
+        # One server: the counters' calls go through a lean pipelined connection of their own
+        # (`gateway.stores.resp`); a Cluster or a Sentinel's master keeps redis-py's.
+        self.lean = for_client(self.client)
         self._ready = parse(url).scheme not in CLUSTER
         self._learning = asyncio.Lock()
         self._down_until = 0.0
@@ -155,6 +160,8 @@ class RedisConnection:
         return self.client
 
     async def close(self) -> None:
+        if self.lean is not None:
+            await self.lean.close()
         await self.client.aclose()
 
 
