@@ -176,7 +176,7 @@ async def _hello(connection: _Connection, server: Server) -> None:
 class _Connection(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         self._server = server
-        self._transport: asyncio.Transport | None = None
+        self._transport: Any = None  # an asyncio.Transport (uvloop's is none by class)
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()  # (caller, deadline)
         self._buffer = b""
         self._timer: asyncio.TimerHandle | None = None
@@ -184,7 +184,6 @@ class _Connection(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
     def send(self, command: bytes) -> asyncio.Future[Any]:

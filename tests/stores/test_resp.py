@@ -1,6 +1,6 @@
 """The lean RESP connection against real Redis: the shared server (database 11) for replies,
 pipelining, cancelled callers, drops and timeouts; servers of the tests' own for a password
-and for TLS."""
+and for TLS. Each on asyncio's loop and on uvloop's, the one the gateway serves on."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+import uvloop
 from redis.exceptions import AuthenticationError, ConnectionError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -32,15 +33,25 @@ def lean(url: str) -> RespClient:
     return client
 
 
-def run(url: str, scenario: Callable[[RespClient], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        client = lean(url)
-        try:
-            return await scenario(client)
-        finally:
-            await client.close()
+Scenario = Callable[[RespClient], Awaitable[Any]]
+Run = Callable[[str, Scenario], Any]
 
-    return asyncio.run(main())
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Run:
+    """Runs a scenario with a lean client for a URL on the loop of the parameter."""
+
+    def running(url: str, scenario: Scenario) -> Any:
+        async def main() -> Any:
+            client = lean(url)
+            try:
+                return await scenario(client)
+            finally:
+                await client.close()
+
+        return uvloop.run(main()) if request.param == "uvloop" else asyncio.run(main())
+
+    return running
 
 
 @pytest.fixture
@@ -58,7 +69,7 @@ def test_cluster_and_sentinel_keep_redis_pys_connections() -> None:
     assert for_client(redis_client("redis+sentinel://127.0.0.1:26379/mymaster")) is None
 
 
-def test_every_kind_of_reply_is_read_as_redis_py_reads_it(shared: str) -> None:
+def test_every_kind_of_reply_is_read_as_redis_py_reads_it(shared: str, run: Run) -> None:
     nested = "return {1, 'two', {3, {'four'}}, redis.status_reply('FINE'), {}}"
     large = b"x" * 300_000  # arrives in several reads
 
@@ -83,7 +94,9 @@ def test_every_kind_of_reply_is_read_as_redis_py_reads_it(shared: str) -> None:
     assert redis.Redis.from_url(URL).get("resp:a") is None  # database 11, as the URL says
 
 
-def test_concurrent_calls_share_one_connection_and_each_gets_its_own_reply(shared: str) -> None:
+def test_concurrent_calls_share_one_connection_and_each_gets_its_own_reply(
+    shared: str, run: Run
+) -> None:
     async def scenario(client: RespClient) -> tuple[list[Any], list[Any]]:
         echoes = await asyncio.gather(*(client.execute("ECHO", f"n{i}") for i in range(300)))
         ids = await asyncio.gather(*(client.execute("CLIENT", "ID") for _ in range(20)))
@@ -94,7 +107,9 @@ def test_concurrent_calls_share_one_connection_and_each_gets_its_own_reply(share
     assert len(set(ids)) == 1
 
 
-def test_a_cancelled_callers_reply_is_dropped_and_the_next_gets_its_own(shared: str) -> None:
+def test_a_cancelled_callers_reply_is_dropped_and_the_next_gets_its_own(
+    shared: str, run: Run
+) -> None:
     async def scenario(client: RespClient) -> list[Any]:
         await client.execute("DEL", "resp:list")
         waiting = asyncio.ensure_future(client.execute("BLPOP", "resp:list", "0.3"))
@@ -109,7 +124,7 @@ def test_a_cancelled_callers_reply_is_dropped_and_the_next_gets_its_own(shared: 
 
 
 def test_a_killed_connection_fails_its_calls_and_the_next_call_connects_again(
-    shared: str,
+    shared: str, run: Run
 ) -> None:
     admin = redis.Redis.from_url(URL)
 
@@ -132,7 +147,7 @@ def test_a_killed_connection_fails_its_calls_and_the_next_call_connects_again(
     assert len({first, second, third}) == 3
 
 
-def test_no_reply_within_the_socket_timeout_drops_the_connection(shared: str) -> None:
+def test_no_reply_within_the_socket_timeout_drops_the_connection(shared: str, run: Run) -> None:
     async def scenario(client: RespClient) -> Any:
         with pytest.raises(RedisTimeoutError, match=r"Timeout reading from 127\.0\.0\.1:6379"):
             await client.execute("BLPOP", "resp:never", "2")
@@ -141,7 +156,7 @@ def test_no_reply_within_the_socket_timeout_drops_the_connection(shared: str) ->
     assert run(shared + "?socket_timeout=0.2", scenario) == b"after"
 
 
-def test_a_closed_port_is_a_connection_error_naming_it() -> None:
+def test_a_closed_port_is_a_connection_error_naming_it(run: Run) -> None:
     (port,) = free_ports(1)
 
     async def scenario(client: RespClient) -> None:
@@ -154,7 +169,9 @@ def test_a_closed_port_is_a_connection_error_naming_it() -> None:
     run(f"redis://127.0.0.1:{port}/11", scenario)
 
 
-def test_the_urls_password_and_user_authenticate_and_a_wrong_one_says_so(tmp_path: Path) -> None:
+def test_the_urls_password_and_user_authenticate_and_a_wrong_one_says_so(
+    tmp_path: Path, run: Run
+) -> None:
     (port,) = free_ports(1)
     server = RedisServer(port, tmp_path, ("--port", str(port), "--requirepass", "s3cret"))
     server.client = lambda: redis.Redis(port=port, password="s3cret")  # type: ignore[method-assign]
@@ -175,7 +192,7 @@ def test_the_urls_password_and_user_authenticate_and_a_wrong_one_says_so(tmp_pat
         server.stop()
 
 
-def test_rediss_speaks_tls_with_the_urls_certificate_settings(tmp_path: Path) -> None:
+def test_rediss_speaks_tls_with_the_urls_certificate_settings(tmp_path: Path, run: Run) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl is not installed: no certificate for the TLS server")
