@@ -224,3 +224,20 @@ def test_rediss_speaks_tls_with_the_urls_certificate_settings(tmp_path: Path, ru
             run(f"rediss://localhost:{tls}/11", scenario)  # not signed by a known authority
     finally:
         server.stop()
+
+
+def test_a_unix_socket_url_connects_there(tmp_path: Path, run: Run) -> None:
+    (port,) = free_ports(1)
+    socket = tmp_path / "redis.sock"
+    arguments = ("--port", str(port), "--unixsocket", str(socket))
+    server = RedisServer(port, tmp_path / "server", arguments).start()
+
+    async def scenario(client: RespClient) -> Any:
+        await client.execute("SET", "resp:unix", "1")
+        return await client.execute("CLIENT", "INFO")
+
+    try:
+        info = run(f"unix://{socket}?db=11", scenario)
+        assert b"db=11" in info and b"addr=/" in info  # the socket, the URL's database
+    finally:
+        server.stop()
