@@ -6,8 +6,8 @@ counts. On one server (`redis://`, `rediss://`, `unix://`) a run is an `EVALSHA`
 store and process, concurrent runs pipelined on it, replies parsed as they arrive; redis-py's
 connections, pool and parser are not on the way. Through redis-py's asyncio connection
 (StreamReader, its Python RESP parser, the pool) a request on the Redis token chain took
-1,291k instructions, 1.39 times the chain in memory; this way 1,106k, 1.19 times
-(bench/instructions.py, tokens-redis against tokens-memory).
+1,291k instructions, 1.39 to 1.40 times the chain in memory; this way 1,079k to 1,106k,
+1.18 to 1.19 times (bench/instructions.py, tokens-redis against tokens-memory, two runs).
 
 A Sentinel's master keeps redis-py's connections, which follow a failover: a run takes a
 connection of the client's pool (kept out of it for the next run once it served one
