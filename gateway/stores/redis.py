@@ -72,7 +72,8 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         self._connection = RedisConnection(url)
         self._cluster = parse(url).scheme in CLUSTER
-        self._script = LeanScript(self._connection.client, SCRIPT, self._cluster)
+        client, lean = self._connection.client, self._connection.lean
+        self._script = LeanScript(client, SCRIPT, self._cluster, lean)
         self._behind = WriteBehind(self._write)
 
     async def _run(self, keys: list[str], args: list[object]) -> list[int]:
@@ -181,7 +182,10 @@ class RedisCounters:
             if connection.away:
                 raise StoreUnavailable(f"Redis: {connection.last_error} (retrying within a second)")
             try:
-                result = await (await connection.ready()).execute_command(*command)
+                if connection.lean is not None:
+                    result = await connection.lean.execute(*command)
+                else:
+                    result = await (await connection.ready()).execute_command(*command)
             except Exception as error:  # any client failure: the caller decides
                 raise StoreUnavailable(f"Redis: {connection.failed(error)}") from None
         connection.succeeded()

@@ -1,16 +1,22 @@
 """One Lua script run, one round trip, with as little client work as a request can get by with.
 
 A limit's check runs on every request, so what the Redis client does around the round trip
-counts: through redis-py's command path (retries, observability hooks, argument encoding,
-per-command timeouts) a run took 140 µs of the process's CPU, and about 75 µs this way
-(measured on the project's machine, syscalls included). On one server or a Sentinel's master,
-a run here takes a connection of the client's pool (kept for the next run once it served
-one cleanly), writes an `EVALSHA` packed in one `bytes` join and reads the reply: the
-connection's own handling (connect, AUTH, SELECT, a Sentinel's master lookup, health checks)
-still applies, and a connection that failed goes back to the pool, disconnected. A server
-that does not know the script yet (a restart, `SCRIPT FLUSH`) answers NOSCRIPT: the script is
-loaded and run again. A Redis Cluster routes each key's slot to its node, so there the run
-goes through redis-py's own script call.
+counts. On one server (`redis://`, `rediss://`, `unix://`) a run is an `EVALSHA` packed in one
+`bytes` join and sent on the store's lean connection (`gateway.stores.resp`): one socket per
+store and process, concurrent runs pipelined on it, replies parsed as they arrive; redis-py's
+connections, pool and parser are not on the way. Through redis-py's asyncio connection
+(StreamReader, its Python RESP parser, the pool) a request on the Redis token chain took
+1,291k instructions, 1.39 to 1.40 times the chain in memory; this way 1,079k to 1,106k,
+1.18 to 1.19 times (bench/instructions.py, tokens-redis against tokens-memory, two runs).
+
+A Sentinel's master keeps redis-py's connections, which follow a failover: a run takes a
+connection of the client's pool (kept out of it for the next run once it served one
+cleanly), writes the same packed `EVALSHA` and reads the reply; a connection that failed goes
+back to the pool, disconnected. A Redis Cluster routes each key's slot to its node, so there
+the run goes through redis-py's own script call.
+
+A server that does not know the script yet (a restart, `SCRIPT FLUSH`) answers NOSCRIPT: the
+script is loaded and run again.
 """
 
 from __future__ import annotations
@@ -21,10 +27,15 @@ from typing import Any
 
 from redis.exceptions import NoScriptError, ResponseError
 
+from gateway.stores.resp import RespClient, pack
+
 
 class LeanScript:
-    def __init__(self, client: Any, source: str, cluster: bool) -> None:
+    def __init__(
+        self, client: Any, source: str, cluster: bool, lean: RespClient | None = None
+    ) -> None:
         self._client = client
+        self._lean = lean
         self._source = source
         self._sha = hashlib.sha1(source.encode()).hexdigest().encode()
         self._registered = client.register_script(source) if cluster else None
@@ -33,7 +44,14 @@ class LeanScript:
     async def __call__(self, keys: Sequence[str], args: Sequence[object]) -> Any:
         if self._registered is not None:
             return await self._registered(keys=list(keys), args=list(args))
-        command = _pack([b"EVALSHA", self._sha, str(len(keys)).encode(), *keys, *args])
+        command = pack([b"EVALSHA", self._sha, len(keys), *keys, *args])
+        lean = self._lean
+        if lean is not None:
+            try:
+                return await lean.call(command)
+            except NoScriptError:
+                await lean.execute(b"SCRIPT", b"LOAD", self._source)
+                return await lean.call(command)
         try:
             return await self._run(command)
         except NoScriptError:
@@ -41,6 +59,7 @@ class LeanScript:
             return await self._run(command)
 
     async def _run(self, command: bytes) -> Any:
+        """A run on a connection of redis-py's pool (a Sentinel's master)."""
         pool = self._client.connection_pool
         # A connection that just served a run cleanly is kept here for the next one, out of
         # the pool: the pool's lock and bookkeeping cost a run about a sixth of its CPU.
@@ -64,12 +83,3 @@ class LeanScript:
         """Hand the kept connections back to the pool (before the client closes it)."""
         while self._idle:  # (none on a Cluster, whose client has no single pool)
             await self._client.connection_pool.release(self._idle.pop())
-
-
-def _pack(parts: Sequence[object]) -> bytes:
-    """A command in the Redis protocol (RESP): an array of bulk strings."""
-    encoded = [part if isinstance(part, bytes) else str(part).encode() for part in parts]
-    pieces = [b"*%d\r\n" % len(encoded)]
-    for part in encoded:
-        pieces.append(b"$%d\r\n%s\r\n" % (len(part), part))
-    return b"".join(pieces)

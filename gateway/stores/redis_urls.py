@@ -105,8 +105,9 @@ def redis_client(url: str) -> Any:
     return aioredis.Redis.from_url(url, health_check_interval=30, **TIMEOUTS)
 
 
-# Operations on one store URL in flight at once; more wait for a turn. Each takes a connection
-# of its own, so without a cap a burst of 200 requests opened 200 connections at once (as many
+# Operations on one store URL in flight at once; more wait for a turn. Through redis-py each
+# takes a connection of its own (the counters' lean connection to one server pipelines them
+# on one instead), so without a cap a burst of 200 requests opened 200 connections at once (as many
 # descriptors, and client slots Redis shares among every replica), and past redis-py's pool
 # size (100) failed with "Too many connections", which read as Redis being away.
 MAX_CONCURRENT = 32
@@ -122,11 +123,17 @@ class RedisConnection:
     instead of each waiting for a connect timeout; the next call after that tries again, so
     the gateway recovers by itself when Redis returns. Every operation takes one of `turns`
     for its round trip (`MAX_CONCURRENT`): a burst queues for the connections instead of
-    opening one per request.
+    opening one per request. `lean` is the counters' own connection to one server
+    (`gateway.stores.resp`; None for a Cluster or a Sentinel's master).
     """
 
     def __init__(self, url: str) -> None:
+        from gateway.stores.resp import for_client  # imports redis.asyncio, as redis_client does
+
         self.client = redis_client(url)
+        # One server: the counters' calls go through a lean pipelined connection of their own
+        # (`gateway.stores.resp`); a Cluster or a Sentinel's master keeps redis-py's.
+        self.lean = for_client(self.client)
         self._ready = parse(url).scheme not in CLUSTER
         self._learning = asyncio.Lock()
         self._down_until = 0.0
@@ -155,6 +162,8 @@ class RedisConnection:
         return self.client
 
     async def close(self) -> None:
+        if self.lean is not None:
+            await self.lean.close()
         await self.client.aclose()
 
 
