@@ -42,6 +42,7 @@ class AccessLog:
         usage = context.usage
         variables = model.Variables
         timings = timings_of(context)
+        first = timings.first_byte
         error = model.LastError
         entry = {
             "time": round(model.started, 3),
@@ -49,10 +50,11 @@ class AccessLog:
             "method": model.Request.Method,
             "path": model.Request.Url.Path,
             "status": status,
-            "duration_ms": _ms(timings.total),
-            "gateway_ms": _ms(timings.gateway),
-            "upstream_ms": _ms(timings.upstream) if context.attempts else None,
-            "ttfb_ms": _ms(timings.first_byte) if timings.first_byte is not None else None,
+            # round(..., 3) as `_ms` has it, written out: four calls fewer a request
+            "duration_ms": round(timings.total * 1000, 3),
+            "gateway_ms": round(timings.gateway * 1000, 3),
+            "upstream_ms": round(timings.upstream * 1000, 3) if context.attempts else None,
+            "ttfb_ms": round(first * 1000, 3) if first is not None else None,
             "refusal": error.Source if error is not None and 400 <= status < 500 else None,
             "api": model.Api.Id,
             "operation": model.Operation.Id,
