@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.common.request_ids import new_request_id
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Action, RequestContext
 from gateway.telemetry.timings import timings_of
 from gateway.telemetry.traceparent import client_trace_id
 from gateway.telemetry.traceparent import trace_id as span_trace_id
@@ -126,10 +125,10 @@ class AccessLog:
             self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
 
-    def action(self, status: int) -> Callable[[RequestContext], Awaitable[None]]:
+    def action(self, status: int) -> Action:
         """An on-complete action that logs the request with this status."""
 
-        async def log_request(context: RequestContext) -> None:
+        def log_request(context: RequestContext) -> None:
             self.write(context, status)
 
         return log_request
