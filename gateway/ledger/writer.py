@@ -16,14 +16,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from itertools import islice
 from pathlib import Path
 
 from gateway.config.settings import GatewayConfig, Ledger
 from gateway.ledger.databases import Database, ledger_url, open_database
 from gateway.ledger.record import Record, record_of
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Action, RequestContext
 from gateway.runtime.services import Metrics
 
 log = logging.getLogger("aigw.ledger")
@@ -64,12 +63,10 @@ class LedgerWriter:
         elif len(self.queue) >= self.batch_size and self.wake is not None:
             self.wake.set()
 
-    def action(
-        self, status: int, headers: list[tuple[str, str]]
-    ) -> Callable[[RequestContext], Awaitable[None]]:
+    def action(self, status: int, headers: list[tuple[str, str]]) -> Action:
         """A DONE action that records the request, which ended with `status` and `headers`."""
 
-        async def record_call(context: RequestContext) -> None:
+        def record_call(context: RequestContext) -> None:
             self.record(record_of(context, status, headers))
 
         return record_call

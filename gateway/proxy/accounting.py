@@ -131,7 +131,7 @@ class Accounting:
         if price is not None:
             variables["llm-cost"] = float(price.cost(usage))
 
-    async def done(self, context: RequestContext) -> None:
+    def done(self, context: RequestContext) -> None:
         """The last response's figures (a stream's are known only now), and its cost counted."""
         if context.response_stream is not None:
             self.figures(context)

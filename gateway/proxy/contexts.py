@@ -28,6 +28,7 @@ from gateway.proxy.router import RouteMatch
 from gateway.runtime.context import Forward, RequestContext
 from gateway.runtime.services import Services
 
+_MOST_PLACES = 256  # Host headers whose host and port are kept parsed
 # Operations as (id, method, URL template), by API id.
 Operations = dict[str, list[tuple[str, str, str]]]
 
@@ -64,6 +65,8 @@ class ContextFactory:
         }
         self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
         self.error_styles = {api.id: api.error_style for api in config.apis.values()}
+        # (Host header, scheme) -> (host, port): the few a gateway is called by, parsed once.
+        self.places: dict[tuple[str, str], tuple[str, int]] = {}
 
     def new(
         self,
@@ -76,9 +79,20 @@ class ContextFactory:
     ) -> RequestContext:
         """The context of `request`, routed to `found` of `api` and admitted as `admitted`;
         the subscription key's header and query parameter are left out."""
-        host, port = request.host_and_port()
+        scope = request.scope
+        scheme = str(scope.get("scheme", "http"))
+        place = (request.headers.get("host") or "", scheme)
+        found_place = self.places.get(place)
+        if found_place is None:
+            found_place = request.host_and_port()
+            if place[0]:  # without a Host, the server's address (which may vary): not kept
+                if len(self.places) >= _MOST_PLACES:  # the client writes Host: keep it bounded
+                    self.places.clear()
+                self.places[place] = found_place
+        host, port = found_place
+        client = scope.get("client")
         url = UrlModel(
-            Scheme=request.scheme,
+            Scheme=scheme,
             Host=host,
             Port=port,
             Path=request.path,
@@ -102,7 +116,7 @@ class ContextFactory:
                     and (api.subscription_required or admitted.subscription is not None)
                     else self.token_headers[api.id],
                 ),
-                IpAddress=request.client_ip,
+                IpAddress=client[0] if client else "",  # Incoming.client_ip
                 MatchedParameters=found.parameters,
                 Body=body,
             ),
@@ -152,7 +166,9 @@ def _plain_response(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A model API's request asks the provider for an uncompressed response, whatever the
     client accepts: the gateway reads the response (usage, cost, caches, translation, content
     safety) and its backend sessions pass responses through undecoded. (Names are lower case.)"""
-    return [*(line for line in lines if line[0] != "accept-encoding"), _IDENTITY]
+    plain = [line for line in lines if line[0] != "accept-encoding"]
+    plain.append(_IDENTITY)
+    return plain
 
 
 _IDENTITY = ("Accept-Encoding", "identity")

@@ -30,6 +30,7 @@ from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
 from gateway.proxy.sender import StreamedResponse
 from gateway.proxy.streaming import pass_through
 from gateway.proxy.styles import REQUEST_ID_HEADERS, style_error
+from gateway.proxy.whole import WholeResponse, raw_headers
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.phases import run_phase
@@ -60,27 +61,6 @@ DENIALS = {
     "SubscriptionKeyNotFound": "no-subscription-key",
     "SubscriptionKeyInvalid": "invalid-subscription-key",
 }
-
-# Headers the server writes itself: the backend's copies would repeat them.
-_SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
-
-
-def raw_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    """An ASGI message's headers, less those the server writes itself."""
-    return [
-        (_octets(key), _octets(value))
-        for name, value in headers
-        if (key := name.lower()) not in _SERVER_OWNED
-    ]
-
-
-def _octets(text: str) -> bytes:
-    """A header's bytes: Latin-1, as HTTP has them; text beyond it (a policy's expression can
-    write any) goes as UTF-8, as most servers send it, rather than failing the response."""
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8")
 
 
 class Traffic:
@@ -150,9 +130,7 @@ class Traffic:
             )
         if isinstance(reply, Streamed):
             return StreamedResponse(reply.status, raw_headers(reply.headers), reply.chunks)
-        response = Response(reply.body, reply.status)
-        response.raw_headers.extend(raw_headers(reply.headers))
-        return response
+        return WholeResponse(reply.status, reply.headers, reply.body)
 
     def note_refused(self, request: Incoming, status: int) -> None:
         """A request that ended before any policy could answer it: the access log and the

@@ -127,7 +127,7 @@ class Upstream:
         if trace_headers is not None:  # like credentials: the client's copies are dropped
             credentials = credentials + trace_headers
         request = context.model.Request
-        dropped = _not_copied(tuple(k for k, _ in credentials))
+        dropped = _not_copied(tuple([k for k, _ in credentials]))
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None

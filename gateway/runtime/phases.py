@@ -18,11 +18,15 @@ log = logging.getLogger("aigw.phases")
 async def run_phase(context: RequestContext, phase: Phase) -> None:
     if phase is Phase.RESPONSE:
         for action in context.deferred.get(phase, ()):
-            await action(context)
+            waiting = action(context)
+            if waiting is not None:  # a coroutine's; a plain function's action is done
+                await waiting
         return
     actions = context.deferred.pop(phase, None)
     for action in actions or ():
         try:
-            await action(context)
+            waiting = action(context)
+            if waiting is not None:
+                await waiting
         except Exception:
             log.exception("an action after the response (%s) failed", phase.value)

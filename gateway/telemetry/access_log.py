@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from gateway.common.fastjson import dumps
 from gateway.common.request_ids import new_request_id
-from gateway.runtime.context import RequestContext
+from gateway.runtime.context import Action, RequestContext
 from gateway.telemetry.timings import timings_of
 from gateway.telemetry.traceparent import client_trace_id
 from gateway.telemetry.traceparent import trace_id as span_trace_id
@@ -42,6 +41,7 @@ class AccessLog:
         usage = context.usage
         variables = model.Variables
         timings = timings_of(context)
+        first = timings.first_byte
         error = model.LastError
         entry = {
             "time": round(model.started, 3),
@@ -49,10 +49,11 @@ class AccessLog:
             "method": model.Request.Method,
             "path": model.Request.Url.Path,
             "status": status,
-            "duration_ms": _ms(timings.total),
-            "gateway_ms": _ms(timings.gateway),
-            "upstream_ms": _ms(timings.upstream) if context.attempts else None,
-            "ttfb_ms": _ms(timings.first_byte) if timings.first_byte is not None else None,
+            # round(..., 3) as `_ms` has it, written out: four calls fewer a request
+            "duration_ms": round(timings.total * 1000, 3),
+            "gateway_ms": round(timings.gateway * 1000, 3),
+            "upstream_ms": round(timings.upstream * 1000, 3) if context.attempts else None,
+            "ttfb_ms": round(first * 1000, 3) if first is not None else None,
             "refusal": error.Source if error is not None and 400 <= status < 500 else None,
             "api": model.Api.Id,
             "operation": model.Operation.Id,
@@ -124,10 +125,10 @@ class AccessLog:
             self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
 
-    def action(self, status: int) -> Callable[[RequestContext], Awaitable[None]]:
+    def action(self, status: int) -> Action:
         """An on-complete action that logs the request with this status."""
 
-        async def log_request(context: RequestContext) -> None:
+        def log_request(context: RequestContext) -> None:
             self.write(context, status)
 
         return log_request

@@ -181,7 +181,7 @@ class BuiltinMetrics:
     def action(self, status: int) -> Action:
         """An on-complete action that records the request with this status."""
 
-        async def record(context: RequestContext) -> None:
+        def record(context: RequestContext) -> None:
             self.done(context, status)
 
         return record

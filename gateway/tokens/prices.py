@@ -34,6 +34,12 @@ RATES = (
 )
 
 
+# The last price and usage priced, and what it came to: a call is priced three times (its
+# `llm-cost` variable, the cost metric, its ledger record), each time the same Price and the
+# same Usage object (both immutable; kept here, neither can be freed and its address reused).
+_last_cost: tuple[object, object, Decimal] = (None, None, Decimal(0))
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
     provider: str
@@ -81,6 +87,15 @@ class Price:
 
     def cost(self, usage: Usage) -> Decimal:
         """Dollars for this usage: each kind of token at its own price."""
+        global _last_cost
+        last = _last_cost
+        if last[1] is usage and last[0] is self:  # the same call priced again (see _last_cost)
+            return last[2]
+        dollars = self._cost(usage)
+        _last_cost = (self, usage, dollars)
+        return dollars
+
+    def _cost(self, usage: Usage) -> Decimal:
         if not (
             usage.cached_prompt
             or usage.cache_write

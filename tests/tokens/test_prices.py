@@ -54,3 +54,16 @@ def test_audio_tokens_cost_their_own_rates() -> None:
     price = Price.of("gemini", "m", 1, 10, audio_input=4, audio_output=40)
     usage = Usage(prompt=100, completion=10, audio_prompt=50, audio_completion=5)
     assert price.cost(usage) == Decimal(50 * 1 + 50 * 4 + 5 * 10 + 5 * 40) / 1_000_000
+
+
+def test_pricing_again_gives_each_price_and_usage_its_own_cost() -> None:
+    cheap = Price.of("openai", "m", "1", "2")
+    dear = Price.of("openai", "m", "10", "20")
+    usage, other = Usage(prompt=1000, completion=500), Usage(prompt=1000, completion=500)
+    small = Usage(prompt=10, completion=5)
+    for _ in range(2):  # the second round, each the same call priced again
+        assert cheap.cost(usage) == Decimal("0.002")
+        assert dear.cost(usage) == Decimal("0.02")
+        assert cheap.cost(other) == Decimal("0.002")
+        assert cheap.cost(small) == Decimal("0.00002")
+        assert cheap.cost(small) == Decimal("0.00002")
