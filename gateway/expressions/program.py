@@ -28,10 +28,11 @@ _LOOPING = (A.While, A.For, A.ForEach, A.Lambda, A.LocalFunction)
 class Compiled:
     """An expression's closures: `run(context, budget)` evaluates it."""
 
-    __slots__ = ("_fast", "_ticking", "steps", "tree")
+    __slots__ = ("_fast", "_ticking", "charges", "steps", "tree")
 
     def __init__(self, tree: A.Node) -> None:
         self.tree = tree
+        self.charges = charges(tree)
         steps = max_steps(tree)
         self.steps: float = math.inf if steps is None else steps
         self._fast = None if steps is None else compile_program(tree, ticks=False)
@@ -67,6 +68,29 @@ def compile_program(tree: A.Node, *, ticks: bool) -> Program:
         return lambda context, budget: expression(Run(context, budget), Locals())
     # Nothing is declared, so nothing reads the scope.
     return lambda context, budget: expression(Run(context, budget), None)  # type: ignore[arg-type]
+
+
+# What never charges the allowance (allowance.py): no call, no string `+`, nothing made.
+_UNCHARGED = (
+    A.Literal,
+    A.Name,
+    A.Member,
+    A.Index,
+    A.Unary,
+    A.Binary,
+    A.Conditional,
+    A.TypeOf,
+    A.Default,
+)
+
+
+def charges(tree: A.Node) -> bool:
+    """Whether evaluating `tree` may charge the allowance (so it needs a fresh one): false for
+    the commonest conditions, comparisons of members, which then skip resetting it."""
+    return any(
+        not isinstance(node, _UNCHARGED) or (isinstance(node, A.Binary) and node.op == "+")
+        for node in A.walk(tree)
+    )
 
 
 def max_steps(node: A.Node) -> int | None:
