@@ -69,7 +69,10 @@ class Expression:
         if read is not None and budget > self._path_steps:
             return read(context)
         compiled = self._compiled
-        return under_contract(compiled.run, context, budget, tally=compiled.charges)
+        # The build the budget calls for (`compiled.run` decides the same, one call later).
+        fast = compiled.fast
+        run = compiled.run if fast is None or budget < compiled.steps else fast
+        return under_contract(run, context, budget, tally=compiled.charges)
 
     def interpret(self, context: ContextModel, *, budget: int = 100_000) -> object:
         """`evaluate` by the reference interpreter, under the same contract."""

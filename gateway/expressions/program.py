@@ -28,19 +28,20 @@ _LOOPING = (A.While, A.For, A.ForEach, A.Lambda, A.LocalFunction)
 class Compiled:
     """An expression's closures: `run(context, budget)` evaluates it."""
 
-    __slots__ = ("_fast", "_ticking", "charges", "steps", "tree")
+    __slots__ = ("_ticking", "charges", "fast", "steps", "tree")
 
     def __init__(self, tree: A.Node) -> None:
         self.tree = tree
         self.charges = charges(tree)
         steps = max_steps(tree)
         self.steps: float = math.inf if steps is None else steps
-        self._fast = None if steps is None else compile_program(tree, ticks=False)
+        # What a budget of at least `steps` runs; None when the tree is unbounded.
+        self.fast = None if steps is None else compile_program(tree, ticks=False)
         self._ticking = compile_program(tree, ticks=True) if steps is None else None
 
     def run(self, context: ContextModel, budget: int) -> object:
         if budget >= self.steps:
-            return self._fast(context, budget)  # type: ignore[misc]
+            return self.fast(context, budget)  # type: ignore[misc]
         return self.ticking(context, budget)
 
     @property
