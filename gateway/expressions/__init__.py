@@ -20,9 +20,9 @@ from gateway.expressions import ast as A
 from gateway.expressions.allowance import start
 from gateway.expressions.check import check_names
 from gateway.expressions.interpreter import Interpreter
-from gateway.expressions.library import member
 from gateway.expressions.model import ContextModel
 from gateway.expressions.parser import ParseError, parse
+from gateway.expressions.paths import Reader, path_reader
 from gateway.expressions.program import Compiled
 from gateway.expressions.scan import is_whole_expression
 from gateway.expressions.values import ExpressionError
@@ -40,11 +40,10 @@ class ExpressionSyntaxError(Exception):
 class Expression:
     """A parsed expression, ready to evaluate any number of times."""
 
-    __slots__ = ("_compiled", "_context_path", "_tree", "source")
+    __slots__ = ("_compiled", "_path_steps", "_read_path", "_tree", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._context_path: tuple[str, ...] | None = None
         try:
             self._tree = parse(source)
             check_names(self._tree)
@@ -54,7 +53,10 @@ class Expression:
             raise ExpressionSyntaxError("the expression nests too deeply", 0) from None
         except (ValueError, IndexError, OverflowError) as error:  # a lexer edge not yet mapped
             raise ExpressionSyntaxError(f"cannot read this expression ({error})", 0) from None
-        self._context_path = context_path(self._tree)
+        path = context_path(self._tree)
+        # `context.A.B`, the commonest shape, read directly (it takes one step per name).
+        self._read_path: Reader | None = None if path is None else path_reader(path)
+        self._path_steps = 0 if path is None else len(path)
         self._compiled = Compiled(self._tree)
 
     @property
@@ -63,13 +65,14 @@ class Expression:
         return self._tree
 
     def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
-        path = self._context_path
-        if path is not None and budget > len(path):  # `context.A.B`: the commonest shape
-            value: object = context
-            for name in path:
-                value = member(value, name)
-            return value
-        return under_contract(self._compiled.run, context, budget)
+        read = self._read_path
+        if read is not None and budget > self._path_steps:
+            return read(context)
+        compiled = self._compiled
+        # The build the budget calls for (`compiled.run` decides the same, one call later).
+        fast = compiled.fast
+        run = compiled.run if fast is None or budget < compiled.steps else fast
+        return under_contract(run, context, budget, tally=compiled.charges)
 
     def interpret(self, context: ContextModel, *, budget: int = 100_000) -> object:
         """`evaluate` by the reference interpreter, under the same contract."""
@@ -77,10 +80,16 @@ class Expression:
 
 
 def under_contract(
-    run: Callable[[ContextModel, int], object], context: ContextModel, budget: int
+    run: Callable[[ContextModel, int], object],
+    context: ContextModel,
+    budget: int,
+    *,
+    tally: bool = True,
 ) -> object:
-    """`run(context, budget)`, every failure an `ExpressionError`."""
-    start()
+    """`run(context, budget)`, every failure an `ExpressionError`; with `tally` (an expression
+    that may charge its allowance), from a fresh allowance."""
+    if tally:
+        start()
     try:
         return run(context, budget)
     except ExpressionError:

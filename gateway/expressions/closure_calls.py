@@ -14,7 +14,7 @@ from collections.abc import Callable
 from gateway.expressions import ast as A
 from gateway.expressions import library as L
 from gateway.expressions.coerce import OutResult
-from gateway.expressions.compiled import Compiling, Fn, Run, failing
+from gateway.expressions.compiled import Compiling, Fn, Run, constant_of, failing
 from gateway.expressions.construct import construct
 from gateway.expressions.evaluation import (
     Locals,
@@ -24,6 +24,7 @@ from gateway.expressions.evaluation import (
     call_on,
     static_method,
 )
+from gateway.expressions.model import HeaderDictionary
 from gateway.expressions.strings import STRING_METHODS
 from gateway.expressions.values import ExpressionError
 
@@ -40,7 +41,8 @@ def compile_call(c: Compiling, node: A.Call) -> Fn:
     static, target = c.member_target(callee)
     if any(arg.out for arg in node.args):
         return _call_with_outs(c, callee, static, target, _arguments_with_outs(c, node.args))
-    arguments = _arguments(c, node.args)
+    values = [c.expr(arg.value) for arg in node.args]
+    arguments = _arguments(values)
     if isinstance(static, StaticType):
         method = static_method(static.name, callee.name)
 
@@ -50,17 +52,29 @@ def compile_call(c: Compiling, node: A.Call) -> Fn:
 
         return static_call_
     assert target is not None
-    return _method_call(callee, target, arguments)
+    on = _method_on(callee, arguments)
+    if not c.ticks and callee.name == "GetValueOrDefault":
+        lookup = _header_lookup(target, values, on)
+        if lookup is not None:
+            return lookup
+
+    def call(run: Run, scope: Locals) -> object:
+        return on(target(run, scope), run, scope)
+
+    return call
 
 
-def _method_call(callee: A.Member, target: Fn, arguments: Arguments) -> Fn:
+MethodOn = Callable[[object, Run, Locals], object]
+
+
+def _method_on(callee: A.Member, arguments: Arguments) -> MethodOn:
+    """The call of `callee`'s method on a receiver already evaluated."""
     name, null_conditional = callee.name, callee.null_conditional
     type_args = tuple(str(t) for t in callee.type_args)
     string_method = STRING_METHODS.get(name)
     label = f"string.{name}"
 
-    def call(run: Run, scope: Locals) -> object:
-        receiver = target(run, scope)
+    def on(receiver: object, run: Run, scope: Locals) -> object:
         if receiver is None and null_conditional:
             return None
         args = arguments(run, scope)
@@ -70,7 +84,27 @@ def _method_call(callee: A.Member, target: Fn, arguments: Arguments) -> Fn:
             result = call_on(receiver, name, args, type_args, run.context)
         return result.value if isinstance(result, OutResult) else result
 
-    return call
+    return on
+
+
+def _header_lookup(target: Fn, values: list[Fn], on: MethodOn) -> Fn | None:
+    """`headers.GetValueOrDefault("name", default)` with constant arguments, the commonest
+    header read: on a header dictionary, the lookup itself (what the library's dictionary
+    method does, without finding its way there); on anything else, the general call."""
+    constants = [constant_of(value) for value in values]
+    if not 1 <= len(values) <= 2 or None in constants or type(constants[0][0]) is not str:  # type: ignore[index]
+        return None
+    key = constants[0][0].lower()  # type: ignore[index, union-attr]
+    default = constants[1][0] if len(constants) > 1 else None  # type: ignore[index]
+
+    def lookup(run: Run, scope: Locals) -> object:
+        receiver = target(run, scope)
+        if type(receiver) is HeaderDictionary:
+            found = receiver.get(key)
+            return default if found is None else ",".join(found)
+        return on(receiver, run, scope)
+
+    return lookup
 
 
 def _call_with_outs(
@@ -105,7 +139,7 @@ def _local_call(c: Compiling, callee: A.Name, args: tuple[A.Argument, ...]) -> F
         def arguments(run: Run, scope: Locals) -> list[object]:
             return with_outs(run, scope)[0]
     else:
-        arguments = _arguments(c, args)
+        arguments = _arguments([c.expr(arg.value) for arg in args])
 
     def call(run: Run, scope: Locals) -> object:
         function = function_of(run, scope)
@@ -116,8 +150,7 @@ def _local_call(c: Compiling, callee: A.Name, args: tuple[A.Argument, ...]) -> F
     return call
 
 
-def _arguments(c: Compiling, args: tuple[A.Argument, ...]) -> Arguments:
-    values = [c.expr(arg.value) for arg in args]
+def _arguments(values: list[Fn]) -> Arguments:
     if not values:
         return lambda run, scope: []
     if len(values) == 1:

@@ -24,6 +24,7 @@ from gateway.expressions import statics as S
 from gateway.expressions.allowance import CHARGE_FROM, allocate
 from gateway.expressions.closure_assign import compile_assign, compile_step
 from gateway.expressions.closure_calls import compile_call, compile_new
+from gateway.expressions.closure_compare import against_constant
 from gateway.expressions.closure_statements import compile_block, compile_statement, finish
 from gateway.expressions.compiled import Fn, Run, constant, constant_of, failing, ticked
 from gateway.expressions.conversions import cast, is_instance, try_cast
@@ -40,6 +41,7 @@ from gateway.expressions.operators import (
     get_index,
     unary_op,
 )
+from gateway.expressions.paths import path_reader
 from gateway.expressions.values import ExpressionError, to_text, truthy
 
 # Values a folded constant may hold: immutable, so one object can serve every request.
@@ -217,20 +219,10 @@ def _member(c: Compiler, node: A.Member) -> Fn:
 
 def _context_path(path: tuple[str, ...]) -> Fn:
     """`context.A.B...` in one closure."""
-    member = L.member
-    if len(path) == 1:
-        (first,) = path
-        fn: Fn = lambda run, scope: member(run.context, first)  # noqa: E731
-    elif len(path) == 2:
-        first, second = path
-        fn = lambda run, scope: member(member(run.context, first), second)  # noqa: E731
-    else:
+    read = path_reader(path)
 
-        def fn(run: Run, scope: Locals) -> object:
-            value: object = run.context
-            for name in path:
-                value = member(value, name)
-            return value
+    def fn(run: Run, scope: Locals) -> object:
+        return read(run.context)
 
     fn.context_path = path  # type: ignore[attr-defined]
     return fn
@@ -287,10 +279,8 @@ def _unary(c: Compiler, node: A.Unary) -> Fn:
 def _binary(c: Compiler, node: A.Binary) -> Fn:
     op, left, right = node.op, c.expr(node.left), c.expr(node.right)
     fn: Fn
-    if op == "&&":
-        fn = lambda run, scope: truthy(left(run, scope)) and truthy(right(run, scope))  # noqa: E731
-    elif op == "||":
-        fn = lambda run, scope: truthy(left(run, scope)) or truthy(right(run, scope))  # noqa: E731
+    if op in ("&&", "||"):
+        fn = _logical(op == "&&", left, right)
     elif op == "??":
 
         def fn(run: Run, scope: Locals) -> object:
@@ -301,10 +291,27 @@ def _binary(c: Compiler, node: A.Binary) -> Fn:
         fixed = constant_of(right)
         if fixed is not None and not c.ticks:
             (value,) = fixed
-            fn = lambda run, scope: operator(left(run, scope), value)  # noqa: E731
+            fn = against_constant(op, left, value, operator) or (
+                lambda run, scope: operator(left(run, scope), value)
+            )
         else:
             fn = lambda run, scope: operator(left(run, scope), right(run, scope))  # noqa: E731
     return fn if c.ticks else _fold(fn, left, right)
+
+
+def _logical(conjunction: bool, left: Fn, right: Fn) -> Fn:
+    """`&&` (`conjunction`) or `||`: `truthy` of each side, short-circuiting; a side that is
+    already a bool (a comparison's, the commonest) is used as it is."""
+    decisive = not conjunction  # the left value that decides without the right
+
+    def logical(run: Run, scope: Locals) -> bool:
+        found = left(run, scope)
+        if (found if type(found) is bool else truthy(found)) is decisive:
+            return decisive
+        found = right(run, scope)
+        return found if type(found) is bool else truthy(found)
+
+    return logical
 
 
 def _conditional(c: Compiler, node: A.Conditional) -> Fn:

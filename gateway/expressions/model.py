@@ -79,7 +79,10 @@ class HeaderDictionary(ModelObject):
             lines, dropped = self._pending
             if key in dropped:
                 return None
-            values = [value for line, value in lines if line.lower() == key]
+            # Lengths first: most names differ in length from the one sought, and comparing
+            # lengths makes no lower-case copy of each name.
+            size = len(key)
+            values = [v for line, v in lines if len(line) == size and line.lower() == key]
             return values or None
         found = self._built.get(key)
         return found[1] if found else None

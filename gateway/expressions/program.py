@@ -28,18 +28,20 @@ _LOOPING = (A.While, A.For, A.ForEach, A.Lambda, A.LocalFunction)
 class Compiled:
     """An expression's closures: `run(context, budget)` evaluates it."""
 
-    __slots__ = ("_fast", "_ticking", "steps", "tree")
+    __slots__ = ("_ticking", "charges", "fast", "steps", "tree")
 
     def __init__(self, tree: A.Node) -> None:
         self.tree = tree
+        self.charges = charges(tree)
         steps = max_steps(tree)
         self.steps: float = math.inf if steps is None else steps
-        self._fast = None if steps is None else compile_program(tree, ticks=False)
+        # What a budget of at least `steps` runs; None when the tree is unbounded.
+        self.fast = None if steps is None else compile_program(tree, ticks=False)
         self._ticking = compile_program(tree, ticks=True) if steps is None else None
 
     def run(self, context: ContextModel, budget: int) -> object:
         if budget >= self.steps:
-            return self._fast(context, budget)  # type: ignore[misc]
+            return self.fast(context, budget)  # type: ignore[misc]
         return self.ticking(context, budget)
 
     @property
@@ -67,6 +69,29 @@ def compile_program(tree: A.Node, *, ticks: bool) -> Program:
         return lambda context, budget: expression(Run(context, budget), Locals())
     # Nothing is declared, so nothing reads the scope.
     return lambda context, budget: expression(Run(context, budget), None)  # type: ignore[arg-type]
+
+
+# What never charges the allowance (allowance.py): no call, no string `+`, nothing made.
+_UNCHARGED = (
+    A.Literal,
+    A.Name,
+    A.Member,
+    A.Index,
+    A.Unary,
+    A.Binary,
+    A.Conditional,
+    A.TypeOf,
+    A.Default,
+)
+
+
+def charges(tree: A.Node) -> bool:
+    """Whether evaluating `tree` may charge the allowance (so it needs a fresh one): false for
+    the commonest conditions, comparisons of members, which then skip resetting it."""
+    return any(
+        not isinstance(node, _UNCHARGED) or (isinstance(node, A.Binary) and node.op == "+")
+        for node in A.walk(tree)
+    )
 
 
 def max_steps(node: A.Node) -> int | None:

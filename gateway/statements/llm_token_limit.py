@@ -79,6 +79,9 @@ class TokenLimit:
         self.policy_id = node.attr_text("id")
         self.counter_key = context.value(node.attr("counter-key"), "")
         self.per_minute = context.value(node.attr("tokens-per-minute"))
+        # A literal limit (the usual) read once here; else per request, where a bad value is
+        # the request's error.
+        self.minute_limit = self.literal_limit(node, context)
         quota = node.attr("token-quota")
         self.quota = context.integer(quota, 0) if quota is not None else None
         self.quota_window = QUOTA_WINDOWS.get(name(node.attr("token-quota-period")) or "")
@@ -96,12 +99,26 @@ class TokenLimit:
         self.consumed_variable = name(node.attr("tokens-consumed-variable-name"))
         self.consumed_header = name(node.attr("tokens-consumed-header-name"))
 
+    def literal_limit(self, node: Node, context: CompileContext) -> int | None:
+        given = node.attr("tokens-per-minute")
+        if given is None or given.is_expression:
+            return None
+        try:
+            return self.whole(context.literal(given))
+        except PolicyError:
+            return None
+
+    def whole(self, value: object) -> int:
+        return whole_number(value, "tokens-per-minute", self.source, self.policy_id)
+
     def counters(self, request: RequestContext) -> list[TokenCounter]:
         key = "tokens:" + to_text(self.counter_key(request))
         found = []
-        per_minute = self.per_minute(request)
-        if per_minute is not None:
-            limit = whole_number(per_minute, "tokens-per-minute", self.source, self.policy_id)
+        limit = self.minute_limit
+        if limit is None:
+            per_minute = self.per_minute(request)
+            limit = None if per_minute is None else self.whole(per_minute)
+        if limit is not None:
             found.append(TokenCounter(key + ":minute", limit, MINUTE, False, *self.minute_outputs))
         if self.quota is not None and self.quota_window is not None:
             window = self.quota_window
@@ -133,8 +150,9 @@ class TokenLimit:
         reserve_output = request.services.reserved_output_tokens
         estimating = self.estimate(request) or streamed or reserve_output is not None
         estimating = estimating and generates(request)  # a token count takes nothing
-        model = request_model(request, body)
-        estimated = await estimated_prompt(request, body, model) if estimating else 0
+        estimated = 0
+        if estimating:
+            estimated = await estimated_prompt(request, body, request_model(request, body))
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)
         # Every counter checked (and, when estimating, taken) in one call: one round trip.

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +50,17 @@ def _calendar_bounds(unit: str, now: float) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class Count:
+# Count and Change are made per request and per counter: a NamedTuple costs half what a
+# frozen dataclass does to make (whose __init__ sets each field through object.__setattr__).
+
+
+class Count(NamedTuple):
     allowed: bool  # for `consume`: the amount was added; for the others always True
     value: int  # the counter after the operation
     retry_after: float  # seconds until the window renews (math.inf if it never does)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One counter's part in `CounterStore.apply` or `add_later`."""
 
     key: str

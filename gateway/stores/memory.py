@@ -16,10 +16,19 @@ class MemoryCounters:
         self._values: dict[str, tuple[int, float]] = {}  # stored key -> (value, window end)
         self._operations = 0
         self._marks: dict[str, float] = {}  # key -> monotonic time the mark ends
+        # key -> (window, start, end, stored key) of the window last used: a key is counted
+        # in the same window request after request, whose bounds and stored name (formatted
+        # floats) are worked out once per window rather than once per operation.
+        self._windows: dict[str, tuple[Window, float, float, str]] = {}
 
     def _current(self, key: str, window: Window, now: float) -> tuple[str, int, float]:
-        start, end = window.bounds(now)
-        stored = window_key(key, window, start)
+        known = self._windows.get(key)
+        if known is not None and known[0] is window and known[1] <= now < known[2]:
+            _, _, end, stored = known
+        else:
+            start, end = window.bounds(now)
+            stored = window_key(key, window, start)
+            self._windows[key] = (window, start, end, stored)
         value = self._values.get(stored, (0, end))[0]
         self._operations += 1
         if self._operations % SWEEP_EVERY == 0:
@@ -29,6 +38,8 @@ class MemoryCounters:
     def _sweep(self, now: float) -> None:
         for stored in [k for k, (_, end) in self._values.items() if end <= now]:
             del self._values[stored]
+        for key in [k for k, (_, _, end, _) in self._windows.items() if end <= now]:
+            del self._windows[key]
 
     async def apply(self, changes: Sequence[Change], now: float) -> list[Count]:
         # No await from the first read to the last write: atomic in the event loop.
@@ -83,6 +94,7 @@ class MemoryCounters:
     async def close(self) -> None:
         self._values.clear()
         self._marks.clear()
+        self._windows.clear()
 
 
 def _left(end: float, now: float) -> float:

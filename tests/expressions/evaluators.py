@@ -28,11 +28,22 @@ def outcomes(
 ) -> dict[str, tuple[str, object]]:
     """Each evaluator's ("value", v) or ("error", message) on a fresh prepared context with
     these request headers."""
+
+    def prepare(context: ContextModel) -> None:
+        for header, value in (headers or {}).items():
+            context.Request.Headers.set(header, [value])
+
+    return outcomes_on(source, prepare, budget)
+
+
+def outcomes_on(
+    source: str, prepare: Callable[[ContextModel], None], budget: int = 100_000
+) -> dict[str, tuple[str, object]]:
+    """Each evaluator's outcome on a fresh prepared context that `prepare` changed first."""
     found: dict[str, tuple[str, object]] = {}
     for name, evaluate in evaluators(source).items():
         context = prepared_context()
-        for header, value in (headers or {}).items():
-            context.Request.Headers.set(header, [value])
+        prepare(context)
         try:
             found[name] = ("value", evaluate(context, budget))
         except ExpressionError as error:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.expressions import Expression
 from gateway.expressions.allowance import ALLOCATION_SPENT, MAX_ALLOCATION
+from gateway.expressions.program import charges
 from tests.expressions.evaluators import same_outcome
 
 HEADER = 'context.Request.Headers.GetValueOrDefault("x", "")'
@@ -76,3 +78,27 @@ def test_the_allocation_budget_is_per_evaluation() -> None:
 def test_doubling_a_list_in_a_loop_runs_out_of_allocation_not_memory() -> None:
     source = "@{ var a = new List<object> { 1 }; while (true) { a = a.Concat(a).ToList(); } }"
     assert same_outcome(source) == ("error", ALLOCATION_SPENT)
+
+
+def test_an_expression_that_cannot_charge_leaves_the_next_one_a_whole_budget() -> None:
+    # A comparison of members does not reset the allowance (it cannot charge it); whatever
+    # it leaves, the next expression that can charge starts from a fresh one.
+    big = f"@(new string('a', {MAX_ALLOCATION - 16}).Length)"
+    assert same_outcome(big) == ("value", MAX_ALLOCATION - 16)
+    assert same_outcome("@(context.Response.StatusCode >= 500)") == ("value", False)
+    assert same_outcome(big) == ("value", MAX_ALLOCATION - 16)
+
+
+@pytest.mark.parametrize(
+    ("source", "may_charge"),
+    [
+        ("@(context.Response.StatusCode == 429 || context.Response.StatusCode >= 500)", False),
+        ('@(context.Variables["a"] ?? context.Api.Id)', False),
+        ('@(context.Api.Id + "-x")', True),
+        ('@(context.Request.Headers.GetValueOrDefault("a", ""))', True),
+        ('@($"{context.Api.Id}")', True),
+        ("@((string)context.Api.Id)", True),
+    ],
+)
+def test_only_what_may_charge_the_allowance_resets_it(source: str, may_charge: bool) -> None:
+    assert charges(Expression(source).tree) is may_charge

@@ -153,3 +153,33 @@ def test_streams_are_estimated_and_settled_from_the_final_usage_chunk(
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_literal_limit_and_the_same_limit_computed_count_alike(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        store = make_store()
+        for number, limit in enumerate(('"100"', '"@(100)"', '"@(&quot;100&quot;)"')):
+            policy = token_policy(
+                f"{key}-{number}",
+                f'tokens-per-minute={limit} estimate-prompt-tokens="false" '
+                'remaining-tokens-header-name="x-left"',
+            )
+            _, request = await call(policy, store, PROMPT, response_usage(20, 10))
+            assert ("x-left", "70") in request.response_headers, limit
+
+    asyncio.run(scenario())
+
+
+def test_a_computed_limit_that_is_not_a_number_fails_its_request(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        policy = token_policy(
+            key, 'tokens-per-minute="@(&quot;many&quot;)" estimate-prompt-tokens="false"'
+        )
+        reply, _ = await call(policy, make_store(), PROMPT, response_usage(20, 10))
+        assert reply is not None and reply.status == 500
+
+    asyncio.run(scenario())

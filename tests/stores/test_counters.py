@@ -37,6 +37,23 @@ def test_a_new_window_starts_from_zero(make_store: Callable[[], CounterStore], k
     asyncio.run(scenario())
 
 
+def test_a_key_counts_apart_in_each_window_and_each_kind_of_window(
+    make_store: Callable[[], CounterStore], key: str
+) -> None:
+    async def scenario() -> None:
+        store = make_store()
+        await store.add(key, 7, MINUTE, 1000.0)
+        await store.add(key, 2, MINUTE, 1020.0)  # the next minute
+        assert (await store.peek(key, Window(60, origin=30.0), 1021.0)).value == 0
+        assert (await store.peek(key, MINUTE, 1019.0)).value == 7  # back: the earlier minute
+        assert (await store.peek(key, MINUTE, 1021.0)).value == 2
+        assert (await store.peek(key, Window(60), 1021.0)).value == 2  # an equal window
+        assert (await store.peek(key, Window(0), 1021.0)).value == 0
+        await store.close()
+
+    asyncio.run(scenario())
+
+
 def test_windows_are_aligned_to_their_origin(
     make_store: Callable[[], CounterStore], key: str
 ) -> None:
