@@ -41,7 +41,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from gateway.common.sse import Event, SSEParser, ends_stream, json_of, reports_usage
+from gateway.common.sse import (
+    USAGE_OR_END,
+    Event,
+    SSEParser,
+    ends_stream,
+    json_of,
+    reports_usage,
+)
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import StreamBroken
@@ -248,6 +255,9 @@ class StreamReading:
         """Read a chunk; what of it passes on now."""
         if self.gave_up:
             return chunk
+        marked = self.parser.marked_events(chunk, USAGE_OR_END)
+        if marked is not None:  # whole one-line events: only those that may matter are read
+            return self._read_marked(marked, chunk)
         passed = self._read(self.parser.feed(chunk), chunk)
         if self.parser.held > self.retain:  # an event without end: read no further
             self.gave_up = True  # complete only if its end came before
@@ -266,20 +276,39 @@ class StreamReading:
         return rest + self.parser.leftover if self.hide_usage else rest
 
     def _read(self, events: list[Event], chunk: bytes) -> bytes:
+        if not self.hide_usage:
+            for event in events:
+                self._note(event)
+            return chunk
+        return b"".join([event.raw for event in events if not self._note(event)])
+
+    def _read_marked(self, marked: list[tuple[int, Event]], chunk: bytes) -> bytes:
+        """`chunk`, whole one-line events of which those `marked` (with their offsets) may
+        report usage or end the stream (SSEParser.marked_events; the others do neither, and
+        pass as they are)."""
         passed: list[bytes] = []
-        for event in events:
-            usage = reports_usage(event)
-            if self.protocol:
-                if usage:  # the first and the last: all from_events needs, bounded
-                    if len(self.usage_events) < 2:
-                        self.usage_events.append(event)
-                    else:
-                        self.usage_events[1] = event
-                if not self.complete and ends_stream(event):
-                    self.complete = True
-            if self.hide_usage and not (usage and _usage_only(event)):
-                passed.append(event.raw)
-        return b"".join(passed) if self.hide_usage else chunk
+        at = 0
+        for start, event in marked:
+            if self._note(event):  # hidden: the bytes before it pass, not its own
+                passed.append(chunk[at:start])
+                at = start + len(event.raw)
+        if not at:
+            return chunk
+        passed.append(chunk[at:])
+        return b"".join(passed)
+
+    def _note(self, event: Event) -> bool:
+        """What the reading learns from an event; whether it is hidden from the client."""
+        usage = reports_usage(event)
+        if self.protocol:
+            if usage:  # the first and the last: all from_events needs, bounded
+                if len(self.usage_events) < 2:
+                    self.usage_events.append(event)
+                else:
+                    self.usage_events[1] = event
+            if not self.complete and ends_stream(event):
+                self.complete = True
+        return self.hide_usage and usage and _usage_only(event)
 
 
 def error_event(
