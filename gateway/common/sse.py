@@ -41,6 +41,11 @@ class Event(NamedTuple):
     raw: bytes = b""  # the bytes that carried it, as they were sent
 
 
+# An Event from all its fields, `_new(Event, (data, name, id, raw))`: half the time of
+# Event(...), whose __new__ is Python's.
+_new = tuple.__new__
+
+
 class SSEParser:
     """Bytes in, in any chunking; events out, each as soon as its blank line has come."""
 
@@ -100,9 +105,43 @@ class SSEParser:
             if chunk.find(b"\n", value, end) >= 0:
                 break  # more than one line
             data = chunk[value:end].decode("utf-8", errors="replace")
-            events.append(Event(data, "message", self._id, chunk[start : end + 2]))
+            events.append(_new(Event, (data, "message", self._id, chunk[start : end + 2])))
             start = end + 2
         return chunk[start:]
+
+    def marked_events(
+        self, chunk: bytes, marks: tuple[bytes, ...]
+    ) -> list[tuple[int, Event]] | None:
+        """For a reader that needs only the events holding one of `marks` (bytes no line end
+        is part of): those events of `chunk`, in order, each with the offset of its bytes
+        (`raw`) in `chunk`, when it is nothing but whole one-line
+        `data:` events with LF line ends read between events (the usual chunk of an LLM
+        stream), which leave the parser as it was; else None, and `feed` must read it. The
+        others are never decoded nor made: a stream's reading costs a few scans of its
+        bytes, not a Python loop over its events."""
+        if self._line or self._raw or self._data or self._name or self._after_cr:
+            return None
+        if not chunk.startswith(b"data:") or not chunk.endswith(b"\n\n") or b"\r" in chunk:
+            return None
+        # No LF but those of the blank lines each followed by `data:` and of the last: each
+        # block is one `data:` line and its blank line (no empty block, other field, comment).
+        if chunk.count(b"\n") != 2 * chunk.count(b"\n\ndata:") + 2:
+            return None
+        self._first = False  # it begins with `data:`, not a byte-order mark
+        starts: set[int] = set()
+        for mark in marks:
+            at = chunk.find(mark)
+            while at >= 0:
+                before = chunk.rfind(b"\n\n", 0, at)  # the end of the block before
+                starts.add(before + 2 if before >= 0 else 0)
+                at = chunk.find(mark, at + len(mark))
+        events = []
+        for start in sorted(starts):
+            end = chunk.find(b"\n\n", start)
+            value = start + 6 if chunk.startswith(b"data: ", start) else start + 5
+            data = chunk[value:end].decode("utf-8", errors="replace")
+            events.append((start, _new(Event, (data, "message", self._id, chunk[start : end + 2]))))
+        return events
 
     def close(self) -> list[Event]:
         """The event still pending at the end of the body.
@@ -177,8 +216,16 @@ _USAGE_OBJECT = re.compile(r'"usage"\s*:\s*\{')
 def reports_usage(event: Event) -> bool:
     """Can this event carry token usage (a `usage` object, or Anthropic's `message_start`)?
     Decided on the text, so that the other events of a stream are never parsed as JSON."""
-    return _USAGE_OBJECT.search(event.data) is not None or "message_start" in event.data
+    data = event.data
+    return ('"usage"' in data and _USAGE_OBJECT.search(data) is not None) or (
+        "message_start" in data
+    )
 
+
+# What an event without an `event:` line that reports usage or ends a stream (`reports_usage`,
+# `ends_stream`) holds at least one of, in the bytes that carried it: a reader of a stream that
+# needs only those events takes them with `SSEParser.marked_events`.
+USAGE_OR_END = (b'"usage"', b"message_start", b"[DONE]", b'"type"')
 
 # The Responses API's last event, however the response ended.
 RESPONSE_ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})

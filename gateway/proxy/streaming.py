@@ -18,8 +18,12 @@ caches keep it) at once, even if the client closes its connection right after th
 as the openai SDK does, while the upstream's body may stay open. A client gone before the end
 is gone: gateway.proxy.sender closes this generator when it notices, which closes the upstream
 response; the tokens of what passed are counted (`count_cut_stream`) and the access log says
-the client left. What runs after the stream is shielded from the cancellation a server's
-shutdown brings, so counting and logging always run.
+the client left. What runs after the stream runs in a `finally`, so counting and logging run
+however the stream ended, a server's shutdown included: uvicorn cancels a request's task
+once, and the awaits after that one CancelledError run. (anyio's shield, which this took
+when Starlette's task group cancelled a response's body, cannot stop a task's own
+cancellation and nothing that serves traffic now cancels through anyio; it cost about
+30,000 instructions a scope, two a stream.)
 
 A stream that does not complete is never passed off as complete: its status went out with
 its first chunk, so it ends with an error event in the client's API format, no `[DONE]` or
@@ -37,9 +41,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-import anyio
-
-from gateway.common.sse import Event, SSEParser, ends_stream, json_of, reports_usage
+from gateway.common.sse import (
+    USAGE_OR_END,
+    Event,
+    SSEParser,
+    ends_stream,
+    json_of,
+    reports_usage,
+)
 from gateway.expressions.model import MessageBody
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.forwarding import StreamBroken
@@ -90,8 +99,7 @@ async def pass_through(
                     # after its end, and the client, gone at the end, is noticed only when
                     # the next chunk comes (gateway.proxy.sender).
                     stored = True
-                    with anyio.CancelScope(shield=True):
-                        await _stream_end(context, kept, size, retain)
+                    await _stream_end(context, kept, size, retain)
         except StreamBroken as error:
             if reading is not None and reading.complete:  # broken after its end: whole
                 end = ENDED
@@ -125,15 +133,14 @@ async def pass_through(
             yield error_event(context, "The upstream stream ended before its end.")
     finally:
         # The client may be gone (its connection closed, this generator closed by the
-        # sender or cancelled): what follows must still run, so it is shielded.
-        with anyio.CancelScope(shield=True):
-            # A client gone mid-stream closes the upstream response at once, not at GC.
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            context.streamed_bytes = size
-            if kept is not None:
-                await _after_stream(context, kept, size, retain, reading, end, stored)
+        # sender or its task cancelled): what follows still runs.
+        # A client gone mid-stream closes the upstream response at once, not at GC.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        context.streamed_bytes = size
+        if kept is not None:
+            await _after_stream(context, kept, size, retain, reading, end, stored)
 
 
 # The operations whose streams always end with a protocol's end ([DONE], message_stop, the
@@ -248,6 +255,9 @@ class StreamReading:
         """Read a chunk; what of it passes on now."""
         if self.gave_up:
             return chunk
+        marked = self.parser.marked_events(chunk, USAGE_OR_END)
+        if marked is not None:  # whole one-line events: only those that may matter are read
+            return self._read_marked(marked, chunk)
         passed = self._read(self.parser.feed(chunk), chunk)
         if self.parser.held > self.retain:  # an event without end: read no further
             self.gave_up = True  # complete only if its end came before
@@ -266,20 +276,39 @@ class StreamReading:
         return rest + self.parser.leftover if self.hide_usage else rest
 
     def _read(self, events: list[Event], chunk: bytes) -> bytes:
+        if not self.hide_usage:
+            for event in events:
+                self._note(event)
+            return chunk
+        return b"".join([event.raw for event in events if not self._note(event)])
+
+    def _read_marked(self, marked: list[tuple[int, Event]], chunk: bytes) -> bytes:
+        """`chunk`, whole one-line events of which those `marked` (with their offsets) may
+        report usage or end the stream (SSEParser.marked_events; the others do neither, and
+        pass as they are)."""
         passed: list[bytes] = []
-        for event in events:
-            usage = reports_usage(event)
-            if self.protocol:
-                if usage:  # the first and the last: all from_events needs, bounded
-                    if len(self.usage_events) < 2:
-                        self.usage_events.append(event)
-                    else:
-                        self.usage_events[1] = event
-                if not self.complete and ends_stream(event):
-                    self.complete = True
-            if self.hide_usage and not (usage and _usage_only(event)):
-                passed.append(event.raw)
-        return b"".join(passed) if self.hide_usage else chunk
+        at = 0
+        for start, event in marked:
+            if self._note(event):  # hidden: the bytes before it pass, not its own
+                passed.append(chunk[at:start])
+                at = start + len(event.raw)
+        if not at:
+            return chunk
+        passed.append(chunk[at:])
+        return b"".join(passed)
+
+    def _note(self, event: Event) -> bool:
+        """What the reading learns from an event; whether it is hidden from the client."""
+        usage = reports_usage(event)
+        if self.protocol:
+            if usage:  # the first and the last: all from_events needs, bounded
+                if len(self.usage_events) < 2:
+                    self.usage_events.append(event)
+                else:
+                    self.usage_events[1] = event
+            if not self.complete and ends_stream(event):
+                self.complete = True
+        return self.hide_usage and usage and _usage_only(event)
 
 
 def error_event(

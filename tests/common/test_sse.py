@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.common.sse import Event, SSEParser, ends_stream, parse, reports_usage
+from gateway.common.sse import (
+    USAGE_OR_END,
+    Event,
+    SSEParser,
+    ends_stream,
+    parse,
+    reports_usage,
+)
 
 
 def events_of(chunks: list[bytes]) -> tuple[list[Event], bytes]:
@@ -159,3 +166,55 @@ def test_what_an_event_without_end_makes_the_parser_hold_is_measured() -> None:
     assert parser.held == len(b"data: " + b"x" * 1000 + b"\ndata: more\n")
     assert [e.data for e in parser.feed(b"\n")] == ["x" * 1000 + "\nmore"]
     assert parser.held == 0
+
+
+# Marks among the text (and escapes, CRs, blank lines), so that marked events come often.
+_marked_text = st.lists(
+    st.sampled_from(['"usage":{"prompt_tokens":1}', "[DONE]", '"type"', "message_start", "x"])
+    | _text,
+    max_size=3,
+).map("".join)
+_marked_line = st.one_of(
+    st.builds(lambda v: "data: " + v, _marked_text),
+    st.builds(lambda v: "data:" + v, _marked_text),
+    _line,
+)
+_marked_stream = st.lists(st.lists(_marked_line, min_size=1, max_size=2), max_size=6)
+
+
+@given(_marked_stream, st.lists(st.integers(min_value=0, max_value=300), max_size=6))
+def test_marked_events_are_those_feed_gives_that_hold_a_mark(blocks, cuts) -> None:
+    """A chunk of whole one-line `data:` events gives those holding a mark, where they are in
+    it, and leaves the parser as feeding it would; any other chunk is left to `feed`."""
+    for eol in ("\n", "\r\n"):
+        body = _framed(blocks, eol)
+        points = sorted({min(cut, len(body)) for cut in cuts})
+        chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+        marking, feeding = SSEParser(), SSEParser()
+        for chunk in chunks:
+            fed = feeding.feed(chunk)
+            marked = marking.marked_events(chunk, USAGE_OR_END)
+            if marked is None:
+                assert marking.feed(chunk) == fed
+                continue
+            assert b"".join(event.raw for event in fed) == chunk
+            held = [e for e in fed if any(mark in e.raw for mark in USAGE_OR_END)]
+            assert [event for _, event in marked] == held
+            assert all(chunk[at : at + len(e.raw)] == e.raw for at, e in marked)
+        assert marking.close() == feeding.close() and marking.leftover == feeding.leftover
+
+
+def test_an_event_that_reports_usage_or_ends_a_stream_holds_a_mark() -> None:
+    """What lets a reader skip the events without a mark (StreamReading)."""
+    stream = (
+        b'data: {"choices":[],"usage":{"prompt_tokens":3}}\n\n'
+        b'data: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\n'
+        b'data: {"type":"message_delta","usage":{"output_tokens":5}}\n\n'
+        b'data: {"type":"response.completed","response":{"usage":{"input_tokens":3}}}\n\n'
+        b'data: {"type":"message_stop"}\n\n'
+        b"data:  [DONE] \n\n"
+    )
+    events = parse(stream)
+    assert all(reports_usage(event) or ends_stream(event) for event in events)
+    assert all(any(mark in event.raw for mark in USAGE_OR_END) for event in events)
+    assert [e for _, e in SSEParser().marked_events(stream, USAGE_OR_END) or []] == events

@@ -349,3 +349,45 @@ def test_a_stream_longer_than_the_retention_limit_is_passed_but_not_kept() -> No
     assert context.streamed_bytes == len(b"".join(parts))
     assert context.usage is not None and context.usage.total == 8  # read as it passed
     assert [name for name, _, _ in metrics.added] == ["streams_over_retention"]
+
+
+def test_a_stream_whose_task_is_cancelled_still_runs_what_follows_it() -> None:
+    """uvicorn's shutdown cancels a request's task once: the upstream is closed and the
+    after-stream actions run (awaiting as they please) all the same."""
+    closed: list[bool] = []
+
+    async def upstream() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: one\n\n"
+            await asyncio.Event().wait()  # the next chunk never comes
+            yield b"data: two\n\n"
+        finally:
+            await asyncio.sleep(0)
+            closed.append(True)
+
+    async def scenario() -> tuple[list[bytes], list[object]]:
+        context, _ = _context()
+        seen: list[object] = []
+
+        async def settle(done: RequestContext) -> None:
+            await asyncio.sleep(0)
+            seen.append(done.model.Response.Body.read(preserve=True))
+
+        context.defer(Phase.DONE, settle)
+        received: list[bytes] = []
+
+        async def serve() -> None:
+            async for chunk in pass_through(upstream(), context):
+                received.append(chunk)
+
+        task = asyncio.ensure_future(serve())
+        while not received:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return received, seen
+
+    received, seen = asyncio.run(scenario())
+    assert received == [b"data: one\n\n"]
+    assert closed == [True] and seen == [b"data: one\n\n"]
