@@ -13,9 +13,10 @@ bench/latency.py. Each side runs twice under `valgrind --tool=callgrind`: with n
 requests and with --requests of them (both after the same warm-up), and the difference over
 --requests is the side's instructions per request: routing, admission, the chains, the
 backend call, the response, the access log; not uvicorn's HTTP parsing, which both sides
-share. `--stream` asks nginx for its canned event stream (a chat completion streamed in five
-events) and counts a streamed request instead, sent chunk by chunk as uvicorn's request cycle
-would be.
+share. `--stream` sends `"stream": true` and asks nginx for its canned event stream (a chat
+completion streamed in five events) and counts a streamed request instead, sent chunk by chunk
+as uvicorn's request cycle would be (before 2026-12-07 20:45 the body did not say
+`"stream": true`, so a token limit neither asked for the stream's usage nor hid it).
 
 The chains bench/peers.py serves (governed, passthrough-mock) are driven as peers.py sends
 them: at /v1/chat/completions, governed's key in Authorization, their upstream (MOCK_BASE) this
@@ -52,11 +53,21 @@ MOCK_CHAINS = {"governed": "sk-bench-0001", "passthrough-mock": None}
 BODY = json.dumps(
     {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
 ).encode()
+# A streamed call asks for a stream as clients do, so a token limit asks the backend for the
+# stream's usage and hides that event from the client, as in bench/peers.py's wrk runs.
+STREAM_BODY = json.dumps(
+    {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Say hello."}],
+    }
+).encode()
 
 
 def drive(chain: Path, requests: int) -> None:
     """The driver: run in the side's tree, under valgrind. Imports that side's gateway."""
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access log's lines, for the process's life
+    body = STREAM_BODY if os.environ.get("AIGW_BENCH_STREAM") else BODY
     from gateway.load import load_gateway
     from gateway.proxy.app import create_app
 
@@ -69,7 +80,7 @@ def drive(chain: Path, requests: int) -> None:
     headers = [
         (b"host", f"{latency.HOST}:8080".encode()),
         (b"content-type", b"application/json"),
-        (b"content-length", str(len(BODY)).encode()),
+        (b"content-length", str(len(body)).encode()),
     ]
     path = latency.GATEWAY_PATH
     if chain.name in MOCK_CHAINS:
@@ -102,7 +113,7 @@ def drive(chain: Path, requests: int) -> None:
         disconnected = False
 
         def __init__(self) -> None:
-            self.messages = [{"type": "http.request", "body": BODY, "more_body": False}]
+            self.messages = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def receive(self) -> dict[str, object]:
             if self.messages:
