@@ -104,6 +104,7 @@ class Connection(asyncio.Protocol):
         "release",
         "response",
         "reused",
+        "timer",
         "transport",
     )
 
@@ -120,6 +121,10 @@ class Connection(asyncio.Protocol):
         self.lost = False
         self.reused = False
         self.idle_since = 0.0
+        # The read timeout's timer, kept from one exchange to the next: a timer made and
+        # cancelled for every call showed in profiles. It may fire early (an exchange began
+        # since, or a longer timeout): then it is set again for when the wait would be over.
+        self.timer: asyncio.TimerHandle | None = None
         self._drained: asyncio.Future[None] | None = None
 
     # asyncio's callbacks
@@ -142,6 +147,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        self._stop_timer()
         if self.response is not None:
             self.response.connection_lost(exc)
         if self._drained is not None and not self._drained.done():
@@ -179,9 +185,25 @@ class Connection(asyncio.Protocol):
         response = Response(self, method == "HEAD", timeout)
         self.response = response
         self.parser = httptools.HttpResponseParser(response)
-        response.last_read = self.loop.time()
-        response.timer = self.loop.call_at(response.last_read + timeout, response.check_idle)
+        response.last_read = now = self.loop.time()
+        due = now + timeout
+        timer = self.timer
+        if timer is None or timer.when() > due:  # none set, or set too late for this call
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(due, self.check_idle)
         return response
+
+    def check_idle(self) -> None:
+        """The read timeout's timer: the exchange in progress checks its idle time."""
+        self.timer = None
+        if self.response is not None:
+            self.response.check_idle()
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     async def _send(self, body: AsyncIterator[bytes], chunked: bool, response: Response) -> None:
         transport = self.transport
@@ -218,6 +240,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.lost = True
+        self._stop_timer()
         if self.transport is not None:
             self.transport.close()
 
@@ -247,7 +270,6 @@ class Response:
         "sending",
         "status",
         "timeout",
-        "timer",
     )
 
     def __init__(self, connection: Connection, head_only: bool, timeout: float) -> None:
@@ -261,7 +283,6 @@ class Response:
         self.complete = False
         self.received = False  # any byte of it: a failure after that is not a stale connection
         self.last_read = 0.0
-        self.timer: asyncio.TimerHandle | None = None
         self.sending: asyncio.Task[None] | None = None
         self._head = False
         self._framed = False  # by Content-Length or chunks, rather than by the close
@@ -313,9 +334,7 @@ class Response:
             return
         if self.complete:
             return
-        self.complete = True
-        if self.timer is not None:
-            self.timer.cancel()
+        self.complete = True  # the connection's timer, when it fires, finds nothing to check
         self._wake()
 
     # the connection's and the timer's news
@@ -338,15 +357,15 @@ class Response:
         self.fail(error)
 
     def check_idle(self) -> None:
-        """The read timeout's timer: fail when nothing came for `timeout` seconds, unless
-        the reader is what stopped the reading."""
+        """The read timeout's check (its connection's timer): fail when nothing came for
+        `timeout` seconds, unless the reader is what stopped the reading."""
         connection = self.connection
         now, due = connection.loop.time(), self.last_read + self.timeout
         if self.complete or self._error is not None:
             return
         if self._paused or due > now:
-            self.timer = connection.loop.call_at(
-                now + self.timeout if self._paused else due, self.check_idle
+            connection.timer = connection.loop.call_at(
+                now + self.timeout if self._paused else due, connection.check_idle
             )
             return
         self.fail(Timeout(f"nothing came for {self.timeout:g} seconds"))
@@ -355,8 +374,6 @@ class Response:
     def fail(self, error: BaseException) -> None:
         if self._error is None and not self.complete:
             self._error = error
-            if self.timer is not None:
-                self.timer.cancel()
             self._wake()
 
     def _wake(self) -> None:
@@ -436,6 +453,4 @@ class Response:
         if self.complete:
             self.connection.finished(self)
             return
-        if self.timer is not None:
-            self.timer.cancel()
         self.connection.close()

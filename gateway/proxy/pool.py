@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
@@ -78,7 +78,7 @@ class Pool:
         self.closed = False
         self._idle: dict[Origin, list[Connection]] = {}
 
-    async def request(
+    def request(
         self,
         method: str,
         url: str,
@@ -86,13 +86,24 @@ class Pool:
         body: Body,
         timeout: float,
         follow_redirects: bool = False,
-    ) -> Response:
+    ) -> Coroutine[None, None, Response]:
         """Send a request; its response once its head has come (read its body, or close it).
-        `timeout`: for a connection to open, and for each wait on the backend."""
+        `timeout`: for a connection to open, and for each wait on the backend.
+
+        Not itself a coroutine: a call that follows no redirects (nearly all) is the one
+        exchange, awaited without a coroutine of this method's around it."""
+        if follow_redirects:
+            return self._followed(method, url, headers, body, timeout)
+        return self._send(method, url, headers, body, timeout)
+
+    async def _followed(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: Body, timeout: float
+    ) -> Response:
+        """The exchange, and those its redirects lead to."""
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._send(method, url, headers, body, timeout)
             location = response.header("location") if response.status in _REDIRECTS else None
-            if not follow_redirects or location is None:
+            if location is None:
                 return response
             status, target = response.status, urljoin(url, location)
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):

@@ -64,7 +64,8 @@ class Members:
         while backend.is_pool:
             skipped: list[str] = []
             member = await self._member(context, backend, skipped)
-            context.attempts += [f"{name}:open" for name in skipped]
+            if skipped:
+                context.attempts += [f"{name}:open" for name in skipped]
             if member is None:
                 unavailable(context, f"Backend pool {backend.id} is temporarily unavailable")
                 return None

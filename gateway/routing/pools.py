@@ -110,8 +110,12 @@ class Pools:
         Members passed over because their breaker is open are added to `skipped`. `pinned`: the
         member a session is pinned to, chosen when it is usable in the best usable group.
         `avoid`: a member passed over when its group has another usable member."""
+        rules = self.breakers.rules
         for group in self.groups.get(pool, ()):
-            usable = await self.usable(group.members, skipped)
+            if rules:
+                usable = await self.usable(group.members, skipped)
+            else:  # no breakers at all (most gateways): every member is usable, no await
+                usable = group.members
             if not usable:
                 continue
             if pinned is not None and any(m.backend == pinned for m in usable):

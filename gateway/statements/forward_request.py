@@ -38,6 +38,21 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
     fail_on_error = flag("fail-on-error-status-code", False)
     policy_id = node.attr_text("id")
 
+    def options(ms: object, s: object) -> ForwardOptions:
+        timeout = float(to_text(ms)) / 1000 if ms is not None else float(to_text(s))
+        return ForwardOptions(timeout, follow, buffer_response, fail_on_error)
+
+    # Timeouts written as numbers (the usual case) give every call the same options: made
+    # once here rather than on each call. An expression, or a literal that is no number
+    # (whose error each call raises, as before), is read on each call.
+    fixed: ForwardOptions | None = None
+    given = (node.attr("timeout-ms"), node.attr("timeout"))
+    if not any(value is not None and value.is_expression for value in given):
+        try:
+            fixed = options(context.literal(given[0]), context.literal(given[1], "300"))
+        except ValueError:
+            pass
+
     async def forward_request(request: RequestContext) -> LocalReply | None:
         if request.forward is None:
             raise PolicyError(
@@ -46,12 +61,10 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
                 "no transport to reach backends",
                 policy_id=policy_id,
             )
-        ms = milliseconds(request)
-        timeout = float(to_text(ms)) / 1000 if ms is not None else float(to_text(seconds(request)))
-        options = ForwardOptions(timeout, follow, buffer_response, fail_on_error)
+        chosen = fixed or options(milliseconds(request), seconds(request))
         if buffer_request:
             await request.hold_request_body()
-        await request.forward(request, options)  # the response arrives with its usage accounted
+        await request.forward(request, chosen)  # the response arrives with its usage accounted
         if Phase.RESPONSE in request.deferred:
             await run_phase(request, Phase.RESPONSE)
         status = request.model.Response.StatusCode

@@ -25,7 +25,7 @@ from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
-from gateway.runtime.step import LocalReply, Step
+from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.numeric import whole_number
 
 
@@ -53,8 +53,19 @@ def compile_retry(node: Node, context: CompileContext) -> Step:
     def number(value: object, what: str) -> int:
         return whole_number(value, what, source, policy_id)
 
+    # A count written as a number (the usual case) is read once here, not on every run; an
+    # expression, or a literal that is no number (its error raised on each run, as before),
+    # is read on each run.
+    fixed: int | None = None
+    given = node.attr("count")
+    if given is not None and not given.is_expression:
+        try:
+            fixed = number(context.literal(given), "count")
+        except PolicyError:
+            pass
+
     async def retry(request: RequestContext) -> LocalReply | None:
-        retries = number(count(request), "count")
+        retries = fixed if fixed is not None else number(count(request), "count")
         attempt = 0
         while True:
             reply = await children.run(request)
