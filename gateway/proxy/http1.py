@@ -419,8 +419,12 @@ class Response:
         self.connection.finished(self)
         return body
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives. Ended early (its reader closed), the connection closes."""
+    async def chunks(
+        self, broken: Callable[[UpstreamError], Exception] | None = None
+    ) -> AsyncIterator[bytes]:
+        """The body as it arrives. Ended early (its reader closed), the connection closes.
+        `broken`: the error to raise in place of an UpstreamError (the caller's own words),
+        so that a caller need not wrap this generator in another, a step per chunk."""
         self._streaming = True
         connection = self.connection
         try:
@@ -436,14 +440,13 @@ class Response:
                 elif self.complete:
                     return
                 elif self._error is not None:
+                    if broken is not None and isinstance(self._error, UpstreamError):
+                        raise broken(self._error) from None
                     raise self._error
                 else:
                     await self._wait()
         finally:
-            if self.complete:
-                connection.finished(self)
-            else:
-                self.close()
+            self.close()  # whole: back to the pool (a request body still sending stops)
 
     def close(self) -> None:
         """Give up on the rest: the connection closes, unless the answer was whole (then it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from gateway.common.diagnostics import Report
 from gateway.common.literals import parse_bool
 from gateway.expressions.values import to_text
@@ -48,10 +50,8 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
     fixed: ForwardOptions | None = None
     given = (node.attr("timeout-ms"), node.attr("timeout"))
     if not any(value is not None and value.is_expression for value in given):
-        try:
+        with suppress(ValueError):
             fixed = options(context.literal(given[0]), context.literal(given[1], "300"))
-        except ValueError:
-            pass
 
     async def forward_request(request: RequestContext) -> LocalReply | None:
         if request.forward is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from contextlib import suppress
 
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
@@ -59,10 +60,8 @@ def compile_retry(node: Node, context: CompileContext) -> Step:
     fixed: int | None = None
     given = node.attr("count")
     if given is not None and not given.is_expression:
-        try:
+        with suppress(PolicyError):
             fixed = number(context.literal(given), "count")
-        except PolicyError:
-            pass
 
     async def retry(request: RequestContext) -> LocalReply | None:
         retries = fixed if fixed is not None else number(count(request), "count")
