@@ -381,15 +381,17 @@ class Response:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _waiting(self) -> asyncio.Future[None]:
+        """A future for the next news (`_wake` sets it; a done one is never set again)."""
+        waiter = self._waiter = self.connection.loop.create_future()
+        return waiter
+
     async def _wait(self) -> None:
-        self._waiter = self.connection.loop.create_future()
         try:
-            await self._waiter
+            await self._waiting()
         except BaseException:  # cancelled (a race's loser, a client gone): abandoned
             self.close()
             raise
-        finally:
-            self._waiter = None
 
     # the reader's side
 
@@ -443,8 +445,8 @@ class Response:
                     if broken is not None and isinstance(self._error, UpstreamError):
                         raise broken(self._error) from None
                     raise self._error
-                else:
-                    await self._wait()
+                else:  # the future itself, not _wait: a cancelled reader closes below
+                    await self._waiting()
         finally:
             self.close()  # whole: back to the pool (a request body still sending stops)
 

@@ -116,7 +116,8 @@ class Upstream:
                 return
         path = crossing.path if crossing is not None else None
         query = crossing.query if crossing is not None else None
-        if path is None and backend is not None:  # Azure's URLs, to an OpenAI-shaped backend
+        if path is None and backend is not None and context.style == "azure-openai":
+            # Azure's URLs, to an OpenAI-shaped backend
             path, openai_query = openai_path(context, backend)
             query = openai_query if query is None else query
         key, verify, url, credentials = self._target(context, backend, path, query)

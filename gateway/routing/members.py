@@ -61,9 +61,12 @@ class Members:
         if backend is None:
             backend = self.backend(context.backend)
         chosen = backend.id
-        while backend.is_pool:
+        while backend.pool is not None:
             skipped: list[str] = []
-            member = await self._member(context, backend, skipped)
+            if backend.pool.strategy != "cheapest" and self.pools.affinity.cookie(chosen) is None:
+                member = await self.pools.choose(chosen, skipped)  # most pools: the strategy alone
+            else:
+                member = await self._member(context, backend, skipped)
             if skipped:
                 context.attempts += [f"{name}:open" for name in skipped]
             if member is None:

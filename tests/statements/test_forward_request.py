@@ -38,3 +38,37 @@ def test_buffer_request_body_holds_a_streamed_body_whole() -> None:
         asyncio.run(policy.backend.run(context))
         assert (transport.body == b"a" * 70_000 + b"b") is expected
         assert transport.streamed is not expected
+
+
+class OptionsTransport:
+    """Remembers the options forward-request handed over on each call."""
+
+    def __init__(self) -> None:
+        self.options: list[ForwardOptions] = []
+
+    async def forward(self, context: RequestContext, options: ForwardOptions) -> None:
+        self.options.append(options)
+
+
+def test_timeouts_written_as_numbers_or_expressions_give_the_same_options() -> None:
+    # Numbers are read once, when the policy is compiled; expressions on every call.
+    cases = {
+        "": 300.0,
+        'timeout="5"': 5.0,
+        'timeout-ms="1500"': 1.5,
+        'timeout="@(2 + 3)"': 5.0,
+        'timeout-ms="@(750 * 2)"': 1.5,
+        'timeout="@((int)context.Variables[&quot;t&quot;])"': 7.0,
+    }
+    for attributes, seconds in cases.items():
+        policy = compile_policy(
+            f"<policies><backend><forward-request {attributes} follow-redirects="
+            '"true" buffer-response="false" /></backend></policies>'
+        )
+        transport = OptionsTransport()
+        for _ in range(2):
+            context = RequestContext(ContextModel(), forward=transport.forward)
+            context.variables["t"] = 7
+            asyncio.run(policy.backend.run(context))
+        expected = ForwardOptions(seconds, True, False, False)
+        assert transport.options == [expected, expected], attributes

@@ -54,3 +54,8 @@ def test_an_error_raised_inside_leaves_the_loop_for_on_error() -> None:
     failing = '<return-response><set-status code="@(1/0)" /></return-response>'
     with pytest.raises(PolicyError):
         attempts('<retry condition="true" count="3" interval="0">', COUNT_UP + failing)
+
+
+def test_a_count_written_as_an_expression_is_read_as_a_number_is() -> None:
+    assert attempts('<retry condition="true" count="@(1 + 1)" interval="0">')[0] == 3
+    assert attempts('<retry condition="true" count="2" interval="0">')[0] == 3
