@@ -23,6 +23,7 @@ import httptools
 
 # A streamed response's reader this far behind pauses reading from the backend.
 HIGH_WATER = 256 * 1024
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 class UpstreamError(Exception):
@@ -254,7 +255,6 @@ class Response:
         "_buffered",
         "_chunks",
         "_error",
-        "_framed",
         "_head",
         "_paused",
         "_streaming",
@@ -285,7 +285,6 @@ class Response:
         self.last_read = 0.0
         self.sending: asyncio.Task[None] | None = None
         self._head = False
-        self._framed = False  # by Content-Length or chunks, rather than by the close
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._streaming = False
@@ -299,8 +298,8 @@ class Response:
         self.reason = reason.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) in (14, 17) and name.lower() in (b"content-length", b"transfer-encoding"):
-            self._framed = True
+        # Called for every header of every answer: only kept here (`_framed` reads them when
+        # a connection closes mid-answer, which is rare).
         self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -308,7 +307,7 @@ class Response:
         assert parser is not None
         status = parser.get_status_code()
         if 100 <= status < 200:  # an interim answer (100 Continue): the real one follows
-            self.headers, self.reason, self._framed = [], "", False
+            self.headers, self.reason = [], ""
             return
         self.status = status
         self.keep_alive = parser.should_keep_alive()
@@ -342,7 +341,7 @@ class Response:
     def connection_lost(self, exc: Exception | None) -> None:
         if self.complete:
             return
-        if self._head and not self._framed:  # a body delimited by the connection's close
+        if self._head and not self._framed():  # a body delimited by the connection's close
             self.keep_alive = False
             self.on_message_complete()
             return
@@ -355,6 +354,10 @@ class Response:
         else:
             error = Truncated("the answer ended before its length or its last chunk")
         self.fail(error)
+
+    def _framed(self) -> bool:
+        """Whether the body is framed by Content-Length or chunks, rather than by the close."""
+        return any(name.lower() in _FRAMING for name, _ in self.headers)
 
     def check_idle(self) -> None:
         """The read timeout's check (its connection's timer): fail when nothing came for
