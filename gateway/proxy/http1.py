@@ -298,8 +298,8 @@ class Response:
         self.reason = reason.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # Called for every header of every answer: only kept here (`_framed` reads them when
-        # a connection closes mid-answer, which is rare).
+        # Every header of every answer comes here: kept, nothing more (whether the body is
+        # framed is read from them only when a connection closes mid-answer: rare).
         self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:

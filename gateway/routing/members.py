@@ -63,10 +63,15 @@ class Members:
         chosen = backend.id
         while backend.pool is not None:
             skipped: list[str] = []
-            if backend.pool.strategy != "cheapest" and self.pools.affinity.cookie(chosen) is None:
-                member = await self.pools.choose(chosen, skipped)  # most pools: the strategy alone
-            else:
+            if (
+                backend.pool.strategy == "cheapest"
+                or self.pools.affinity.cookie(chosen) is not None
+            ):
                 member = await self._member(context, backend, skipped)
+            elif self.breakers.rules:
+                member = await self.pools.choose(chosen, skipped)
+            else:  # most pools: the strategy alone, no breaker to read (no await)
+                member = self.pools.choose_unguarded(chosen)
             if skipped:
                 context.attempts += [f"{name}:open" for name in skipped]
             if member is None:

@@ -116,19 +116,38 @@ class Pools:
                 usable = await self.usable(group.members, skipped)
             else:  # no breakers at all (most gateways): every member is usable, no await
                 usable = group.members
-            if not usable:
-                continue
-            if pinned is not None and any(m.backend == pinned for m in usable):
-                return pinned
-            if avoid is not None:
-                usable = [m for m in usable if m.backend != avoid] or usable
-            strategy = self.strategies.get(pool)
-            if strategy == "fastest":
-                return self.latencies.fastest(usable).backend
-            if strategy == "cheapest" and cost_of is not None:
-                return _cheapest(usable, cost_of).backend
-            return group.pick(usable).backend
+            if usable:
+                return self._within(pool, group, usable, cost_of, pinned, avoid)
         return None
+
+    def choose_unguarded(self, pool: str) -> str | None:
+        """`choose` for a call with no session and no costs, when no backend has a breaker:
+        nothing to await, so no coroutine per call (most pools: round-robin, no breakers)."""
+        assert not self.breakers.rules
+        for group in self.groups.get(pool, ()):
+            return self._within(pool, group, group.members, None, None, None)
+        return None
+
+    def _within(
+        self,
+        pool: str,
+        group: _Group,
+        usable: list[PoolMember],
+        cost_of: CostOf | None,
+        pinned: str | None,
+        avoid: str | None,
+    ) -> str:
+        """The member of `group`'s usable members, by the session's pin or the strategy."""
+        if pinned is not None and any(m.backend == pinned for m in usable):
+            return pinned
+        if avoid is not None:
+            usable = [m for m in usable if m.backend != avoid] or usable
+        strategy = self.strategies.get(pool)
+        if strategy == "fastest":
+            return self.latencies.fastest(usable).backend
+        if strategy == "cheapest" and cost_of is not None:
+            return _cheapest(usable, cost_of).backend
+        return group.pick(usable).backend
 
     async def in_order(self, pool: str, skipped: list[str] | None = None) -> list[str]:
         """The usable members in their declared order (fallback, race)."""

@@ -52,3 +52,28 @@ def test_a_lower_priority_gets_traffic_only_while_every_higher_breaker_is_open()
     assert picks(pools, 10) == {"spare": 10}
     asyncio.run(breakers.record("spare", 502, None, None))
     assert picks(pools, 3) == {None: 3}  # the pool is unavailable
+
+
+def test_without_breakers_the_unguarded_choice_is_the_choice() -> None:
+    # No backend has a breaker: choose reads none, and choose_unguarded (no coroutine) gives
+    # the very same members in the same order, weights and priority groups included.
+    members = (
+        PoolMember(backend="a", weight=3),
+        PoolMember(backend="b", weight=1),
+        PoolMember(backend="c", weight=2),
+        PoolMember(backend="spare", priority=2),
+    )
+
+    def unguarded() -> Pools:
+        backends = {m.backend: Backend(id=m.backend, url=ConfigValue("http://x")) for m in members}
+        backends["pool"] = Backend(id="pool", pool=Pool(strategy="round-robin", services=members))
+        return Pools(backends, Breakers(backends, MemoryCounters()), Latencies())
+
+    awaited, plain = unguarded(), unguarded()
+
+    async def scenario() -> list[str | None]:
+        return [await awaited.choose("pool") for _ in range(60)]
+
+    chosen = asyncio.run(scenario())
+    assert chosen == [plain.choose_unguarded("pool") for _ in range(60)]
+    assert Counter(chosen) == {"a": 30, "b": 10, "c": 20}
