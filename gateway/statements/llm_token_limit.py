@@ -178,9 +178,11 @@ class TokenLimit:
                 done, [Change(c.name, used - estimated, c.window) for c in counters]
             )
             for counter, count in zip(counters, counts or (), strict=False):
-                left = max(counter.limit - (count.value + used - estimated), 0)
-                _report(done, counter.variable, counter.header, left)
-            _report(done, self.consumed_variable, self.consumed_header, used)
+                if counter.variable or counter.header:  # most statements report one figure
+                    left = max(counter.limit - (count.value + used - estimated), 0)
+                    _report(done, counter.variable, counter.header, left)
+            if self.consumed_variable or self.consumed_header:
+                _report(done, self.consumed_variable, self.consumed_header, used)
 
         request.defer(Phase.DONE, settle)
         return None
