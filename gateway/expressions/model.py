@@ -81,10 +81,17 @@ class HeaderDictionary(ModelObject):
             if key in dropped:
                 return None
             # Lengths first: most names differ in length from the one sought, and comparing
-            # lengths makes no lower-case copy of each name.
+            # lengths makes no lower-case copy of each name. (Here and below a loop, not a
+            # comprehension: for a few lines the comprehension's own call costs more.)
             size = len(key)
-            values = [v for line, v in lines if len(line) == size and line.lower() == key]
-            return values or None
+            values = None
+            for line, value in lines:
+                if len(line) == size and line.lower() == key:
+                    if values is None:
+                        values = [value]
+                    else:
+                        values.append(value)
+            return values
         found = self._built.get(key)
         return found[1] if found else None
 
@@ -108,10 +115,17 @@ class HeaderDictionary(ModelObject):
 
     def lines(self) -> list[tuple[str, str]]:
         """(name, value) pairs, one per value: what goes on the wire."""
+        found = []
         if self._pending is not None:  # not indexed yet: the lines as they came, in order
             lines, dropped = self._pending
-            return [(name, value) for name, value in lines if name.lower() not in dropped]
-        return [(name, value) for name, values in self._built.values() for value in values]
+            for line in lines:
+                if line[0].lower() not in dropped:
+                    found.append(line)
+            return found
+        for name, values in self._built.values():
+            for value in values:
+                found.append((name, value))
+        return found
 
     @property
     def Keys(self) -> list[str]:
