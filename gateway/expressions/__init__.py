@@ -27,6 +27,9 @@ from gateway.expressions.program import Compiled
 from gateway.expressions.scan import is_whole_expression
 from gateway.expressions.values import ExpressionError
 
+# The step budget of an evaluation when none is given (a statement's, at run time).
+DEFAULT_BUDGET = 100_000
+
 
 class ExpressionSyntaxError(Exception):
     """The expression cannot be parsed or uses what policy expressions cannot."""
@@ -64,15 +67,29 @@ class Expression:
         """The parsed tree (what load-time checks such as the linter's read)."""
         return self._tree
 
-    def evaluate(self, context: ContextModel, *, budget: int = 100_000) -> object:
+    def evaluate(self, context: ContextModel, *, budget: int = DEFAULT_BUDGET) -> object:
         read = self._read_path
         if read is not None and budget > self._path_steps:
             return read(context)
+        run, tally = self._program(budget)
+        return under_contract(run, context, budget, tally=tally)
+
+    def evaluator(self) -> Callable[[ContextModel], object]:
+        """`evaluate` at the default budget as one callable, what it decides per call decided
+        now: a statement's evaluator calls it per request, one layer fewer."""
+        read = self._read_path
+        if read is not None and self._path_steps < DEFAULT_BUDGET:
+            return read
+        run, tally = self._program(DEFAULT_BUDGET)
+        return contracted(run, DEFAULT_BUDGET, tally=tally)
+
+    def _program(self, budget: int) -> tuple[Callable[[ContextModel, int], object], bool]:
+        """The build `budget` calls for (`compiled.run` decides the same, one call later), and
+        whether it needs a fresh allowance."""
         compiled = self._compiled
-        # The build the budget calls for (`compiled.run` decides the same, one call later).
         fast = compiled.fast
         run = compiled.run if fast is None or budget < compiled.steps else fast
-        return under_contract(run, context, budget, tally=compiled.charges)
+        return run, compiled.charges
 
     def interpret(self, context: ContextModel, *, budget: int = 100_000) -> object:
         """`evaluate` by the reference interpreter, under the same contract."""
@@ -88,16 +105,27 @@ def under_contract(
 ) -> object:
     """`run(context, budget)`, every failure an `ExpressionError`; with `tally` (an expression
     that may charge its allowance), from a fresh allowance."""
-    if tally:
-        start()
-    try:
-        return run(context, budget)
-    except ExpressionError:
-        raise
-    except RecursionError:
-        raise ExpressionError("the expression nests too deeply") from None
-    except Exception as error:  # a library edge we did not map: still the same contract
-        raise ExpressionError(f"{type(error).__name__}: {error}") from None
+    return contracted(run, budget, tally=tally)(context)
+
+
+def contracted(
+    run: Callable[[ContextModel, int], object], budget: int, *, tally: bool = True
+) -> Callable[[ContextModel], object]:
+    """`run` at `budget` under the contract of `under_contract`, as a callable of the context."""
+
+    def evaluate(context: ContextModel) -> object:
+        if tally:
+            start()
+        try:
+            return run(context, budget)
+        except ExpressionError:
+            raise
+        except RecursionError:
+            raise ExpressionError("the expression nests too deeply") from None
+        except Exception as error:  # a library edge we did not map: still the same contract
+            raise ExpressionError(f"{type(error).__name__}: {error}") from None
+
+    return evaluate
 
 
 def context_path(tree: A.Node) -> tuple[str, ...] | None:

@@ -56,22 +56,23 @@ class HeaderDictionary(ModelObject):
         headers._pending = (list(lines), dropped)
         return headers
 
-    @property
-    def _items(self) -> dict[str, tuple[str, list[str]]]:
-        if self._pending is not None:
-            lines, dropped = self._pending
-            self._pending = None
-            items = self._built
-            for name, value in lines:
-                key = name.lower()
-                if key in dropped:
-                    continue
-                found = items.get(key)
-                if found is None:
-                    items[key] = (name, [value])
-                else:
-                    found[1].append(value)
-        return self._built
+    def _index(self) -> dict[str, tuple[str, list[str]]]:
+        """The index by lower-case name, made now if the lines are still pending."""
+        pending = self._pending
+        if pending is None:
+            return self._built
+        lines, dropped = pending
+        self._pending = None
+        items = self._built
+        # The fewest steps a line (one per line of every request and response): `in` rather
+        # than a `get` call, and a kept name is never in `dropped`.
+        for name, value in lines:
+            key = name.lower()
+            if key in items:
+                items[key][1].append(value)
+            elif key not in dropped:
+                items[key] = (name, [value])
+        return items
 
     def get(self, name: str) -> list[str] | None:
         key = name.lower()
@@ -80,10 +81,17 @@ class HeaderDictionary(ModelObject):
             if key in dropped:
                 return None
             # Lengths first: most names differ in length from the one sought, and comparing
-            # lengths makes no lower-case copy of each name.
+            # lengths makes no lower-case copy of each name. (Here and below a loop, not a
+            # comprehension: for a few lines the comprehension's own call costs more.)
             size = len(key)
-            values = [v for line, v in lines if len(line) == size and line.lower() == key]
-            return values or None
+            values = None
+            for line, value in lines:
+                if len(line) == size and line.lower() == key:
+                    if values is None:
+                        values = [value]
+                    else:
+                        values.append(value)
+            return values
         found = self._built.get(key)
         return found[1] if found else None
 
@@ -94,33 +102,42 @@ class HeaderDictionary(ModelObject):
     # Writers, for statements (set-header) and the proxy; expressions cannot reach them.
 
     def set(self, name: str, values: list[str]) -> None:
-        self._items[name.lower()] = (name, list(values))
+        items = self._built if self._pending is None else self._index()
+        items[name.lower()] = (name, list(values))
 
     def append(self, name: str, values: list[str]) -> None:
-        spelling, current = self._items.get(name.lower(), (name, []))
-        self._items[name.lower()] = (spelling, [*current, *values])
+        items, key = self._index(), name.lower()
+        spelling, current = items.get(key, (name, []))
+        items[key] = (spelling, [*current, *values])
 
     def remove(self, name: str) -> None:
-        self._items.pop(name.lower(), None)
+        self._index().pop(name.lower(), None)
 
     def lines(self) -> list[tuple[str, str]]:
         """(name, value) pairs, one per value: what goes on the wire."""
+        found = []
         if self._pending is not None:  # not indexed yet: the lines as they came, in order
             lines, dropped = self._pending
-            return [(name, value) for name, value in lines if name.lower() not in dropped]
-        return [(name, value) for name, values in self._items.values() for value in values]
+            for line in lines:
+                if line[0].lower() not in dropped:
+                    found.append(line)
+            return found
+        for name, values in self._built.values():
+            for value in values:
+                found.append((name, value))
+        return found
 
     @property
     def Keys(self) -> list[str]:
-        return [name for name, _ in self._items.values()]
+        return [name for name, _ in self._index().values()]
 
     @property
     def Values(self) -> list[list[str]]:
-        return [values for _, values in self._items.values()]
+        return [values for _, values in self._index().values()]
 
     @property
     def Count(self) -> int:
-        return len(self._items)
+        return len(self._index())
 
 
 class MessageBody(ModelObject):

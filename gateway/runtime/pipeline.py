@@ -18,18 +18,21 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.replies import error_reply, reason_phrase
 from gateway.runtime.step import CompiledPolicy, LocalReply, PolicyError
 
-MAIN_SECTIONS = ("inbound", "backend", "outbound")
 # LastError.Scope of an error no chain gave a scope: a document compiled on its own (as tests
 # do), outside a policies directory, has no scope of its own; it is taken for an API's policy.
 DEFAULT_SCOPE = "api"
 
 
 async def run_pipeline(policy: CompiledPolicy, context: RequestContext) -> LocalReply | None:
-    chains = {"inbound": policy.inbound, "backend": policy.backend, "outbound": policy.outbound}
-    for section in MAIN_SECTIONS:
+    sections = (
+        ("inbound", policy.inbound),
+        ("backend", policy.backend),
+        ("outbound", policy.outbound),
+    )
+    for section, chain in sections:
         context.section = section
         try:
-            reply = await chains[section].run(context)
+            reply = await chain.run(context)
         except PolicyError as error:
             return await _on_error(policy, context, error, section)
         if reply is not None:

@@ -6,7 +6,7 @@ from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, ChildSpec, Kind, StatementSpec
 from gateway.policy.tree import Node
 from gateway.runtime.context import RequestContext
-from gateway.runtime.step import Chain, LocalReply, Step
+from gateway.runtime.step import LocalReply, Step
 
 
 def compile_choose(node: Node, context: CompileContext) -> Step:
@@ -15,13 +15,16 @@ def compile_choose(node: Node, context: CompileContext) -> Step:
         for when in node.children_named("when")
     ]
     otherwise = node.child("otherwise")
-    fallback = context.chain(otherwise.children) if otherwise is not None else Chain()
+    # No <otherwise> (the usual), or an empty one: nothing to run, not even an empty chain.
+    fallback = context.chain(otherwise.children) if otherwise is not None else None
+    if fallback is not None and not fallback:
+        fallback = None
 
     async def choose(request: RequestContext) -> LocalReply | None:
         for condition, chain in branches:
             if condition(request):
                 return await chain.run(request)
-        return await fallback.run(request)
+        return await fallback.run(request) if fallback is not None else None
 
     return choose
 

@@ -156,9 +156,10 @@ class TokenLimit:
         if reserve_output is not None:  # reserve-and-settle: the most this call can use
             estimated += output_cap(body, reserve_output)
         # Every counter checked (and, when estimating, taken) in one call: one round trip.
-        changes = [
-            Change(c.name, estimated, c.window, c.limit if estimated else None) for c in counters
-        ]
+        # (A loop, not a comprehension: for one or two counters its own call costs more.)
+        changes = []
+        for c in counters:
+            changes.append(Change(c.name, estimated, c.window, c.limit if estimated else None))
         counts = await self.guard.check(request, store_of(request).apply(changes, now()))
         for counter, count in zip(counters, counts or (), strict=False):
             # Estimating: refused unless the prompt fits (then nothing was taken). Else, as
@@ -174,13 +175,16 @@ class TokenLimit:
             report what is left: the count this call saw, plus what it used."""
             usage = response_usage(done)
             used = usage.total if usage is not None else estimated
-            self.guard.add_later(
-                done, [Change(c.name, used - estimated, c.window) for c in counters]
-            )
+            added = []
+            for c in counters:
+                added.append(Change(c.name, used - estimated, c.window))
+            self.guard.add_later(done, added)
             for counter, count in zip(counters, counts or (), strict=False):
-                left = max(counter.limit - (count.value + used - estimated), 0)
-                _report(done, counter.variable, counter.header, left)
-            _report(done, self.consumed_variable, self.consumed_header, used)
+                if counter.variable or counter.header:  # most statements report one figure
+                    left = max(counter.limit - (count.value + used - estimated), 0)
+                    _report(done, counter.variable, counter.header, left)
+            if self.consumed_variable or self.consumed_header:
+                _report(done, self.consumed_variable, self.consumed_header, used)
 
         request.defer(Phase.DONE, settle)
         return None

@@ -9,15 +9,16 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.step import LocalReply, Step
 from gateway.statements.support.declarations import EXISTS_ACTION, VALUE_CHILD
 from gateway.statements.support.headers import header_writer
-from gateway.statements.support.messages import message_of
+from gateway.statements.support.messages import RESPONSE_SECTIONS
 
 
 def compile_set_header(node: Node, context: CompileContext) -> Step:
     write = header_writer(node, context)
-    section = context.section
+    response = context.section in RESPONSE_SECTIONS  # `message_of`, decided once
 
     async def set_header(request: RequestContext) -> LocalReply | None:
-        write(request, message_of(request, section).Headers)
+        model = request.model
+        write(request, (model.Response if response else model.Request).Headers)
         return None
 
     return set_header

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 
@@ -42,17 +41,20 @@ class MemoryCounters:
             del self._windows[key]
 
     async def apply(self, changes: Sequence[Change], now: float) -> list[Count]:
-        # No await from the first read to the last write: atomic in the event loop.
-        current = [self._current(change.key, change.window, now) for change in changes]
-        fits = [
-            change.limit is None or value + change.amount <= change.limit
-            for change, (_, value, _) in zip(changes, current, strict=True)
-        ]
-        admitted = all(fits)  # nothing is added unless every counter fits
+        # No await from the first read to the last write: atomic in the event loop. Plain
+        # loops, not comprehensions: a statement has one or two changes, and each
+        # comprehension is a call of its own.
+        current = []
+        admitted = True  # nothing is added unless every counter fits
+        for change in changes:
+            stored, value, end = self._current(change.key, change.window, now)
+            fit = change.limit is None or value + change.amount <= change.limit
+            admitted = admitted and fit
+            current.append((change.amount, stored, value, end, fit))
         counts = []
-        for change, (stored, value, end), fit in zip(changes, current, fits, strict=True):
-            if admitted and change.amount:
-                value += change.amount
+        for amount, stored, value, end, fit in current:
+            if admitted and amount:
+                value += amount
                 self._values[stored] = (value, end)
             counts.append(Count(fit, value, _left(end, now)))
         return counts
@@ -98,4 +100,5 @@ class MemoryCounters:
 
 
 def _left(end: float, now: float) -> float:
-    return math.inf if math.isinf(end) else max(end - now, 0.0)
+    left = end - now  # a window that never ends: inf less now, inf
+    return left if left > 0.0 else 0.0

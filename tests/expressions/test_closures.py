@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.expressions import (
+    DEFAULT_BUDGET,
     Expression,
     ExpressionError,
     ExpressionSyntaxError,
@@ -51,6 +52,12 @@ def _by_interpreter(expression: Expression) -> Evaluate:
     return lambda context, budget: expression.interpret(context, budget=budget)
 
 
+def _by_evaluator(expression: Expression) -> Evaluate:
+    """What a statement calls per request: `evaluate` at the default budget, decided at load."""
+    evaluate = expression.evaluator()
+    return lambda context, budget: evaluate(context)
+
+
 def _by_ticking_closures(expression: Expression) -> Evaluate:
     compiled = Compiled(expression._tree)
     return lambda context, budget: under_contract(compiled.ticking, context, budget)
@@ -79,6 +86,10 @@ def test_the_sources_are_many_and_reach_every_node_type() -> None:
 
 def test_closures_agree_with_the_interpreter() -> None:
     assert mismatches(100_000, _by_closures) == []
+
+
+def test_the_statement_evaluator_agrees_with_the_interpreter() -> None:
+    assert mismatches(DEFAULT_BUDGET, _by_evaluator) == []
 
 
 def test_the_counting_build_agrees_with_the_interpreter() -> None:

@@ -70,10 +70,12 @@ class StoreGuard:
     def add_later(self, request: RequestContext, changes: Sequence[Change]) -> None:
         """Count after the call without the client waiting for the store (it writes behind);
         when the store is unreachable the amounts are lost (and said)."""
-        if any(change.amount for change in changes):
-            store_of(request).add_later(
-                changes, now(), lambda error: self._failed(request, "uncounted", error)
-            )
+        for change in changes:  # a loop, not `any` over a generator: per request
+            if change.amount:
+                store_of(request).add_later(
+                    changes, now(), lambda error: self._failed(request, "uncounted", error)
+                )
+                return
 
     def _failed(self, request: RequestContext, outcome: str, error: StoreUnavailable) -> None:
         metrics = request.services.metrics

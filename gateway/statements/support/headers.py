@@ -54,7 +54,12 @@ def header_writer(node: Node, context: CompileContext, *, query: bool = False) -
         # compiles the rest of the document for what else is wrong.
         if not query and how != "delete" and name_value is not None and not _TOKEN.fullmatch(name):
             raise CompileFailure(name_value.location, "header-name", _bad_name_message(name))
-        return _fixed_writer(name, how, values, fault)
+        literal = None
+        if not any(_is_expression(v) for v in value_nodes):  # what `context.value` gives
+            literal = [
+                context.resolve_literal(v.text) if v is not None else "" for v in value_nodes
+            ]
+        return _fixed_writer(name, how, values, fault, literal)
     name_of = context.value(name_value, "")
     action_of = context.value(action_value, "override")
     checked = None if query else _Fault(context.statement, context.policy_id)
@@ -106,10 +111,15 @@ def _is_expression(value: Value | None) -> bool:
 
 
 def _fixed_writer(
-    header: str, how: str, values: list[Evaluator], fault: _Fault | None = None
+    header: str,
+    how: str,
+    values: list[Evaluator],
+    fault: _Fault | None = None,
+    literal: list[str] | None = None,
 ) -> HeaderWriter:
     """The change of header `header` by action `how`, its values still to evaluate (and
-    checked, raising `fault`'s error, when it is given: the values are computed)."""
+    checked, raising `fault`'s error, when it is given: the values are computed), or given as
+    `literal` texts when none is an expression."""
     if header.lower() in TRANSPORT_HEADERS:
         return _unchanged  # APIM ignores changes to transport headers
     if how == "delete":
@@ -117,15 +127,20 @@ def _fixed_writer(
     one_line = header.lower() not in MULTI_LINE_HEADERS
     change = HeaderDictionary.append if how == "append" else HeaderDictionary.set
     skip = how == "skip"
+    if literal is not None:  # the lines are known now: a request only writes them
+        fixed = _joined_lines([to_text(text) for text in literal], one_line)
+
+        def write_fixed(_: RequestContext, headers: HeaderDictionary) -> None:
+            if skip and headers.get(header) is not None:
+                return
+            change(headers, header, fixed)  # `set` and `append` copy them
+
+        return write_fixed
 
     def write(request: RequestContext, headers: HeaderDictionary) -> None:
         if skip and headers.get(header) is not None:
             return
-        if len(values) == 1:  # one value: one line, joined or not
-            lines = [to_text(values[0](request))]
-        else:
-            texts = [to_text(value(request)) for value in values]
-            lines = [",".join(texts)] if one_line else texts
+        lines = _joined_lines([to_text(value(request)) for value in values], one_line)
         if fault is not None:
             for line in lines:
                 if _NOT_IN_VALUE.search(line):
@@ -133,6 +148,12 @@ def _fixed_writer(
         change(headers, header, lines)
 
     return write
+
+
+def _joined_lines(texts: list[str], one_line: bool) -> list[str]:
+    """The lines of a header's values: one value, one line; more, joined with commas unless
+    the header takes one line per value."""
+    return [",".join(texts)] if one_line and len(texts) != 1 else texts
 
 
 def _unchanged(_: RequestContext, headers: HeaderDictionary) -> None:

@@ -1,0 +1,50 @@
+"""A condition written as a literal is decided at load; what a request then gets is what
+evaluating it per request gave: the bool, or the policy error of a text that is no bool."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.common.diagnostics import Location, Report
+from gateway.expressions import compile_expression
+from gateway.expressions.model import ContextModel
+from gateway.policy.compiling import CompileContext
+from gateway.policy.tree import Value
+from gateway.runtime.context import RequestContext
+from gateway.runtime.step import Chain, PolicyError
+
+HERE = Location("policy.xml")
+
+
+def _context() -> CompileContext:
+    return CompileContext(
+        report=Report(),
+        compile_chain=lambda nodes: Chain(),
+        compile_expression=lambda value: compile_expression(value.text),
+        resolve_literal=lambda text: text,
+        statement="choose",
+    )
+
+
+@pytest.mark.parametrize("text", ["true", "False", "TRUE", "false"])
+def test_a_literal_condition_is_its_truth(text: str) -> None:
+    condition = _context().condition(Value(text, HERE))
+    expression = _context().condition(Value(f'@("{text}")', HERE, is_expression=True))
+    request = RequestContext(ContextModel())
+    assert condition(request) is expression(request) is (text.lower() == "true")
+
+
+def test_a_literal_that_is_no_bool_fails_each_request_as_before() -> None:
+    condition = _context().condition(Value("maybe", HERE))  # loads
+    with pytest.raises(PolicyError, match="expected a bool") as error:
+        condition(RequestContext(ContextModel()))
+    assert (error.value.source, error.value.reason) == (
+        "choose",
+        "ExpressionValueEvaluationFailure",
+    )
+
+
+def test_no_value_is_the_default() -> None:
+    request = RequestContext(ContextModel())
+    assert _context().condition(None, True)(request) is True
+    assert _context().condition(None)(request) is False
