@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 
 from gateway.common.fastjson import loads
@@ -102,15 +101,20 @@ def checked(request: RequestContext, read: Callable[[], Usage | None]) -> Usage 
     try:
         return read()
     except InvalidUsage as error:
-        backend = request.backend_member or request.backend or ""
-        metrics = request.services.metrics
-        if metrics is not None:
-            dimensions = {"API ID": request.model.Api.Id, "Backend ID": backend}
-            metrics.add("aigw", "invalid_usage", 1, dimensions)
-        if backend not in _LOGGED and len(_LOGGED) < 1000:
-            _LOGGED.add(backend)
-            log.warning("backend %r reported %s: its usage is not counted", backend, error)
-        return None
+        return _invalid(request, error)
+
+
+def _invalid(request: RequestContext, error: InvalidUsage) -> None:
+    """A usage report with a figure no provider sends: counted, logged once per backend, and
+    taken for no report."""
+    backend = request.backend_member or request.backend or ""
+    metrics = request.services.metrics
+    if metrics is not None:
+        dimensions = {"API ID": request.model.Api.Id, "Backend ID": backend}
+        metrics.add("aigw", "invalid_usage", 1, dimensions)
+    if backend not in _LOGGED and len(_LOGGED) < 1000:
+        _LOGGED.add(backend)
+        log.warning("backend %r reported %s: its usage is not counted", backend, error)
 
 
 def usage_was_read(request: RequestContext, read: Callable[[], Usage | None]) -> None:
@@ -130,9 +134,13 @@ def response_usage(request: RequestContext) -> Usage | None:
         return None
     body = response.Body.read(preserve=True)
     content_type = response.Headers.joined("content-type") or ""
-    request.usage = checked(request, lambda: from_response(body, content_type))
+    try:  # as `checked` does, without a closure made for it: once per response
+        usage = from_response(body, content_type)
+    except InvalidUsage as error:
+        usage = _invalid(request, error)
+    request.usage = usage
     request.usage_read = True
-    return request.usage
+    return usage
 
 
 def response_model(request: RequestContext, usage: Usage) -> str:
@@ -173,5 +181,5 @@ def count_cut_stream(
     prompt = given.prompt or prompt_tokens(body, model)
     counted = math.ceil(count_text(produced, model) * scale) if produced else 0
     completion = max(given.completion, counted)
-    request.usage = replace(given, prompt=prompt, completion=completion)
+    request.usage = given._replace(prompt=prompt, completion=completion)
     request.usage_read = True
