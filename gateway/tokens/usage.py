@@ -160,10 +160,15 @@ def from_events(events: Iterable[Event]) -> Usage | None:
     """The usage these events of a stream reported (the last report wins; Anthropic's input
     side comes from `message_start`, its output from `message_delta`; raises InvalidUsage:
     see from_usage_object)."""
+    return from_reports(map(json_of, filter(reports_usage, events)))
+
+
+def from_reports(reports: Iterable[dict[str, Any] | None]) -> Usage | None:
+    """`from_events` of the events that report usage, as `json_of` parsed them (a reader
+    that parsed them as they passed need not parse them again)."""
     found: Usage | None = None
     anthropic_input: dict[str, Any] | None = None
-    for sent in filter(reports_usage, events):
-        event = json_of(sent)
+    for event in reports:
         if event is None:
             continue
         kind = event.get("type")
