@@ -16,6 +16,7 @@ first from each backend is logged.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 from gateway.common.fastjson import loads
 from gateway.common.sse import parse
+from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import Price
 from gateway.tokens.stream_text import DeltaText
@@ -60,6 +62,15 @@ def request_json(request: RequestContext) -> dict[str, object]:
     found = document if isinstance(document, dict) else {}
     request.parsed_body = (body, found)
     return found
+
+
+def write_request_json(request: RequestContext, document: dict[str, object]) -> None:
+    """Send `document` (JSON: read by `request_json`, changed) as the request's body, which
+    its readers then read as written: the new body is not parsed again (a JSON document
+    written and read back is the same document)."""
+    body = MessageBody(json.dumps(document).encode())
+    request.model.Request.Body = body
+    request.parsed_body = (body, document)
 
 
 async def estimated_prompt(request: RequestContext, body: dict[str, object], model: str) -> int:
