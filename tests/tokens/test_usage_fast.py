@@ -44,19 +44,10 @@ def _details(value: object) -> dict[str, Any]:
 
 
 def slow_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
-    """from_usage_object as it was before its fast path (commit 928fffe)."""
+    """from_usage_object as it was before its fast path (commit 928fffe), its two OpenAI
+    shapes (chat, Responses) written once."""
     if "prompt_tokens" in usage:
-        details = _details(usage.get("prompt_tokens_details"))
-        completion_details = _details(usage.get("completion_tokens_details"))
-        return Usage(
-            prompt=_int(usage.get("prompt_tokens")),
-            completion=_int(usage.get("completion_tokens")),
-            cached_prompt=_int(details.get("cached_tokens")),
-            reasoning=_int(completion_details.get("reasoning_tokens")),
-            audio_prompt=_int(details.get("audio_tokens")),
-            audio_completion=_int(completion_details.get("audio_tokens")),
-            model=model,
-        )
+        return _openai(usage, model, "prompt", "completion", audio=True)
     if "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage:
         cached = _int(usage.get("cache_read_input_tokens"))
         written = _int(usage.get("cache_creation_input_tokens"))
@@ -67,15 +58,19 @@ def slow_usage_object(usage: dict[str, Any], model: str = "") -> Usage:
             cache_write=written,
             model=model,
         )
-    details = _details(usage.get("input_tokens_details"))
-    output_details = _details(usage.get("output_tokens_details"))
-    return Usage(
-        prompt=_int(usage.get("input_tokens")),
-        completion=_int(usage.get("output_tokens")),
-        cached_prompt=_int(details.get("cached_tokens")),
-        reasoning=_int(output_details.get("reasoning_tokens")),
-        model=model,
-    )
+    return _openai(usage, model, "input", "output", audio=False)
+
+
+def _openai(usage: dict[str, Any], model: str, inward: str, outward: str, audio: bool) -> Usage:
+    details = _details(usage.get(f"{inward}_tokens_details"))
+    out_details = _details(usage.get(f"{outward}_tokens_details"))
+    prompt = _int(usage.get(f"{inward}_tokens"))
+    completion = _int(usage.get(f"{outward}_tokens"))
+    cached = _int(details.get("cached_tokens"))
+    reasoning = _int(out_details.get("reasoning_tokens"))
+    audio_prompt = _int(details.get("audio_tokens")) if audio else 0
+    audio_completion = _int(out_details.get("audio_tokens")) if audio else 0
+    return Usage(prompt, completion, cached, 0, reasoning, audio_prompt, audio_completion, model)
 
 
 # Figures as providers send them, and as no provider does (each must be refused alike).
