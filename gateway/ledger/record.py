@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from gateway.runtime.context import RequestContext
-from gateway.runtime.llm_call import request_json, request_model, response_price, response_usage
+from gateway.runtime.llm_call import price_of, request_json, request_model, response_usage
 
 CACHE_HEADER = "x-aigw-cache"  # set by cache-lookup and the semantic cache on a hit
 
@@ -68,8 +68,11 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
     model = context.model
     cache = _cache_result(headers) or _cache_result(context.response_headers)
     usage = response_usage(context) if cache != "hit" else None
-    price = response_price(context, usage) if usage is not None else None
     asked = request_model(context, request_json(context)) or None
+    # The model that served the call is the response's, else the one asked for (as
+    # gateway.runtime.llm_call's response_model says, without reading the request again).
+    served = (usage.model or asked) if usage is not None else None
+    price = price_of(context, served or "") if usage is not None else None
     started = model.started
     # Positional, in the columns' order (each line names its field): a NamedTuple's
     # keyword construction took four times as long as the tuple itself.
@@ -84,7 +87,7 @@ def record_of(context: RequestContext, status: int, headers: list[tuple[str, str
             model.Api.Id,  # api
             model.Operation.Id,  # operation
             asked,  # model_requested
-            (usage.model or asked) if usage is not None else None,  # model_served
+            served,  # model_served
             context.backend_member or (context.backend if context.attempts else None),  # backend
             len(context.attempts),  # attempts
             ", ".join(context.attempts),  # attempt_log

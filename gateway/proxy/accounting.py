@@ -19,9 +19,10 @@ from decimal import Decimal
 
 from gateway.config.settings import GatewayConfig
 from gateway.runtime.context import Phase, RequestContext
-from gateway.runtime.llm_call import response_model, response_price, response_usage
+from gateway.runtime.llm_call import price_of, response_model, response_usage
 from gateway.runtime.services import Metrics
 from gateway.tokens.prices import Price, PriceTable
+from gateway.tokens.usage import Usage
 
 _STYLE_PROVIDERS = frozenset({"openai", "azure-openai", "anthropic"})
 
@@ -104,6 +105,10 @@ FIGURES = (
 )
 
 
+# A response's usage, the model that served it and its price there (None: it has none).
+Figures = tuple[Usage, str, Price | None]
+
+
 class Accounting:
     def __init__(self, metrics: Metrics | None) -> None:
         self.metrics = metrics
@@ -115,31 +120,39 @@ class Accounting:
         if self.done not in context.deferred.get(Phase.DONE, ()):  # once, however many calls
             context.defer(Phase.DONE, self.done)
 
-    def figures(self, context: RequestContext, ready: bool = True) -> None:
-        """The variables of the response's usage; none while it is not ready (a stream)."""
+    def figures(self, context: RequestContext, ready: bool = True) -> Figures | None:
+        """The variables of the response's usage; none while it is not ready (a stream).
+        Returns the usage, the model that served it and its price (None: no usage)."""
         variables = context.variables
         for name in FIGURES:
             variables.pop(name, None)
         usage = response_usage(context) if ready else None
         if usage is None:
-            return
-        variables["llm-model"] = response_model(context, usage)
+            return None
+        model = response_model(context, usage)
+        variables["llm-model"] = model
         variables["llm-prompt-tokens"] = usage.prompt
         variables["llm-completion-tokens"] = usage.completion
-        variables["llm-total-tokens"] = usage.total
-        price = response_price(context, usage)
+        variables["llm-total-tokens"] = usage.prompt + usage.completion
+        price = price_of(context, model)
         if price is not None:
             variables["llm-cost"] = float(price.cost(usage))
+        return usage, model, price
 
     def done(self, context: RequestContext) -> None:
         """The last response's figures (a stream's are known only now), and its cost counted."""
         if context.response_stream is not None:
-            self.figures(context)
-        usage = response_usage(context)
-        if self.metrics is None or usage is None:
-            return
-        price = response_price(context, usage)
-        dimensions = _dimensions(context, response_model(context, usage))
+            figures = self.figures(context)
+            if self.metrics is None or figures is None:
+                return
+            usage, model, price = figures
+        else:
+            usage = response_usage(context)
+            if self.metrics is None or usage is None:
+                return
+            model = response_model(context, usage)
+            price = price_of(context, model)
+        dimensions = _dimensions(context, model)
         if price is not None:
             self.metrics.add("aigw", "Cost", float(price.cost(usage)), dimensions)
         if price is None or price.dearest:  # the model has no price of its own: say so

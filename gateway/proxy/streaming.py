@@ -55,7 +55,7 @@ from gateway.runtime.forwarding import StreamBroken
 from gateway.runtime.llm_call import count_cut_stream, usage_was_read
 from gateway.runtime.phases import run_phase
 from gateway.runtime.step import PolicyError
-from gateway.tokens.usage import from_events
+from gateway.tokens.usage import Usage, from_reports
 
 log = logging.getLogger("aigw.proxy")
 
@@ -71,11 +71,14 @@ async def pass_through(
 
     `retain`: the most bytes kept for the actions that wait for the whole stream (gateway.yaml
     `limits.max-stream-retained`); beyond it nothing more is kept and they do without."""
-    kept: list[bytes] | None = [] if context.has_deferred(Phase.STREAM_END, Phase.DONE) else None
+    deferred = context.deferred  # as context.has_deferred(STREAM_END, DONE), without a generator
+    kept: list[bytes] | None = (
+        [] if deferred.get(Phase.STREAM_END) or deferred.get(Phase.DONE) else None
+    )
     reading = StreamReading.of(context, kept is not None, retain)
     end = LEFT  # how it ended: LEFT until it is known otherwise (the client went first)
     size = 0  # the bytes that came: those up to `retain` are kept
-    stored = False  # STREAM_END ran
+    stored: tuple[int, bytes] | None = None  # STREAM_END ran: the chunks kept then, joined
     try:
         try:
             waited = time.time()
@@ -98,8 +101,7 @@ async def pass_through(
                     # Kept now, not when the body ends: an upstream may hold it open a while
                     # after its end, and the client, gone at the end, is noticed only when
                     # the next chunk comes (gateway.proxy.sender).
-                    stored = True
-                    await _stream_end(context, kept, size, retain)
+                    stored = (len(kept), await _stream_end(context, kept, size, retain))
         except StreamBroken as error:
             if reading is not None and reading.complete:  # broken after its end: whole
                 end = ENDED
@@ -173,15 +175,19 @@ async def _after_stream(
     retain: int,
     reading: StreamReading | None,
     end: str,
-    stored: bool,
+    stored: tuple[int, bytes] | None,
 ) -> None:
     """The deferred phases of a stream that ended (`end` says how), with what was kept
-    (`stored`: STREAM_END ran already, at the protocol's end)."""
-    body = b"".join(kept)
+    (`stored`: STREAM_END ran already, at the protocol's end, on the body of the chunks kept
+    then: when none came after, that body stands, not joined again)."""
     over = size > retain
+    if stored is not None and stored[0] == len(kept) and not over:
+        body = stored[1]  # no chunk kept since STREAM_END: its body, not joined again
+    else:
+        body = b"".join(kept)
     if over:  # too large to keep whole: the caches and LLM message logging do without it
         _count_over(context, size, retain)
-    else:
+    else:  # a body of its own, whatever STREAM_END's actions did with theirs
         context.model.Response.Body = MessageBody(body)
     if reading is None or not reading.protocol:
         complete = end == ENDED
@@ -190,24 +196,30 @@ async def _after_stream(
     else:
         complete = reading.complete
         if not context.usage_read:  # its usage, read as it passed
-            usage_was_read(context, lambda: from_events(reading.usage_events))
+            usage_was_read(context, reading.usage)
         if not complete and end in (BROKEN, LEFT):
             # Cut short before its end: what it reported, else what passed, counted offline
             # (from what was kept, in proportion when not all of it was).
             count_cut_stream(context, body, context.usage, size / max(len(body), 1))
     if not complete and end == LEFT:
         context.client_left = True  # the access log says the client went before the end
-    if complete and not stored and context.stream_error is None:
-        await _stream_end(context, kept, size, retain)
+    if complete and stored is None and context.stream_error is None:
+        await _stream_end(context, kept, size, retain, body)
     await run_phase(context, Phase.DONE)
 
 
-async def _stream_end(context: RequestContext, kept: list[bytes], size: int, retain: int) -> None:
-    """STREAM_END, once the stream is complete: the caches keep it (not one too long to keep)."""
+async def _stream_end(
+    context: RequestContext, kept: list[bytes], size: int, retain: int, body: bytes | None = None
+) -> bytes:
+    """STREAM_END, once the stream is complete: the caches keep it (not one too long to keep).
+    Returns the body it was given (`body`: `kept` joined already; b"" when too long)."""
     if size > retain:
-        return
-    context.model.Response.Body = MessageBody(b"".join(kept))
+        return b""
+    if body is None:
+        body = b"".join(kept)
+    context.model.Response.Body = MessageBody(body)
     await run_phase(context, Phase.STREAM_END)
+    return body
 
 
 class StreamReading:
@@ -240,6 +252,7 @@ class StreamReading:
         self.complete = False
         self.gave_up = False  # an event grew beyond `retain`: the rest passes unread
         self.usage_events: list[Event] = []  # the first and the last that report usage
+        self._parsed: tuple[Event, dict | None] | None = None  # the last event json_of read
 
     @classmethod
     def of(cls, context: RequestContext, kept: bool, retain: int = RETAIN) -> StreamReading | None:
@@ -297,6 +310,15 @@ class StreamReading:
         passed.append(chunk[at:])
         return b"".join(passed)
 
+    def usage(self) -> Usage | None:
+        """The usage the stream reported, from its usage events (raises InvalidUsage: see
+        gateway.tokens.usage); one parsed already to be hidden is not parsed again."""
+        parsed = self._parsed
+        return from_reports(
+            parsed[1] if parsed is not None and parsed[0] is event else json_of(event)
+            for event in self.usage_events
+        )
+
     def _note(self, event: Event) -> bool:
         """What the reading learns from an event; whether it is hidden from the client."""
         usage = reports_usage(event)
@@ -308,7 +330,14 @@ class StreamReading:
                     self.usage_events[1] = event
             if not self.complete and ends_stream(event):
                 self.complete = True
-        return self.hide_usage and usage and _usage_only(event)
+        return self.hide_usage and usage and self._usage_only(event)
+
+    def _usage_only(self, event: Event) -> bool:
+        """Is this event (one that reports usage) OpenAI's usage-only chunk? (Its JSON is
+        kept for `usage`: it is one of the usage events, the last so far.)"""
+        data = json_of(event)
+        self._parsed = (event, data)
+        return data is not None and data.get("choices") == [] and bool(data.get("usage"))
 
 
 def error_event(
@@ -356,9 +385,3 @@ def _count_over(context: RequestContext, size: int, retain: int) -> None:
             size,
             retain,
         )
-
-
-def _usage_only(event: Event) -> bool:
-    """Is this event (one that reports usage) OpenAI's usage-only chunk?"""
-    data = json_of(event)
-    return data is not None and data.get("choices") == [] and bool(data.get("usage"))

@@ -16,14 +16,15 @@ first from each backend is logged.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 
 from gateway.common.fastjson import loads
 from gateway.common.sse import parse
+from gateway.expressions.model import MessageBody
 from gateway.runtime.context import RequestContext
 from gateway.tokens.prices import Price
 from gateway.tokens.stream_text import DeltaText
@@ -61,6 +62,15 @@ def request_json(request: RequestContext) -> dict[str, object]:
     found = document if isinstance(document, dict) else {}
     request.parsed_body = (body, found)
     return found
+
+
+def write_request_json(request: RequestContext, document: dict[str, object]) -> None:
+    """Send `document` (JSON: read by `request_json`, changed) as the request's body, which
+    its readers then read as written: the new body is not parsed again (a JSON document
+    written and read back is the same document)."""
+    body = MessageBody(json.dumps(document).encode())
+    request.model.Request.Body = body
+    request.parsed_body = (body, document)
 
 
 async def estimated_prompt(request: RequestContext, body: dict[str, object], model: str) -> int:
@@ -102,15 +112,20 @@ def checked(request: RequestContext, read: Callable[[], Usage | None]) -> Usage 
     try:
         return read()
     except InvalidUsage as error:
-        backend = request.backend_member or request.backend or ""
-        metrics = request.services.metrics
-        if metrics is not None:
-            dimensions = {"API ID": request.model.Api.Id, "Backend ID": backend}
-            metrics.add("aigw", "invalid_usage", 1, dimensions)
-        if backend not in _LOGGED and len(_LOGGED) < 1000:
-            _LOGGED.add(backend)
-            log.warning("backend %r reported %s: its usage is not counted", backend, error)
-        return None
+        return _invalid(request, error)
+
+
+def _invalid(request: RequestContext, error: InvalidUsage) -> None:
+    """A usage report with a figure no provider sends: counted, logged once per backend, and
+    taken for no report."""
+    backend = request.backend_member or request.backend or ""
+    metrics = request.services.metrics
+    if metrics is not None:
+        dimensions = {"API ID": request.model.Api.Id, "Backend ID": backend}
+        metrics.add("aigw", "invalid_usage", 1, dimensions)
+    if backend not in _LOGGED and len(_LOGGED) < 1000:
+        _LOGGED.add(backend)
+        log.warning("backend %r reported %s: its usage is not counted", backend, error)
 
 
 def usage_was_read(request: RequestContext, read: Callable[[], Usage | None]) -> None:
@@ -130,9 +145,13 @@ def response_usage(request: RequestContext) -> Usage | None:
         return None
     body = response.Body.read(preserve=True)
     content_type = response.Headers.joined("content-type") or ""
-    request.usage = checked(request, lambda: from_response(body, content_type))
+    try:  # as `checked` does, without a closure made for it: once per response
+        usage = from_response(body, content_type)
+    except InvalidUsage as error:
+        usage = _invalid(request, error)
+    request.usage = usage
     request.usage_read = True
-    return request.usage
+    return usage
 
 
 def response_model(request: RequestContext, usage: Usage) -> str:
@@ -173,5 +192,5 @@ def count_cut_stream(
     prompt = given.prompt or prompt_tokens(body, model)
     counted = math.ceil(count_text(produced, model) * scale) if produced else 0
     completion = max(given.completion, counted)
-    request.usage = replace(given, prompt=prompt, completion=completion)
+    request.usage = given._replace(prompt=prompt, completion=completion)
     request.usage_read = True

@@ -23,10 +23,8 @@ same moment elsewhere are not in that figure, as they would not be in APIM's est
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
-from gateway.expressions.model import MessageBody
 from gateway.expressions.values import to_text
 from gateway.policy.compiling import CompileContext
 from gateway.policy.spec import POLICY_ID, AttributeSpec, Kind, StatementSpec
@@ -38,6 +36,7 @@ from gateway.runtime.llm_call import (
     request_json,
     request_model,
     response_usage,
+    write_request_json,
 )
 from gateway.runtime.step import LocalReply, PolicyError, Step
 from gateway.statements.support.counter_store import StoreGuard, now, seconds_left, store_of
@@ -211,7 +210,7 @@ def ask_for_stream_usage(request: RequestContext, body: dict[str, Any]) -> None:
         **(options if isinstance(options, dict) else {}),
         "include_usage": True,
     }
-    request.model.Request.Body = MessageBody(json.dumps(body).encode())
+    write_request_json(request, body)  # its readers read `body`, not the new body parsed
     request.hide_stream_usage = True
 
 

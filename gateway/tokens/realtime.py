@@ -9,7 +9,6 @@ handshake asked for.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from gateway.common.fastjson import loads
@@ -65,7 +64,7 @@ class SessionUsage:
 
     def total(self) -> Usage | None:
         """The session's usage so far, naming its model (None: no response reported any)."""
-        return replace(self.usage, model=self.model) if self.usage is not None else None
+        return self.usage._replace(model=self.model) if self.usage is not None else None
 
 
 def _usage_of(usage: dict[str, Any]) -> Usage:
