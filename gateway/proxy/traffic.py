@@ -166,18 +166,6 @@ class Traffic:
         if self.builtin is not None:
             self.builtin.refused(request.method, None, status, request.started)
 
-    async def handle(self, request: Incoming) -> LocalReply | Streamed:
-        entered = await self.enter(request)
-        if isinstance(entered, LocalReply):
-            return entered
-        policy, context = entered
-        try:
-            reply = await run_pipeline(policy, context)
-        except BodyTooLarge:  # a body without a length, found too large while it streamed
-            api = self.config.apis[context.model.Api.Id]
-            return self.refused(request, self.too_large(api), api.id, "body-too-large")
-        return await self.final_response(context, reply)
-
     async def enter(self, request: Incoming) -> tuple[CompiledPolicy, RequestContext] | LocalReply:
         """Route, admit and read the request: its policy and context, ready to run, or the
         reply that refused it before any policy ran (HTTP requests and WebSocket handshakes)."""

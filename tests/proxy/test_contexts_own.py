@@ -5,7 +5,6 @@ from Starlette's JSONResponse."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from gateway.proxy.app import create_app
 from gateway.proxy.live import Live
 from gateway.proxy.traffic import _JSON, _failed
 from gateway.proxy.whole import whole
+from tests.proxy.asgi_calls import body_of
 
 POLICY = """<policies>
     <inbound>
@@ -41,32 +41,9 @@ def test_a_change_to_one_requests_matched_parameters_is_its_own(tmp_path: Path) 
     )
     (tmp_path / "global.xml").write_text(POLICY)
     app = create_app(Live(load_gateway(tmp_path)))
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/shop/items/42",
-        "raw_path": b"/shop/items/42",
-        "query_string": b"",
-        "headers": [(b"host", b"gateway")],
-        "client": ("10.0.0.1", 50000),
-        "server": ("192.0.2.7", 8080),
-        "scheme": "http",
-        "http_version": "1.1",
-        "asgi": {"version": "3.0"},
-    }
 
     def answer() -> str:
-        body: list[bytes] = []
-
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.body":
-                body.append(message["body"])  # type: ignore[arg-type]
-
-        asyncio.run(app(dict(scope), receive, send))
-        return b"".join(body).decode()
+        return body_of(app, "GET", "/shop/items/42", [(b"host", b"gateway")])
 
     # The second request to the same path gets the router's kept answer: its parameters are
     # still whole, whatever the first request's policy removed from its own.
