@@ -88,11 +88,11 @@ class ContextFactory:
         shape = self.shapes[api_id]
         client = scope.get("client")
         url = UrlModel(
-            scheme,
-            found_place[0],
-            found_place[1],
-            request.path,
-            HeaderDictionary.from_lines(request.query, shape.key_queries),
+            Scheme=scheme,
+            Host=found_place[0],
+            Port=found_place[1],
+            Path=request.path,
+            Query=HeaderDictionary.from_lines(request.query, shape.key_queries),
         )
         lines = request.lines
         model = ContextModel(
@@ -103,28 +103,28 @@ class ContextFactory:
             Product=self.product_models.get(admitted.product or ""),
             Subscription=self.subscription_model(admitted.subscription, key),
             Request=RequestModel(
-                request.method,
-                url,
-                url,
-                HeaderDictionary.from_lines(
+                Method=request.method,
+                Url=url,
+                OriginalUrl=url,
+                Headers=HeaderDictionary.from_lines(
                     lines if shape.style == "http" else _plain_response(lines),
                     shape.key_headers
                     if _carries(headers.get("authorization"), key)
                     and (api.subscription_required or admitted.subscription is not None)
                     else shape.token_headers,
                 ),
-                client[0] if client else "",  # Incoming.client_ip
+                IpAddress=client[0] if client else "",  # Incoming.client_ip
                 # Its own: the router's match is shared by requests to the same path, and an
                 # expression may change a dictionary (`.Remove`, `[k] = v`).
-                dict(found.parameters),
-                body,
+                MatchedParameters=dict(found.parameters),
+                Body=body,
             ),
             Response=ResponseModel(Headers=HeaderDictionary()),
         )
         return RequestContext(
             model,
-            shape.style,
-            shape.error_style,
+            style=shape.style,
+            error_style=shape.error_style,
             forward=self.forward,
             services=self.services,
             backend=api.backend,
