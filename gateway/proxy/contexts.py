@@ -7,6 +7,8 @@ builds its own URL, headers and context around them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gateway.config.apis import Api, Subscription
 from gateway.config.settings import GatewayConfig
 from gateway.expressions.model import (
@@ -56,15 +58,7 @@ class ContextFactory:
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
-        self.key_headers = {api.id: _key_headers(api) for api in config.apis.values()}
-        # Authorization is a subscription key's header only when it carried one: a client's
-        # own token (an Entra ID token for validate-azure-ad-token, on an API that takes no
-        # key or takes it as api-key) stays for the policies and goes on, as APIM leaves it.
-        self.token_headers = {
-            api_id: names - {"authorization"} for api_id, names in self.key_headers.items()
-        }
-        self.key_queries = {api.id: frozenset({api.key_query}) for api in config.apis.values()}
-        self.error_styles = {api.id: api.error_style for api in config.apis.values()}
+        self.shapes = {api.id: _shape(api, self.api_models[api.id]) for api in config.apis.values()}
         # (Host header, scheme) -> (host, port): the few a gateway is called by, parsed once.
         self.places: dict[tuple[str, str], tuple[str, int]] = {}
 
@@ -80,8 +74,9 @@ class ContextFactory:
         """The context of `request`, routed to `found` of `api` and admitted as `admitted`;
         the subscription key's header and query parameter are left out."""
         scope = request.scope
-        scheme = str(scope.get("scheme", "http"))
-        place = (request.headers.get("host") or "", scheme)
+        scheme = scope.get("scheme", "http")
+        headers = request.headers
+        place = (headers.get("host") or "", scheme)
         found_place = self.places.get(place)
         if found_place is None:
             found_place = request.host_and_port()
@@ -89,20 +84,22 @@ class ContextFactory:
                 if len(self.places) >= _MOST_PLACES:  # the client writes Host: keep it bounded
                     self.places.clear()
                 self.places[place] = found_place
-        host, port = found_place
+        api_id = api.id
+        shape = self.shapes[api_id]
         client = scope.get("client")
         url = UrlModel(
             Scheme=scheme,
-            Host=host,
-            Port=port,
+            Host=found_place[0],
+            Port=found_place[1],
             Path=request.path,
-            Query=HeaderDictionary.from_lines(request.query, self.key_queries[api.id]),
+            Query=HeaderDictionary.from_lines(request.query, shape.key_queries),
         )
+        lines = request.lines
         model = ContextModel(
             started=request.started,  # its arrival: routing and reading the body count too
             Deployment=self.deployment,
-            Api=self.api_models[api.id],
-            Operation=self.operation_models[(api.id, found.operation)],
+            Api=shape.model,
+            Operation=self.operation_models[(api_id, found.operation)],
             Product=self.product_models.get(admitted.product or ""),
             Subscription=self.subscription_model(admitted.subscription, key),
             Request=RequestModel(
@@ -110,22 +107,24 @@ class ContextFactory:
                 Url=url,
                 OriginalUrl=url,
                 Headers=HeaderDictionary.from_lines(
-                    request.lines if api.style == "http" else _plain_response(request.lines),
-                    self.key_headers[api.id]
-                    if _carries(request.headers.get("authorization"), key)
+                    lines if shape.style == "http" else _plain_response(lines),
+                    shape.key_headers
+                    if _carries(headers.get("authorization"), key)
                     and (api.subscription_required or admitted.subscription is not None)
-                    else self.token_headers[api.id],
+                    else shape.token_headers,
                 ),
                 IpAddress=client[0] if client else "",  # Incoming.client_ip
-                MatchedParameters=found.parameters,
+                # Its own: the router's match is shared by requests to the same path, and an
+                # expression may change a dictionary (`.Remove`, `[k] = v`).
+                MatchedParameters=dict(found.parameters),
                 Body=body,
             ),
             Response=ResponseModel(Headers=HeaderDictionary()),
         )
         return RequestContext(
             model,
-            style=api.style,
-            error_style=self.error_styles[api.id],
+            style=shape.style,
+            error_style=shape.error_style,
             forward=self.forward,
             services=self.services,
             backend=api.backend,
@@ -147,9 +146,31 @@ class ContextFactory:
         return found
 
 
-def _key_headers(api: Api) -> frozenset[str]:
-    """Every header that may carry the API's subscription key (lower case)."""
-    return frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What an API's every request context takes from it, looked up once a request."""
+
+    model: ApiModel
+    style: str
+    error_style: str | None
+    key_headers: frozenset[str]  # every header that may carry its key (lower case)
+    token_headers: frozenset[str]  # the same, less Authorization
+    key_queries: frozenset[str]  # its key's query parameter
+
+
+def _shape(api: Api, model: ApiModel) -> _Shape:
+    key_headers = frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
+    # Authorization is a subscription key's header only when it carried one: a client's own
+    # token (an Entra ID token for validate-azure-ad-token, on an API that takes no key or
+    # takes it as api-key) stays for the policies and goes on, as APIM leaves it.
+    return _Shape(
+        model,
+        api.style,
+        api.error_style,
+        key_headers,
+        key_headers - {"authorization"},
+        frozenset({api.key_query}),
+    )
 
 
 def _carries(authorization: str | None, key: str | None) -> bool:

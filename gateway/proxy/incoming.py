@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from gateway.proxy.limits import BodyTooLarge, ClientGone
 
@@ -90,7 +90,7 @@ class Incoming:
         size = 0
         more = True
         while more:
-            chunk, more = await self._next(size, limit)
+            chunk, more = self._chunk(await self.receive(), size, limit)
             size += len(chunk)
             if chunk:
                 yield chunk
@@ -98,20 +98,21 @@ class Incoming:
     async def body(self, limit: int) -> bytes:
         """The whole body (BodyTooLarge past `limit` bytes). Its own loop, not `stream`'s: an
         async generator cost a request more than the usual one message it reads."""
-        chunk, more = await self._next(0, limit)
+        chunk, more = self._chunk(await self.receive(), 0, limit)
         if not more:
             return chunk
         chunks = [chunk]
         size = len(chunk)
         while more:
-            chunk, more = await self._next(size, limit)
+            chunk, more = self._chunk(await self.receive(), size, limit)
             size += len(chunk)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _next(self, size: int, limit: int) -> tuple[bytes, bool]:
-        """The next chunk of the body, after `size` bytes of it, and whether more follow."""
-        message = await self.receive()
+    @staticmethod
+    def _chunk(message: Message, size: int, limit: int) -> tuple[bytes, bool]:
+        """The body's chunk in `message` (received after `size` bytes of it), and whether
+        more follow. (Not a coroutine that receives it: that cost each read a coroutine.)"""
         if message["type"] == "http.disconnect":
             raise ClientGone("the client went away")
         chunk = message.get("body", b"")

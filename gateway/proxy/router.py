@@ -23,6 +23,11 @@ _PARAMETER = re.compile(r"\{([^{}/]+)\}")
 # A percent-encoded remainder decoded for matching templates, once per distinct path (bounded:
 # paths come from clients).
 _decoded = lru_cache(maxsize=4096)(unquote)
+# Routes found, by (method, path as sent): a gateway's clients call a few paths over and over,
+# and a look-up costs a request a tenth of a match. Bounded, as methods and paths come from
+# clients: at most this many, none longer than _LONGEST_KEPT (a longer path is matched anew).
+_MOST_KEPT = 4096
+_LONGEST_KEPT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +105,24 @@ class Router:
         # Longest suffix first, so that "llm/v2" wins over "llm".
         self._depths = sorted({p.count("/") + 1 if p else 0 for p in self._by_path}, reverse=True)
 
+        self._found: dict[tuple[str, str], RouteMatch | RouteMiss] = {}
+
     def match(self, method: str, path: str) -> RouteMatch | RouteMiss:
-        """`path` as the client sent it (percent-encoded: the ASGI scope's `raw_path`)."""
+        """`path` as the client sent it (percent-encoded: the ASGI scope's `raw_path`). The
+        answer is the same for the same method and path (the routes are fixed at load): kept.
+        Its `parameters` are shared by the requests that get it: read them, never change them
+        (the request context has its own copy)."""
+        key = (method, path)
+        found = self._found.get(key)
+        if found is None:
+            found = self._match(method, path)
+            if len(path) <= _LONGEST_KEPT:
+                if len(self._found) >= _MOST_KEPT:
+                    self._found.clear()
+                self._found[key] = found
+        return found
+
+    def _match(self, method: str, path: str) -> RouteMatch | RouteMiss:
         suspect = might_climb(path)
         if suspect:
             path = canonical(path)

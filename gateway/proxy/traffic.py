@@ -8,13 +8,13 @@ it, whole or streamed chunk by chunk.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.common.request_ids import new_request_id
@@ -30,7 +30,7 @@ from gateway.proxy.router import ApiRoutes, RouteMiss, Router, operation_route
 from gateway.proxy.sender import StreamedResponse
 from gateway.proxy.streaming import pass_through
 from gateway.proxy.styles import REQUEST_ID_HEADERS, style_error
-from gateway.proxy.whole import WholeResponse, raw_headers
+from gateway.proxy.whole import WholeResponse, raw_headers, whole
 from gateway.proxy.wiring import Wiring
 from gateway.runtime.context import Phase, RequestContext
 from gateway.runtime.phases import run_phase
@@ -54,6 +54,16 @@ class Streamed:
     status: int
     headers: list[tuple[str, str]]
     chunks: AsyncGenerator[bytes]
+
+
+# What Starlette's JSONResponse writes: a failed request's body says so in JSON.
+_JSON = ("content-type", "application/json")
+
+
+def _failed(activity: uuid.UUID) -> bytes:
+    """The body of a request that failed in the gateway (as JSONResponse renders it)."""
+    failed = {"statusCode": 500, "message": "Internal server error", "activityId": str(activity)}
+    return json.dumps(failed, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # The access log's `refusal` for a request admission turned away (Denied.reason).
@@ -104,33 +114,47 @@ class Traffic:
         if self.spans is not None:
             await self.spans.serve(request, self.respond, scope, receive, send)
             return
-        response = await self.respond(request)
-        await response(scope, receive, send)
+        reply = await self.answer(request)
+        if isinstance(reply, Streamed):
+            streamed = StreamedResponse(reply.status, raw_headers(reply.headers), reply.chunks)
+            await streamed(scope, receive, send)
+            return
+        # What WholeResponse(...)(scope, receive, send) sends, without the object in between.
+        headers, body = whole(reply.status, reply.headers, reply.body)
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    async def respond(self, request: Incoming) -> Response | StreamedResponse:
+    async def respond(self, request: Incoming) -> WholeResponse | StreamedResponse:
+        """`request`'s response as an ASGI application (a traced request's)."""
+        reply = await self.answer(request)
+        if isinstance(reply, Streamed):
+            return StreamedResponse(reply.status, raw_headers(reply.headers), reply.chunks)
+        return WholeResponse(reply.status, reply.headers, reply.body)
+
+    async def answer(self, request: Incoming) -> LocalReply | Streamed:
+        """`request` routed, admitted, run through its chains: what the client gets."""
         try:
-            reply = await self.handle(request)
+            entered = await self.enter(request)
+            if isinstance(entered, LocalReply):
+                return entered
+            policy, context = entered
+            try:
+                reply = await run_pipeline(policy, context)
+            except BodyTooLarge:  # a body without a length, found too large while it streamed
+                api = self.config.apis[context.model.Api.Id]
+                return self.refused(request, self.too_large(api), api.id, "body-too-large")
+            return await self.final_response(context, reply)
         except ClientGone:  # before its body was whole: no one to answer, nothing went wrong
             log.info(
                 "%s %s: the client went before its body was whole", request.method, request.path
             )
             self.note_refused(request, CLIENT_GONE)
-            return Response(b"", CLIENT_GONE)
+            return LocalReply(CLIENT_GONE, "", [], b"")
         except Exception:  # the promise: a response in APIM's shape, never a traceback
             activity = uuid.uuid4()
             log.exception("request %s failed", activity)
             self.note_refused(request, 500)
-            return JSONResponse(
-                {
-                    "statusCode": 500,
-                    "message": "Internal server error",
-                    "activityId": str(activity),
-                },
-                status_code=500,
-            )
-        if isinstance(reply, Streamed):
-            return StreamedResponse(reply.status, raw_headers(reply.headers), reply.chunks)
-        return WholeResponse(reply.status, reply.headers, reply.body)
+            return LocalReply(500, "Internal Server Error", [_JSON], _failed(activity))
 
     def note_refused(self, request: Incoming, status: int) -> None:
         """A request that ended before any policy could answer it: the access log and the
@@ -141,18 +165,6 @@ class Traffic:
             )
         if self.builtin is not None:
             self.builtin.refused(request.method, None, status, request.started)
-
-    async def handle(self, request: Incoming) -> LocalReply | Streamed:
-        entered = await self.enter(request)
-        if isinstance(entered, LocalReply):
-            return entered
-        policy, context = entered
-        try:
-            reply = await run_pipeline(policy, context)
-        except BodyTooLarge:  # a body without a length, found too large while it streamed
-            api = self.config.apis[context.model.Api.Id]
-            return self.refused(request, self.too_large(api), api.id, "body-too-large")
-        return await self.final_response(context, reply)
 
     async def enter(self, request: Incoming) -> tuple[CompiledPolicy, RequestContext] | LocalReply:
         """Route, admit and read the request: its policy and context, ready to run, or the
@@ -273,8 +285,11 @@ class Traffic:
         name = REQUEST_ID_HEADERS.get(context.style)
         if name is None:
             return
-        for key, _ in headers:  # a loop, not all(<generator>): this runs for every request
-            if key.lower() == name:
+        size = len(name)
+        # A loop, not all(<generator>): this runs for every request; lengths first, as most
+        # names differ in length from the one sought and comparing them makes no copy.
+        for key, _ in headers:
+            if len(key) == size and key.lower() == name:
                 return
         headers.append((name, context.model.request_id_text))
 

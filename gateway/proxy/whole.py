@@ -60,11 +60,16 @@ class WholeResponse(Response):
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status_code = status
         self.background = None
-        if not isinstance(body, bytes | memoryview):  # as Response.render has it
-            body = b"" if body is None else str(body).encode(self.charset)
-        self.body = body
-        raw = raw_headers(headers)
-        if status < 200 or status == 204 or status == 304:
-            self.raw_headers = raw
-        else:
-            self.raw_headers = [(b"content-length", str(len(body)).encode()), *raw]
+        self.raw_headers, self.body = whole(status, headers, body)
+
+
+def whole(
+    status: int, headers: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """A whole response's ASGI headers and body (what `WholeResponse` sends)."""
+    if not isinstance(body, bytes | memoryview):  # as Response.render has it
+        body = b"" if body is None else str(body).encode("utf-8")
+    raw = raw_headers(headers)
+    if status < 200 or status == 204 or status == 304:
+        return raw, body
+    return [(b"content-length", str(len(body)).encode()), *raw], body

@@ -124,7 +124,11 @@ class RequestContext:
 
     def defer(self, phase: Phase, action: Action) -> None:
         """Run `action` at `phase` (gateway.runtime.phases)."""
-        self.deferred.setdefault(phase, []).append(action)
+        actions = self.deferred.get(phase)
+        if actions is None:  # not setdefault(phase, []): a request defers some four actions
+            self.deferred[phase] = [action]
+        else:
+            actions.append(action)
 
     def has_deferred(self, *phases: Phase) -> bool:
         return any(self.deferred.get(phase) for phase in phases)

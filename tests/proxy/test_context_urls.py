@@ -4,12 +4,12 @@ requests before it sent."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from gateway.load import load_gateway
 from gateway.proxy.app import create_app
 from gateway.proxy.live import Live
+from tests.proxy.asgi_calls import body_of
 
 POLICY = """<policies>
     <inbound>
@@ -31,30 +31,7 @@ def test_each_request_gets_its_own_hosts_url(tmp_path: Path) -> None:
 
     def url_of(host: bytes | None, scheme: str = "http", client: str = "10.0.0.1") -> str:
         headers = [(b"host", host)] if host is not None else []
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": "/v1/chat/completions",
-            "raw_path": b"/v1/chat/completions",
-            "query_string": b"",
-            "headers": headers,
-            "client": (client, 50000),
-            "server": ("192.0.2.7", 8443),
-            "scheme": scheme,
-            "http_version": "1.1",
-            "asgi": {"version": "3.0"},
-        }
-        body: list[bytes] = []
-
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.body":
-                body.append(message["body"])  # type: ignore[arg-type]
-
-        asyncio.run(app(scope, receive, send))
-        return b"".join(body).decode()
+        return body_of(app, "POST", "/v1/chat/completions", headers, scheme, client)
 
     for _ in range(2):  # the second time, what the first requests left must not matter
         assert url_of(b"api.example.com:8080") == "api.example.com 8080 10.0.0.1"

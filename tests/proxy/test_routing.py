@@ -9,9 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config.styles import BUILT_IN_OPERATIONS
-from gateway.proxy.router import ApiRoutes, RouteMatch, RouteMiss, Router, operation_route
+from gateway.proxy.router import (
+    _LONGEST_KEPT,
+    _MOST_KEPT,
+    ApiRoutes,
+    RouteMatch,
+    RouteMiss,
+    Router,
+    operation_route,
+)
 from tests.proxy.processes import fake_provider, free_port, raw_paths_received, serving
 
 
@@ -25,23 +35,22 @@ def api(
     return ApiRoutes(api_id, path, tuple(operations))
 
 
-ROUTER = Router(
-    [
-        api("aoai", "openai", "azure-openai"),
-        api("chat", "llm", "openai"),
-        api("claude", "llm/anthropic", "anthropic"),
-        api(
-            "inventory",
-            "inventory",
-            "http",
-            (
-                ("get-item", "GET", "/items/{id}"),
-                ("put-item", "PUT", "/items/{id}"),
-                ("list", "GET", "/items"),
-            ),
+ROUTER_APIS = (
+    api("aoai", "openai", "azure-openai"),
+    api("chat", "llm", "openai"),
+    api("claude", "llm/anthropic", "anthropic"),
+    api(
+        "inventory",
+        "inventory",
+        "http",
+        (
+            ("get-item", "GET", "/items/{id}"),
+            ("put-item", "PUT", "/items/{id}"),
+            ("list", "GET", "/items"),
         ),
-    ]
+    ),
 )
+ROUTER = Router(ROUTER_APIS)
 
 
 def test_azure_openai_deployment_route_yields_matched_parameters() -> None:
@@ -67,6 +76,53 @@ def test_openai_and_anthropic_styles_and_longest_suffix_wins() -> None:
     )
     models = ROUTER.match("GET", "/llm/models/")
     assert isinstance(models, RouteMatch) and models.operation == "Models_List"
+
+
+PATH_PARTS = [
+    "openai",
+    "llm",
+    "anthropic",
+    "inventory",
+    "items",
+    "42",
+    "deployments",
+    "gpt",
+    "chat",
+    "completions",
+    "v1",
+    "messages",
+    "models",
+    "..",
+    ".",
+    "%2e",
+    "%2F",
+    "a%20b",
+    "",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["GET", "POST", "PUT", "DELETE", "get"]),
+    st.lists(st.sampled_from(PATH_PARTS), max_size=6).map(lambda parts: "/" + "/".join(parts)),
+)
+def test_a_kept_answer_is_the_one_a_fresh_router_gives(method: str, path: str) -> None:
+    fresh = Router(ROUTER_APIS)
+    first = ROUTER.match(method, path)
+    assert first == fresh.match(method, path)
+    assert ROUTER.match(method, path) is first  # the second time, the answer kept
+
+
+def test_the_answers_kept_are_bounded() -> None:
+    router = Router(ROUTER_APIS)
+    for item in range(_MOST_KEPT + 10):
+        router.match("GET", f"/inventory/items/{item}")
+    assert len(router._found) <= _MOST_KEPT
+    long = "/inventory/items/" + "x" * (_LONGEST_KEPT + 1)
+    assert router.match("GET", long) == RouteMatch(
+        "inventory", "get-item", {"id": "x" * (_LONGEST_KEPT + 1)}, long[len("/inventory") :]
+    )
+    assert router.match("GET", long) is not router.match("GET", long)  # not kept: too long
 
 
 def test_http_api_templates() -> None:
