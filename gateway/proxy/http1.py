@@ -10,8 +10,8 @@ connection closes, a request body as bytes or streamed (by its length, or chunke
 1xx answers skipped, HEAD, a read timeout that counts idle time only, and reading paused
 while a streamed response's reader is behind (gateway.proxy.pool keeps the connections).
 
-Errors are `UpstreamError`s, each with `why`: a few general words for the client
-(gateway.proxy.unreachable); their text, with the host, goes to the log only.
+Errors are `UpstreamError`s (gateway.proxy.upstream_errors), each with `why`: a few general
+words for the client (gateway.proxy.unreachable); their text, with the host, goes to the log only.
 """
 
 from __future__ import annotations
@@ -21,59 +21,19 @@ from collections.abc import AsyncIterator, Callable
 
 import httptools
 
+from gateway.proxy.upstream_errors import (
+    Disconnected,
+    InvalidRequest,
+    InvalidResponse,
+    Reset,
+    Timeout,
+    Truncated,
+    UpstreamError,
+)
+
 # A streamed response's reader this far behind pauses reading from the backend.
 HIGH_WATER = 256 * 1024
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
-
-
-class UpstreamError(Exception):
-    """A call to a backend that failed; `why` says how in general terms."""
-
-    why = "the call failed"
-
-
-class ConnectFailed(UpstreamError):
-    why = "no connection could be made"
-
-
-class ConnectRefused(ConnectFailed):
-    why = "the connection was refused"
-
-
-class NameNotResolved(ConnectFailed):
-    why = "its host name could not be resolved"
-
-
-class TlsFailed(ConnectFailed):
-    why = "the TLS handshake failed"
-
-
-class Timeout(UpstreamError, TimeoutError):
-    why = "it did not answer in time"
-
-
-class Disconnected(UpstreamError, ConnectionError):
-    why = "it closed the connection without an answer"
-
-
-class Reset(UpstreamError, ConnectionError):
-    why = "the connection was reset"
-
-
-class Truncated(UpstreamError):
-    why = "its answer ended before its length or its last chunk"
-
-
-class InvalidResponse(UpstreamError):
-    why = "its answer was not valid HTTP"
-
-
-class InvalidRequest(UpstreamError, ValueError):
-    why = "the request could not be sent"
-
-
-class TooManyRedirects(UpstreamError):
-    why = "it redirected too many times"
 
 
 def request_head(

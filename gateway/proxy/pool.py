@@ -21,19 +21,17 @@ from collections.abc import AsyncIterator, Coroutine
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from gateway.proxy.http1 import (
+from gateway.proxy.http1 import Connection, Response, request_head
+from gateway.proxy.upstream_errors import (
     ConnectFailed,
-    Connection,
     ConnectRefused,
     Disconnected,
     InvalidRequest,
     NameNotResolved,
     Reset,
-    Response,
     Timeout,
     TlsFailed,
     TooManyRedirects,
-    request_head,
 )
 
 KEEP_IDLE = 15.0  # seconds an idle connection may wait to be reused (aiohttp's default too)

@@ -15,7 +15,7 @@ import ssl
 
 import aiohttp
 
-from gateway.proxy.http1 import UpstreamError
+from gateway.proxy.upstream_errors import UpstreamError
 
 log = logging.getLogger("aigw.backends")
 

@@ -20,9 +20,10 @@ from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
 from gateway.proxy.credentials import Credentials, Headers
 from gateway.proxy.crossing import crossing_for, reads_body
-from gateway.proxy.http1 import Response, UpstreamError
+from gateway.proxy.http1 import Response
 from gateway.proxy.sessions import Sessions, quoted_path, with_query
 from gateway.proxy.unreachable import broke_off, unreachable
+from gateway.proxy.upstream_errors import UpstreamError
 from gateway.routing.members import no_backend
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions, StreamBroken

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.proxy.http1 import InvalidRequest, request_head
+from gateway.proxy.http1 import request_head
+from gateway.proxy.upstream_errors import InvalidRequest
 
 
 def test_a_request_head_carries_its_line_host_headers_and_framing_in_order() -> None:

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from gateway.proxy.http1 import Timeout
 from gateway.proxy.pool import Pool
+from gateway.proxy.upstream_errors import Timeout
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from gateway.proxy.http1 import (
+from gateway.proxy.limits import ClientGone
+from gateway.proxy.pool import Pool
+from gateway.proxy.upstream_errors import (
     ConnectRefused,
     Disconnected,
     InvalidRequest,
@@ -17,8 +19,6 @@ from gateway.proxy.http1 import (
     TooManyRedirects,
     Truncated,
 )
-from gateway.proxy.limits import ClientGone
-from gateway.proxy.pool import Pool
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
