@@ -40,7 +40,8 @@ def header_writer(node: Node, context: CompileContext, *, query: bool = False) -
     values = [context.value(v, "") for v in value_nodes]
     name_value, action_value = node.attr("name"), node.attr("exists-action")
     # The literal values are checked here, once; an expression's each time it is written.
-    computed = not query and any(_is_expression(v) for v in value_nodes)
+    expressions = any(_is_expression(v) for v in value_nodes)
+    computed = not query and expressions
     if not query:
         _check_literals(value_nodes, context)
     fault = _Fault(context.statement, context.policy_id) if computed else None
@@ -54,11 +55,8 @@ def header_writer(node: Node, context: CompileContext, *, query: bool = False) -
         # compiles the rest of the document for what else is wrong.
         if not query and how != "delete" and name_value is not None and not _TOKEN.fullmatch(name):
             raise CompileFailure(name_value.location, "header-name", _bad_name_message(name))
-        literal = None
-        if not any(_is_expression(v) for v in value_nodes):  # what `context.value` gives
-            literal = [
-                context.resolve_literal(v.text) if v is not None else "" for v in value_nodes
-            ]
+        # No expression: each value's evaluator is a constant, read now.
+        literal = None if expressions else [value(None) for value in values]  # type: ignore[arg-type]
         return _fixed_writer(name, how, values, fault, literal)
     name_of = context.value(name_value, "")
     action_of = context.value(action_value, "override")
@@ -115,7 +113,7 @@ def _fixed_writer(
     how: str,
     values: list[Evaluator],
     fault: _Fault | None = None,
-    literal: list[str] | None = None,
+    literal: list[object] | None = None,
 ) -> HeaderWriter:
     """The change of header `header` by action `how`, its values still to evaluate (and
     checked, raising `fault`'s error, when it is given: the values are computed), or given as
@@ -128,7 +126,7 @@ def _fixed_writer(
     change = HeaderDictionary.append if how == "append" else HeaderDictionary.set
     skip = how == "skip"
     if literal is not None:  # the lines are known now: a request only writes them
-        fixed = _joined_lines([to_text(text) for text in literal], one_line)
+        fixed = _joined_lines([to_text(value) for value in literal], one_line)
 
         def write_fixed(_: RequestContext, headers: HeaderDictionary) -> None:
             if skip and headers.get(header) is not None:
