@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drift import Drift
 from procstat import Noise
 
 OURS = "governed"
+NO_PROBES = Drift(())  # a report from figures alone (the tests' own)
 
 
 @dataclass(frozen=True)
@@ -156,12 +158,32 @@ def noise_lines(noise: Noise, max_noise: float) -> tuple[list[str], list[str]]:
     return [warning, ""], [line]
 
 
+def drift_lines(drift: Drift, max_drift: float) -> tuple[list[str], list[str]]:
+    """(the warning that heads the table when the core's speed moved, the line under it)."""
+    if not drift.probes:
+        return [], []
+    if drift.spread <= max_drift:
+        return [], [f"{drift.describe()} (under --max-drift {max_drift:.0%})"]
+    warning = (
+        f"> **WARNING: the server core's speed moved by {drift.spread:.0%} during the run**"
+        f" (over --max-drift {max_drift:.0%}): targets timed at different speeds; ratios"
+        " between them are off by up to as much. Rerun in a steadier hour."
+    )
+    return [warning, ""], [drift.describe()]
+
+
 def render(
-    outcomes: list[Outcome], noise: Noise, max_noise: float, direct_p50_ms: float
+    outcomes: list[Outcome],
+    noise: Noise,
+    max_noise: float,
+    direct_p50_ms: float,
+    drift: Drift = NO_PROBES,
+    max_drift: float = 0.05,
 ) -> list[str]:
-    """The whole report: warning, table, what the columns mean, targets, noise."""
+    """The whole report: warnings, table, what the columns mean, targets, noise, drift."""
     warning, noise_line = noise_lines(noise, max_noise)
-    lines = [*warning, *table(outcomes), ""]
+    moved, drift_line = drift_lines(drift, max_drift)
+    lines = [*warning, *moved, *table(outcomes), ""]
     lines.append(
         f"Ratios: each figure / ours, governed. added p50: over nginx direct's {direct_p50_ms:.3f}"
         " ms. CPU ms/req: the target's processes' user + system time over the c=32 run divided"
@@ -172,5 +194,5 @@ def render(
     for text, met in verdicts(outcomes):
         word = {True: "MET", False: "MISSED", None: "NOT MEASURED"}[met]
         lines.append(f"- {word}: {text}")
-    lines.extend(f"- NOTE: {line}" for line in noise_line)
+    lines.extend(f"- NOTE: {line}" for line in [*noise_line, *drift_line])
     return lines

@@ -1,7 +1,8 @@
 """Benchmark: our gateway beside its two peers, LiteLLM's proxy and Portkey's gateway, in one run.
 
     python bench/peers.py --install [--peers-dir /tmp/aigw-peers]
-    python bench/peers.py [--duration 8] [--warmup 2] [--max-noise 0.10] [--only KEYS]
+    python bench/peers.py [--duration 8] [--warmup 2] [--max-noise 0.10] [--max-drift 0.05]
+                          [--only KEYS]
 
 --install puts the peers, pinned, in a folder outside the repository: LiteLLM's proxy
 (`litellm[proxy]==1.106.2` in a venv of its own) and Portkey's gateway (`@portkey-ai/gateway`
@@ -19,8 +20,11 @@ at 16, a stream's time to first byte (p50, one connection, from this script, pin
 req/s at 32 with the 50 ms upstream, and its resident memory after. It prints one Markdown
 table with each figure's ratio to ours (governed), the targets as met or missed, and the noise:
 steal, and other processes' share of each core (busy time less the target's, nginx's, wrk's
-and this script's); over --max-noise a warning heads the table. Every process it starts is
-stopped on exit, Ctrl-C and SIGTERM included. Ports: --base-port and the 7 above it.
+and this script's); over --max-noise a warning heads the table. The server core's own speed,
+which moves here with nothing else running, is probed before each target and at the end
+(bench/drift.py): a spread over --max-drift warns too, since targets timed at different
+speeds compare unfairly. Every process it starts is stopped on exit, Ctrl-C and SIGTERM
+included. Ports: --base-port and the 7 above it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import drift
 import latency  # bench/: running this script puts it first on sys.path
 import peer_checks
 import peer_targets
@@ -56,6 +61,7 @@ NPM_PACKAGES = {"@portkey-ai/gateway": "1.15.2", "@hono/node-server": "1.14.1"}
 SERVER_CORE, CLIENT_CORE = int(latency.SERVER_CORE), int(latency.CLIENT_CORE)
 STREAM_CONNECTIONS = 16
 WRK_TIMEOUT = 30  # seconds
+PROBE_TRIES = 5  # the server core's speed: the fastest of these (bench/drift.py)
 TARGET_KEYS = "litellm,portkey,passthrough,governed,bare"  # peer_targets.targets' keys
 
 
@@ -163,6 +169,11 @@ class Run:
     def __init__(self, servers: Servers, args: argparse.Namespace, workdir: Path) -> None:
         self.servers, self.args, self.workdir = servers, args, workdir
         self.noise = procstat.Noise({}, {}, 0.0, 0.0)
+        self.drift = drift.Drift(())
+
+    def probe(self, label: str) -> None:
+        """The server core's speed now (nothing of ours runs on it between targets)."""
+        self.drift = self.drift.then(label, drift.probe_seconds(SERVER_CORE, PROBE_TRIES))
 
     def wrk(self, peer: Peer, kind: str, connections: int, seconds: float) -> latency.WrkRun:
         script = self.workdir / f"{peer.key}-{kind}.lua"
@@ -180,6 +191,7 @@ class Run:
         return self.wrk(nginx, JSON, 1, self.args.duration).p50_ms
 
     def measure(self, peer: Peer, direct_ms: float) -> Outcome:
+        self.probe(peer.key)
         self.servers.start(peer.key, peer.command, peer.env, peer.cwd)
         try:
             print(f"{peer.name}: starting", file=sys.stderr)
@@ -254,6 +266,7 @@ def run(args: argparse.Namespace) -> list[str]:
                 for peer in chosen
                 if not args.only or peer.key in args.only
             ]
+            measuring.probe("end")
         finally:
             servers.stop()
     title = f"## Gateways side by side ({args.duration:g} s per wrk run, {args.warmup:g} s warm-up)"
@@ -265,7 +278,7 @@ def run(args: argparse.Namespace) -> list[str]:
         + ", ".join(f"{name}@{version}" for name, version in NPM_PACKAGES.items())
         + f" on Node.js {node_version()}",
         "",
-        *render(outcomes, measuring.noise, args.max_noise, direct),
+        *render(outcomes, measuring.noise, args.max_noise, direct, measuring.drift, args.max_drift),
     ]
 
 
@@ -287,6 +300,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--warmup", type=int, default=2, help="seconds of c=32 load before each target")
     add("--quick", action="store_true", help="short runs (3 s, 1 s warm-up): a smoke test")
     add("--max-noise", type=float, default=0.10, help="noisier runs get a warning (default 0.10)")
+    add("--max-drift", type=float, default=0.05, help="a core speed spread over it warns")
     add("--base-port", type=int, default=DEFAULT_BASE_PORT, help="nginx's; targets above it")
     add("--only", help=f"comma-separated targets to run, of {TARGET_KEYS}")
     args = parser.parse_args(argv)

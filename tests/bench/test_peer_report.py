@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drift import Drift
 from peer_report import Measured, Outcome, render, table, verdicts
 from procstat import Noise
 
@@ -80,3 +81,23 @@ def test_a_noisy_run_is_headed_by_a_warning() -> None:
     assert "up to 30% of a core (over --max-noise 10%)" in lines[0]
     assert lines[2].startswith("| target |")
     assert lines[-1].endswith("core 0 30%, core 1 2%; steal 0%")
+
+
+STEADY = Drift((("litellm", 0.0250), ("governed", 0.0255), ("end", 0.0252)))  # 2 %
+MOVED = Drift((("litellm", 0.0250), ("bare", 0.0280), ("end", 0.0275)))  # 12 %
+
+
+def test_a_steady_core_is_noted_under_the_noise() -> None:
+    lines = render(OUTCOMES, QUIET, 0.10, 0.08, STEADY, 0.05)
+    assert lines[0].startswith("| target |")
+    assert lines[-1] == (
+        "- NOTE: the server core's speed: a fixed probe took (ms) litellm 25.0, governed 25.5,"
+        " end 25.2; spread 2.0% (under --max-drift 5%)"
+    )
+
+
+def test_a_core_whose_speed_moved_heads_the_report_with_a_warning() -> None:
+    lines = render(OUTCOMES, QUIET, 0.10, 0.08, MOVED, 0.05)
+    assert lines[0].startswith("> **WARNING: the server core's speed moved by 12% during the run**")
+    assert lines[2].startswith("| target |")
+    assert lines[-1].endswith("bare 28.0, end 27.5; spread 12.0%")
