@@ -87,48 +87,50 @@ class ContextFactory:
         api_id = api.id
         shape = self.shapes[api_id]
         client = scope.get("client")
+        # Positional: a dataclass's keyword arguments cost more (tests/proxy/test_contexts
+        # holds these to the fields they name).
         url = UrlModel(
-            Scheme=scheme,
-            Host=found_place[0],
-            Port=found_place[1],
-            Path=request.path,
-            Query=HeaderDictionary.from_lines(request.query, shape.key_queries),
+            scheme,
+            found_place[0],
+            found_place[1],
+            request.path,
+            HeaderDictionary.from_lines(request.query, shape.key_queries),
         )
         lines = request.lines
-        model = ContextModel(
-            started=request.started,  # its arrival: routing and reading the body count too
-            Deployment=self.deployment,
-            Api=shape.model,
-            Operation=self.operation_models[(api_id, found.operation)],
-            Product=self.product_models.get(admitted.product or ""),
-            Subscription=self.subscription_model(admitted.subscription, key),
-            Request=RequestModel(
-                Method=request.method,
-                Url=url,
-                OriginalUrl=url,
-                Headers=HeaderDictionary.from_lines(
+        model = ContextModel.of_request(
+            request.started,  # its arrival: routing and reading the body count too
+            self.deployment,
+            shape.model,
+            self.operation_models[(api_id, found.operation)],
+            self.product_models.get(admitted.product or ""),
+            self.subscription_model(admitted.subscription, key),
+            RequestModel(
+                request.method,
+                url,
+                url,  # OriginalUrl
+                HeaderDictionary.from_lines(
                     lines if shape.style == "http" else _plain_response(lines),
                     shape.key_headers
                     if _carries(headers.get("authorization"), key)
                     and (api.subscription_required or admitted.subscription is not None)
                     else shape.token_headers,
                 ),
-                IpAddress=client[0] if client else "",  # Incoming.client_ip
-                # Its own: the router's match is shared by requests to the same path, and an
-                # expression may change a dictionary (`.Remove`, `[k] = v`).
-                MatchedParameters=dict(found.parameters),
-                Body=body,
+                client[0] if client else "",  # IpAddress: Incoming.client_ip
+                # MatchedParameters, its own: the router's match is shared by requests to the
+                # same path, and an expression may change a dictionary (`.Remove`, `[k] = v`).
+                dict(found.parameters),
+                body,
             ),
-            Response=ResponseModel(Headers=HeaderDictionary()),
+            ResponseModel(200, "OK", HeaderDictionary()),
         )
-        return RequestContext(
+        return RequestContext.of_request(
             model,
-            style=shape.style,
-            error_style=shape.error_style,
-            forward=self.forward,
-            services=self.services,
-            backend=api.backend,
-            backend_path=found.remainder,
+            shape.style,
+            shape.error_style,
+            self.forward,
+            self.services,
+            api.backend,
+            found.remainder,
         )
 
     def subscription_model(
