@@ -77,6 +77,20 @@ def _checked(name: bytes) -> bytes:
     return lowered
 
 
+# The server's own headers (Date, ...) as written, for the list they were written from: uvicorn
+# makes a new list when they change (each second, for Date), and every response until then
+# writes the same lines. (Holding the list keeps its identity from being reused.)
+_server: list[Any] = [None, b""]
+
+
+def _server_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The lines of the server's own headers (valid: the server made them)."""
+    if headers is not _server[0]:
+        _server[1] = b"".join(b"%s: %s\r\n" % (name, value) for name, value in headers)
+        _server[0] = headers
+    return _server[1]
+
+
 class Cycle:
     """A request's ASGI receive and send on a connection (gateway.proxy.listener makes one per
     request, once its head is parsed)."""
@@ -211,9 +225,7 @@ class Cycle:
     def _start(self, status: int, headers: Any) -> None:
         self.response_started = True
         self.waiting_for_100_continue = False
-        content = [STATUS_LINE[status]]
-        for name, value in self.default_headers:  # the server's own (Date): valid
-            content += (name, b": ", value, b"\r\n")
+        content = [STATUS_LINE[status], _server_lines(self.default_headers)]
         length: int | None = None
         close = False
         names = _NAMES

@@ -264,3 +264,13 @@ def test_an_invalid_header_name_is_never_sent(port: int) -> None:
     client = connect(port)
     client.sendall(b"GET /name?%s HTTP/1.1\r\nHost: t\r\n\r\n" % b"x-a\r\nx-evil".hex().encode())
     assert read_until_closed(client) == b""  # the app's send raised: nothing was written
+
+
+def test_the_servers_own_lines_follow_each_new_list_of_them() -> None:
+    first = [(b"date", b"Tue, 08 Dec 2026 01:00:00 GMT"), (b"server", b"aigw")]
+    lines = cycle._server_lines(first)
+    assert lines == b"date: Tue, 08 Dec 2026 01:00:00 GMT\r\nserver: aigw\r\n"
+    assert cycle._server_lines(first) is lines  # the same list: its lines as written
+    later = [(b"date", b"Tue, 08 Dec 2026 01:00:01 GMT")]  # uvicorn's next second: a new list
+    assert cycle._server_lines(later) == b"date: Tue, 08 Dec 2026 01:00:01 GMT\r\n"
+    assert cycle._server_lines([]) == b""
