@@ -115,7 +115,8 @@ class Admission:
             if value:
                 if name == "authorization":
                     scheme, _, token = value.partition(" ")
-                    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+                    token = token.strip()
+                    return token if token and scheme.lower() == "bearer" else None
                 return value
         return query.get(query_name) or None
 
