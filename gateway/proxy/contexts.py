@@ -45,12 +45,13 @@ class ContextFactory:
             api.id: ApiModel(Id=api.id, Name=api.name, Path=api.path)
             for api in config.apis.values()
         }
-        self.operation_models: dict[tuple[str, str], OperationModel] = {}
+        # API id -> operation id -> its model.
+        operation_models: dict[str, dict[str, OperationModel]] = {}
         for api, ops in operations.items():
+            models = operation_models.setdefault(api, {})
             for op_id, method, template in ops:  # served at several URLs: the first names it
-                self.operation_models.setdefault(
-                    (api, op_id),
-                    OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template),
+                models.setdefault(
+                    op_id, OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template)
                 )
         self.product_models = {
             p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
@@ -58,7 +59,10 @@ class ContextFactory:
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
-        self.shapes = {api.id: _shape(api, self.api_models[api.id]) for api in config.apis.values()}
+        self.shapes = {
+            api.id: _shape(api, self.api_models[api.id], operation_models.get(api.id, {}))
+            for api in config.apis.values()
+        }
         # (Host header, scheme) -> (host, port): the few a gateway is called by, parsed once.
         self.places: dict[tuple[str, str], tuple[str, int]] = {}
 
@@ -84,8 +88,7 @@ class ContextFactory:
                 if len(self.places) >= _MOST_PLACES:  # the client writes Host: keep it bounded
                     self.places.clear()
                 self.places[place] = found_place
-        api_id = api.id
-        shape = self.shapes[api_id]
+        shape = self.shapes[api.id]
         client = scope.get("client")
         # Positional: a dataclass's keyword arguments cost more (tests/proxy/test_contexts
         # holds these to the fields they name).
@@ -101,7 +104,7 @@ class ContextFactory:
             request.started,  # its arrival: routing and reading the body count too
             self.deployment,
             shape.model,
-            self.operation_models[(api_id, found.operation)],
+            shape.operations[found.operation],
             self.product_models.get(admitted.product or ""),
             self.subscription_model(admitted.subscription, key),
             RequestModel(
@@ -118,7 +121,7 @@ class ContextFactory:
                 client[0] if client else "",  # IpAddress: Incoming.client_ip
                 # MatchedParameters, its own: the router's match is shared by requests to the
                 # same path, and an expression may change a dictionary (`.Remove`, `[k] = v`).
-                dict(found.parameters),
+                dict(found.parameters) if found.parameters else {},
                 body,
             ),
             ResponseModel(200, "OK", HeaderDictionary()),
@@ -158,9 +161,10 @@ class _Shape:
     key_headers: frozenset[str]  # every header that may carry its key (lower case)
     token_headers: frozenset[str]  # the same, less Authorization
     key_queries: frozenset[str]  # its key's query parameter
+    operations: dict[str, OperationModel]  # its operations' models, by id
 
 
-def _shape(api: Api, model: ApiModel) -> _Shape:
+def _shape(api: Api, model: ApiModel, operations: dict[str, OperationModel]) -> _Shape:
     key_headers = frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
     # Authorization is a subscription key's header only when it carried one: a client's own
     # token (an Entra ID token for validate-azure-ad-token, on an API that takes no key or
@@ -172,6 +176,7 @@ def _shape(api: Api, model: ApiModel) -> _Shape:
         key_headers,
         key_headers - {"authorization"},
         frozenset({api.key_query}),
+        operations,
     )
 
 
