@@ -48,10 +48,18 @@ class Denied:
     status: int = 401
 
 
+# The two refusals, made once (frozen: every refused request may share them).
+_INVALID = Denied("SubscriptionKeyInvalid", INVALID_KEY)
+_MISSING = Denied("SubscriptionKeyNotFound", MISSING_KEY)
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     digest: bytes
     subscription: Subscription
+    # What the key admits to each API (None: out of its scope), decided at load: a
+    # gateway.yaml subscription's scope never changes while it serves.
+    admits: dict[str, Admitted | None]
 
 
 class Admission:
@@ -71,6 +79,10 @@ class Admission:
             api.id: (api.key_header.lower(), STYLE_KEY_HEADERS.get(api.style, ()), api.key_query)
             for api in config.apis.values()
         }
+        self._products_of: dict[str, frozenset[str]] = {
+            api: frozenset(p.id for p in config.products.values() if api in p.apis)
+            for api in config.apis
+        }
         self._by_digest: dict[bytes, _Entry] = {}
         for subscription in config.subscriptions.values():
             if subscription.state != "active":
@@ -78,16 +90,14 @@ class Admission:
             for key in (subscription.primary_key, subscription.secondary_key):
                 digest = _stored_digest(key, subscription, on_unavailable)
                 if digest is not None:
-                    self._by_digest[digest] = _Entry(digest, subscription)
-        self._products_of: dict[str, frozenset[str]] = {
-            api: frozenset(p.id for p in config.products.values() if api in p.apis)
-            for api in config.apis
-        }
-        self._open_product: dict[str, str] = {}
+                    admits = {api: self._admits(subscription, api) for api in config.apis}
+                    self._by_digest[digest] = _Entry(digest, subscription, admits)
+        # An API in an open product admits anyone in that product's context (the first).
+        self._open_product: dict[str, Admitted] = {}
         for product in config.products.values():
             if not product.subscription_required:
                 for api in product.apis:
-                    self._open_product.setdefault(api, product.id)
+                    self._open_product.setdefault(api, Admitted(None, product.id))
 
     def key_from(
         self, api: Api, headers: Mapping[str, str], query: Mapping[str, str]
@@ -105,7 +115,8 @@ class Admission:
             if value:
                 if name == "authorization":
                     scheme, _, token = value.partition(" ")
-                    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+                    token = token.strip()
+                    return token if token and scheme.lower() == "bearer" else None
                 return value
         return query.get(query_name) or None
 
@@ -113,37 +124,33 @@ class Admission:
         api = self.apis[api_id]
         open_product = self._open_product.get(api_id)
         if key is not None and api.subscription_required:
-            subscription = self._subscription(key)
-            if subscription is not None:
-                product = self._product_context(subscription, api_id)
-                if product is not False:
-                    return Admitted(subscription, product or None)
-            if open_product is not None:
-                return Admitted(None, open_product)
-            return Denied("SubscriptionKeyInvalid", INVALID_KEY)
+            digest = hashlib.sha256(key.encode()).digest()
+            entry = self._by_digest.get(digest)
+            if entry is not None and hmac.compare_digest(entry.digest, digest):
+                admitted = entry.admits.get(api_id)
+            else:  # a run-time subscription's scope may change: decided on each request
+                found = self.tenants.find(digest) if self.tenants is not None else None
+                admitted = self._admits(found, api_id) if found is not None else None
+            if admitted is not None:
+                return admitted
+            return open_product if open_product is not None else _INVALID
         if open_product is not None:
-            return Admitted(None, open_product)
+            return open_product
         if not api.subscription_required:
             return ANYONE
-        return Denied("SubscriptionKeyNotFound", MISSING_KEY)
+        return _MISSING
 
-    def _subscription(self, key: str) -> Subscription | None:
-        digest = hashlib.sha256(key.encode()).digest()
-        entry = self._by_digest.get(digest)
-        if entry is not None and hmac.compare_digest(entry.digest, digest):
-            return entry.subscription
-        return self.tenants.find(digest) if self.tenants is not None else None
-
-    def _product_context(self, subscription: Subscription, api_id: str) -> str | bool:
-        """The product context ("" for none), or False when the key is out of scope."""
+    def _admits(self, subscription: Subscription, api_id: str) -> Admitted | None:
+        """What `subscription` admits to API `api_id` (in its product's context, if its
+        scope is a product of that API), or None when the API is out of its scope."""
         kind, _, target = subscription.scope.partition("/")
         if subscription.scope == "all-apis":
-            return ""
+            return Admitted(subscription, None)
         if kind == "api":
-            return "" if target == api_id else False
+            return Admitted(subscription, None) if target == api_id else None
         if kind == "product" and target in self._products_of.get(api_id, frozenset()):
-            return target
-        return False
+            return Admitted(subscription, target)
+        return None
 
 
 def _stored_digest(

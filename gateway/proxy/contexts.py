@@ -45,12 +45,13 @@ class ContextFactory:
             api.id: ApiModel(Id=api.id, Name=api.name, Path=api.path)
             for api in config.apis.values()
         }
-        self.operation_models: dict[tuple[str, str], OperationModel] = {}
+        # API id -> operation id -> its model.
+        operation_models: dict[str, dict[str, OperationModel]] = {}
         for api, ops in operations.items():
+            models = operation_models.setdefault(api, {})
             for op_id, method, template in ops:  # served at several URLs: the first names it
-                self.operation_models.setdefault(
-                    (api, op_id),
-                    OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template),
+                models.setdefault(
+                    op_id, OperationModel(Id=op_id, Method=method, Name=op_id, UrlTemplate=template)
                 )
         self.product_models = {
             p.id: ProductModel(Id=p.id, Name=p.name, SubscriptionRequired=p.subscription_required)
@@ -58,7 +59,10 @@ class ContextFactory:
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
-        self.shapes = {api.id: _shape(api, self.api_models[api.id]) for api in config.apis.values()}
+        self.shapes = {
+            api.id: _shape(api, self.api_models[api.id], operation_models.get(api.id, {}))
+            for api in config.apis.values()
+        }
         # (Host header, scheme) -> (host, port): the few a gateway is called by, parsed once.
         self.places: dict[tuple[str, str], tuple[str, int]] = {}
 
@@ -84,51 +88,52 @@ class ContextFactory:
                 if len(self.places) >= _MOST_PLACES:  # the client writes Host: keep it bounded
                     self.places.clear()
                 self.places[place] = found_place
-        api_id = api.id
-        shape = self.shapes[api_id]
+        shape = self.shapes[api.id]
         client = scope.get("client")
+        # Positional: a dataclass's keyword arguments cost more (tests/proxy/test_contexts
+        # holds these to the fields they name).
         url = UrlModel(
-            Scheme=scheme,
-            Host=found_place[0],
-            Port=found_place[1],
-            Path=request.path,
-            Query=HeaderDictionary.from_lines(request.query, shape.key_queries),
+            scheme,
+            found_place[0],
+            found_place[1],
+            request.path,
+            HeaderDictionary.from_lines(request.query, shape.key_queries),
         )
         lines = request.lines
-        model = ContextModel(
-            started=request.started,  # its arrival: routing and reading the body count too
-            Deployment=self.deployment,
-            Api=shape.model,
-            Operation=self.operation_models[(api_id, found.operation)],
-            Product=self.product_models.get(admitted.product or ""),
-            Subscription=self.subscription_model(admitted.subscription, key),
-            Request=RequestModel(
-                Method=request.method,
-                Url=url,
-                OriginalUrl=url,
-                Headers=HeaderDictionary.from_lines(
+        model = ContextModel.of_request(
+            request.started,  # its arrival: routing and reading the body count too
+            self.deployment,
+            shape.model,
+            shape.operations[found.operation],
+            self.product_models.get(admitted.product or ""),
+            self.subscription_model(admitted.subscription, key),
+            RequestModel(
+                request.method,
+                url,
+                url,  # OriginalUrl
+                HeaderDictionary.from_lines(
                     lines if shape.style == "http" else _plain_response(lines),
                     shape.key_headers
                     if _carries(headers.get("authorization"), key)
                     and (api.subscription_required or admitted.subscription is not None)
                     else shape.token_headers,
                 ),
-                IpAddress=client[0] if client else "",  # Incoming.client_ip
-                # Its own: the router's match is shared by requests to the same path, and an
-                # expression may change a dictionary (`.Remove`, `[k] = v`).
-                MatchedParameters=dict(found.parameters),
-                Body=body,
+                client[0] if client else "",  # IpAddress: Incoming.client_ip
+                # MatchedParameters, its own: the router's match is shared by requests to the
+                # same path, and an expression may change a dictionary (`.Remove`, `[k] = v`).
+                dict(found.parameters) if found.parameters else {},
+                body,
             ),
-            Response=ResponseModel(Headers=HeaderDictionary()),
+            ResponseModel(200, "OK", HeaderDictionary()),
         )
-        return RequestContext(
+        return RequestContext.of_request(
             model,
-            style=shape.style,
-            error_style=shape.error_style,
-            forward=self.forward,
-            services=self.services,
-            backend=api.backend,
-            backend_path=found.remainder,
+            shape.style,
+            shape.error_style,
+            self.forward,
+            self.services,
+            api.backend,
+            found.remainder,
         )
 
     def subscription_model(
@@ -156,9 +161,10 @@ class _Shape:
     key_headers: frozenset[str]  # every header that may carry its key (lower case)
     token_headers: frozenset[str]  # the same, less Authorization
     key_queries: frozenset[str]  # its key's query parameter
+    operations: dict[str, OperationModel]  # its operations' models, by id
 
 
-def _shape(api: Api, model: ApiModel) -> _Shape:
+def _shape(api: Api, model: ApiModel, operations: dict[str, OperationModel]) -> _Shape:
     key_headers = frozenset({api.key_header.lower(), *STYLE_KEY_HEADERS.get(api.style, ())})
     # Authorization is a subscription key's header only when it carried one: a client's own
     # token (an Entra ID token for validate-azure-ad-token, on an API that takes no key or
@@ -170,6 +176,7 @@ def _shape(api: Api, model: ApiModel) -> _Shape:
         key_headers,
         key_headers - {"authorization"},
         frozenset({api.key_query}),
+        operations,
     )
 
 

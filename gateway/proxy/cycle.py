@@ -58,6 +58,39 @@ _SERVER_ERROR = [  # uvicorn's 500, with its headers
 ]
 
 
+# A response header's name as the app gives it -> its lower-case bytes, once found valid: the
+# same few names come in every response, and each cost three calls in C a response to check
+# and lower. (Names come from backends and policies too: the cache is bounded.)
+_NAMES: dict[bytes, bytes] = {}
+_MOST_NAMES = 2048
+
+
+def _checked(name: bytes) -> bytes:
+    """`name` lowered, and kept, if it is a valid header name (uvicorn's check, after a test
+    in C that passes a usual one: letters, digits and dashes); else RuntimeError, not kept."""
+    if not name.replace(b"-", b"").isalnum() and HEADER_RE.search(name):
+        raise RuntimeError("Invalid HTTP header name.")
+    lowered = name.lower()
+    if len(_NAMES) >= _MOST_NAMES:
+        _NAMES.clear()
+    _NAMES[name] = lowered
+    return lowered
+
+
+# The server's own headers (Date, ...) as written, for the list they were written from: uvicorn
+# makes a new list when they change (each second, for Date), and every response until then
+# writes the same lines. (Holding the list keeps its identity from being reused.)
+_server: list[Any] = [None, b""]
+
+
+def _server_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The lines of the server's own headers (valid: the server made them)."""
+    if headers is not _server[0]:
+        _server[1] = b"".join(b"%s: %s\r\n" % (name, value) for name, value in headers)
+        _server[0] = headers
+    return _server[1]
+
+
 class Cycle:
     """A request's ASGI receive and send on a connection (gateway.proxy.listener makes one per
     request, once its head is parsed)."""
@@ -192,20 +225,17 @@ class Cycle:
     def _start(self, status: int, headers: Any) -> None:
         self.response_started = True
         self.waiting_for_100_continue = False
-        content = [STATUS_LINE[status]]
-        for name, value in self.default_headers:  # the server's own (Date): valid
-            content += (name, b": ", value, b"\r\n")
+        content = [STATUS_LINE[status], _server_lines(self.default_headers)]
         length: int | None = None
         close = False
+        names = _NAMES
         for name, value in headers:
-            # uvicorn's checks, which would let a header split the response; each after a
-            # test in C that passes a usual name or value (letters, digits and dashes;
-            # printable), a third of the regular expression's time.
-            if not name.replace(b"-", b"").isalnum() and HEADER_RE.search(name):
-                raise RuntimeError("Invalid HTTP header name.")
+            # uvicorn's checks, which would let a header split the response: the name's made
+            # once per name (`_checked`), the value's after a test in C that passes a usual
+            # value (printable), a third of the regular expression's time.
+            name = names[name] if name in names else _checked(name)
             if not value.decode("latin-1").isprintable() and HEADER_VALUE_RE.search(value):
                 raise RuntimeError("Invalid HTTP header value.")
-            name = name.lower()
             if name in _FRAMING:
                 if name == b"content-length":
                     if length is None and not self.chunked:

@@ -8,12 +8,15 @@ and each is computed exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from types import MappingProxyType
 from urllib.parse import parse_qsl
 
 from starlette.types import Message, Receive, Scope
 
 from gateway.proxy.limits import BodyTooLarge, ClientGone
+
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
 class Incoming:
@@ -49,7 +52,10 @@ class Incoming:
         )
 
     @property
-    def first_query_values(self) -> dict[str, str]:
+    def first_query_values(self) -> Mapping[str, str]:
+        """The first value of each query parameter (read only)."""
+        if not self.query:  # most requests: every one reads this (a key may come in it)
+            return _NO_QUERY
         values: dict[str, str] = {}
         for name, value in self.query:
             values.setdefault(name, value)

@@ -15,6 +15,8 @@ _SERVER_OWNED = frozenset({"content-length", "transfer-encoding", "date"})
 # of names recur in every response, and each cost a `lower` and an encode per response.
 _NAMES: dict[str, bytes | None] = {}
 _MOST_NAMES = 2048  # names come from backends and policies too: keep the cache bounded
+# A body that is sent as it is (a tuple: `bytes | memoryview` would make a union each call).
+_BODIES = (bytes, memoryview)
 
 
 def raw_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -67,9 +69,10 @@ def whole(
     status: int, headers: list[tuple[str, str]], body: bytes
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """A whole response's ASGI headers and body (what `WholeResponse` sends)."""
-    if not isinstance(body, bytes | memoryview):  # as Response.render has it
+    if not isinstance(body, _BODIES):  # as Response.render has it
         body = b"" if body is None else str(body).encode("utf-8")
-    raw = raw_headers(headers)
+    raw = raw_headers(headers)  # a new list: its own to change
     if status < 200 or status == 204 or status == 304:
         return raw, body
-    return [(b"content-length", str(len(body)).encode()), *raw], body
+    raw.insert(0, (b"content-length", b"%d" % len(body)))
+    return raw, body

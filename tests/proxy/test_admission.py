@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import textwrap
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from gateway.config.apis import Subscription
 from gateway.config.loader import load_gateway_config
 from gateway.config.settings import GatewayConfig
 from gateway.proxy.admission import Admission, Admitted, Denied
 from gateway.proxy.errors import INVALID_KEY, MISSING_KEY, apim_error_body
+from gateway.tenants.index import Tenants
 
 HASHED = "sha256:" + hashlib.sha256(b"hashed-key").hexdigest()
 
@@ -120,3 +123,31 @@ def test_error_body_has_apims_exact_bytes() -> None:
     assert body.startswith(b'{ "statusCode": 401, "message": "Access denied due to missing')
     assert len(body) == 152  # the Content-Length APIM sends for this answer
     assert len(apim_error_body(401, INVALID_KEY)) == 143
+
+
+def test_a_configured_keys_answers_are_decided_at_load(admission: Admission) -> None:
+    """Each API's answer to a gateway.yaml key is made once and shared by its requests."""
+    first = admission.admit("aoai", "gold-1")
+    assert first is admission.admit("aoai", "gold-1")
+    assert first == admission.admit("aoai", "gold-2")  # the other key of that subscription
+
+
+class _RunTime:
+    """The run-time subscriptions' index, as admission reads it: one subscription, whose
+    scope the admin API may change between two requests."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.digest = hashlib.sha256(b"tenant-key").digest()
+
+    def find(self, digest: bytes) -> Subscription | None:
+        return self.subscription if digest == self.digest else None
+
+
+def test_a_run_time_subscriptions_scope_is_read_on_each_request(config: GatewayConfig) -> None:
+    tenants = _RunTime(Subscription(id="t", scope="api/chat"))
+    admission = Admission(config, tenants=cast(Tenants, tenants))
+    assert admission.admit("chat", "tenant-key") == Admitted(tenants.subscription, None)
+    assert admission.admit("aoai", "tenant-key") == Denied("SubscriptionKeyInvalid", INVALID_KEY)
+    tenants.subscription = Subscription(id="t", scope="product/gold")  # changed at run time
+    assert admission.admit("aoai", "tenant-key") == Admitted(tenants.subscription, "gold")

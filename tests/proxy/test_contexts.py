@@ -8,10 +8,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
 
+from gateway.config.loader import load_gateway_config
+from gateway.expressions.model import MessageBody, RequestModel, ResponseModel, UrlModel
+from gateway.load import operations_of
+from gateway.proxy.admission import Admission, Admitted
+from gateway.proxy.contexts import ContextFactory
+from gateway.proxy.incoming import Incoming
+from gateway.proxy.router import ApiRoutes, RouteMatch, Router, operation_route
+from gateway.runtime.context import NO_SERVICES
 from tests.proxy.processes import fake_provider, free_port, serving
 
 POLICY = """<policies>
@@ -80,3 +89,70 @@ def test_a_token_on_an_api_without_subscriptions_is_the_clients_own(gateway: str
     raw = client.chat.completions.with_raw_response.create(model="gpt", messages=PROMPT)
     assert raw.headers["x-policy-saw"] == "Bearer client-own"
     assert upstream_saw(raw).get("authorization") == "Bearer client-own"
+
+
+def test_a_requests_models_hold_what_their_fields_name(tmp_path: Path) -> None:
+    """ContextFactory builds the models positionally: each value in its field."""
+    (tmp_path / "gateway.yaml").write_text(
+        "apis:\n"
+        "  shop:\n"
+        "    path: shop\n"
+        "    backend-url: http://127.0.0.1:9/v1\n"
+        '    operations: [{id: get-item, method: GET, url-template: "/items/{id}"}]\n'
+        "subscriptions:\n"
+        "  team: {scope: all-apis, primary-key: team-key}\n"
+    )
+    config, _ = load_gateway_config(tmp_path / "gateway.yaml")
+    assert config is not None
+    api = config.apis["shop"]
+    factory = ContextFactory(config, operations_of(config), NO_SERVICES, None)  # type: ignore[arg-type]
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/shop/items/42",
+        "raw_path": b"/shop/items/42",
+        "query_string": b"a=1",
+        "headers": [(b"host", b"gw:8080"), (b"ocp-apim-subscription-key", b"team-key")],
+        "client": ("10.0.0.7", 5000),
+    }
+    request = Incoming(scope, None)  # type: ignore[arg-type]
+    found = Router(
+        [ApiRoutes("shop", "shop", (operation_route("get-item", "GET", "/items/{id}"),))]
+    ).match("GET", request.raw_path)
+    assert isinstance(found, RouteMatch)
+    admitted = Admission(config).admit("shop", "team-key")
+    assert isinstance(admitted, Admitted)
+    body = MessageBody(b"{}")
+    context = factory.new(request, api, found, admitted, "team-key", body)
+    model = context.model
+    url = model.Request.Url
+    assert url == UrlModel(
+        Scheme="http", Host="gw", Port=8080, Path="/shop/items/42", Query=url.Query
+    )
+    assert url.Query.lines() == [("a", "1")] and model.Request.OriginalUrl is url
+    assert model.Request == RequestModel(
+        Method="GET",
+        Url=url,
+        OriginalUrl=url,
+        Headers=model.Request.Headers,
+        IpAddress="10.0.0.7",
+        MatchedParameters={"id": "42"},
+        Body=body,
+    )
+    assert model.Request.Headers.lines() == [("host", "gw:8080")]  # the key's header left out
+    assert model.Response == ResponseModel(Headers=model.Response.Headers)
+    assert model.Response.Headers.lines() == []
+    assert model.started == request.started and model.Subscription is not None
+    assert (model.Api.Id, model.Operation.Id, model.Subscription.Key) == (
+        "shop",
+        "get-item",
+        "team-key",
+    )
+    assert (context.style, context.error_style, context.backend, context.backend_path) == (
+        "http",
+        api.error_style,
+        api.backend,
+        found.remainder,
+    )
+    assert context.forward is None and context.services is NO_SERVICES

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from gateway.config.settings import Limits
+from gateway.proxy import cycle
 from gateway.proxy.listener import listener_options
 
 GONE: list[str] = []  # what each request whose client went saw: its receive()'s last message
@@ -43,6 +44,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if path == "/header":  # a value from the query: printable or not, valid or not
         value = bytes.fromhex(scope["query_string"].decode())
         headers = [(b"content-length", b"%d" % len(answer)), (b"X-Value", value)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+        return
+    if path == "/name":  # a header's name from the query
+        name = bytes.fromhex(scope["query_string"].decode())
+        headers = [(b"content-length", b"%d" % len(answer)), (name, b"v")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
         return
@@ -228,3 +235,42 @@ def test_a_header_value_that_would_split_the_response_is_never_sent(
         assert b"\r\nx-value: %s\r\n" % value in response
     else:  # the app's send raised: nothing of the response was written, the connection ends
         assert read_until_closed(client) == b""
+
+
+def test_a_valid_header_name_is_checked_and_lowered_once() -> None:
+    cycle._NAMES.clear()
+    assert cycle._checked(b"X-Request-Id") == b"x-request-id"
+    assert cycle._NAMES == {b"X-Request-Id": b"x-request-id"}
+
+
+@pytest.mark.parametrize("name", [b"x-evil\r\nset-cookie", b"bad name", b"a:b"])
+def test_an_invalid_header_name_is_refused_every_time_and_never_kept(name: bytes) -> None:
+    cycle._NAMES.clear()
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="Invalid HTTP header name"):
+            cycle._checked(name)
+    assert cycle._NAMES == {}
+
+
+def test_the_checked_names_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cycle, "_MOST_NAMES", 3)
+    cycle._NAMES.clear()
+    for number in range(4):
+        cycle._checked(b"x-%d" % number)
+    assert cycle._NAMES == {b"x-3": b"x-3"}  # full at three: cleared, then the fourth kept
+
+
+def test_an_invalid_header_name_is_never_sent(port: int) -> None:
+    client = connect(port)
+    client.sendall(b"GET /name?%s HTTP/1.1\r\nHost: t\r\n\r\n" % b"x-a\r\nx-evil".hex().encode())
+    assert read_until_closed(client) == b""  # the app's send raised: nothing was written
+
+
+def test_the_servers_own_lines_follow_each_new_list_of_them() -> None:
+    first = [(b"date", b"Tue, 08 Dec 2026 01:00:00 GMT"), (b"server", b"aigw")]
+    lines = cycle._server_lines(first)
+    assert lines == b"date: Tue, 08 Dec 2026 01:00:00 GMT\r\nserver: aigw\r\n"
+    assert cycle._server_lines(first) is lines  # the same list: its lines as written
+    later = [(b"date", b"Tue, 08 Dec 2026 01:00:01 GMT")]  # uvicorn's next second: a new list
+    assert cycle._server_lines(later) == b"date: Tue, 08 Dec 2026 01:00:01 GMT\r\n"
+    assert cycle._server_lines([]) == b""

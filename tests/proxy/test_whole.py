@@ -59,3 +59,9 @@ def test_a_value_beyond_latin_1_goes_as_utf_8() -> None:
 
 def test_a_name_beyond_latin_1_goes_as_utf_8() -> None:
     assert raw_headers([("X-\u2603", "v")]) == [("x-\u2603".encode(), b"v")]
+
+
+@pytest.mark.parametrize("body", [memoryview(b"ab"), "caf\u00e9", None])
+def test_a_body_of_another_type_sends_what_starlette_sent(body: object) -> None:
+    expected = sent(starlette(200, HEADERS, body))  # type: ignore[arg-type]
+    assert sent(WholeResponse(200, list(HEADERS), body)) == expected  # type: ignore[arg-type]
