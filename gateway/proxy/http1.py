@@ -368,10 +368,22 @@ class Response:
 
     def header(self, name: str) -> str | None:
         """A header's first value, by its lower-case name."""
+        size = len(name)  # lengths first: no lower-case copy of the names that differ in it
         for key, value in self.headers:
-            if key.lower() == name:
+            if len(key) == size and key.lower() == name:
                 return value
         return None
+
+    def whole(self) -> bytes | None:
+        """The whole body if it has all come (the connection goes back to its pool), else
+        None: then `read`. Most answers are whole once their head is read, and need no
+        coroutine of `read`'s to be taken."""
+        if not self.complete:
+            return None
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        self.connection.finished(self)
+        return body
 
     async def read(self) -> bytes:
         """The whole body; the connection goes back to its pool."""
@@ -380,10 +392,7 @@ class Response:
                 self.connection.close()
                 raise self.error
             await self._wait()
-        body = b"".join(self._chunks)
-        self._chunks.clear()
-        self.connection.finished(self)
-        return body
+        return self.whole() or b""  # complete: never None
 
     async def chunks(
         self, broken: Callable[[UpstreamError], Exception] | None = None

@@ -166,7 +166,10 @@ class Upstream:
             raise _error("BackendConnectionFailure", message) from None
         if _received(context, options, response):  # read whole
             try:
-                context.model.Response.Body = MessageBody(await response.read())
+                body = response.whole()  # most answers: whole already, no coroutine
+                if body is None:
+                    body = await response.read()
+                context.model.Response.Body = MessageBody(body)
             except UpstreamError as error:
                 why = broke_off(context.backend_member, error, context.model.request_id_text)
                 raise _error(
