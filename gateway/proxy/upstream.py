@@ -97,20 +97,20 @@ class Upstream:
         """Send the request to `member` (None: the URL set-backend-service set); put the
         response in `context.model.Response`, a stream in `context.response_stream`.
         `trace_headers` (a traced attempt's traceparent) replace the client's."""
-        crossing = backend = None
+        crossing = backend = path = query = None
         if member is not None:
             if context.request_stream is not None and reads_body(context):
                 await context.hold_request_body()  # a chat body may have to be translated
             backend = self._backend(member)
             crossing = crossing_for(context, backend)
-            if crossing is not None and crossing.answer is not None:
-                _answered(context, crossing.answer)  # nothing is sent
-                return
-            if crossing is not None and crossing.counted is not None:  # counted, not sent
-                _answered(context, await _count(context, crossing.counted))
-                return
-        path = crossing.path if crossing is not None else None
-        query = crossing.query if crossing is not None else None
+            if crossing is not None:
+                if crossing.answer is not None:
+                    _answered(context, crossing.answer)  # nothing is sent
+                    return
+                if crossing.counted is not None:  # counted, not sent
+                    _answered(context, await _count(context, crossing.counted))
+                    return
+                path, query = crossing.path, crossing.query
         if path is None and backend is not None and context.style == "azure-openai":
             # Azure's URLs, to an OpenAI-shaped backend
             path, openai_query = openai_path(context, backend)
