@@ -42,6 +42,7 @@ _NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Body = bytes | AsyncIterator[bytes] | None
+Lines = list[tuple[str, str]]  # header lines: (name, value)
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
@@ -122,13 +123,7 @@ class Pool:
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
     async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]],
-        body: Body,
-        timeout: float,
-        fixed: str = "",
+        self, method: str, url: str, headers: Lines, body: Body, timeout: float, fixed: str = ""
     ) -> Response:
         origin, host, target = split(url)
         streamed = body is not None and not isinstance(body, bytes)

@@ -115,7 +115,7 @@ class Upstream:
             # Azure's URLs, to an OpenAI-shaped backend
             path, openai_query = openai_path(context, backend)
             query = openai_query if query is None else query
-        key, verify, url, resolved = self._target(context, backend, path, query)
+        key, verify, url, resolved = self._aimed(context, backend, path, query)
         credentials = resolved.headers if resolved is not None else []
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)
@@ -179,6 +179,17 @@ class Upstream:
             crossing.translate_response(context)
 
     def _target(
+        self,
+        context: RequestContext,
+        backend: Backend | None,
+        path: str | None,
+        query: list[tuple[str, str]] | None,
+    ) -> tuple[str, bool, str, Headers]:
+        """`_aimed`, with the backend's credential headers (gateway.proxy.sockets' handshake)."""
+        key, verify, url, resolved = self._aimed(context, backend, path, query)
+        return key, verify, url, resolved.headers if resolved is not None else []
+
+    def _aimed(
         self,
         context: RequestContext,
         backend: Backend | None,
