@@ -5,9 +5,14 @@ kept, so setting the secret and reloading is all a fix takes. The provider's `ap
 the way that provider reads it; `credentials.authorization` is sent as `Authorization: <scheme>
 <parameter>`, as APIM sends it; `credentials.managed-identity` adds a bearer token for the
 backend's resource, from the gateway's token service. Each replaces the client's own header.
+
+What of a call's head is the same for every call to a backend is made here once too: which of
+the client's headers are not sent on, and the credential header lines, formatted.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from gateway.common.url_paths import url_problem
 from gateway.config.backends import Backend, credential_headers, credential_query
@@ -18,23 +23,57 @@ from gateway.runtime.services import BearerTokens, TokenUnavailable
 
 Headers = list[tuple[str, str]]
 
+# Never copied from the client's request to the backend's: the gateway owns them.
+HOP_BY_HOP = frozenset(
+    """connection keep-alive proxy-authenticate proxy-authorization te trailers
+    transfer-encoding upgrade host content-length""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A backend's encoded base URL, credential headers and credential query, and what every
+    call to it shares of its head (read once per backend and generation, not per call)."""
+
+    base: str
+    headers: Headers
+    query: Headers
+    # The client's headers not sent on (lower-case): hop-by-hop ones and those the
+    # credentials replace.
+    dropped: frozenset[str]
+    # The credential headers as wire lines ("Name: value\r\n" each), for a call that adds no
+    # header of its own after them; None when they must go the per-call way instead: text
+    # beyond ASCII (whose encoding depends on the call's other headers), a line break (which
+    # the per-call way refuses), or a name the HTTP client itself reads (framing).
+    lines: str | None
+
+
+def resolved_for(base: str, headers: Headers, query: Headers) -> Resolved:
+    dropped = HOP_BY_HOP.union(name.lower() for name, _ in headers)
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    plain = lines.isascii() and lines.count("\n") == lines.count("\r") == len(headers)
+    if not plain or any(name.lower() in HOP_BY_HOP for name, _ in headers):
+        return Resolved(base, headers, query, dropped, None)
+    return Resolved(base, headers, query, dropped, lines)
+
 
 class Credentials:
     def __init__(self, tokens: BearerTokens | None = None) -> None:
         self.tokens = tokens
-        self._resolved: dict[str, tuple[str, Headers, Headers]] = {}
+        # One entry per backend of this generation's gateway.yaml (a reload makes new
+        # Credentials, so a changed secret is read again): bounded by the configuration.
+        self._resolved: dict[str, Resolved] = {}
 
-    def resolved(self, backend: Backend) -> tuple[str, Headers, Headers]:
-        """The backend's encoded base URL, credential headers and credential query."""
+    def resolved(self, backend: Backend) -> Resolved:
+        """The backend's encoded base URL, credential headers and query, and its calls' fixed
+        head."""
         found = self._resolved.get(backend.id)
         if found is None:
             if backend.url is None:  # a pool: only forward-request chooses members
                 raise no_backend(f"backend '{backend.id}' is a pool; name one of its members here")
             try:
-                found = (
-                    _base(backend.url),
-                    credential_headers(backend),
-                    credential_query(backend),
+                found = resolved_for(
+                    _base(backend.url), credential_headers(backend), credential_query(backend)
                 )
             except SecretUnavailable as error:
                 raise no_backend(f"backend '{backend.id}' cannot be called: {error}") from None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from gateway.config.backends import Backend
@@ -52,12 +53,27 @@ ANTHROPIC_VERSION = "2023-06-01"
 def client_style(context: RequestContext) -> str | None:
     """The API a chat call is written in, when the request is one: OpenAI's chat (the chat
     operation of an OpenAI- or Azure-OpenAI-style API) or Anthropic's messages."""
-    if context.style == "anthropic":
+    return _style_of(context.style, context.model.Operation.Id)
+
+
+def _style_of(style: str, operation: str) -> str | None:
+    if style == "anthropic":
         return "anthropic"
-    chat = context.model.Operation.Id == "ChatCompletions_Create"
-    if chat and context.style in ("openai", "azure-openai"):
+    if operation == "ChatCompletions_Create" and style in ("openai", "azure-openai"):
         return "openai"
     return None  # embeddings, models, http APIs: passed as they are
+
+
+# Operations, API styles and providers are gateway.yaml's: a handful of combinations, each
+# decided once rather than on every attempt.
+@lru_cache(maxsize=256)
+def _how(operation: str, style: str, provider: str) -> tuple[str, str | None]:
+    """How a call of `operation` on an API of `style` crosses to `provider`
+    (gateway.providers.crossings), and the API it speaks on the way (None: none to translate)."""
+    how = crossing(operation, style, provider)
+    if operation == "Responses_Create" and how == "translated":
+        return how, "openai"
+    return how, _style_of(style, operation)
 
 
 @dataclass
@@ -81,14 +97,12 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
     backend's `models`); None when the request goes as it is. Raises the refusal of an
     operation the backend's provider does not serve."""
     operation = context.model.Operation.Id
-    how = crossing(operation, context.style, backend.provider)
+    how, spoken = _how(operation, context.style, backend.provider)
     if how == "refused":
         message = refusal(operation, backend.id, backend.provider)
         raise PolicyError("forward-request", OPERATION_NOT_SUPPORTED, message, status=400)
     if operation == "Models_List" and how == "translated":
         return _models_to_anthropic()
-    responses = operation == "Responses_Create" and how == "translated"
-    spoken = "openai" if responses else client_style(context)
     if spoken is None or (how == "passed" and backend.provider == "http"):
         return None
     deployment = str(context.model.Request.MatchedParameters.get("deployment-id", ""))
@@ -106,7 +120,7 @@ def crossing_for(context: RequestContext, backend: Backend) -> Crossing | None:
             return _counted(request)
         if how == "passed":
             return _same_api(context, request, deployment, backend)
-        if responses:
+        if operation == "Responses_Create":  # translated (not passed)
             return _responses_to_anthropic(request, model, backend)
         if spoken == "openai":
             return _to_anthropic(request, model, backend)

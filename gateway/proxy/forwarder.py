@@ -77,7 +77,9 @@ class Forwarder:
             if pool is not None and pool.strategy in ("fallback", "race"):
                 await self._several(backend, pool, context, options, again)
             else:
-                member = await self.members.choose(context, backend)
+                member = self.members.chosen_now(backend)  # most calls: nothing to await
+                if member is None:
+                    member = await self.members.choose(context, backend)
                 if member is not None:
                     await self._attempt(context, options, member, again)
         if self.accounting is not None:

@@ -37,15 +37,22 @@ _FRAMING = frozenset({"content-length", "transfer-encoding"})
 
 
 def request_head(
-    method: str, target: str, host: str, headers: list[tuple[str, str]], framing: str
+    method: str,
+    target: str,
+    host: str,
+    headers: list[tuple[str, str]],
+    framing: str,
+    fixed: str = "",
 ) -> bytes:
-    """The request line and headers, then `framing` (the body's Content-Length or chunked
-    Transfer-Encoding line, or nothing). A line break in a name or value would smuggle a
-    header in: refused (the policies refuse them long before; this guards the wire itself)."""
+    """The request line and headers, then `fixed` (header lines formatted once for every call
+    to a backend: ASCII, no line break inside one, gateway.proxy.credentials), then `framing`
+    (the body's Content-Length or chunked Transfer-Encoding line, or nothing). A line break in
+    a name or value would smuggle a header in: refused (the policies refuse them long before;
+    this guards the wire itself)."""
     lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
     if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
         raise InvalidRequest("a header's name or value holds a line break")
-    text = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{lines}{framing}\r\n"
+    text = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{lines}{fixed}{framing}\r\n"
     try:
         return text.encode("latin-1")  # as the client's headers were read
     except UnicodeEncodeError:  # a policy wrote text beyond Latin-1: UTF-8, as servers read it
@@ -214,13 +221,13 @@ class Response:
     __slots__ = (
         "_buffered",
         "_chunks",
-        "_error",
-        "_head",
         "_paused",
         "_streaming",
         "_waiter",
         "complete",
         "connection",
+        "error",
+        "got_head",
         "head_only",
         "headers",
         "keep_alive",
@@ -244,12 +251,12 @@ class Response:
         self.received = False  # any byte of it: a failure after that is not a stale connection
         self.last_read = 0.0
         self.sending: asyncio.Task[None] | None = None
-        self._head = False
+        self.got_head = False
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._streaming = False
         self._paused = False
-        self._error: BaseException | None = None
+        self.error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     # httptools' callbacks
@@ -271,7 +278,7 @@ class Response:
             return
         self.status = status
         self.keep_alive = parser.should_keep_alive()
-        self._head = True
+        self.got_head = True
         if self.head_only or status in (204, 304):  # no body, whatever the headers say
             self.on_message_complete()
         else:
@@ -289,7 +296,7 @@ class Response:
                     transport.pause_reading()
 
     def on_message_complete(self) -> None:
-        if not self._head:  # the end of an interim answer
+        if not self.got_head:  # the end of an interim answer
             return
         if self.complete:
             return
@@ -301,11 +308,11 @@ class Response:
     def connection_lost(self, exc: Exception | None) -> None:
         if self.complete:
             return
-        if self._head and not self._framed():  # a body delimited by the connection's close
+        if self.got_head and not self._framed():  # a body delimited by the connection's close
             self.keep_alive = False
             self.on_message_complete()
             return
-        if not self._head:
+        if not self.got_head:
             error: UpstreamError = (Reset if exc is not None else Disconnected)(
                 f"the connection closed before the answer's head: {exc or 'closed'}"
             )
@@ -324,7 +331,7 @@ class Response:
         `timeout` seconds, unless the reader is what stopped the reading."""
         connection = self.connection
         now, due = connection.loop.time(), self.last_read + self.timeout
-        if self.complete or self._error is not None:
+        if self.complete or self.error is not None:
             return
         if self._paused or due > now:
             connection.timer = connection.loop.call_at(
@@ -335,8 +342,8 @@ class Response:
         connection.close()
 
     def fail(self, error: BaseException) -> None:
-        if self._error is None and not self.complete:
-            self._error = error
+        if self.error is None and not self.complete:
+            self.error = error
             self._wake()
 
     def _wake(self) -> None:
@@ -344,45 +351,48 @@ class Response:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _waiting(self) -> asyncio.Future[None]:
+    def waiting(self) -> asyncio.Future[None]:
         """A future for the next news (`_wake` sets it; a done one is never set again)."""
         waiter = self._waiter = self.connection.loop.create_future()
         return waiter
 
     async def _wait(self) -> None:
+        # (gateway.proxy.pool waits for the head the same way, inline: a coroutine fewer.)
         try:
-            await self._waiting()
+            await self.waiting()
         except BaseException:  # cancelled (a race's loser, a client gone): abandoned
             self.close()
             raise
 
     # the reader's side
 
-    async def head(self) -> None:
-        """Wait for the status and headers."""
-        while not self._head:
-            if self._error is not None:
-                raise self._error
-            await self._wait()
-
     def header(self, name: str) -> str | None:
         """A header's first value, by its lower-case name."""
+        size = len(name)  # lengths first: no lower-case copy of the names that differ in it
         for key, value in self.headers:
-            if key.lower() == name:
+            if len(key) == size and key.lower() == name:
                 return value
         return None
 
-    async def read(self) -> bytes:
-        """The whole body; the connection goes back to its pool."""
-        while not self.complete:
-            if self._error is not None:
-                self.connection.close()
-                raise self._error
-            await self._wait()
+    def whole(self) -> bytes | None:
+        """The whole body if it has all come (the connection goes back to its pool), else
+        None: then `read`. Most answers are whole once their head is read, and need no
+        coroutine of `read`'s to be taken."""
+        if not self.complete:
+            return None
         body = b"".join(self._chunks)
         self._chunks.clear()
         self.connection.finished(self)
         return body
+
+    async def read(self) -> bytes:
+        """The whole body; the connection goes back to its pool."""
+        while not self.complete:
+            if self.error is not None:
+                self.connection.close()
+                raise self.error
+            await self._wait()
+        return self.whole() or b""  # complete: never None
 
     async def chunks(
         self, broken: Callable[[UpstreamError], Exception] | None = None
@@ -404,12 +414,12 @@ class Response:
                         yield chunk
                 elif self.complete:
                     return
-                elif self._error is not None:
-                    if broken is not None and isinstance(self._error, UpstreamError):
-                        raise broken(self._error) from None
-                    raise self._error
+                elif self.error is not None:
+                    if broken is not None and isinstance(self.error, UpstreamError):
+                        raise broken(self.error) from None
+                    raise self.error
                 else:  # the future itself, not _wait: a cancelled reader closes below
-                    await self._waiting()
+                    await self.waiting()
         finally:
             self.close()  # whole: back to the pool (a request body still sending stops)
 

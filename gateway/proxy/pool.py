@@ -42,6 +42,7 @@ _NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Body = bytes | AsyncIterator[bytes] | None
+Lines = list[tuple[str, str]]  # header lines: (name, value)
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
@@ -84,15 +85,20 @@ class Pool:
         body: Body,
         timeout: float,
         follow_redirects: bool = False,
+        fixed: str = "",
     ) -> Coroutine[None, None, Response]:
         """Send a request; its response once its head has come (read its body, or close it).
-        `timeout`: for a connection to open, and for each wait on the backend.
+        `timeout`: for a connection to open, and for each wait on the backend. `fixed`: header
+        lines already formatted, sent after `headers` (a backend's credentials, the same for
+        every call: gateway.proxy.credentials); not with redirects, which edit the headers.
 
         Not itself a coroutine: a call that follows no redirects (nearly all) is the one
         exchange, awaited without a coroutine of this method's around it."""
         if follow_redirects:
+            if fixed:
+                raise ValueError("redirects read and edit every header: pass them as headers")
             return self._followed(method, url, headers, body, timeout)
-        return self._send(method, url, headers, body, timeout)
+        return self._send(method, url, headers, body, timeout, fixed)
 
     async def _followed(
         self, method: str, url: str, headers: list[tuple[str, str]], body: Body, timeout: float
@@ -117,7 +123,7 @@ class Pool:
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
     async def _send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: Body, timeout: float
+        self, method: str, url: str, headers: Lines, body: Body, timeout: float, fixed: str = ""
     ) -> Response:
         origin, host, target = split(url)
         streamed = body is not None and not isinstance(body, bytes)
@@ -128,7 +134,7 @@ class Pool:
             framing = f"Content-Length: {len(body or b'')}\r\n"
         else:
             framing = ""
-        head = request_head(method, target, host, headers, framing)
+        head = request_head(method, target, host, headers, framing, fixed)
         idle = self._idle.get(origin)
         if idle is None:
             idle = self._idle[origin] = []
@@ -141,7 +147,15 @@ class Pool:
             else:
                 response = connection.start(method, head, body, timeout)  # type: ignore[arg-type]
             try:
-                await response.head()
+                # Response.head's loop, here: two coroutines fewer per call (head, _wait).
+                while not response.got_head:
+                    if response.error is not None:
+                        raise response.error
+                    try:
+                        await response.waiting()
+                    except BaseException:  # cancelled (a race's loser, a client gone)
+                        response.close()
+                        raise
             except (Disconnected, Reset):
                 if not connection.reused or response.received or streamed:
                     raise

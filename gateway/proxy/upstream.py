@@ -18,7 +18,7 @@ from gateway.common.url_paths import AllowedUrls, UrlError, normalised_url
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
-from gateway.proxy.credentials import Credentials, Headers
+from gateway.proxy.credentials import HOP_BY_HOP, Credentials, Headers, Resolved
 from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.http1 import Response
 from gateway.proxy.sessions import Sessions, quoted_path, with_query
@@ -29,12 +29,6 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions, StreamBroken
 from gateway.runtime.step import PolicyError
 from gateway.tokens.tokenizer import count_prompt
-
-# Never copied from the client's request to the backend's: the gateway owns them.
-HOP_BY_HOP = frozenset(
-    """connection keep-alive proxy-authenticate proxy-authorization te trailers
-    transfer-encoding upgrade host content-length""".split()
-)
 
 
 @lru_cache(maxsize=256)
@@ -103,25 +97,26 @@ class Upstream:
         """Send the request to `member` (None: the URL set-backend-service set); put the
         response in `context.model.Response`, a stream in `context.response_stream`.
         `trace_headers` (a traced attempt's traceparent) replace the client's."""
-        crossing = backend = None
+        crossing = backend = path = query = None
         if member is not None:
             if context.request_stream is not None and reads_body(context):
                 await context.hold_request_body()  # a chat body may have to be translated
             backend = self._backend(member)
             crossing = crossing_for(context, backend)
-            if crossing is not None and crossing.answer is not None:
-                _answered(context, crossing.answer)  # nothing is sent
-                return
-            if crossing is not None and crossing.counted is not None:  # counted, not sent
-                _answered(context, await _count(context, crossing.counted))
-                return
-        path = crossing.path if crossing is not None else None
-        query = crossing.query if crossing is not None else None
+            if crossing is not None:
+                if crossing.answer is not None:
+                    _answered(context, crossing.answer)  # nothing is sent
+                    return
+                if crossing.counted is not None:  # counted, not sent
+                    _answered(context, await _count(context, crossing.counted))
+                    return
+                path, query = crossing.path, crossing.query
         if path is None and backend is not None and context.style == "azure-openai":
             # Azure's URLs, to an OpenAI-shaped backend
             path, openai_query = openai_path(context, backend)
             query = openai_query if query is None else query
-        key, verify, url, credentials = self._target(context, backend, path, query)
+        key, verify, url, resolved = self._aimed(context, backend, path, query)
+        credentials = resolved.headers if resolved is not None else []
         if backend is not None and backend.credentials.managed_identity is not None:
             credentials = credentials + await self.credentials.identity(backend)
         if crossing is not None:
@@ -129,9 +124,22 @@ class Upstream:
         if trace_headers is not None:  # like credentials: the client's copies are dropped
             credentials = credentials + trace_headers
         request = context.model.Request
-        dropped = _not_copied(tuple([k for k, _ in credentials]))
+        # Most calls add no header of their own to the backend's credentials: those calls
+        # send the lines formatted once per backend (gateway.proxy.credentials), with the
+        # client's headers but those the backend's credentials replace.
+        fixed = ""
+        if (
+            resolved is not None
+            and resolved.lines is not None
+            and credentials is resolved.headers
+            and not options.follow_redirects
+        ):
+            dropped, fixed = resolved.dropped, resolved.lines
+        else:
+            dropped = _not_copied(tuple([k for k, _ in credentials]))
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
-        headers += credentials
+        if not fixed:
+            headers += credentials
         body: bytes | AsyncIterator[bytes] | None = None
         if crossing is not None and crossing.body is not None:
             body = crossing.body
@@ -144,7 +152,7 @@ class Upstream:
                 headers.append(("Content-Length", length))
         try:
             response = await self.sessions.pool(key, verify).request(
-                request.Method, url, headers, body, options.timeout, options.follow_redirects
+                request.Method, url, headers, body, options.timeout, options.follow_redirects, fixed
             )
         except TimeoutError:
             raise _error(
@@ -158,7 +166,10 @@ class Upstream:
             raise _error("BackendConnectionFailure", message) from None
         if _received(context, options, response):  # read whole
             try:
-                context.model.Response.Body = MessageBody(await response.read())
+                body = response.whole()  # most answers: whole already, no coroutine
+                if body is None:
+                    body = await response.read()
+                context.model.Response.Body = MessageBody(body)
             except UpstreamError as error:
                 why = broke_off(context.backend_member, error, context.model.request_id_text)
                 raise _error(
@@ -174,22 +185,35 @@ class Upstream:
         path: str | None,
         query: list[tuple[str, str]] | None,
     ) -> tuple[str, bool, str, Headers]:
+        """`_aimed`, with the backend's credential headers (gateway.proxy.sockets' handshake)."""
+        key, verify, url, resolved = self._aimed(context, backend, path, query)
+        return key, verify, url, resolved.headers if resolved is not None else []
+
+    def _aimed(
+        self,
+        context: RequestContext,
+        backend: Backend | None,
+        path: str | None,
+        query: list[tuple[str, str]] | None,
+    ) -> tuple[str, bool, str, Resolved | None]:
         """This attempt's client key (gateway.proxy.sessions) and certificate checking, its
-        full URL (percent-encoded) and its credential headers (but a managed identity's): to
-        `backend`, or to the URL set-backend-service set."""
+        full URL (percent-encoded) and its backend's credentials (None: no backend, no
+        credentials): to `backend`, or to the URL set-backend-service set."""
         if query is None:
             query = context.model.Request.Url.Query.lines()
         if backend is None:  # set-backend-service base-url
-            base, credentials = _base_url(context.backend_url or "", self.base_urls), []
+            base, resolved = _base_url(context.backend_url or "", self.base_urls), None
             key, verify = "url:" + urlsplit(base).netloc, True
         else:
-            base, credentials, query_credentials = self.credentials.resolved(backend)
-            query = query + query_credentials
+            resolved = self.credentials.resolved(backend)
+            base = resolved.base
+            if resolved.query:
+                query = query + resolved.query
             key, verify = backend.id, backend.tls.validate_certificate_chain
         url = base + quoted_path(path or context.backend_path)
         if query:
             url = with_query(url, query)
-        return key, verify, url, credentials
+        return key, verify, url, resolved
 
     async def post_json(
         self, backend_id: str, body: bytes, timeout_seconds: float, path: str = ""
@@ -203,8 +227,9 @@ class Upstream:
         goes as given, already percent-encoded; query credentials follow any query it has.
         """
         backend = self._backend(backend_id)
-        base, credentials, query = self.credentials.resolved(backend)
-        headers = [*credentials, *await self.credentials.identity(backend)]
+        resolved = self.credentials.resolved(backend)
+        base, query = resolved.base, resolved.query
+        headers = [*resolved.headers, *await self.credentials.identity(backend)]
         # The pools do not decompress (responses pass through as sent): ask for plain bytes.
         headers += [("Content-Type", "application/json"), ("Accept-Encoding", "identity")]
         pool = self.sessions.pool(backend.id, backend.tls.validate_certificate_chain)

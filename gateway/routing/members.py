@@ -47,6 +47,33 @@ class Members:
         self.breakers = breakers
         self.pools = Pools(dict(backends), breakers, latencies)
         self.costs = costs
+        # The pools `chosen_now` chooses in: by strategy alone (not cheapest, whose prices
+        # are awaited; not fallback or race, which choose several), without session affinity,
+        # and whose members are all backends that are no pools.
+        self._plain_pools = frozenset(
+            backend.id
+            for backend in backends.values()
+            if backend.pool is not None
+            and backend.pool.strategy not in ("cheapest", "fallback", "race")
+            and self.pools.affinity.cookie(backend.id) is None
+            and all(
+                member.backend in backends and backends[member.backend].pool is None
+                for member in backend.pool.services
+            )
+        )
+
+    def chosen_now(self, backend: Backend) -> str | None:
+        """What `choose` chooses for `backend` (the request's), when nothing is to be awaited
+        for it: no backend has a breaker, and it is a lone backend or a plain pool (above).
+        None: ask `choose` (nothing was chosen, no round-robin turn taken). Most calls: no
+        coroutine for the choice."""
+        if self.breakers.rules:
+            return None
+        if backend.pool is None:
+            return backend.id
+        if backend.id in self._plain_pools:
+            return self.pools.choose_unguarded(backend.id)  # None: an empty pool, unchanged
+        return None
 
     def backend(self, backend_id: str | None) -> Backend:
         """The backend declared as `backend_id`; forward-request's error when there is none."""

@@ -62,7 +62,7 @@ def compile_forward_request(node: Node, context: CompileContext) -> Step:
                 policy_id=policy_id,
             )
         chosen = fixed or options(milliseconds(request), seconds(request))
-        if buffer_request:
+        if buffer_request and request.request_stream is not None:  # else nothing to hold
             await request.hold_request_body()
         await request.forward(request, chosen)  # the response arrives with its usage accounted
         if Phase.RESPONSE in request.deferred:

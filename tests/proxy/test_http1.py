@@ -3,9 +3,11 @@ exchanges with real servers are in tests/proxy/test_pool.py."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from gateway.proxy.http1 import request_head
+from gateway.proxy.http1 import Connection, request_head
 from gateway.proxy.upstream_errors import InvalidRequest
 
 
@@ -37,3 +39,32 @@ def test_header_bytes_go_as_they_came_and_text_beyond_latin_1_as_utf_8() -> None
 def test_a_line_break_in_a_header_is_refused(header: tuple[str, str]) -> None:
     with pytest.raises(InvalidRequest):
         request_head("GET", "/", "h", [header], "")
+
+
+def test_fixed_lines_go_after_the_calls_own_headers_and_before_the_framing() -> None:
+    head = request_head("POST", "/", "h", [("A", "1")], "Content-Length: 0\r\n", "K: v\r\n")
+    assert head == b"POST / HTTP/1.1\r\nHost: h\r\nA: 1\r\nK: v\r\nContent-Length: 0\r\n\r\n"
+
+
+class _Transport:
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_answer_is_taken_whole_without_waiting_only_once_all_of_it_came() -> None:
+    loop = asyncio.new_event_loop()
+    released: list[Connection] = []
+    connection = Connection(loop, released.append)
+    connection.connection_made(_Transport())  # type: ignore[arg-type]
+    response = connection.start("GET", b"GET / HTTP/1.1\r\n\r\n", None, 30)
+    connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
+    assert response.whole() is None  # not all of it: `read` waits for the rest
+    assert released == []
+    connection.data_received(b"lo")
+    assert response.whole() == b"hello"
+    assert released == [connection]  # back to its pool, as after `read`
+    connection.close()
+    loop.close()

@@ -290,6 +290,11 @@ def test_redirects_are_followed_only_when_asked_and_credentials_stay_home() -> N
     run(scenario)
 
 
+def test_fixed_header_lines_are_refused_with_redirects_which_edit_every_header() -> None:
+    with pytest.raises(ValueError):
+        Pool().request("GET", "http://h/", [], None, 1, follow_redirects=True, fixed="K: v\r\n")
+
+
 def test_a_redirect_loop_ends_with_too_many_redirects() -> None:
     async def scenario() -> None:
         server: Server | None = None

@@ -17,6 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.config.backends import Backend, Credentials
+from gateway.config.secrets import ConfigValue
+from gateway.expressions.model import ContextModel, HeaderDictionary, RequestModel
+from gateway.proxy.credentials import Credentials as BackendCredentials
+from gateway.proxy.sessions import Sessions
+from gateway.proxy.upstream import Upstream
+from gateway.runtime.context import RequestContext
+from gateway.runtime.forwarding import ForwardOptions
 from tests.proxy.observed import Gateway, observed_directory
 from tests.proxy.processes import fake_providers, free_port, raw_paths_received, serving
 
@@ -181,3 +189,38 @@ def test_a_backend_status_http_does_not_have_gets_a_500_not_a_dropped_connection
         "The backend 'odd' answered with status 999, which HTTP does not have."
     )
     assert odd_gateway.line_of(answer.headers["x-request-id"])["status"] == 500
+
+
+def test_the_backend_gets_its_credentials_once_in_place_of_the_clients() -> None:
+    """The head of a call without redirects (its credential lines formatted once per backend,
+    gateway.proxy.credentials) is the head the per-call way makes (a call that follows
+    redirects): the client's copy of a credential header is not sent on, ours goes once."""
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> int:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = int(server.sockets[0].getsockname()[1])
+        backend = Backend(
+            id="b",
+            url=ConfigValue(f"http://127.0.0.1:{port}/v1"),
+            credentials=Credentials(headers={"Authorization": ConfigValue("Bearer ours")}),
+        )
+        upstream = Upstream({"b": backend}, Sessions(), BackendCredentials())
+        for follow in (False, True):
+            client = {"authorization": "Bearer theirs", "X-Mine": "1"}
+            request = RequestModel(Method="GET", Headers=HeaderDictionary(client))
+            context = RequestContext(ContextModel(Request=request), backend_path="/chat")
+            await upstream.send(context, ForwardOptions(10, follow_redirects=follow), "b")
+            assert context.model.Response.Body is not None
+        server.close()
+        return port
+
+    port = asyncio.run(scenario())
+    sent = f"GET /v1/chat HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Mine: 1\r\n"
+    assert heads == [(sent + "Authorization: Bearer ours\r\n\r\n").encode()] * 2

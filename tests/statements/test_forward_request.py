@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from gateway.expressions.model import ContextModel
+from gateway.expressions.model import ContextModel, MessageBody, RequestModel
 from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions
 from tests.policies import compile_policy
@@ -38,6 +38,17 @@ def test_buffer_request_body_holds_a_streamed_body_whole() -> None:
         asyncio.run(policy.backend.run(context))
         assert (transport.body == b"a" * 70_000 + b"b") is expected
         assert transport.streamed is not expected
+
+
+def test_buffer_request_body_leaves_a_body_already_whole_as_it_is() -> None:
+    policy = compile_policy(
+        '<policies><backend><forward-request buffer-request-body="true" /></backend></policies>'
+    )
+    transport = RecordingTransport()
+    request = RequestModel(Body=MessageBody(b"whole"))
+    context = RequestContext(ContextModel(Request=request), forward=transport.forward)
+    asyncio.run(policy.backend.run(context))
+    assert (transport.body, transport.streamed) == (b"whole", False)
 
 
 class OptionsTransport:
