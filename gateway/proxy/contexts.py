@@ -59,6 +59,17 @@ class ContextFactory:
         }
         self.deployment = DeploymentModel()  # the same for every request: read-only
         self.subscription_models: dict[tuple[str, str], SubscriptionModel] = {}
+        # gateway.yaml's subscriptions whose keys it gives as they are (or from the
+        # environment or a file): the process holds those anyway. Not one given as a digest
+        # (sha256:...), nor one made at run time, kept by its key's digest (gateway.tenants).
+        self.configured = {
+            sub.id: sub
+            for sub in config.subscriptions.values()
+            if not any(
+                k is not None and k.raw.startswith("sha256:")
+                for k in (sub.primary_key, sub.secondary_key)
+            )
+        }
         self.shapes = {
             api.id: _shape(api, self.api_models[api.id], operation_models.get(api.id, {}))
             for api in config.apis.values()
@@ -139,10 +150,14 @@ class ContextFactory:
     def subscription_model(
         self, subscription: Subscription | None, key: str | None
     ) -> SubscriptionModel | None:
-        """`context.Subscription`, made once per subscription and key (expressions only read
-        it; the keys that get this far are the configured ones, so the cache stays small)."""
+        """`context.Subscription`: made once per key for a gateway.yaml subscription whose
+        keys the configuration holds as they are (expressions only read it; its keys are
+        few); made each request for any other, so the process keeps no key in plain text
+        that it was given only as a digest, however many come."""
         if subscription is None:
             return None
+        if self.configured.get(subscription.id) is not subscription:
+            return SubscriptionModel(Id=subscription.id, Name=subscription.name, Key=key or "")
         cached = (subscription.id, key or "")
         found = self.subscription_models.get(cached)
         if found is None:

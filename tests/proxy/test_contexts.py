@@ -5,6 +5,7 @@ Entra ID token beside an `api-key`, or any token on an API that takes no key), a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from gateway.config.apis import Subscription
 from gateway.config.loader import load_gateway_config
 from gateway.expressions.model import MessageBody, RequestModel, ResponseModel, UrlModel
 from gateway.load import operations_of
@@ -156,3 +158,31 @@ def test_a_requests_models_hold_what_their_fields_name(tmp_path: Path) -> None:
         found.remainder,
     )
     assert context.forward is None and context.services is NO_SERVICES
+
+
+def test_a_key_known_only_by_its_digest_is_not_kept_in_plain_text(tmp_path: Path) -> None:
+    """The model of `context.Subscription` (which holds the key, as APIM's does) is kept for
+    a gateway.yaml key written as it is, never for one given as a digest or made at run time:
+    those the process knows only by their digest."""
+    digest = "sha256:" + hashlib.sha256(b"hidden-key").hexdigest()
+    (tmp_path / "gateway.yaml").write_text(
+        "apis:\n"
+        "  shop: {path: shop, backend-url: 'http://127.0.0.1:9/v1'}\n"
+        "subscriptions:\n"
+        "  plain: {scope: all-apis, primary-key: plain-key}\n"
+        f"  hidden: {{scope: all-apis, primary-key: '{digest}'}}\n"
+    )
+    config, _ = load_gateway_config(tmp_path / "gateway.yaml")
+    assert config is not None
+    factory = ContextFactory(config, operations_of(config), NO_SERVICES, None)  # type: ignore[arg-type]
+    plain, hidden = config.subscriptions["plain"], config.subscriptions["hidden"]
+    runtime = Subscription(id="made-later", scope="all-apis", name="made-later")
+    assert factory.subscription_model(plain, "plain-key") is factory.subscription_model(
+        plain, "plain-key"
+    )
+    for subscription, key in ((hidden, "hidden-key"), (runtime, "runtime-key")):
+        model = factory.subscription_model(subscription, key)
+        assert model is not None and model.Key == key and model.Id == subscription.id
+        assert factory.subscription_model(subscription, key) is not model
+    kept = [key for _, key in factory.subscription_models]
+    assert kept == ["plain-key"]
