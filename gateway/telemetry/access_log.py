@@ -161,6 +161,6 @@ def thousandths(value: float) -> float:
     scaled = value * 1000.0
     if -_EXACT < scaled < _EXACT:
         whole = round(scaled)
-        if abs(abs(scaled - whole) - 0.5) > 0.001:
+        if -0.499 < scaled - whole < 0.499:  # never more than a half away: not near one
             return whole / 1000 if whole else value * 0.0  # a zero keeps its sign, as round's
     return round(value, 3)
