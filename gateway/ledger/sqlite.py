@@ -21,6 +21,10 @@ from gateway.ledger.record import COLUMNS, Record
 from gateway.ledger.schema import MIGRATIONS, MIGRATIONS_TABLE, TABLE, Migration, migrations_table
 
 T = TypeVar("T")
+# A cost is stored as the decimal's text (exact; `decimal_sum` adds it up). sqlite3's adapters
+# are the process's: this one only gives a Decimal, which sqlite3 refuses to bind otherwise,
+# its text, wherever one is bound.
+sqlite3.register_adapter(Decimal, str)
 INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
@@ -93,12 +97,12 @@ class SqliteLedger:
         return await self._run(apply)
 
     async def write(self, records: Sequence[Record]) -> None:
-        rows = [_row(record) for record in records]
-
         def insert(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN")  # one transaction: all the batch or none of it
             try:
-                connection.executemany(INSERT, rows)
+                # The records themselves are the rows: their costs bound as text by the
+                # adapter below, in sqlite3's C loop, not a tuple remade per record.
+                connection.executemany(INSERT, records)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -118,13 +122,3 @@ class SqliteLedger:
         if self.connection is not None:
             await self._run(close)
         self.thread.shutdown(wait=False)
-
-
-_COST = COLUMNS.index("cost")
-
-
-def _row(record: Record) -> tuple[object, ...]:
-    """The record as SQLite takes it: its cost as the decimal's text."""
-    if record.cost is None:
-        return record
-    return (*record[:_COST], str(record.cost), *record[_COST + 1 :])

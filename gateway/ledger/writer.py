@@ -96,12 +96,15 @@ class LedgerWriter:
 
     async def flush(self) -> None:
         """Write what is queued, batch by batch; on a failure keep it for the next try."""
-        while self.queue:
-            if len(self.buffer) >= self.buffer_limit:
-                self._drop(len(self.queue))
-                self.queue.clear()
-                break
-            self.buffer.append(self.queue.popleft())
+        # The queue into the buffer, up to its limit, the rest dropped: whole deques at a time
+        # (C loops), not a Python step per record.
+        room = max(self.buffer_limit - len(self.buffer), 0)
+        if len(self.queue) > room:
+            self._drop(len(self.queue) - room)
+            self.buffer.extend(islice(self.queue, room))
+        else:
+            self.buffer.extend(self.queue)
+        self.queue.clear()
         while self.buffer:
             batch = list(islice(self.buffer, self.batch_size))
             try:
@@ -109,8 +112,11 @@ class LedgerWriter:
             except Exception as error:
                 self._went_away(error)
                 return
-            for _ in batch:
-                self.buffer.popleft()
+            if len(batch) == len(self.buffer):
+                self.buffer.clear()  # the usual case: the whole buffer was one batch
+            else:
+                for _ in batch:
+                    self.buffer.popleft()
             if self.away:
                 self.away = False
                 log.warning(

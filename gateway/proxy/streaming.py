@@ -97,11 +97,17 @@ async def pass_through(
                     continue
                 if passed := reading.feed(chunk):
                     yield passed
-                if reading.complete and kept is not None and not stored:
+                if reading.complete and kept is not None and stored is None:
                     # Kept now, not when the body ends: an upstream may hold it open a while
                     # after its end, and the client, gone at the end, is noticed only when
-                    # the next chunk comes (gateway.proxy.sender).
-                    stored = (len(kept), await _stream_end(context, kept, size, retain))
+                    # the next chunk comes (gateway.proxy.sender). With no action waiting for
+                    # it (the usual stream) STREAM_END would only set a body the end sets
+                    # again: it is marked run, and nothing is joined or made for it.
+                    stored = (
+                        (len(kept), await _stream_end(context, kept, size, retain))
+                        if deferred.get(Phase.STREAM_END)
+                        else NOTHING_STORED
+                    )
         except StreamBroken as error:
             if reading is not None and reading.complete:  # broken after its end: whole
                 end = ENDED
@@ -163,6 +169,9 @@ def _ended_short(reading: StreamReading, context: RequestContext) -> bool:
     )
 
 
+# STREAM_END's turn came with no action for it: nothing stored (no count of chunks matches).
+NOTHING_STORED = (-1, b"")
+
 # How a stream ended: its body ended, the upstream broke off, a policy stopped it, or the
 # client went before any of these.
 ENDED, BROKEN, STOPPED, LEFT = "ended", "broken", "stopped", "left"
@@ -178,8 +187,8 @@ async def _after_stream(
     stored: tuple[int, bytes] | None,
 ) -> None:
     """The deferred phases of a stream that ended (`end` says how), with what was kept
-    (`stored`: STREAM_END ran already, at the protocol's end, on the body of the chunks kept
-    then: when none came after, that body stands, not joined again)."""
+    (`stored`: STREAM_END's turn came already, at the protocol's end, with the body of the
+    chunks kept then: when none came after, that body stands, not joined again)."""
     over = size > retain
     if stored is not None and stored[0] == len(kept) and not over:
         body = stored[1]  # no chunk kept since STREAM_END: its body, not joined again

@@ -44,16 +44,15 @@ class AccessLog:
         first = timings.first_byte
         error = model.LastError
         entry = {
-            "time": round(model.started, 3),
+            "time": thousandths(model.started),
             "request_id": model.request_id_text,
             "method": model.Request.Method,
             "path": model.Request.Url.Path,
             "status": status,
-            # round(..., 3) as `_ms` has it, written out: four calls fewer a request
-            "duration_ms": round(timings.total * 1000, 3),
-            "gateway_ms": round(timings.gateway * 1000, 3),
-            "upstream_ms": round(timings.upstream * 1000, 3) if context.attempts else None,
-            "ttfb_ms": round(first * 1000, 3) if first is not None else None,
+            "duration_ms": thousandths(timings.total * 1000),
+            "gateway_ms": thousandths(timings.gateway * 1000),
+            "upstream_ms": thousandths(timings.upstream * 1000) if context.attempts else None,
+            "ttfb_ms": thousandths(first * 1000) if first is not None else None,
             "refusal": error.Source if error is not None and 400 <= status < 500 else None,
             "api": model.Api.Id,
             "operation": model.Operation.Id,
@@ -94,7 +93,7 @@ class AccessLog:
         """A request refused before it had a context: no route, no key, too large..."""
         took = _ms(time.time() - started)
         entry: dict[str, Any] = {
-            "time": round(started, 3),
+            "time": thousandths(started),
             "request_id": request_id or new_request_id(),
             "method": method,
             "path": path,
@@ -143,4 +142,25 @@ def trace_id_of(context: RequestContext) -> str | None:
 
 
 def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
+    return thousandths(seconds * 1000)
+
+
+# Below this, `value * 1000` is within 2**-12 of the exact product (an ulp there is 2**-11 at
+# most): 2**42 thousandths of a second since the epoch reach the year 2109.
+_EXACT = float(2**42)
+
+
+def thousandths(value: float) -> float:
+    """`round(value, 3)`, the same float, in about a quarter of its instructions: `round`
+    writes the decimal digits, formats them with snprintf and parses them back (some 2,600
+    instructions; five a request). The product with 1000 is within 2**-12 of the exact one
+    below `_EXACT`, so unless it is that close to a half its nearest integer is the exact
+    product's, which `round` rounds to; that integer over 1000 is one correctly rounded
+    division (both exact doubles), the float `round` parses. Near a half, beyond `_EXACT`, and
+    for NaN or the infinities, `round` itself decides."""
+    scaled = value * 1000.0
+    if -_EXACT < scaled < _EXACT:
+        whole = round(scaled)
+        if -0.499 < scaled - whole < 0.499:  # never more than a half away: not near one
+            return whole / 1000 if whole else value * 0.0  # a zero keeps its sign, as round's
+    return round(value, 3)

@@ -3,11 +3,16 @@ that stops writes what it still holds before it exits."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from gateway.config.settings import Ledger
+from gateway.ledger.writer import LedgerWriter
 from tests.ledger.directories import KEY, rows_of, wait_for_rows, write_directory
 from tests.proxy.processes import fake_provider, free_port, start_gateway, stop
 
@@ -71,3 +76,68 @@ def test_a_reload_keeps_the_writer_or_closes_it_and_no_record_is_lost_or_doubled
             stop(gateway)
     rows = rows_of(url)
     assert len(rows) == 5 and len({row["request_id"] for row in rows}) == 5
+
+
+class Batches:
+    """A database that keeps each batch it is given, or fails while `down`."""
+
+    dialect = "sqlite"
+    described = "batches"
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.down = False
+
+    async def write(self, records: Sequence[Any]) -> None:
+        if self.down:
+            raise OSError("down")
+        self.batches.append(list(records))
+
+
+class Dropped:
+    def __init__(self) -> None:
+        self.count = 0.0
+
+    def add(self, namespace: str, name: str, value: float, dimensions: Any) -> None:
+        assert (namespace, name) == ("aigw", "ledger_dropped")
+        self.count += value
+
+
+def writer(database: Batches, buffer_limit: int, batch_size: int) -> tuple[LedgerWriter, Dropped]:
+    dropped = Dropped()
+    settings = Ledger(batch_size=batch_size, buffer_limit=buffer_limit)
+    return LedgerWriter(database, settings, dropped), dropped  # type: ignore[arg-type]
+
+
+def test_a_flush_writes_in_batches_in_order_and_keeps_what_a_failure_left() -> None:
+    database = Batches()
+    ledger, dropped = writer(database, buffer_limit=100, batch_size=4)
+    ledger.queue.extend(range(10))
+    database.down = True
+    asyncio.run(ledger.flush())  # nothing written: all ten kept, none dropped
+    assert (database.batches, list(ledger.buffer), list(ledger.queue)) == ([], [*range(10)], [])
+    ledger.queue.extend(range(10, 12))
+    database.down = False
+    asyncio.run(ledger.flush())
+    assert database.batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert not ledger.buffer and dropped.count == 0
+    ledger.queue.extend(range(12, 15))  # one batch, the whole buffer
+    asyncio.run(ledger.flush())
+    assert database.batches[-1] == [12, 13, 14] and not ledger.buffer
+
+
+def test_records_beyond_the_buffer_limit_are_dropped_the_first_kept() -> None:
+    database = Batches()
+    ledger, dropped = writer(database, buffer_limit=5, batch_size=100)
+    database.down = True
+    ledger.queue.extend(range(3))
+    asyncio.run(ledger.flush())
+    ledger.queue.extend(range(3, 7))  # room for two of the four
+    asyncio.run(ledger.flush())
+    assert (list(ledger.buffer), dropped.count) == ([0, 1, 2, 3, 4], 2)
+    ledger.queue.extend(range(7, 9))  # no room: both dropped
+    asyncio.run(ledger.flush())
+    assert (list(ledger.buffer), list(ledger.queue), dropped.count) == ([*range(5)], [], 4)
+    database.down = False
+    asyncio.run(ledger.flush())
+    assert database.batches == [[0, 1, 2, 3, 4]] and dropped.count == 4

@@ -58,3 +58,25 @@ def test_the_phases_read_what_was_kept_at_the_end_and_at_the_last_byte(
     assert seen == [f"end {whole!r}", f"done {whole + b''.join(after)!r}"]
     usage = context.usage
     assert usage is not None and (usage.prompt, usage.completion, usage.model) == (7, 2, "")
+
+
+@pytest.mark.parametrize("after", [(), (b": the upstream kept its body open\n\n",)])
+def test_with_no_action_for_stream_end_its_turn_makes_nothing_and_done_reads_all(
+    after: tuple[bytes, ...],
+) -> None:
+    async def scenario() -> tuple[list[object], list[bytes], RequestContext]:
+        context = RequestContext(ContextModel(), style="openai")
+        context.model.Response.Headers.set("Content-Type", ["text/event-stream"])
+        seen: list[bytes] = []
+        context.defer(
+            Phase.DONE, lambda done: seen.append(done.model.Response.Body.read(preserve=True))
+        )
+        bodies: list[object] = []  # the response's body as each chunk passes
+        async for _ in pass_through(_upstream(CHUNKS + after), context):
+            bodies.append(context.model.Response.Body)
+        return bodies, seen, context
+
+    bodies, seen, context = asyncio.run(scenario())
+    assert bodies == [None] * len(CHUNKS + after)  # no body made at the protocol's end
+    assert seen == [b"".join(CHUNKS + after)]
+    assert Phase.STREAM_END not in context.deferred and context.usage is not None
