@@ -23,6 +23,7 @@ same moment elsewhere are not in that figure, as they would not be in APIM's est
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from gateway.expressions.values import to_text
@@ -68,6 +69,16 @@ class TokenCounter(NamedTuple):
     header: str | None  # remaining-(quota-)tokens-header-name
 
 
+# The counter keys whose counters a statement keeps made (`TokenLimit.counters`): the same few
+# subscriptions call again and again, so their counters are made once; past this many the
+# oldest key is forgotten (made again when it calls next).
+KEYS_KEPT = 4096
+
+# A key's counters and the changes that only read them (a check that takes nothing up front,
+# the usual: `estimate-prompt-tokens="false"`). Both immutable: every request shares them.
+Counters = tuple[tuple[TokenCounter, ...], tuple[Change, ...]]
+
+
 class TokenLimit:
     """One compiled token-limit statement: its settings, and the per-request steps."""
 
@@ -97,6 +108,10 @@ class TokenLimit:
         )
         self.consumed_variable = name(node.attr("tokens-consumed-variable-name"))
         self.consumed_header = name(node.attr("tokens-consumed-header-name"))
+        # Counters by counter-key text, when nothing else in them varies per request (a
+        # literal tokens-per-minute, or none): the key text, as the counter store keeps it.
+        fixed = self.minute_limit is not None or node.attr("tokens-per-minute") is None
+        self.known: dict[str, Counters] | None = {} if fixed else None
 
     def literal_limit(self, node: Node, context: CompileContext) -> int | None:
         given = node.attr("tokens-per-minute")
@@ -110,13 +125,25 @@ class TokenLimit:
     def whole(self, value: object) -> int:
         return whole_number(value, "tokens-per-minute", self.source, self.policy_id)
 
-    def counters(self, request: RequestContext) -> list[TokenCounter]:
-        key = "tokens:" + to_text(self.counter_key(request))
-        found = []
-        limit = self.minute_limit
-        if limit is None:
+    def counters(self, request: RequestContext) -> Counters:
+        key = to_text(self.counter_key(request))
+        known = self.known
+        if known is None:  # tokens-per-minute is an expression: per request
             per_minute = self.per_minute(request)
-            limit = None if per_minute is None else self.whole(per_minute)
+            return self.made(key, None if per_minute is None else self.whole(per_minute))
+        found = known.get(key)
+        if found is None:
+            found = self.made(key, self.minute_limit)
+            if len(known) >= KEYS_KEPT:
+                del known[next(iter(known))]  # the oldest key made
+            known[key] = found
+        return found
+
+    def made(self, key_text: str, limit: int | None) -> Counters:
+        """The counters of the key `key_text` under a per-minute `limit` (None: no such
+        counter), and the changes that only read them."""
+        key = "tokens:" + key_text
+        found = []
         if limit is not None:
             found.append(TokenCounter(key + ":minute", limit, MINUTE, False, *self.minute_outputs))
         if self.quota is not None and self.quota_window is not None:
@@ -124,7 +151,7 @@ class TokenLimit:
             found.append(
                 TokenCounter(key + ":quota", self.quota, window, True, *self.quota_outputs)
             )
-        return found
+        return tuple(found), tuple(Change(c.name, 0, c.window) for c in found)
 
     def refuse(self, request: RequestContext, count: Count, counter: TokenCounter) -> PolicyError:
         wait = seconds_left(count)
@@ -141,7 +168,7 @@ class TokenLimit:
         )
 
     async def check(self, request: RequestContext) -> LocalReply | None:
-        counters = self.counters(request)
+        counters, reads = self.counters(request)
         body = request_json(request)
         streamed = bool(body.get("stream"))
         if streamed:
@@ -156,9 +183,11 @@ class TokenLimit:
             estimated += output_cap(body, reserve_output)
         # Every counter checked (and, when estimating, taken) in one call: one round trip.
         # (A loop, not a comprehension: for one or two counters its own call costs more.)
-        changes = []
-        for c in counters:
-            changes.append(Change(c.name, estimated, c.window, c.limit if estimated else None))
+        changes: Sequence[Change] = reads
+        if estimated:
+            changes = []
+            for c in counters:
+                changes.append(Change(c.name, estimated, c.window, c.limit))
         counts = await self.guard.check(request, store_of(request).apply(changes, now()))
         for counter, count in zip(counters, counts or (), strict=False):
             # Estimating: refused unless the prompt fits (then nothing was taken). Else, as
