@@ -198,9 +198,10 @@ class TokenLimit:
         if self.consumed_variable:
             request.variables[self.consumed_variable] = estimated
 
-        async def settle(done: RequestContext) -> None:
+        def settle(done: RequestContext) -> None:
             """Count the provider's usage (less what was taken up front), written behind, and
-            report what is left: the count this call saw, plus what it used."""
+            report what is left: the count this call saw, plus what it used. (A plain function:
+            it awaits nothing, and the phase runs it without making a coroutine.)"""
             usage = response_usage(done)
             used = usage.total if usage is not None else estimated
             added = []
