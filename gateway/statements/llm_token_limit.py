@@ -51,7 +51,7 @@ from gateway.statements.support.declarations import (
 )
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.statements.support.numeric import whole_number
-from gateway.stores.counters import Change, Count, Window
+from gateway.stores.counters import Change, Count, StoreUnavailable, Window
 from gateway.tokens.tokenizer import output_cap
 
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
@@ -188,7 +188,10 @@ class TokenLimit:
             changes = []
             for c in counters:
                 changes.append(Change(c.name, estimated, c.window, c.limit))
-        counts = await self.guard.check(request, store_of(request).apply(changes, now()))
+        try:  # `guard.check`'s, inline: one coroutine fewer a request
+            counts = await store_of(request).apply(changes, now())
+        except StoreUnavailable as error:
+            counts = self.guard.unavailable(request, error)
         for counter, count in zip(counters, counts or (), strict=False):
             # Estimating: refused unless the prompt fits (then nothing was taken). Else, as
             # APIM: refused only once the limit is used up.
