@@ -159,6 +159,9 @@ class HeaderDictionary(ModelObject):
         found = []
         if self._pending is not None:  # not indexed yet: the lines as they came, in order
             lines, dropped = self._pending
+            names = self._names  # known after a write: then no line needs lower-casing
+            if names is not None and names.isdisjoint(dropped):
+                return list(lines)
             for line in lines:
                 if line[0].lower() not in dropped:
                     found.append(line)

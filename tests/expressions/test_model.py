@@ -44,3 +44,11 @@ def test_lines_that_repeat_a_name_are_indexed_before_a_write() -> None:
     headers.set("x-new", ["3"])
     assert headers._pending is None
     assert headers.lines() == [("x-a", "1"), ("x-a", "2"), ("Host", "h"), ("x-new", "3")]
+
+
+def test_lines_of_a_dropped_name_stay_out_after_a_write() -> None:
+    headers = HeaderDictionary.from_lines(
+        [("Host", "h"), ("Connection", "close")], frozenset({"connection"})
+    )
+    headers.set("x-new", ["1"])
+    assert headers.lines() == [("Host", "h"), ("x-new", "1")]
