@@ -80,6 +80,9 @@ class HeaderDictionary(ModelObject):
             lines, dropped = self._pending
             if key in dropped:
                 return None
+            names = self._names  # known after a write: a name not there needs no scan
+            if names is not None and key not in names:
+                return None
             # Lengths first: most names differ in length from the one sought, and comparing
             # lengths makes no lower-case copy of each name. (Here and below a loop, not a
             # comprehension: for a few lines the comprehension's own call costs more.)
