@@ -80,9 +80,6 @@ class HeaderDictionary(ModelObject):
             lines, dropped = self._pending
             if key in dropped:
                 return None
-            names = self._names  # known after a write: a name not there needs no scan
-            if names is not None and key not in names:
-                return None
             # Lengths first: most names differ in length from the one sought, and comparing
             # lengths makes no lower-case copy of each name. (Here and below a loop, not a
             # comprehension: for a few lines the comprehension's own call costs more.)
@@ -105,66 +102,22 @@ class HeaderDictionary(ModelObject):
     # Writers, for statements (set-header) and the proxy; expressions cannot reach them.
 
     def set(self, name: str, values: list[str]) -> None:
-        if self._pending is not None and self._added_to_lines(name, values):
-            return
         items = self._built if self._pending is None else self._index()
         items[name.lower()] = (name, list(values))
 
     def append(self, name: str, values: list[str]) -> None:
-        if self._pending is not None and self._added_to_lines(name, values):
-            return
         items, key = self._index(), name.lower()
         spelling, current = items.get(key, (name, []))
         items[key] = (spelling, [*current, *values])
 
     def remove(self, name: str) -> None:
-        if self._pending is not None:
-            names = self._distinct_names()
-            if names is not None and name.lower() not in names:
-                return  # nothing to remove, and an index would change no line
         self._index().pop(name.lower(), None)
-
-    # The lower-case names of the pending lines, once they are known to be distinct (class
-    # level: most dictionaries never need them, and pay nothing for them).
-    _names: set[str] | None = None
-
-    def _distinct_names(self) -> set[str] | None:
-        """The lower-case names of the pending lines when no name is on two lines; else None.
-        Then (and only then) an index would leave the lines as they are, spelled and ordered
-        as they came: it puts the lines of one name together under its first spelling."""
-        names = self._names
-        if names is None:
-            lines = self._pending[0]  # type: ignore[index]
-            names = {line[0].lower() for line in lines}
-            if len(names) != len(lines):
-                return None
-            self._names = names
-        return names
-
-    def _added_to_lines(self, name: str, values: list[str]) -> bool:
-        """A header the pending lines do not have, added as lines after them, where the index
-        would put it, so none is made (set-header's usual: a name of the gateway's own, on a
-        request or response that is otherwise passed on). False, changing nothing, unless
-        the lines' names are distinct (else an index would regroup them), the name is new and
-        not dropped, and there are values (an empty entry is the index's to keep)."""
-        names = self._distinct_names()
-        key = name.lower()
-        if names is None or not values or key in names or key in self._pending[1]:  # type: ignore[index]
-            return False
-        names.add(key)  # its lines are together: the names stay distinct
-        lines = self._pending[0]  # type: ignore[index]
-        for value in values:
-            lines.append((name, value))
-        return True
 
     def lines(self) -> list[tuple[str, str]]:
         """(name, value) pairs, one per value: what goes on the wire."""
         found = []
         if self._pending is not None:  # not indexed yet: the lines as they came, in order
             lines, dropped = self._pending
-            names = self._names  # known after a write: then no line needs lower-casing
-            if names is not None and names.isdisjoint(dropped):
-                return list(lines)
             for line in lines:
                 if line[0].lower() not in dropped:
                     found.append(line)
