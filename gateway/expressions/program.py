@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from gateway.expressions import ast as A
 from gateway.expressions.closure_statements import finish
-from gateway.expressions.closures import Compiler
+from gateway.expressions.closures import Compiler, declared_names
 from gateway.expressions.compiled import Run
 from gateway.expressions.evaluation import Locals
 from gateway.expressions.model import ContextModel
@@ -85,12 +85,46 @@ _UNCHARGED = (
 )
 
 
+# Calls that never charge it: a header dictionary's look-ups (the values joined with commas,
+# as the library's dictionary methods do, uncharged), on the request's or response's headers,
+# which the model always holds in one (or None: an error, still uncharged).
+_HEADER_LOOKUPS = frozenset({"GetValueOrDefault", "ContainsKey"})
+_MESSAGES = frozenset({"Request", "Response"})
+
+
 def charges(tree: A.Node) -> bool:
     """Whether evaluating `tree` may charge the allowance (so it needs a fresh one): false for
-    the commonest conditions, comparisons of members, which then skip resetting it."""
+    the commonest conditions, comparisons of members and header look-ups, which then skip
+    resetting it."""
+    # `context` may be declared as a local (a lambda's parameter, say): then `context.Request`
+    # is whatever that holds, and its calls may charge.
+    lookups = "context" not in declared_names(tree)
     return any(
         not isinstance(node, _UNCHARGED) or (isinstance(node, A.Binary) and node.op == "+")
         for node in A.walk(tree)
+        if not (lookups and _header_lookup(node))
+    )
+
+
+def _header_lookup(node: A.Node) -> bool:
+    """`context.Request.Headers.GetValueOrDefault(...)` (or `ContainsKey`, or the Response's):
+    its arguments are nodes of their own, which `charges` looks at apart."""
+    if not isinstance(node, A.Call) or not isinstance(node.target, A.Member):
+        return False
+    callee = node.target
+    if callee.name not in _HEADER_LOOKUPS or callee.type_args:
+        return False
+    if any(arg.out or arg.name is not None for arg in node.args):
+        return False
+    headers = callee.target
+    if not isinstance(headers, A.Member) or headers.name != "Headers":
+        return False
+    message = headers.target
+    return (
+        isinstance(message, A.Member)
+        and message.name in _MESSAGES
+        and isinstance(message.target, A.Name)
+        and message.target.name == "context"
     )
 
 

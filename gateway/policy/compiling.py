@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from gateway.common.diagnostics import Location, Report
-from gateway.expressions import Expression, ExpressionError, ExpressionSyntaxError
+from gateway.expressions import (
+    ContextModel,
+    Expression,
+    ExpressionError,
+    ExpressionSyntaxError,
+)
 from gateway.expressions.values import truthy
 from gateway.policy.tree import Node, Value
 from gateway.runtime.step import Chain, PolicyError
@@ -43,6 +48,28 @@ def constant(value: object) -> Evaluator:
     return evaluate
 
 
+def _evaluation_failed(source: str, policy_id: str | None, error: ExpressionError) -> PolicyError:
+    return PolicyError(
+        source,
+        "ExpressionValueEvaluationFailure",
+        f"Expression evaluation failed. {error.message}",
+        status=500,
+        policy_id=policy_id,
+    )
+
+
+def _truth(result: object, source: str) -> bool:
+    """A condition's value as a bool; a value that is none, the statement's policy error."""
+    if result.__class__ is bool:  # what nearly every condition gives: as truthy would
+        return result  # type: ignore[return-value]
+    try:
+        return truthy(result)
+    except ExpressionError as error:
+        raise PolicyError(
+            source, "ExpressionValueEvaluationFailure", error.message, status=500
+        ) from None
+
+
 @dataclass
 class CompileContext:
     """Per-document compile state handed to every statement's `compile`.
@@ -69,6 +96,20 @@ class CompileContext:
             return constant(default)
         if not value.is_expression:
             return constant(self.resolve_literal(value.text))
+        evaluate = self._evaluator(value)
+        source, policy_id = self.statement, self.policy_id
+
+        def run(context: RequestContext) -> object:
+            try:
+                return evaluate(context.model)
+            except ExpressionError as error:
+                raise _evaluation_failed(source, policy_id, error) from None
+
+        return run
+
+    def _evaluator(self, value: Value) -> Callable[[ContextModel], object]:
+        """The expression `value` compiled: `compiled.evaluate` as one callable, one call
+        fewer a request."""
         compiled = self.compile_expression(value)
         if isinstance(compiled, ExpressionSyntaxError):
             raise CompileFailure(
@@ -76,46 +117,38 @@ class CompileContext:
                 "expression-syntax",
                 compiled.message,
             )
-        evaluate = compiled.evaluator()  # `compiled.evaluate`, one call fewer a request
-        source, policy_id = self.statement, self.policy_id
-
-        def run(context: RequestContext) -> object:
-            try:
-                return evaluate(context.model)
-            except ExpressionError as error:
-                raise PolicyError(
-                    source,
-                    "ExpressionValueEvaluationFailure",
-                    f"Expression evaluation failed. {error.message}",
-                    status=500,
-                    policy_id=policy_id,
-                ) from None
-
-        return run
+        return compiled.evaluator()
 
     def condition(
         self, value: Value | None, default: bool = False
     ) -> Callable[[RequestContext], bool]:
         """An evaluator for a bool attribute: literal `true`/`false` or an expression."""
-        evaluate = self.value(value, default)
         source = self.statement
-        if value is None or not value.is_expression:
-            try:  # a literal's truth is known now (a bad one stays the request's error)
-                truth = truthy(evaluate(None))  # type: ignore[arg-type]
-                return cast(Callable[["RequestContext"], bool], constant(truth))
-            except ExpressionError:
-                pass
+        if value is not None and value.is_expression:
+            # The expression's evaluator called here, not through `value`'s: a condition
+            # runs per request (choose, retry), one call fewer each time.
+            evaluate = self._evaluator(value)
+            policy_id = self.policy_id
+
+            def expression(context: RequestContext) -> bool:
+                try:
+                    result = evaluate(context.model)
+                except ExpressionError as error:
+                    raise _evaluation_failed(source, policy_id, error) from None
+                if result.__class__ is bool:  # what nearly every condition gives
+                    return result  # type: ignore[return-value]
+                return _truth(result, source)
+
+            return expression
+        literal = self.value(value, default)
+        try:  # a literal's truth is known now (a bad one stays the request's error)
+            truth = truthy(literal(None))  # type: ignore[arg-type]
+            return cast(Callable[["RequestContext"], bool], constant(truth))
+        except ExpressionError:
+            pass
 
         def run(context: RequestContext) -> bool:
-            result = evaluate(context)
-            if result.__class__ is bool:  # what nearly every condition gives: as truthy would
-                return result  # type: ignore[return-value]
-            try:
-                return truthy(result)
-            except ExpressionError as error:
-                raise PolicyError(
-                    source, "ExpressionValueEvaluationFailure", error.message, status=500
-                ) from None
+            return _truth(literal(context), source)
 
         return run
 

@@ -27,7 +27,7 @@ def compile_emit_token_metric(node: Node, context: CompileContext) -> Step:
             return None
         dimensions = dimensions_of(request)
 
-        async def emit(done: RequestContext) -> None:
+        def emit(done: RequestContext) -> None:  # awaits nothing: no coroutine to make
             usage = response_usage(done)
             if usage is None:
                 return

@@ -23,6 +23,7 @@ same moment elsewhere are not in that figure, as they would not be in APIM's est
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from gateway.expressions.values import to_text
@@ -50,7 +51,7 @@ from gateway.statements.support.declarations import (
 )
 from gateway.statements.support.limit_windows import MINUTE, QUOTA_PERIODS, QUOTA_WINDOWS
 from gateway.statements.support.numeric import whole_number
-from gateway.stores.counters import Change, Count, Window
+from gateway.stores.counters import Change, Count, StoreUnavailable, Window
 from gateway.tokens.tokenizer import output_cap
 
 check = rate_and_quota_check("tokens-per-minute", "token-quota", "token-quota-period")
@@ -66,6 +67,16 @@ class TokenCounter(NamedTuple):
     is_quota: bool
     variable: str | None  # remaining-(quota-)tokens-variable-name
     header: str | None  # remaining-(quota-)tokens-header-name
+
+
+# The counter keys whose counters a statement keeps made (`TokenLimit.counters`): the same few
+# subscriptions call again and again, so their counters are made once; past this many the
+# oldest key is forgotten (made again when it calls next).
+KEYS_KEPT = 4096
+
+# A key's counters and the changes that only read them (a check that takes nothing up front,
+# the usual: `estimate-prompt-tokens="false"`). Both immutable: every request shares them.
+Counters = tuple[tuple[TokenCounter, ...], tuple[Change, ...]]
 
 
 class TokenLimit:
@@ -97,6 +108,10 @@ class TokenLimit:
         )
         self.consumed_variable = name(node.attr("tokens-consumed-variable-name"))
         self.consumed_header = name(node.attr("tokens-consumed-header-name"))
+        # Counters by counter-key text, when nothing else in them varies per request (a
+        # literal tokens-per-minute, or none): the key text, as the counter store keeps it.
+        fixed = self.minute_limit is not None or node.attr("tokens-per-minute") is None
+        self.known: dict[str, Counters] | None = {} if fixed else None
 
     def literal_limit(self, node: Node, context: CompileContext) -> int | None:
         given = node.attr("tokens-per-minute")
@@ -110,13 +125,25 @@ class TokenLimit:
     def whole(self, value: object) -> int:
         return whole_number(value, "tokens-per-minute", self.source, self.policy_id)
 
-    def counters(self, request: RequestContext) -> list[TokenCounter]:
-        key = "tokens:" + to_text(self.counter_key(request))
-        found = []
-        limit = self.minute_limit
-        if limit is None:
+    def counters(self, request: RequestContext) -> Counters:
+        key = to_text(self.counter_key(request))
+        known = self.known
+        if known is None:  # tokens-per-minute is an expression: per request
             per_minute = self.per_minute(request)
-            limit = None if per_minute is None else self.whole(per_minute)
+            return self.made(key, None if per_minute is None else self.whole(per_minute))
+        found = known.get(key)
+        if found is None:
+            found = self.made(key, self.minute_limit)
+            if len(known) >= KEYS_KEPT:
+                del known[next(iter(known))]  # the oldest key made
+            known[key] = found
+        return found
+
+    def made(self, key_text: str, limit: int | None) -> Counters:
+        """The counters of the key `key_text` under a per-minute `limit` (None: no such
+        counter), and the changes that only read them."""
+        key = "tokens:" + key_text
+        found = []
         if limit is not None:
             found.append(TokenCounter(key + ":minute", limit, MINUTE, False, *self.minute_outputs))
         if self.quota is not None and self.quota_window is not None:
@@ -124,7 +151,7 @@ class TokenLimit:
             found.append(
                 TokenCounter(key + ":quota", self.quota, window, True, *self.quota_outputs)
             )
-        return found
+        return tuple(found), tuple(Change(c.name, 0, c.window) for c in found)
 
     def refuse(self, request: RequestContext, count: Count, counter: TokenCounter) -> PolicyError:
         wait = seconds_left(count)
@@ -141,7 +168,7 @@ class TokenLimit:
         )
 
     async def check(self, request: RequestContext) -> LocalReply | None:
-        counters = self.counters(request)
+        counters, reads = self.counters(request)
         body = request_json(request)
         streamed = bool(body.get("stream"))
         if streamed:
@@ -156,10 +183,15 @@ class TokenLimit:
             estimated += output_cap(body, reserve_output)
         # Every counter checked (and, when estimating, taken) in one call: one round trip.
         # (A loop, not a comprehension: for one or two counters its own call costs more.)
-        changes = []
-        for c in counters:
-            changes.append(Change(c.name, estimated, c.window, c.limit if estimated else None))
-        counts = await self.guard.check(request, store_of(request).apply(changes, now()))
+        changes: Sequence[Change] = reads
+        if estimated:
+            changes = []
+            for c in counters:
+                changes.append(Change(c.name, estimated, c.window, c.limit))
+        try:  # `guard.check`'s, inline: one coroutine fewer a request
+            counts = await store_of(request).apply(changes, now())
+        except StoreUnavailable as error:
+            counts = self.guard.unavailable(request, error)
         for counter, count in zip(counters, counts or (), strict=False):
             # Estimating: refused unless the prompt fits (then nothing was taken). Else, as
             # APIM: refused only once the limit is used up.
@@ -169,9 +201,10 @@ class TokenLimit:
         if self.consumed_variable:
             request.variables[self.consumed_variable] = estimated
 
-        async def settle(done: RequestContext) -> None:
+        def settle(done: RequestContext) -> None:
             """Count the provider's usage (less what was taken up front), written behind, and
-            report what is left: the count this call saw, plus what it used."""
+            report what is left: the count this call saw, plus what it used. (A plain function:
+            it awaits nothing, and the phase runs it without making a coroutine.)"""
             usage = response_usage(done)
             used = usage.total if usage is not None else estimated
             added = []

@@ -48,3 +48,25 @@ def test_no_value_is_the_default() -> None:
     request = RequestContext(ContextModel())
     assert _context().condition(None, True)(request) is True
     assert _context().condition(None)(request) is False
+
+
+def test_an_expression_condition_fails_as_an_expression_value_does() -> None:
+    """A condition calls its expression itself (not through `value`): the same errors."""
+    context = _context()
+    context.policy_id = "p1"
+    failing = Value('@(context.Variables["absent"] == "x")', HERE, is_expression=True)
+    request = RequestContext(ContextModel())
+    errors = []
+    for evaluate in (context.value(failing), context.condition(failing)):
+        with pytest.raises(PolicyError) as error:
+            evaluate(request)
+        errors.append((error.value.source, error.value.reason, error.value.message))
+        assert error.value.policy_id == "p1"
+    assert errors[0] == errors[1]
+    assert errors[0][2].startswith("Expression evaluation failed. ")
+    text = context.condition(Value('@("True")', HERE, is_expression=True))
+    assert text(request) is True  # a text that is a bool, as truthy reads it
+    number = context.condition(Value("@(1)", HERE, is_expression=True))
+    with pytest.raises(PolicyError, match="expected a bool") as error:
+        number(request)
+    assert error.value.policy_id is None  # as before: a value that is no bool names none

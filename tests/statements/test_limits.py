@@ -254,6 +254,12 @@ def test_an_unreachable_store_lets_requests_through_and_counts_them_in_a_metric(
             503,
         ),
         (
+            '<llm-token-limit counter-key="k" tokens-per-minute="10" '
+            'estimate-prompt-tokens="false" />',
+            "open",
+            200,
+        ),
+        (
             '<llm-cost-limit counter-key="k" dollar-quota="1" dollar-quota-period="Daily" />',
             "closed",
             503,

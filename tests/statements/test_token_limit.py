@@ -6,6 +6,8 @@ import asyncio
 import json
 from collections.abc import Callable
 
+import pytest
+
 from gateway.expressions.model import (
     ContextModel,
     HeaderDictionary,
@@ -18,8 +20,10 @@ from gateway.runtime.phases import run_phase
 from gateway.runtime.pipeline import run_pipeline
 from gateway.runtime.services import Services
 from gateway.runtime.step import CompiledPolicy, LocalReply
-from gateway.stores.counters import CounterStore
-from tests.policies import compile_policy
+from gateway.statements import llm_token_limit
+from gateway.statements.llm_token_limit import TokenLimit
+from gateway.stores.counters import Change, CounterStore
+from tests.policies import compile_policy, new_context
 
 PROMPT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello."}]}  # 10 tokens
 
@@ -183,3 +187,50 @@ def test_a_computed_limit_that_is_not_a_number_fails_its_request(
         assert reply is not None and reply.status == 500
 
     asyncio.run(scenario())
+
+
+def statement(attributes: str) -> TokenLimit:
+    """The compiled statement behind a one-statement policy's step (its bound `check`)."""
+    policy = token_policy('@(context.Request.Headers.GetValueOrDefault("k", ""))', attributes)
+    [(step, _)] = policy.inbound.steps
+    return step.__self__  # type: ignore[attr-defined,no-any-return]
+
+
+def keyed(key: str, per_minute: str = "") -> RequestContext:
+    return new_context({"k": key, "x-limit": per_minute})
+
+
+QUOTA = 'token-quota="500" token-quota-period="Monthly" estimate-prompt-tokens="false"'
+
+
+def test_a_keys_counters_are_made_once_and_equal_those_made_anew() -> None:
+    limit = statement(f'tokens-per-minute="100" {QUOTA}')
+    first = limit.counters(keyed("a"))
+    assert limit.counters(keyed("a")) is first  # the second request reuses them
+    assert first == limit.made("a", 100)
+    counters, reads = first
+    assert [c.name for c in counters] == ["tokens:a:minute", "tokens:a:quota"]
+    assert [(c.limit, c.is_quota) for c in counters] == [(100, False), (500, True)]
+    assert reads == tuple(Change(c.name, 0, c.window) for c in counters)
+    # Shared between requests, so nothing in them can be changed.
+    assert isinstance(counters, tuple) and isinstance(reads, tuple)
+    assert limit.counters(keyed("b"))[0][0].name == "tokens:b:minute"
+
+
+def test_the_keys_kept_are_bounded_the_oldest_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llm_token_limit, "KEYS_KEPT", 2)
+    limit = statement(f'tokens-per-minute="100" {QUOTA}')
+    for key in ("a", "b", "c"):
+        limit.counters(keyed(key))
+    assert limit.known is not None and list(limit.known) == ["b", "c"]
+    assert limit.counters(keyed("a")) == limit.made("a", 100)  # made again
+
+
+def test_an_expression_limit_is_read_per_request_and_nothing_kept() -> None:
+    limit = statement(
+        'tokens-per-minute="@(int.Parse(context.Request.Headers.GetValueOrDefault(&quot;x-limit&quot;, &quot;0&quot;)))" '
+        'estimate-prompt-tokens="false"'
+    )
+    assert limit.known is None
+    assert limit.counters(keyed("a", "7"))[0][0].limit == 7
+    assert limit.counters(keyed("a", "9"))[0][0].limit == 9

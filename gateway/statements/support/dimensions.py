@@ -40,21 +40,23 @@ Dimensions = Callable[[RequestContext], dict[str, str]]
 
 def compile_dimensions(node: Node, context: CompileContext) -> Dimensions:
     """The statement's dimensions, evaluated together when it runs (before the response)."""
-    parts: list[tuple[Callable[[RequestContext], object], Callable[[RequestContext], object]]]
+    parts: list[tuple[str | Callable[[RequestContext], object], Callable[[RequestContext], object]]]
     parts = []
     for dimension in node.children_named("dimension"):
-        name = context.value(dimension.attr("name"), "")
+        given_name = dimension.attr("name")
+        name = context.value(given_name, "")
         given = dimension.attr("value")
         built_in = BUILT_IN.get(dimension.attr_text("name") or "")
-        if given is None and built_in is not None:
-            parts.append((name, built_in))
-        else:
-            parts.append((name, context.value(given, "")))
+        value = built_in if given is None and built_in is not None else context.value(given, "")
+        # A literal name (the usual) is its text now, not a constant evaluated per request.
+        literal = given_name is None or not given_name.is_expression
+        parts.append((to_text(name(None)) if literal else name, value))  # type: ignore[arg-type]
 
     def evaluate(request: RequestContext) -> dict[str, str]:
         found = {}  # a loop, not a comprehension: for a few dimensions its own call costs more
         for name, value in parts:
-            found[to_text(name(request))] = to_text(value(request))
+            text = name if name.__class__ is str else to_text(name(request))  # type: ignore[operator]
+            found[text] = to_text(value(request))
         return found
 
     return evaluate

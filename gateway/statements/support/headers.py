@@ -135,13 +135,20 @@ def _fixed_writer(
 
         return write_fixed
 
+    # One value (the usual) is one line: no list of texts to make and join.
+    only = values[0] if len(values) == 1 else None
+
     def write(request: RequestContext, headers: HeaderDictionary) -> None:
         if skip and headers.get(header) is not None:
             return
-        lines = _joined_lines([to_text(value(request)) for value in values], one_line)
+        if only is not None:
+            lines = [to_text(only(request))]
+        else:
+            lines = _joined_lines([to_text(value(request)) for value in values], one_line)
         if fault is not None:
             for line in lines:
-                if _NOT_IN_VALUE.search(line):
+                # A printable line has no control character: the pattern need not run.
+                if not line.isprintable() and _NOT_IN_VALUE.search(line):
                     raise fault.error(VALUE_INVALID, _bad_value_message(header))
         change(headers, header, lines)
 
