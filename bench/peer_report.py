@@ -145,31 +145,37 @@ def verdicts(outcomes: list[Outcome]) -> list[tuple[str, bool | None]]:
     return found
 
 
+def flagged(line: str, over: str | None, limit: str) -> tuple[list[str], list[str]]:
+    """(the warning that heads the table when a measure is `over` its limit, the line under
+    it saying the measure; under the limit, only the line, with the limit it is under)."""
+    if over is None:
+        return [], [f"{line} (under {limit})"]
+    return [over, ""], [line]
+
+
 def noise_lines(noise: Noise, max_noise: float) -> tuple[list[str], list[str]]:
     """(the warning that heads the table when the run was noisy, the noise line under it)."""
-    line = f"noise during the measurements: {noise.describe()}"
-    if noise.worst <= max_noise:
-        return [], [f"{line} (under --max-noise {max_noise:.0%})"]
-    warning = (
+    limit = f"--max-noise {max_noise:.0%}"
+    over = (
         f"> **WARNING: a noisy run.** Other processes or the hypervisor took up to"
-        f" {noise.worst:.0%} of a core (over --max-noise {max_noise:.0%}): the figures are not"
-        " to be quoted; rerun on a quiet machine."
+        f" {noise.worst:.0%} of a core (over {limit}): the figures are not to be quoted;"
+        " rerun on a quiet machine."
     )
-    return [warning, ""], [line]
+    line = f"noise during the measurements: {noise.describe()}"
+    return flagged(line, over if noise.worst > max_noise else None, limit)
 
 
 def drift_lines(drift: Drift, max_drift: float) -> tuple[list[str], list[str]]:
     """(the warning that heads the table when the core's speed moved, the line under it)."""
     if not drift.probes:
         return [], []
-    if drift.spread <= max_drift:
-        return [], [f"{drift.describe()} (under --max-drift {max_drift:.0%})"]
-    warning = (
+    limit = f"--max-drift {max_drift:.0%}"
+    over = (
         f"> **WARNING: the server core's speed moved by {drift.spread:.0%} during the run**"
-        f" (over --max-drift {max_drift:.0%}): targets timed at different speeds; ratios"
-        " between them are off by up to as much. Rerun in a steadier hour."
+        f" (over {limit}): targets timed at different speeds; ratios between them are off by"
+        " up to as much. Rerun in a steadier hour."
     )
-    return [warning, ""], [drift.describe()]
+    return flagged(drift.describe(), over if drift.spread > max_drift else None, limit)
 
 
 def render(
