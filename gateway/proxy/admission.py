@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.config.apis import Api, Subscription
 from gateway.config.secrets import ConfigValue, SecretUnavailable
@@ -51,14 +52,17 @@ class Denied:
 # The two refusals, made once (frozen: every refused request may share them).
 _INVALID = Denied("SubscriptionKeyInvalid", INVALID_KEY)
 _MISSING = Denied("SubscriptionKeyNotFound", MISSING_KEY)
+_UNDECIDED: Any = object()  # an API a key has not been called with yet
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     digest: bytes
     subscription: Subscription
-    # What the key admits to each API (None: out of its scope), decided at load: a
-    # gateway.yaml subscription's scope never changes while it serves.
+    # What the key admits to each API called with it (None: out of its scope), decided at
+    # its first call there: a gateway.yaml subscription's scope never changes while it
+    # serves. (Filled as called, not at load: thousands of keys times the APIs would be
+    # made, most never used.)
     admits: dict[str, Admitted | None]
 
 
@@ -90,8 +94,7 @@ class Admission:
             for key in (subscription.primary_key, subscription.secondary_key):
                 digest = _stored_digest(key, subscription, on_unavailable)
                 if digest is not None:
-                    admits = {api: self._admits(subscription, api) for api in config.apis}
-                    self._by_digest[digest] = _Entry(digest, subscription, admits)
+                    self._by_digest[digest] = _Entry(digest, subscription, {})
         # An API in an open product admits anyone in that product's context (the first).
         self._open_product: dict[str, Admitted] = {}
         for product in config.products.values():
@@ -127,7 +130,10 @@ class Admission:
             digest = hashlib.sha256(key.encode()).digest()
             entry = self._by_digest.get(digest)
             if entry is not None and hmac.compare_digest(entry.digest, digest):
-                admitted = entry.admits.get(api_id)
+                admits = entry.admits
+                admitted = admits.get(api_id, _UNDECIDED)
+                if admitted is _UNDECIDED:
+                    admitted = admits[api_id] = self._admits(entry.subscription, api_id)
             else:  # a run-time subscription's scope may change: decided on each request
                 found = self.tenants.find(digest) if self.tenants is not None else None
                 admitted = self._admits(found, api_id) if found is not None else None

@@ -125,11 +125,18 @@ def test_error_body_has_apims_exact_bytes() -> None:
     assert len(apim_error_body(401, INVALID_KEY)) == 143
 
 
-def test_a_configured_keys_answers_are_decided_at_load(admission: Admission) -> None:
-    """Each API's answer to a gateway.yaml key is made once and shared by its requests."""
+def test_a_configured_keys_answers_are_decided_once(admission: Admission) -> None:
+    """Each API's answer to a gateway.yaml key is made at its first call there and shared by
+    the requests after it, an out-of-scope answer too; APIs never called make nothing."""
     first = admission.admit("aoai", "gold-1")
     assert first is admission.admit("aoai", "gold-1")
     assert first == admission.admit("aoai", "gold-2")  # the other key of that subscription
+    digest = hashlib.sha256(b"aoai-key").digest()
+    assert admission._by_digest[digest].admits == {}
+    assert isinstance(admission.admit("aoai", "aoai-key"), Admitted)
+    assert admission.admit("chat", "aoai-key") is admission.admit("chat", "aoai-key")
+    assert admission._by_digest[digest].admits.keys() == {"aoai", "chat"}
+    assert admission._by_digest[digest].admits["chat"] is None  # out of its scope: refused
 
 
 class _RunTime:
