@@ -13,6 +13,7 @@ the client's headers are not sent on, and the credential header lines, formatted
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.common.url_paths import url_problem
 from gateway.config.backends import Backend, credential_headers, credential_query
@@ -48,8 +49,14 @@ class Resolved:
     lines: str | None
 
 
+@lru_cache(maxsize=256)
+def not_copied(credential_names: tuple[str, ...]) -> frozenset[str]:
+    """The client headers not sent on: hop-by-hop ones and those the credentials replace."""
+    return HOP_BY_HOP.union(name.lower() for name in credential_names)
+
+
 def resolved_for(base: str, headers: Headers, query: Headers) -> Resolved:
-    dropped = HOP_BY_HOP.union(name.lower() for name, _ in headers)
+    dropped = not_copied(tuple([name for name, _ in headers]))
     lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
     plain = lines.isascii() and lines.count("\n") == lines.count("\r") == len(headers)
     if not plain or any(name.lower() in HOP_BY_HOP for name, _ in headers):

@@ -18,7 +18,7 @@ from gateway.common.url_paths import AllowedUrls, UrlError, normalised_url
 from gateway.config.backends import Backend
 from gateway.expressions.model import HeaderDictionary, MessageBody
 from gateway.proxy.azure_paths import openai_path
-from gateway.proxy.credentials import HOP_BY_HOP, Credentials, Headers, Resolved
+from gateway.proxy.credentials import HOP_BY_HOP, Credentials, Headers, Resolved, not_copied
 from gateway.proxy.crossing import crossing_for, reads_body
 from gateway.proxy.http1 import Response
 from gateway.proxy.sessions import Sessions, quoted_path, with_query
@@ -29,12 +29,6 @@ from gateway.runtime.context import RequestContext
 from gateway.runtime.forwarding import ForwardOptions, StreamBroken
 from gateway.runtime.step import PolicyError
 from gateway.tokens.tokenizer import count_prompt
-
-
-@lru_cache(maxsize=256)
-def _not_copied(credential_names: tuple[str, ...]) -> frozenset[str]:
-    """The client headers not sent on: hop-by-hop ones and those the credentials replace."""
-    return HOP_BY_HOP.union(name.lower() for name in credential_names)
 
 
 def _error(reason: str, message: str) -> PolicyError:
@@ -136,7 +130,7 @@ class Upstream:
         ):
             dropped, fixed = resolved.dropped, resolved.lines
         else:
-            dropped = _not_copied(tuple([k for k, _ in credentials]))
+            dropped = not_copied(tuple([k for k, _ in credentials]))
         headers = [(k, v) for k, v in request.Headers.lines() if k.lower() not in dropped]
         if not fixed:
             headers += credentials
